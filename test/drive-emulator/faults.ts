@@ -1,0 +1,95 @@
+import { Transform, TransformCallback } from 'node:stream';
+
+/**
+ * A fault rule: requests whose `METHOD path?query` matches `match` (a regular expression) get the fault,
+ * for the first `times` matches (or every match while `times` is unset), each with probability `rate`.
+ */
+export interface FaultRule {
+  match: string;
+  times?: number;
+  /** 0 to 1; draws come from a seeded generator so a run repeats. */
+  rate?: number;
+  /** Answer this status and reason instead of the real reply. */
+  status?: number;
+  reason?: string;
+  message?: string;
+  /** Wait this long before answering. */
+  delayMs?: number;
+  /** Send this many bytes of the body, then cut the connection. */
+  cutOffAfterBytes?: number;
+  /** Flip bytes in the body, keeping its length, as a corrupted download would. */
+  wrongBytes?: boolean;
+}
+
+export interface ActiveFault extends FaultRule {
+  id: number;
+  fired: number;
+}
+
+export interface LoggedRequest {
+  seq: number;
+  method: string;
+  path: string;
+  query: Record<string, string | string[]>;
+  range?: string;
+  status: number;
+  bytesSent: number;
+  faultId?: number;
+}
+
+export class FaultTable {
+  private rules: ActiveFault[] = [];
+  private nextId = 1;
+  private random: () => number;
+
+  constructor(seed = 42) {
+    let x = seed >>> 0 || 1;
+    this.random = () => {
+      x ^= x << 13;
+      x >>>= 0;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      x >>>= 0;
+      return x / 2 ** 32;
+    };
+  }
+
+  add(rule: FaultRule): ActiveFault {
+    new RegExp(rule.match); // reject a bad pattern when the rule is added, not when a request arrives
+    const active = { ...rule, id: this.nextId++, fired: 0 };
+    this.rules.push(active);
+    return active;
+  }
+
+  list(): ActiveFault[] {
+    return this.rules.map((r) => ({ ...r }));
+  }
+
+  clear(): void {
+    this.rules = [];
+  }
+
+  /** The first rule that fires for this request, counted as fired. */
+  take(method: string, pathAndQuery: string): ActiveFault | undefined {
+    const target = `${method} ${pathAndQuery}`;
+    for (const rule of this.rules) {
+      if (rule.times !== undefined && rule.fired >= rule.times) continue;
+      if (!new RegExp(rule.match).test(target)) continue;
+      if (rule.rate !== undefined && this.random() >= rule.rate) continue;
+      rule.fired++;
+      return rule;
+    }
+    return undefined;
+  }
+}
+
+/** Flips one bit in every chunk: the length stays right, the checksum does not. */
+export function corruptBytes(): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, done: TransformCallback) {
+      const copy = Buffer.from(chunk);
+      if (copy.length > 0) copy[0] ^= 0x01;
+      done(null, copy);
+    },
+  });
+}

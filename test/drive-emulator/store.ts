@@ -1,0 +1,210 @@
+import { createHash } from 'node:crypto';
+import { Content, Hashes, bytesContent, contentHashes, contentSize } from './content';
+import { exportFormats } from './exports';
+import { fileNotFound } from './errors';
+
+export const FOLDER = 'application/vnd.google-apps.folder';
+export const SHORTCUT = 'application/vnd.google-apps.shortcut';
+const WORKSPACE_PREFIX = 'application/vnd.google-apps.';
+
+export interface EmuFile {
+  id: string;
+  name: string;
+  mimeType: string;
+  parentId: string;
+  driveId?: string;
+  createdTime: string;
+  modifiedTime: string;
+  version: number;
+  trashed: boolean;
+  explicitlyTrashed: boolean;
+  /** Bytes of a binary file. */
+  content?: Content;
+  hashes?: Hashes;
+  /** Text a Workspace file's exports contain. */
+  text: string;
+  exportSize?: number;
+  shortcutTargetId?: string;
+  sharedWithMe: boolean;
+  /** Flagged as malware: downloads need acknowledgeAbuse=true. */
+  abusive: boolean;
+  /** Old files have no sha256Checksum. */
+  withoutSha256: boolean;
+}
+
+export interface EmuDrive {
+  id: string;
+  name: string;
+  createdTime: string;
+}
+
+export interface ChangeEntry {
+  seq: number;
+  fileId: string;
+  driveId?: string;
+  removed: boolean;
+  time: string;
+}
+
+export interface NewFile {
+  name: string;
+  mimeType?: string;
+  /** Parent folder id; defaults to the My Drive root, or the shared drive's root when driveId is given. */
+  parentId?: string;
+  driveId?: string;
+  content?: Content;
+  text?: string;
+  exportSize?: number;
+  shortcutTargetId?: string;
+  trashed?: boolean;
+  sharedWithMe?: boolean;
+  abusive?: boolean;
+  withoutSha256?: boolean;
+  modifiedTime?: string;
+}
+
+export const isWorkspaceType = (mimeType: string) => mimeType.startsWith(WORKSPACE_PREFIX);
+export const isExportable = (mimeType: string) => mimeType in exportFormats;
+
+/** The emulated account: files, shared drives and the changes feed every mutation writes to. */
+export class DriveStore {
+  readonly files = new Map<string, EmuFile>();
+  readonly drives = new Map<string, EmuDrive>();
+  readonly changes: ChangeEntry[] = [];
+  readonly rootId: string;
+  readonly user = { displayName: 'Emulated User', emailAddress: 'user@drive-vault.test', permissionId: '00000000000000000001' };
+  private idCounter = 0;
+  private clock = Date.parse('2026-01-01T00:00:00.000Z');
+
+  constructor(private readonly idSeed = 'drive-emulator') {
+    this.rootId = this.newId('0A');
+  }
+
+  /** Deterministic Drive-like ids, so a seeded tree gets the same ids on every run. */
+  newId(prefix = '1'): string {
+    const digest = createHash('sha256').update(`${this.idSeed}:${this.idCounter++}`).digest('base64url');
+    return (prefix + digest).slice(0, 33);
+  }
+
+  /** A strictly increasing clock: every mutation gets a later modifiedTime than the one before. */
+  now(): string {
+    this.clock = Math.max(this.clock + 1000, Date.now());
+    return new Date(this.clock).toISOString();
+  }
+
+  nextChangeToken(): string {
+    return String(this.changes.length + 1);
+  }
+
+  getFile(id: string): EmuFile {
+    const f = this.files.get(id === 'root' ? this.rootId : id);
+    if (!f) throw fileNotFound(id);
+    return f;
+  }
+
+  addDrive(name: string): EmuDrive {
+    const drive = { id: this.newId('0A'), name, createdTime: this.now() };
+    this.drives.set(drive.id, drive);
+    return drive;
+  }
+
+  async addFile(spec: NewFile): Promise<EmuFile> {
+    const driveId = spec.driveId ?? (spec.parentId ? this.parentDriveId(spec.parentId) : undefined);
+    const parentId = spec.parentId ?? driveId ?? this.rootId;
+    if (parentId !== this.rootId && !this.drives.has(parentId)) {
+      const parent = this.getFile(parentId);
+      if (parent.mimeType !== FOLDER) throw new Error(`parent ${parentId} is not a folder`);
+    }
+    const time = spec.modifiedTime ?? this.now();
+    const mimeType = spec.mimeType ?? (spec.content ? 'application/octet-stream' : FOLDER);
+    const file: EmuFile = {
+      id: this.newId(),
+      name: spec.name,
+      mimeType,
+      parentId,
+      driveId,
+      createdTime: time,
+      modifiedTime: time,
+      version: 1,
+      trashed: spec.trashed ?? false,
+      explicitlyTrashed: spec.trashed ?? false,
+      content: isWorkspaceType(mimeType) ? undefined : (spec.content ?? bytesContent('')),
+      text: spec.text ?? '',
+      exportSize: spec.exportSize,
+      shortcutTargetId: spec.shortcutTargetId,
+      sharedWithMe: spec.sharedWithMe ?? false,
+      abusive: spec.abusive ?? false,
+      withoutSha256: spec.withoutSha256 ?? false,
+    };
+    if (file.content) file.hashes = await contentHashes(file.content);
+    this.files.set(file.id, file);
+    this.recordChange(file, false);
+    return file;
+  }
+
+  /** New bytes (binary) or new text (Workspace): a new version, as an edit in Drive makes. */
+  async modifyContent(id: string, change: { content?: Content; text?: string }): Promise<EmuFile> {
+    const file = this.getFile(id);
+    if (change.content) {
+      if (isWorkspaceType(file.mimeType)) throw new Error(`${id} is a Workspace file: change its text, not its bytes`);
+      file.content = change.content;
+      file.hashes = await contentHashes(change.content);
+    }
+    if (change.text !== undefined) file.text = change.text;
+    return this.touch(file);
+  }
+
+  rename(id: string, name: string): EmuFile {
+    const file = this.getFile(id);
+    file.name = name;
+    return this.touch(file);
+  }
+
+  move(id: string, newParentId: string): EmuFile {
+    const file = this.getFile(id);
+    const driveId = this.parentDriveId(newParentId);
+    if (driveId !== file.driveId) throw new Error('moving between drives is not emulated');
+    file.parentId = newParentId === 'root' ? this.rootId : newParentId;
+    return this.touch(file);
+  }
+
+  setTrashed(id: string, trashed: boolean): EmuFile {
+    const file = this.getFile(id);
+    file.trashed = trashed;
+    file.explicitlyTrashed = trashed;
+    return this.touch(file);
+  }
+
+  /** Permanent deletion: the file and everything under it disappear; each shows as `removed` in the feed. */
+  delete(id: string): void {
+    const file = this.getFile(id);
+    for (const child of [...this.files.values()].filter((f) => f.parentId === file.id)) this.delete(child.id);
+    this.files.delete(file.id);
+    this.recordChange(file, true);
+  }
+
+  isFolder(id: string): boolean {
+    return id === this.rootId || this.drives.has(id) || this.files.get(id)?.mimeType === FOLDER;
+  }
+
+  size(file: EmuFile): number | undefined {
+    return file.content ? contentSize(file.content) : undefined;
+  }
+
+  private parentDriveId(parentId: string): string | undefined {
+    if (parentId === 'root' || parentId === this.rootId) return undefined;
+    if (this.drives.has(parentId)) return parentId;
+    return this.getFile(parentId).driveId;
+  }
+
+  private touch(file: EmuFile): EmuFile {
+    file.version++;
+    file.modifiedTime = this.now();
+    this.recordChange(file, false);
+    return file;
+  }
+
+  private recordChange(file: EmuFile, removed: boolean): void {
+    this.changes.push({ seq: this.changes.length + 1, fileId: file.id, driveId: file.driveId, removed, time: this.now() });
+  }
+}
