@@ -2,7 +2,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { z } from 'zod';
 import { bytesContent, fileContent, generatedContent } from './content';
-import { DriveStore, EmuFile, FOLDER, SHORTCUT } from './store';
+import { DriveStore, EmuFile, FOLDER, SHORTCUT, mimeFromName } from './store';
 
 const G = 'application/vnd.google-apps.';
 const workspaceTypes = ['document', 'spreadsheet', 'presentation', 'drawing', 'script', 'form', 'site', 'map', 'jam', 'fusiontable'] as const;
@@ -102,16 +102,4 @@ function statSafe(path: string) {
   } catch {
     return undefined;
   }
-}
-
-const extensionTypes: Record<string, string> = {
-  txt: 'text/plain', md: 'text/markdown', pdf: 'application/pdf', jpg: 'image/jpeg', jpeg: 'image/jpeg', png: 'image/png',
-  gif: 'image/gif', json: 'application/json', csv: 'text/csv', html: 'text/html', zip: 'application/zip', mp4: 'video/mp4',
-  docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
-  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
-};
-
-export function mimeFromName(name: string): string {
-  const ext = name.includes('.') ? name.split('.').pop()!.toLowerCase() : '';
-  return extensionTypes[ext] ?? 'application/octet-stream';
 }

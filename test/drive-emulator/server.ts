@@ -34,6 +34,8 @@ export interface DriveEmulatorOptions {
   seed?: string;
   /** The OAuth client the token endpoint accepts refresh tokens for. */
   oauth?: OAuthClientConfig;
+  /** How long issued access tokens work; after that the API answers 401 authError. Default 3600. */
+  accessTokenLifetimeSeconds?: number;
 }
 
 const json = (status: number, body: object): Reply => ({ status, body });
@@ -75,7 +77,8 @@ export class DriveEmulator {
   readonly requests: LoggedRequest[] = [];
   baseUrl = '';
   private server?: Server;
-  private readonly accessTokens = new Set<string>();
+  /** Issued access tokens and when each stops working (ms since epoch). */
+  private readonly accessTokens = new Map<string, number>();
 
   constructor(readonly options: DriveEmulatorOptions = {}) {
     this.store = new DriveStore(options.seed);
@@ -109,11 +112,15 @@ export class DriveEmulator {
   /** An access token the API accepts, as if the token endpoint had issued it. */
   issueAccessToken(): string {
     const token = `ya29.emu-${randomBytes(12).toString('hex')}`;
-    this.accessTokens.add(token);
+    this.accessTokens.set(token, Date.now() + this.tokenLifetimeSeconds() * 1000);
     return token;
   }
 
-  /** Every issued access token stops working, so clients must refresh. */
+  private tokenLifetimeSeconds(): number {
+    return this.options.accessTokenLifetimeSeconds ?? 3600;
+  }
+
+  /** Every issued access token stops working at once, as a revocation does. */
   expireAccessTokens(): void {
     this.accessTokens.clear();
   }
@@ -181,7 +188,7 @@ export class DriveEmulator {
   private authenticate(req: IncomingMessage): void {
     const header = req.headers.authorization ?? '';
     const token = header.startsWith('Bearer ') ? header.slice(7) : '';
-    if (!this.accessTokens.has(token)) {
+    if ((this.accessTokens.get(token) ?? 0) < Date.now()) {
       throw new DriveApiError(401, 'authError', 'Invalid Credentials', 'global', 'Authorization', 'header');
     }
   }
@@ -200,7 +207,7 @@ export class DriveEmulator {
     }
     return json(200, {
       access_token: this.issueAccessToken(),
-      expires_in: 3599,
+      expires_in: this.tokenLifetimeSeconds(),
       token_type: 'Bearer',
       scope: 'https://www.googleapis.com/auth/drive.readonly',
     });

@@ -63,6 +63,19 @@ export interface NewFile {
   modifiedTime?: string;
 }
 
+const extensionTypes: Record<string, string> = {
+  txt: 'text/plain', md: 'text/markdown', pdf: 'application/pdf', jpg: 'image/jpeg', jpeg: 'image/jpeg', png: 'image/png',
+  gif: 'image/gif', json: 'application/json', csv: 'text/csv', html: 'text/html', zip: 'application/zip', mp4: 'video/mp4',
+  docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+};
+
+/** The MIME type Drive infers from a file name's extension on upload. */
+export function mimeFromName(name: string): string {
+  const ext = name.includes('.') ? name.split('.').pop()!.toLowerCase() : '';
+  return extensionTypes[ext] ?? 'application/octet-stream';
+}
+
 export const isWorkspaceType = (mimeType: string) => mimeType.startsWith(WORKSPACE_PREFIX);
 export const isExportable = (mimeType: string) => mimeType in exportFormats;
 
@@ -116,7 +129,7 @@ export class DriveStore {
       if (parent.mimeType !== FOLDER) throw new Error(`parent ${parentId} is not a folder`);
     }
     const time = spec.modifiedTime ?? this.now();
-    const mimeType = spec.mimeType ?? (spec.content ? 'application/octet-stream' : FOLDER);
+    const mimeType = spec.mimeType ?? (spec.content ? mimeFromName(spec.name) : FOLDER);
     const file: EmuFile = {
       id: this.newId(),
       name: spec.name,

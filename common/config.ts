@@ -1,0 +1,134 @@
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+const exportFormat = z.enum(['docx', 'odt', 'rtf', 'pdf', 'txt', 'html', 'zip', 'epub', 'md', 'xlsx', 'ods', 'csv', 'tsv', 'pptx', 'odp', 'jpeg', 'png', 'svg', 'json']);
+
+const s3Destination = z
+  .object({
+    kind: z.literal('s3'),
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}$/, 'lowercase letters, digits and dashes, at most 31 characters'),
+    endpoint: z.url().optional().describe('unset for AWS; the provider URL for Scaleway, OVH, Hetzner, Exoscale, MinIO'),
+    region: z.string().min(1).default('us-east-1'),
+    bucket: z.string().min(3).max(63),
+    prefix: z.string().default('').refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'no leading "/" and no ".." segment'),
+    forcePathStyle: z.boolean().default(false),
+    storageClass: z.enum(['STANDARD', 'INTELLIGENT_TIERING', 'STANDARD_IA', 'ONEZONE_IA', 'GLACIER_IR', 'ONEZONE', 'STANDARD_IA']).optional(),
+    serverSideEncryption: z.enum(['AES256', 'aws:kms']).optional(),
+    /** Some S3-compatible providers reject the SDK's default CRC32 request checksums. */
+    requestChecksums: z.enum(['when_supported', 'when_required']).default('when_supported'),
+    /** The provider's multipart part limit: 10,000 on AWS, 1,000 on Scaleway. */
+    maxParts: z.number().int().min(1).max(10000).default(10000),
+    /** Environment variables holding the credentials; secrets never sit in the config file. */
+    accessKeyIdEnv: z.string().default('AWS_ACCESS_KEY_ID'),
+    secretAccessKeyEnv: z.string().default('AWS_SECRET_ACCESS_KEY'),
+  })
+  .strict();
+
+const localDestination = z
+  .object({
+    kind: z.literal('local'),
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}$/, 'lowercase letters, digits and dashes, at most 31 characters'),
+    path: z.string().min(1),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    /** The account's label in object keys: `<prefix>/drive/<account>/...`. */
+    account: z.string().min(1).regex(/^[^/\\]+$/, 'no "/" or "\\"'),
+    google: z
+      .object({
+        apiRootUrl: z.url().default('https://www.googleapis.com/'),
+        tokenUrl: z.url().default('https://oauth2.googleapis.com/token'),
+        clientId: z.string().min(1),
+        /** Environment variables holding the OAuth client secret and the user's refresh token. */
+        clientSecretEnv: z.string().default('GOOGLE_CLIENT_SECRET'),
+        refreshTokenEnv: z.string().default('GOOGLE_REFRESH_TOKEN'),
+      })
+      .strict(),
+    scope: z
+      .object({
+        sharedDrives: z.boolean().default(true),
+        sharedWithMe: z.boolean().default(false),
+        exclude: z.array(z.string().min(1)).default([]),
+        maxFileSizeBytes: z.number().int().positive().optional(),
+      })
+      .strict()
+      .default({ sharedDrives: true, sharedWithMe: false, exclude: [] }),
+    exportFormats: z
+      .object({
+        document: z.array(exportFormat).min(1).default(['docx']),
+        spreadsheet: z.array(exportFormat).min(1).default(['xlsx']),
+        presentation: z.array(exportFormat).min(1).default(['pptx']),
+        drawing: z.array(exportFormat).min(1).default(['pdf']),
+        script: z.array(exportFormat).min(1).default(['json']),
+      })
+      .strict()
+      .default({ document: ['docx'], spreadsheet: ['xlsx'], presentation: ['pptx'], drawing: ['pdf'], script: ['json'] }),
+    temporal: z
+      .object({
+        address: z.string().min(1).default('127.0.0.1:7233'),
+        namespace: z.string().min(1).default('default'),
+        webUiUrl: z.url().default('http://127.0.0.1:8233/'),
+      })
+      .strict()
+      .default({ address: '127.0.0.1:7233', namespace: 'default', webUiUrl: 'http://127.0.0.1:8233/' }),
+    catalog: z.object({ path: z.string().min(1).default('data/catalog.db') }).strict().default({ path: 'data/catalog.db' }),
+    destinations: z
+      .array(z.discriminatedUnion('kind', [s3Destination, localDestination]))
+      .min(1, 'at least one destination is needed')
+      .refine((ds) => new Set(ds.map((d) => d.name)).size === ds.length, 'destination names must be unique'),
+    log: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') }).strict().default({ level: 'info' }),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type DestinationConfig = Config['destinations'][number];
+export type S3DestinationConfig = z.infer<typeof s3Destination>;
+
+export class ConfigError extends Error {}
+
+/** Turns zod issues into lines that name the key and say what is expected. */
+function describeIssues(source: string, error: z.ZodError): string {
+  const lines = error.issues.map((issue) => {
+    const key = issue.path.join('.') || '(top level)';
+    if (issue.code === 'unrecognized_keys') {
+      return `  ${issue.keys.map((k) => (issue.path.length ? `${key}.${k}` : k)).join(', ')}: unknown key${issue.keys.length > 1 ? 's' : ''} (check the spelling against config.example.yaml)`;
+    }
+    return `  ${key}: ${issue.message}`;
+  });
+  return `invalid configuration in ${source}:\n${lines.join('\n')}`;
+}
+
+/** Validates a parsed config object; throws ConfigError naming every bad key. */
+export function parseConfig(raw: unknown, source = 'config'): Config {
+  const result = configSchema.safeParse(raw);
+  if (!result.success) throw new ConfigError(describeIssues(source, result.error));
+  return result.data;
+}
+
+/** Reads a YAML or JSON config file and validates it. */
+export function loadConfig(path: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = extname(path) === '.json' ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`config file ${path} is not valid ${extname(path) === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
+  }
+  return parseConfig(raw, path);
+}
+
+/** Reads a secret from the environment variable the config names; missing is a start-up error naming it. */
+export function secretFromEnv(variable: string, env: NodeJS.ProcessEnv = process.env): string {
+  const value = env[variable];
+  if (!value) throw new ConfigError(`environment variable ${variable} is not set (the config names it as the source of a secret)`);
+  return value;
+}
