@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { drive_v3 } from 'googleapis';
+import { Auth, drive_v3 } from 'googleapis';
 import { driveErrorOf, startDrive, streamToBuffer } from '../support/drive';
 import { bytesContent, generatedContent } from './content';
 import { exportFormats, mime } from './exports';
@@ -143,7 +143,7 @@ describe('downloads and exports', () => {
     const meta = await drive.files.get({ fileId: f.id, fields: 'exportLinks' });
     const link = meta.data.exportLinks![mime.docx];
     assert.ok(link.startsWith(emulator.baseUrl), 'export links point back at the emulator');
-    const res = await drive.context._options.auth!.request<ArrayBuffer>({ url: link, responseType: 'arraybuffer' });
+    const res = await (drive.context._options.auth as Auth.OAuth2Client).request<ArrayBuffer>({ url: link, responseType: 'arraybuffer' });
     const bytes = Buffer.from(res.data);
     assert.ok(bytes.length > 10 * 1024 * 1024);
     assert.ok(zipEntryNames(bytes).includes('word/document.xml'));
@@ -196,10 +196,10 @@ describe('auth', () => {
     }
     const raw = await fetch(`${emulator.baseUrl}drive/v3/about?fields=user`, { headers: { Authorization: 'Bearer forged' } });
     assert.equal(raw.status, 401);
-    assert.equal((await raw.json()).error.errors[0].reason, 'authError');
+    assert.equal(((await raw.json()) as { error: { errors: Array<{ reason: string }> } }).error.errors[0].reason, 'authError');
     const refused = await fetch(`${emulator.baseUrl}token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token', client_id: 'test-client', client_secret: 'test-secret', refresh_token: 'stolen' }) });
     assert.equal(refused.status, 400);
-    assert.equal((await refused.json()).error, 'invalid_grant');
+    assert.equal(((await refused.json()) as { error: string }).error, 'invalid_grant');
   });
 });
 
@@ -374,13 +374,13 @@ describe('fault rules and the request log', () => {
   });
 
   test('the admin API mutates, injects faults and shows the request log over HTTP', async () => {
-    const created = await (await fetch(`${emulator.baseUrl}_admin/files`, { method: 'POST', body: JSON.stringify({ name: 'via-admin.txt', contentBase64: Buffer.from('hi').toString('base64') }) })).json();
-    const patched = await (await fetch(`${emulator.baseUrl}_admin/files/${created.id}`, { method: 'PATCH', body: JSON.stringify({ name: 'renamed-admin.txt' }) })).json();
+    const created = (await (await fetch(`${emulator.baseUrl}_admin/files`, { method: 'POST', body: JSON.stringify({ name: 'via-admin.txt', contentBase64: Buffer.from('hi').toString('base64') }) })).json()) as { id: string };
+    const patched = (await (await fetch(`${emulator.baseUrl}_admin/files/${created.id}`, { method: 'PATCH', body: JSON.stringify({ name: 'renamed-admin.txt' }) })).json()) as { name: string; version: string };
     assert.equal(patched.name, 'renamed-admin.txt');
     assert.equal(patched.version, '2');
     const bad = await fetch(`${emulator.baseUrl}_admin/faults`, { method: 'POST', body: JSON.stringify({ match: 'x', colour: 'red' }) });
     assert.equal(bad.status, 400);
-    assert.match((await bad.json()).error, /colour/);
+    assert.match(((await bad.json()) as { error: string }).error, /colour/);
     const log = await (await fetch(`${emulator.baseUrl}_admin/requests`)).json();
     assert.ok(Array.isArray(log) && log.length > 0);
   });
