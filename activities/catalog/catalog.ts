@@ -1,0 +1,173 @@
+import Database from 'better-sqlite3';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { ListingCounts } from '../../common/types';
+import { migrations } from './migrations';
+
+export type FileKind = 'binary' | 'workspace' | 'folder' | 'shortcut' | 'unsupported';
+export type FileState = 'pending' | 'synced' | 'failed' | 'deferred' | 'skipped';
+
+/** One Drive item as the listing records it. */
+export interface CatalogFileInput {
+  id: string;
+  driveId: string | null;
+  kind: FileKind;
+  name: string;
+  mimeType: string;
+  parentId: string | null;
+  size: number | null;
+  md5: string | null;
+  driveSha256: string | null;
+  modifiedTime: string;
+  version: string;
+  headRevisionId: string | null;
+  shortcutTargetId: string | null;
+  /** Why an item with no exportable content is skipped (forms, sites, maps). */
+  skipReason: string | null;
+}
+
+export interface CatalogFile extends CatalogFileInput {
+  state: FileState | null;
+  lastListingId: string;
+}
+
+/**
+ * The SQLite catalog: what Drive holds, what each destination holds, runs, failures and change tokens.
+ * One writer (this process); WAL so readers (the API) never block it.
+ */
+export class Catalog {
+  private constructor(readonly db: Database.Database) {}
+
+  static open(path: string): Catalog {
+    if (path !== ':memory:') {
+      mkdirSync(dirname(path), { recursive: true });
+      // Created 0600 before SQLite touches it: the catalog names every file of the account.
+      closeSync(openSync(path, 'a', 0o600));
+      chmodSync(path, 0o600);
+    }
+    const db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    db.pragma('synchronous = NORMAL');
+    const catalog = new Catalog(db);
+    catalog.migrate();
+    return catalog;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  schemaVersion(): number {
+    return (this.db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
+  }
+
+  private migrate(): void {
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+    const applied = this.schemaVersion();
+    for (const m of migrations.filter((m) => m.version > applied)) {
+      this.db.transaction(() => {
+        this.db.exec(m.sql);
+        this.db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString());
+      })();
+    }
+  }
+
+  upsertDrive(drive: { id: string; name: string; kind: 'my-drive' | 'shared-drive' }): void {
+    this.db
+      .prepare(
+        `INSERT INTO drives (id, name, kind, updated_at) VALUES (@id, @name, @kind, @now)
+         ON CONFLICT(id) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at WHERE name != excluded.name`,
+      )
+      .run({ ...drive, now: new Date().toISOString() });
+  }
+
+  /**
+   * Records one listing page in a single transaction. A content file that is new, or whose content or
+   * place changed, becomes pending; an unchanged one keeps its state.
+   */
+  recordListedFiles(files: CatalogFileInput[], listingId: string): ListingCounts {
+    const counts: ListingCounts = { listed: files.length, new: 0, changed: 0, unchanged: 0, skipped: 0, folders: 0 };
+    const now = new Date().toISOString();
+    const select = this.db.prepare('SELECT name, parent_id, size, md5, modified_time, version, state FROM files WHERE id = ?');
+    const insert = this.db.prepare(
+      `INSERT INTO files (id, drive_id, kind, name, mime_type, parent_id, size, md5, drive_sha256, modified_time, version,
+         head_revision_id, shortcut_target_id, state, skip_reason, last_listing_id, created_at, updated_at)
+       VALUES (@id, @driveId, @kind, @name, @mimeType, @parentId, @size, @md5, @driveSha256, @modifiedTime, @version,
+         @headRevisionId, @shortcutTargetId, @state, @skipReason, @listingId, @now, @now)`,
+    );
+    const update = this.db.prepare(
+      `UPDATE files SET drive_id = @driveId, kind = @kind, name = @name, mime_type = @mimeType, parent_id = @parentId,
+         size = @size, md5 = @md5, drive_sha256 = @driveSha256, modified_time = @modifiedTime, version = @version,
+         head_revision_id = @headRevisionId, shortcut_target_id = @shortcutTargetId, state = @state,
+         skip_reason = @skipReason, last_listing_id = @listingId, updated_at = @now
+       WHERE id = @id`,
+    );
+    const touch = this.db.prepare('UPDATE files SET last_listing_id = ? WHERE id = ?');
+    this.db.transaction(() => {
+      for (const f of files) {
+        const initialState: FileState | null = f.kind === 'unsupported' ? 'skipped' : f.kind === 'binary' || f.kind === 'workspace' ? 'pending' : null;
+        if (f.kind === 'folder') counts.folders++;
+        if (f.kind === 'unsupported') counts.skipped++;
+        const row = { ...f, listingId, now, state: initialState };
+        const existing = select.get(f.id) as
+          | { name: string; parent_id: string | null; size: number | null; md5: string | null; modified_time: string; version: string; state: FileState | null }
+          | undefined;
+        if (!existing) {
+          insert.run(row);
+          counts.new++;
+          continue;
+        }
+        const contentChanged = f.kind === 'binary' ? existing.md5 !== f.md5 || existing.size !== f.size : existing.modified_time !== f.modifiedTime;
+        const placeChanged = existing.name !== f.name || existing.parent_id !== f.parentId;
+        if (!contentChanged && !placeChanged) {
+          touch.run(listingId, f.id);
+          counts.unchanged++;
+          continue;
+        }
+        update.run(initialState === 'pending' ? row : { ...row, state: initialState ?? existing.state });
+        counts.changed++;
+      }
+    })();
+    return counts;
+  }
+
+  getFile(id: string): CatalogFile | undefined {
+    const row = this.db.prepare('SELECT * FROM files WHERE id = ?').get(id) as Record<string, unknown> | undefined;
+    return row ? toCatalogFile(row) : undefined;
+  }
+
+  /** Files of a listing, in id order, for reading the catalog back page by page. */
+  filesPage(afterId: string, limit: number): CatalogFile[] {
+    const rows = this.db.prepare('SELECT * FROM files WHERE id > ? ORDER BY id LIMIT ?').all(afterId, limit) as Array<Record<string, unknown>>;
+    return rows.map(toCatalogFile);
+  }
+
+  countsByState(): Record<string, number> {
+    const rows = this.db.prepare(`SELECT coalesce(state, kind) AS k, count(*) AS n FROM files GROUP BY k`).all() as Array<{ k: string; n: number }>;
+    return Object.fromEntries(rows.map((r) => [r.k, r.n]));
+  }
+
+}
+
+function toCatalogFile(row: Record<string, unknown>): CatalogFile {
+  return {
+    id: row.id as string,
+    driveId: row.drive_id as string | null,
+    kind: row.kind as FileKind,
+    name: row.name as string,
+    mimeType: row.mime_type as string,
+    parentId: row.parent_id as string | null,
+    size: row.size as number | null,
+    md5: row.md5 as string | null,
+    driveSha256: row.drive_sha256 as string | null,
+    modifiedTime: row.modified_time as string,
+    version: row.version as string,
+    headRevisionId: row.head_revision_id as string | null,
+    shortcutTargetId: row.shortcut_target_id as string | null,
+    skipReason: row.skip_reason as string | null,
+    state: row.state as FileState | null,
+    lastListingId: row.last_listing_id as string,
+  };
+}

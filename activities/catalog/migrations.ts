@@ -1,0 +1,82 @@
+/**
+ * Schema migrations, applied in order, each once. Never edit a shipped migration: add the next one.
+ * `files.state` applies to content (binary and Workspace files); folders and shortcuts have none.
+ */
+export const migrations: Array<{ version: number; name: string; sql: string }> = [
+  {
+    version: 1,
+    name: 'initial catalog',
+    sql: `
+      CREATE TABLE drives (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('my-drive', 'shared-drive')),
+        updated_at TEXT NOT NULL
+      );
+      CREATE TABLE files (
+        id TEXT PRIMARY KEY,
+        drive_id TEXT REFERENCES drives(id),
+        kind TEXT NOT NULL CHECK (kind IN ('binary', 'workspace', 'folder', 'shortcut', 'unsupported')),
+        name TEXT NOT NULL,
+        mime_type TEXT NOT NULL,
+        parent_id TEXT,
+        size INTEGER,
+        md5 TEXT,
+        drive_sha256 TEXT,
+        modified_time TEXT NOT NULL,
+        version TEXT NOT NULL,
+        head_revision_id TEXT,
+        shortcut_target_id TEXT,
+        state TEXT CHECK (state IN ('pending', 'synced', 'failed', 'deferred', 'skipped')),
+        skip_reason TEXT,
+        last_listing_id TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE INDEX files_state ON files(state) WHERE state IS NOT NULL;
+      CREATE INDEX files_parent ON files(parent_id);
+      CREATE TABLE objects (
+        file_id TEXT NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+        destination TEXT NOT NULL,
+        format TEXT NOT NULL DEFAULT '',
+        key TEXT NOT NULL,
+        size INTEGER,
+        sha256 TEXT,
+        etag TEXT,
+        version_id TEXT,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'uploaded', 'verified', 'failed')),
+        uploaded_at TEXT,
+        verified_at TEXT,
+        PRIMARY KEY (file_id, destination, format)
+      );
+      CREATE UNIQUE INDEX objects_key ON objects(destination, key);
+      CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('full-sync', 'incremental-sweep', 'nightly-dump', 'weekly-rollup', 'restore', 'listing')),
+        workflow_id TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        ended_at TEXT,
+        status TEXT NOT NULL CHECK (status IN ('running', 'completed', 'failed', 'cancelled')),
+        summary TEXT
+      );
+      CREATE TABLE failures (
+        id INTEGER PRIMARY KEY,
+        file_id TEXT NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+        destination TEXT,
+        run_id TEXT,
+        attempts INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        message TEXT NOT NULL,
+        first_failed_at TEXT NOT NULL,
+        last_failed_at TEXT NOT NULL,
+        resolved_at TEXT
+      );
+      CREATE INDEX failures_open ON failures(file_id) WHERE resolved_at IS NULL;
+      CREATE TABLE change_tokens (
+        scope TEXT PRIMARY KEY,
+        token TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+    `,
+  },
+];

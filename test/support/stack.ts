@@ -1,0 +1,46 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MinioServer, startMinio } from '../../worker/embedded/minioServer';
+import { TemporalDevServer, TemporalDevServerOptions, startTemporalDevServer } from '../../worker/embedded/temporalDevServer';
+import { DriveEmulator } from '../drive-emulator/server';
+import { emulatorOAuth } from './drive';
+
+/** Two buckets on one MinIO stand for the AWS and the EU destination. */
+export const BUCKETS = { aws: 'vault-aws', eu: 'vault-eu' } as const;
+
+export interface Stack {
+  tmp: string;
+  temporal?: TemporalDevServer;
+  minio?: MinioServer;
+  emulator?: DriveEmulator;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts what a test file needs: a Temporal dev server, a MinIO with both buckets, the Drive emulator.
+ * stop() tears all of it down; the processes are also tied to this one, so none outlives a crashed test.
+ */
+export async function startStack(wants: { temporal?: boolean | TemporalDevServerOptions; minio?: boolean; emulator?: boolean }): Promise<Stack> {
+  const tmp = mkdtempSync(join(tmpdir(), 'drive-vault-test-'));
+  const stack: Stack = {
+    tmp,
+    async stop() {
+      await Promise.allSettled([stack.temporal?.stop(), stack.minio?.stop(), stack.emulator?.close()]);
+      rmSync(tmp, { recursive: true, force: true });
+    },
+  };
+  try {
+    const [temporal, minio, emulator] = await Promise.all([
+      wants.temporal ? startTemporalDevServer(typeof wants.temporal === 'object' ? wants.temporal : {}) : undefined,
+      wants.minio ? startMinio(join(tmp, 'minio')) : undefined,
+      wants.emulator ? DriveEmulator.start({ oauth: emulatorOAuth }) : undefined,
+    ]);
+    Object.assign(stack, { temporal, minio, emulator });
+    if (minio) for (const bucket of Object.values(BUCKETS)) await minio.createBucket(bucket);
+  } catch (err) {
+    await stack.stop();
+    throw err;
+  }
+  return stack;
+}
