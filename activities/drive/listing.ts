@@ -51,7 +51,10 @@ const driveListSchema = z.object({
   drives: z.array(z.object({ id: z.string().min(1), name: z.string() })).default([]),
 });
 
-export class InvalidDriveReplyError extends Error {}
+/** Drive answered with a shape we do not understand: retrying will not help, so it is not retried. */
+export class InvalidDriveReplyError extends Error {
+  override name = 'InvalidDriveReplyError';
+}
 
 function parseReply<T>(schema: z.ZodType<T>, data: unknown, what: string): T {
   const parsed = schema.safeParse(data);

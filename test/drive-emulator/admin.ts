@@ -35,6 +35,7 @@ const faultSchema = z
     status: z.number().int().min(100).max(599).optional(),
     reason: z.string().optional(),
     message: z.string().optional(),
+    replaceBody: z.string().optional(),
     delayMs: z.number().int().nonnegative().optional(),
     cutOffAfterBytes: z.number().int().nonnegative().optional(),
     wrongBytes: z.boolean().optional(),

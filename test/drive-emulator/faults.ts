@@ -9,8 +9,10 @@ export interface FaultRule {
   times?: number;
   /** 0 to 1; draws come from a seeded generator so a run repeats. */
   rate?: number;
-  /** Answer this status and reason instead of the real reply. */
+  /** Answer this status (with `reason`, a Drive error; with `replaceBody`, that body) instead of the real reply. */
   status?: number;
+  /** A body to answer with instead of the real one, e.g. a reply of the wrong shape. */
+  replaceBody?: string;
   reason?: string;
   message?: string;
   /** Wait this long before answering. */

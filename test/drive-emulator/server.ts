@@ -152,10 +152,13 @@ export class DriveEmulator {
         fault = this.faults.take(method, url.pathname + url.search);
         if (fault) entry.faultId = fault.id;
         if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault!.delayMs));
-        if (fault && (fault.status !== undefined || fault.reason !== undefined)) {
+        if (fault?.replaceBody !== undefined) {
+          reply = { status: fault.status ?? 200, headers: { 'content-type': 'application/json; charset=UTF-8' }, body: Buffer.from(fault.replaceBody) };
+        } else if (fault && (fault.status !== undefined || fault.reason !== undefined)) {
           throw errorForReason(fault.reason ?? 'backendError', fault.status, fault.message);
+        } else {
+          reply = await this.route(method, url, req, body);
         }
-        reply = await this.route(method, url, req, body);
       }
     } catch (err) {
       reply = errorReply(err);

@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { drive_v3 } from 'googleapis';
+import { Catalog } from '../activities/catalog/catalog';
+import { listDrivePage, listSharedDrives } from '../activities/drive/listing';
+import { createLogger } from '../common/logger';
+import { DriveScope, ListingCounts, addListingCounts, emptyListingCounts } from '../common/types';
+import { bytesContent } from './drive-emulator/content';
+import { DriveEmulator } from './drive-emulator/server';
+import { startDrive } from './support/drive';
+
+const G = 'application/vnd.google-apps.';
+let emulator: DriveEmulator;
+let drive: drive_v3.Drive;
+let dir: string;
+const logger = createLogger({ level: 'silent' });
+
+before(async () => {
+  ({ emulator, drive } = await startDrive());
+  dir = mkdtempSync(join(tmpdir(), 'catalog-test-'));
+  const s = emulator.store;
+  const docs = await s.addFile({ name: 'Docs' });
+  await s.addFile({ name: 'report.pdf', parentId: docs.id, content: bytesContent('pdf bytes') });
+  await s.addFile({ name: 'report.pdf', parentId: docs.id, content: bytesContent('other pdf bytes') });
+  await s.addFile({ name: 'Plan', parentId: docs.id, mimeType: `${G}document`, text: 'plan' });
+  await s.addFile({ name: 'Survey', parentId: docs.id, mimeType: `${G}form` });
+  await s.addFile({ name: 'binned.txt', content: bytesContent('x'), trashed: true });
+  await s.addFile({ name: 'from-a-colleague.txt', content: bytesContent('shared'), sharedWithMe: true });
+  const team = s.addDrive('Team');
+  await s.addFile({ name: 'team.txt', driveId: team.id, content: bytesContent('team') });
+  for (let i = 0; i < 1500; i++) await s.addFile({ name: `bulk-${i}.bin`, parentId: docs.id, content: bytesContent(`bulk ${i}`) });
+});
+after(async () => {
+  await emulator.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function listEverything(catalog: Catalog, listingId: string, includeSharedWithMe = false): Promise<ListingCounts> {
+  const deps = { drive, catalog, logger, includeSharedWithMe };
+  const scopes: DriveScope[] = [{ kind: 'my-drive' }, ...(await listSharedDrives(deps)).map((d) => ({ kind: 'shared-drive' as const, ...d }))];
+  let totals = emptyListingCounts();
+  for (const scope of scopes) {
+    let pageToken: string | undefined;
+    do {
+      const page = await listDrivePage(deps, { scope, pageToken, listingId });
+      assert.deepEqual(Object.keys(page).sort(), page.nextPageToken ? ['counts', 'nextPageToken'] : ['counts', 'nextPageToken'].filter((k) => k in page));
+      totals = addListingCounts(totals, page.counts);
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+  }
+  return totals;
+}
+
+test('the catalog is a 0600 WAL file with foreign keys on and every migration applied', () => {
+  const catalog = Catalog.open(join(dir, 'fresh', 'catalog.db'));
+  try {
+    assert.equal(statSync(join(dir, 'fresh', 'catalog.db')).mode & 0o777, 0o600);
+    assert.equal(catalog.db.pragma('journal_mode', { simple: true }), 'wal');
+    assert.equal(catalog.db.pragma('foreign_keys', { simple: true }), 1);
+    assert.equal(catalog.schemaVersion(), 1);
+    const tables = (catalog.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((t) => t.name);
+    for (const t of ['files', 'objects', 'runs', 'failures', 'change_tokens', 'drives']) assert.ok(tables.includes(t), t);
+  } finally {
+    catalog.close();
+  }
+  const reopened = Catalog.open(join(dir, 'fresh', 'catalog.db'));
+  assert.equal(reopened.schemaVersion(), 1, 'reopening applies nothing twice');
+  reopened.close();
+});
+
+test('listDrivePage pages My Drive and shared drives into the catalog; a re-list changes nothing', async () => {
+  const catalog = Catalog.open(join(dir, 'list.db'));
+  try {
+    const first = await listEverything(catalog, 'listing-1');
+    // 1 folder + 2 equal-named pdfs + doc + form + 1500 bulk in My Drive, 1 file in the shared drive; trashed and shared-with-me left out
+    assert.deepEqual(first, { listed: 1506, new: 1506, changed: 0, unchanged: 0, skipped: 1, folders: 1 });
+    const all = catalog.filesPage('', 5000);
+    assert.equal(all.length, 1506);
+    assert.equal(all.filter((f) => f.name === 'report.pdf').length, 2, 'equal names are two files');
+    const form = all.find((f) => f.name === 'Survey')!;
+    assert.deepEqual([form.kind, form.state], ['unsupported', 'skipped']);
+    assert.match(form.skipReason!, /Forms cannot be exported/);
+    const doc = all.find((f) => f.name === 'Plan')!;
+    assert.deepEqual([doc.kind, doc.state, doc.md5], ['workspace', 'pending', null]);
+    const team = all.find((f) => f.name === 'team.txt')!;
+    assert.ok(team.driveId, 'shared drive files carry their drive id');
+    assert.equal(all.find((f) => f.name === 'bulk-7.bin')!.md5, emulator.store.files.get(all.find((f) => f.name === 'bulk-7.bin')!.id)!.hashes!.md5);
+    assert.ok(!all.some((f) => f.name === 'binned.txt' || f.name === 'from-a-colleague.txt'));
+
+    catalog.db.prepare("UPDATE files SET state = 'synced' WHERE state = 'pending'").run();
+    const before = catalog.db.prepare('SELECT * FROM files ORDER BY id').all();
+    const second = await listEverything(catalog, 'listing-2');
+    assert.deepEqual(second, { listed: 1506, new: 0, changed: 0, unchanged: 1506, skipped: 1, folders: 1 });
+    const afterRows = catalog.db.prepare('SELECT * FROM files ORDER BY id').all() as Array<Record<string, unknown>>;
+    assert.deepEqual(
+      afterRows.map(({ last_listing_id: _l, ...rest }) => rest),
+      (before as Array<Record<string, unknown>>).map(({ last_listing_id: _l, ...rest }) => rest),
+      'nothing but the listing id changed',
+    );
+
+    const bulk = all.find((f) => f.name === 'bulk-3.bin')!;
+    await emulator.store.modifyContent(bulk.id, { content: bytesContent('new bytes') });
+    emulator.store.rename(all.find((f) => f.name === 'bulk-4.bin')!.id, 'bulk-4-renamed.bin');
+    const third = await listEverything(catalog, 'listing-3');
+    assert.equal(third.changed, 2);
+    assert.equal(catalog.getFile(bulk.id)!.state, 'pending', 'changed content is pending again');
+    assert.equal(catalog.countsByState().synced, 1502);
+  } finally {
+    catalog.close();
+  }
+});
+
+test('shared-with-me files are listed only when the scope asks for them', async () => {
+  const catalog = Catalog.open(join(dir, 'shared-with-me.db'));
+  try {
+    const counts = await listEverything(catalog, 'l', true);
+    assert.equal(counts.listed, 1507);
+    assert.ok(catalog.filesPage('', 5000).some((f) => f.name === 'from-a-colleague.txt'));
+  } finally {
+    catalog.close();
+  }
+});
+
+test('a Drive reply of the wrong shape is an error naming the field, and nothing is recorded', async () => {
+  const catalog = Catalog.open(join(dir, 'bad.db'));
+  const badPage = { files: [{ id: 'x', name: 'n', mimeType: 'text/plain', modifiedTime: 't', version: '1', md5Checksum: 'not-a-md5' }] };
+  emulator.faults.add({ match: '^GET /drive/v3/files\\?', times: 1, status: 200, replaceBody: JSON.stringify(badPage) });
+  try {
+    await assert.rejects(
+      listDrivePage({ drive, catalog, logger, includeSharedWithMe: false }, { scope: { kind: 'my-drive' }, listingId: 'l' }),
+      (err: Error) => err.name === 'InvalidDriveReplyError' && /files\.0\.md5Checksum/.test(err.message),
+    );
+    assert.equal(catalog.filesPage('', 10).length, 0);
+  } finally {
+    catalog.close();
+  }
+});

@@ -1,0 +1,60 @@
+import { continueAsNew, defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { CatalogActivities } from '../activities';
+import { TASK_QUEUES } from '../common/taskQueues';
+import { DriveScope, ListingCounts, addListingCounts, emptyListingCounts } from '../common/types';
+
+export interface ListDriveInput {
+  /** Identifies this listing in the catalog (files it does not see were removed from Drive). */
+  listingId: string;
+  includeSharedDrives: boolean;
+  /** Where a continued run picks up: scope index (0 = My Drive, then shared drives in id order) and page token. */
+  cursor?: { scopeIndex: number; pageToken?: string };
+  totals?: ListingCounts;
+}
+
+export interface ListingProgress {
+  listingId: string;
+  scopeIndex: number;
+  scopes: number;
+  pages: number;
+  totals: ListingCounts;
+}
+
+export const listingProgressQuery = defineQuery<ListingProgress>('listingProgress');
+
+/** Listing calls Drive and writes the catalog: retry Drive's transient errors, give up on a bad reply. */
+const catalogActivities = proxyActivities<CatalogActivities>({
+  taskQueue: TASK_QUEUES.catalog,
+  startToCloseTimeout: '2 minutes',
+  scheduleToCloseTimeout: '30 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: ['InvalidDriveReplyError'] },
+});
+
+/**
+ * Pages every drive of the account (My Drive, then each shared drive) into the catalog. Only a cursor and
+ * counts cross Temporal; the run continues as new when the server suggests it, so history stays small
+ * whatever the number of files.
+ */
+export async function listDriveIntoCatalog(input: ListDriveInput): Promise<ListingCounts> {
+  let totals = input.totals ?? emptyListingCounts();
+  let scopeIndex = input.cursor?.scopeIndex ?? 0;
+  let pageToken = input.cursor?.pageToken;
+  let pages = 0;
+  const sharedDrives = input.includeSharedDrives ? await catalogActivities.listSharedDrives() : [];
+  const scopes: DriveScope[] = [{ kind: 'my-drive' }, ...sharedDrives.map((d) => ({ kind: 'shared-drive' as const, ...d }))];
+  setHandler(listingProgressQuery, () => ({ listingId: input.listingId, scopeIndex, scopes: scopes.length, pages, totals }));
+
+  for (; scopeIndex < scopes.length; scopeIndex++) {
+    do {
+      const page = await catalogActivities.listDrivePage({ scope: scopes[scopeIndex], pageToken, listingId: input.listingId });
+      totals = addListingCounts(totals, page.counts);
+      pageToken = page.nextPageToken;
+      pages++;
+      if (workflowInfo().continueAsNewSuggested) {
+        const next = pageToken ? { scopeIndex, pageToken } : { scopeIndex: scopeIndex + 1 };
+        await continueAsNew<typeof listDriveIntoCatalog>({ ...input, cursor: next, totals });
+      }
+    } while (pageToken);
+  }
+  return totals;
+}
