@@ -138,3 +138,27 @@ test('a Drive reply of the wrong shape is an error naming the field, and nothing
     catalog.close();
   }
 });
+
+test('only content or place counts as a change: a folder edit, a new version with the same bytes and a re-listed shortcut do not', async () => {
+  const catalog = Catalog.open(join(dir, 'metadata-only.db'));
+  const s = emulator.store;
+  try {
+    const folder = await s.addFile({ name: 'meta-folder' });
+    const bin = await s.addFile({ name: 'meta.bin', parentId: folder.id, content: bytesContent('same bytes') });
+    const target = await s.addFile({ name: 'meta-target.txt', parentId: folder.id, content: bytesContent('t') });
+    const shortcut = await s.addFile({ name: 'meta-link', parentId: folder.id, mimeType: `${G}shortcut`, shortcutTargetId: target.id });
+    await listEverything(catalog, 'm1');
+    catalog.db.prepare("UPDATE files SET state = 'synced' WHERE state = 'pending'").run();
+    await s.modifyContent(bin.id, { content: bytesContent('same bytes') }); // new version, same bytes
+    s.rename(folder.id, 'meta-folder'); // touches the folder's modifiedTime and version
+    s.rename(shortcut.id, 'meta-link');
+    const counts = await listEverything(catalog, 'm2');
+    assert.equal(counts.changed, 0);
+    assert.equal(catalog.getFile(bin.id)!.state, 'synced');
+    assert.equal(catalog.getFile(bin.id)!.version, s.files.get(bin.id)!.version.toString(), 'metadata is refreshed even when nothing changed');
+    s.rename(folder.id, 'meta-folder-renamed');
+    assert.equal((await listEverything(catalog, 'm3')).changed, 1, 'a renamed folder is a change of place');
+  } finally {
+    catalog.close();
+  }
+});

@@ -24,7 +24,7 @@ let connection: NativeConnection;
 let clientConnection: Connection;
 
 before(async () => {
-  installTemporalLogging(logger, 'WARN');
+  installTemporalLogging(logger, 'ERROR');
   // A low threshold makes the server suggest continue-as-new after a few pages.
   stack = await startStack({ temporal: { dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 12 } }, emulator: true });
   const emulator = stack.emulator!;

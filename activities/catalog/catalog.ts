@@ -90,7 +90,7 @@ export class Catalog {
   recordListedFiles(files: CatalogFileInput[], listingId: string): ListingCounts {
     const counts: ListingCounts = { listed: files.length, new: 0, changed: 0, unchanged: 0, skipped: 0, folders: 0 };
     const now = new Date().toISOString();
-    const select = this.db.prepare('SELECT name, parent_id, size, md5, modified_time, version, state FROM files WHERE id = ?');
+    const select = this.db.prepare('SELECT name, parent_id, size, md5, modified_time, version, shortcut_target_id, state FROM files WHERE id = ?');
     const insert = this.db.prepare(
       `INSERT INTO files (id, drive_id, kind, name, mime_type, parent_id, size, md5, drive_sha256, modified_time, version,
          head_revision_id, shortcut_target_id, state, skip_reason, last_listing_id, created_at, updated_at)
@@ -112,22 +112,28 @@ export class Catalog {
         if (f.kind === 'unsupported') counts.skipped++;
         const row = { ...f, listingId, now, state: initialState };
         const existing = select.get(f.id) as
-          | { name: string; parent_id: string | null; size: number | null; md5: string | null; modified_time: string; version: string; state: FileState | null }
+          | { name: string; parent_id: string | null; size: number | null; md5: string | null; modified_time: string; version: string; shortcut_target_id: string | null; state: FileState | null }
           | undefined;
         if (!existing) {
           insert.run(row);
           counts.new++;
           continue;
         }
-        const contentChanged = f.kind === 'binary' ? existing.md5 !== f.md5 || existing.size !== f.size : existing.modified_time !== f.modifiedTime;
-        const placeChanged = existing.name !== f.name || existing.parent_id !== f.parentId;
-        if (!contentChanged && !placeChanged) {
+        if (existing.version === f.version) {
           touch.run(listingId, f.id);
           counts.unchanged++;
           continue;
         }
-        update.run(initialState === 'pending' ? row : { ...row, state: initialState ?? existing.state });
-        counts.changed++;
+        // Drive bumps version on any edit; only new content or a new place means the copy must be redone.
+        const contentChanged =
+          f.kind === 'binary' ? existing.md5 !== f.md5 || existing.size !== f.size
+          : f.kind === 'workspace' ? existing.modified_time !== f.modifiedTime
+          : f.kind === 'shortcut' ? existing.shortcut_target_id !== f.shortcutTargetId
+          : false;
+        const changed = contentChanged || existing.name !== f.name || existing.parent_id !== f.parentId;
+        update.run(changed ? row : { ...row, state: existing.state });
+        if (changed) counts.changed++;
+        else counts.unchanged++;
       }
     })();
     return counts;

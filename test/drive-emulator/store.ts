@@ -99,9 +99,12 @@ export class DriveStore {
     return (prefix + digest).slice(0, 33);
   }
 
-  /** A strictly increasing clock: every mutation gets a later modifiedTime than the one before. */
+  /**
+   * The emulated clock: one second per mutation from a fixed start, so a seeded Drive is the same on
+   * every run (ids, times) and every mutation gets a later modifiedTime than the one before.
+   */
   now(): string {
-    this.clock = Math.max(this.clock + 1000, Date.now());
+    this.clock += 1000;
     return new Date(this.clock).toISOString();
   }
 

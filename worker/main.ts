@@ -1,0 +1,30 @@
+import { NativeConnection } from '@temporalio/worker';
+import { ConfigError, loadConfig } from '../common/config';
+import { createLogger } from '../common/logger';
+import { installTemporalLogging } from './temporalLogging';
+import { wireCatalogActivities } from './wiring';
+import { startWorkers } from './workers';
+
+/** `npm run worker -- [config.yaml]`: serves the workflow and catalog task queues until SIGINT/SIGTERM. */
+async function main() {
+  const configPath = process.argv[2] ?? process.env.DRIVE_VAULT_CONFIG ?? 'config.yaml';
+  const config = loadConfig(configPath);
+  const logger = createLogger({ level: config.log.level });
+  installTemporalLogging(logger);
+  const { catalog, activities } = wireCatalogActivities(config, logger);
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const workers = await startWorkers({ connection, namespace: config.temporal.namespace, catalogActivities: activities });
+  logger.info({ event: 'worker.started', temporal: config.temporal.address, namespace: config.temporal.namespace }, 'worker started');
+  const stop = () => void workers.shutdown();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  await workers.running;
+  await connection.close();
+  catalog.close();
+  logger.info({ event: 'worker.stopped' }, 'worker stopped');
+}
+
+main().catch((err) => {
+  console.error(err instanceof ConfigError ? `drive-vault: ${err.message}` : err);
+  process.exit(1);
+});
