@@ -1,10 +1,17 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MinioServer, startMinio } from '../../worker/embedded/minioServer';
 import { TemporalDevServer, TemporalDevServerOptions, startTemporalDevServer } from '../../worker/embedded/temporalDevServer';
 import { DriveEmulator } from '../drive-emulator/server';
 import { emulatorOAuth } from './drive';
+
+/** Tells scripts/test.sh which process groups to check for leftovers once the suite is done. */
+function recordProcessGroups(pids: Array<number | undefined>): void {
+  const file = process.env.DRIVE_VAULT_TEST_PGIDS;
+  if (!file) return;
+  for (const pid of pids) if (pid) appendFileSync(file, `${pid}\n`);
+}
 
 /** Two buckets on one MinIO stand for the AWS and the EU destination. */
 export const BUCKETS = { aws: 'vault-aws', eu: 'vault-eu' } as const;
@@ -37,6 +44,7 @@ export async function startStack(wants: { temporal?: boolean | TemporalDevServer
       wants.emulator ? DriveEmulator.start({ oauth: emulatorOAuth }) : undefined,
     ]);
     Object.assign(stack, { temporal, minio, emulator });
+    recordProcessGroups([temporal?.process.pid, minio?.process.pid]);
     if (minio) for (const bucket of Object.values(BUCKETS)) await minio.createBucket(bucket);
   } catch (err) {
     await stack.stop();

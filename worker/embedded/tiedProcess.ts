@@ -36,7 +36,8 @@ export function spawnTied(command: string, args: string[], env: NodeJS.ProcessEn
     '"$@" </dev/null & child=$!',
     '( read -r _ <&3; kill -TERM "$child" 2>/dev/null; sleep 5; kill -KILL "$child" 2>/dev/null ) & watcher=$!',
     'wait "$child"; status=$?',
-    'kill "$watcher" 2>/dev/null',
+    // The watcher may be in its grace-period sleep: end that too, so nothing outlives the server.
+    'pkill -P "$watcher" 2>/dev/null; kill "$watcher" 2>/dev/null; wait "$watcher" 2>/dev/null',
     'exit $status',
   ].join('\n');
   return spawn('bash', ['-c', wrapper, 'tied', command, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env, detached: true });

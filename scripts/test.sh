@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# npm test: type-check, run every test file (one at a time: each starts its own servers), then make sure
+# no server a test started is still running.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+npx tsc --noEmit -p . || { echo "test: type check failed" >&2; exit 1; }
+
+pgids="$(mktemp)"
+export DRIVE_VAULT_TEST_PGIDS="$pgids"
+node --import tsx --test --test-concurrency=1 test/*.test.ts test/drive-emulator/*.test.ts
+status=$?
+
+sleep 1
+left=()
+while read -r pgid; do
+  [ -n "$pgid" ] && pgrep -g "$pgid" >/dev/null 2>&1 && left+=("$pgid")
+done < "$pgids"
+rm -f "$pgids"
+if [ ${#left[@]} -gt 0 ]; then
+  echo "test: servers started by the tests are still running (process groups ${left[*]}):" >&2
+  for g in "${left[@]}"; do ps -o pid=,args= -g "$g" >&2; kill -KILL -- "-$g" 2>/dev/null; done
+  exit 1
+fi
+echo "test: no server process left running"
+exit $status
