@@ -38,3 +38,46 @@ export function addListingCounts(a: ListingCounts, b: ListingCounts): ListingCou
     folders: a.folders + b.folders,
   };
 }
+
+/** One object a file becomes in every destination: the file itself, or one export format of it. */
+export interface PlannedObject {
+  /** '' for a binary file, the export extension (docx, xlsx, ...) for a Workspace file. */
+  format: string;
+  /** Key below each destination's prefix: `drive/<account>/<drive>/<folders>/<name>`. */
+  key: string;
+}
+
+/** What a transfer worker needs to copy one file: a small descriptor, never the file list. */
+export interface TransferItem {
+  fileId: string;
+  name: string;
+  kind: 'binary' | 'workspace';
+  mimeType: string;
+  size: number | null;
+  md5: string | null;
+  /** Drive's SHA-256, when it has one (old files and exports have none). */
+  sha256: string | null;
+  modifiedTime: string;
+  version: string;
+  /** The file's path in Drive, unencoded, for object metadata. */
+  drivePath: string;
+  objects: PlannedObject[];
+}
+
+export interface StoredObjectRecord {
+  format: string;
+  destination: string;
+  key: string;
+  size: number;
+  sha256: string;
+  etag?: string;
+  versionId?: string;
+}
+
+export interface TransferOutcome {
+  fileId: string;
+  /** Every object written to every destination; partial when a destination failed. */
+  stored: StoredObjectRecord[];
+  failure?: { reason: string; message: string; attempts: number; destination?: string; deferred: boolean };
+  bytesDownloaded: number;
+}

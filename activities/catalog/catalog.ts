@@ -19,6 +19,7 @@ export interface CatalogFileInput {
   md5: string | null;
   driveSha256: string | null;
   modifiedTime: string;
+  createdTime: string | null;
   version: string;
   headRevisionId: string | null;
   shortcutTargetId: string | null;
@@ -92,14 +93,14 @@ export class Catalog {
     const now = new Date().toISOString();
     const select = this.db.prepare('SELECT name, parent_id, size, md5, modified_time, version, shortcut_target_id, state FROM files WHERE id = ?');
     const insert = this.db.prepare(
-      `INSERT INTO files (id, drive_id, kind, name, mime_type, parent_id, size, md5, drive_sha256, modified_time, version,
-         head_revision_id, shortcut_target_id, state, skip_reason, last_listing_id, created_at, updated_at)
-       VALUES (@id, @driveId, @kind, @name, @mimeType, @parentId, @size, @md5, @driveSha256, @modifiedTime, @version,
-         @headRevisionId, @shortcutTargetId, @state, @skipReason, @listingId, @now, @now)`,
+      `INSERT INTO files (id, drive_id, kind, name, mime_type, parent_id, size, md5, drive_sha256, modified_time, created_time,
+         version, head_revision_id, shortcut_target_id, state, skip_reason, last_listing_id, created_at, updated_at)
+       VALUES (@id, @driveId, @kind, @name, @mimeType, @parentId, @size, @md5, @driveSha256, @modifiedTime, @createdTime,
+         @version, @headRevisionId, @shortcutTargetId, @state, @skipReason, @listingId, @now, @now)`,
     );
     const update = this.db.prepare(
       `UPDATE files SET drive_id = @driveId, kind = @kind, name = @name, mime_type = @mimeType, parent_id = @parentId,
-         size = @size, md5 = @md5, drive_sha256 = @driveSha256, modified_time = @modifiedTime, version = @version,
+         size = @size, md5 = @md5, drive_sha256 = @driveSha256, modified_time = @modifiedTime, created_time = @createdTime, version = @version,
          head_revision_id = @headRevisionId, shortcut_target_id = @shortcutTargetId, state = @state,
          skip_reason = @skipReason, last_listing_id = @listingId, updated_at = @now
        WHERE id = @id`,
@@ -169,6 +170,7 @@ function toCatalogFile(row: Record<string, unknown>): CatalogFile {
     md5: row.md5 as string | null,
     driveSha256: row.drive_sha256 as string | null,
     modifiedTime: row.modified_time as string,
+    createdTime: row.created_time as string | null,
     version: row.version as string,
     headRevisionId: row.head_revision_id as string | null,
     shortcutTargetId: row.shortcut_target_id as string | null,

@@ -79,4 +79,9 @@ export const migrations: Array<{ version: number; name: string; sql: string }> =
       );
     `,
   },
+  {
+    version: 2,
+    name: 'created time, for naming the oldest of equal names',
+    sql: `ALTER TABLE files ADD COLUMN created_time TEXT;`,
+  },
 ];

@@ -20,7 +20,7 @@ const unsupportedReasons: Record<string, string> = {
 
 /** Fields requested per file: everything the catalog records, nothing more (Drive meters by response size). */
 const FILE_FIELDS =
-  'id,name,mimeType,parents,driveId,size,md5Checksum,sha256Checksum,modifiedTime,version,headRevisionId,trashed,ownedByMe,shortcutDetails(targetId,targetMimeType)';
+  'id,name,mimeType,parents,driveId,size,md5Checksum,sha256Checksum,modifiedTime,createdTime,version,headRevisionId,trashed,ownedByMe,shortcutDetails(targetId,targetMimeType)';
 export const LIST_FIELDS = `nextPageToken,incompleteSearch,files(${FILE_FIELDS})`;
 const PAGE_SIZE = 1000;
 
@@ -35,6 +35,7 @@ const listedFileSchema = z.object({
   md5Checksum: z.string().regex(/^[0-9a-f]{32}$/).optional(),
   sha256Checksum: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   modifiedTime: z.string().min(1),
+  createdTime: z.string().min(1).optional(),
   version: z.string().min(1),
   headRevisionId: z.string().optional(),
   trashed: z.boolean().optional(),
@@ -86,6 +87,7 @@ function toCatalogInput(f: z.infer<typeof listedFileSchema>): CatalogFileInput {
     md5: f.md5Checksum ?? null,
     driveSha256: f.sha256Checksum ?? null,
     modifiedTime: f.modifiedTime,
+    createdTime: f.createdTime ?? null,
     version: f.version,
     headRevisionId: f.headRevisionId ?? null,
     shortcutTargetId: f.shortcutDetails?.targetId ?? null,
