@@ -1,0 +1,32 @@
+import type { Readable } from 'node:stream';
+import type { drive_v3 } from 'googleapis';
+import { Auth } from 'googleapis';
+import { driveFailureOf } from './errors';
+
+/** Opens a binary file's bytes (`alt=media`), from `offset` on when resuming. */
+export async function openDriveDownload(drive: drive_v3.Drive, fileId: string, options: { acknowledgeAbuse?: boolean; offset?: number } = {}): Promise<Readable> {
+  const res = await drive.files.get(
+    { fileId, alt: 'media', supportsAllDrives: true, acknowledgeAbuse: options.acknowledgeAbuse || undefined },
+    { responseType: 'stream', headers: options.offset ? { Range: `bytes=${options.offset}-` } : {} },
+  );
+  return res.data as unknown as Readable;
+}
+
+/**
+ * Opens a Workspace file's export. Drive caps files.export at 10 MB; past that it answers
+ * exportSizeLimitExceeded and the file's exportLinks serve the same export without the cap.
+ */
+export async function openDriveExport(drive: drive_v3.Drive, fileId: string, mimeType: string): Promise<Readable> {
+  try {
+    const res = await drive.files.export({ fileId, mimeType }, { responseType: 'stream' });
+    return res.data as unknown as Readable;
+  } catch (err) {
+    if (driveFailureOf(err)?.reason !== 'exportSizeLimitExceeded') throw err;
+  }
+  const meta = await drive.files.get({ fileId, fields: 'exportLinks', supportsAllDrives: true });
+  const link = meta.data.exportLinks?.[mimeType];
+  if (!link) throw new Error(`export of ${fileId} as ${mimeType} is over Drive's 10 MB limit and the file has no export link for that type`);
+  const auth = drive.context._options.auth as Auth.OAuth2Client;
+  const res = await auth.request<Readable>({ url: link, responseType: 'stream' });
+  return res.data;
+}

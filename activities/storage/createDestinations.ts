@@ -1,0 +1,13 @@
+import { DestinationConfig, secretFromEnv } from '../../common/config';
+import type { Destination } from './destination';
+import { LocalDestination } from './local';
+import { S3Destination } from './s3';
+
+/** Builds the configured destinations; S3 credentials come from the environment variables the config names. */
+export function createDestinations(configs: DestinationConfig[], env: NodeJS.ProcessEnv = process.env): Destination[] {
+  return configs.map((c) =>
+    c.kind === 'local'
+      ? new LocalDestination(c.name, c.path)
+      : new S3Destination(c, { accessKeyId: secretFromEnv(c.accessKeyIdEnv, env), secretAccessKey: secretFromEnv(c.secretAccessKeyEnv, env) }),
+  );
+}

@@ -1,0 +1,57 @@
+import type { Readable } from 'node:stream';
+
+/** What every object carries besides its bytes (multipart ETags are not file hashes, so we store ours). */
+export interface ObjectMetadata {
+  driveFileId: string;
+  drivePath: string;
+  modifiedTime: string;
+  version: string;
+  md5?: string;
+  sha256?: string;
+}
+
+export interface UploadRequest {
+  /** Key below the destination's prefix. */
+  key: string;
+  body: Readable;
+  /** Exact size when known (binary files), for part sizing; unknown for exports. */
+  size?: number;
+  contentType: string;
+  metadata: ObjectMetadata;
+  /**
+   * Resolves with the SHA-256 once the body has been read through and verified. The object must not be
+   * visible under its key before this resolves, and must not be written at all if it rejects.
+   */
+  verified: Promise<{ sha256: string; size: number }>;
+}
+
+export interface UploadResult {
+  /** Full key, with the destination's prefix. */
+  key: string;
+  size: number;
+  etag?: string;
+  versionId?: string;
+}
+
+export interface ObjectHead {
+  size: number;
+  sha256?: string;
+  driveFileId?: string;
+}
+
+/** One place backups go. Adding a provider is one new file implementing this. */
+export interface Destination {
+  readonly name: string;
+  upload(request: UploadRequest): Promise<UploadResult>;
+  head(key: string): Promise<ObjectHead | undefined>;
+  read(key: string): Promise<Readable>;
+  /** Full key for a key below the prefix. */
+  fullKey(key: string): string;
+}
+
+export class DestinationError extends Error {
+  override name = 'DestinationError';
+  constructor(readonly destination: string, message: string, options?: { cause?: unknown }) {
+    super(`${destination}: ${message}`, options);
+  }
+}

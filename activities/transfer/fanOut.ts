@@ -1,0 +1,42 @@
+import { PassThrough, Readable } from 'node:stream';
+import type { Destination, UploadRequest, UploadResult } from '../storage/destination';
+import { ExpectedContent, HashingVerifier } from './hashingVerifier';
+
+export interface FanOutResult {
+  results: Array<{ destination: Destination; outcome: PromiseSettledResult<UploadResult> }>;
+  /** The verified hashes, or the reason the download was rejected. */
+  verified: PromiseSettledResult<{ sha256: string; md5: string; size: number }>;
+}
+
+/**
+ * Streams one download into every destination at once. Backpressure is shared (the slowest destination
+ * sets the pace; memory stays bounded), a destination that fails is dropped without stopping the others,
+ * and a download that fails verification fails every upload before it completes.
+ */
+export async function fanOut(
+  source: Readable,
+  expected: ExpectedContent,
+  destinations: Destination[],
+  requestFor: (destination: Destination) => Omit<UploadRequest, 'body' | 'verified'>,
+): Promise<FanOutResult> {
+  const verifier = new HashingVerifier(expected);
+  const branches = destinations.map(() => new PassThrough({ highWaterMark: 1024 * 1024 }));
+  // A branch's error reaches its upload, which rejects; the event itself needs no other listener.
+  for (const branch of branches) branch.on('error', () => undefined);
+  source.on('error', (err) => verifier.destroy(err));
+  verifier.on('error', (err) => branches.forEach((b) => b.destroy(err)));
+  source.pipe(verifier);
+  for (const branch of branches) verifier.pipe(branch);
+
+  const uploads = destinations.map((destination, i) =>
+    destination.upload({ ...requestFor(destination), body: branches[i], verified: verifier.result }).catch((err) => {
+      // Unpipes this branch, so a dead destination cannot stall the live ones through backpressure.
+      branches[i].destroy();
+      throw err;
+    }),
+  );
+  const settled = await Promise.allSettled(uploads);
+  if (!source.readableEnded) source.destroy();
+  const [verified] = await Promise.allSettled([verifier.result]);
+  return { results: destinations.map((destination, i) => ({ destination, outcome: settled[i] })), verified };
+}

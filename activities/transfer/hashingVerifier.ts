@@ -1,0 +1,55 @@
+import { createHash } from 'node:crypto';
+import { Transform, TransformCallback } from 'node:stream';
+
+/** The bytes read do not match what Drive says the file is: a corrupted download, never to be recorded. */
+export class CorruptDownloadError extends Error {
+  override name = 'CorruptDownloadError';
+}
+
+export interface ExpectedContent {
+  md5?: string | null;
+  size?: number | null;
+}
+
+/**
+ * Passes bytes through while computing MD5 and SHA-256. At the end it compares them with Drive's MD5 and
+ * size; on a mismatch it fails instead of ending, so no destination ever completes the object.
+ */
+export class HashingVerifier extends Transform {
+  readonly result: Promise<{ sha256: string; md5: string; size: number }>;
+  private readonly md5 = createHash('md5');
+  private readonly sha256 = createHash('sha256');
+  private size = 0;
+  private settle!: { resolve: (v: { sha256: string; md5: string; size: number }) => void; reject: (e: Error) => void };
+
+  constructor(private readonly expected: ExpectedContent) {
+    super();
+    this.result = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
+    this.result.catch(() => undefined); // observed by whoever awaits it; never an unhandled rejection
+    this.once('error', (err) => this.settle.reject(err));
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.md5.update(chunk);
+    this.sha256.update(chunk);
+    this.size += chunk.length;
+    done(null, chunk);
+  }
+
+  override _flush(done: TransformCallback): void {
+    const md5 = this.md5.digest('hex');
+    const sha256 = this.sha256.digest('hex');
+    const { expected } = this;
+    let problem: string | undefined;
+    if (typeof expected.size === 'number' && expected.size !== this.size) problem = `read ${this.size} bytes, Drive says ${expected.size}`;
+    else if (expected.md5 && expected.md5 !== md5) problem = `MD5 ${md5} differs from Drive's ${expected.md5}`;
+    if (problem) {
+      const err = new CorruptDownloadError(`corrupted download: ${problem}`);
+      this.settle.reject(err);
+      done(err);
+      return;
+    }
+    this.settle.resolve({ sha256, md5, size: this.size });
+    done();
+  }
+}

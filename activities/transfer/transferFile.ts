@@ -1,0 +1,104 @@
+import type { Readable } from 'node:stream';
+import type { drive_v3 } from 'googleapis';
+import { EXPORT_MIME_TYPES } from '../../common/exportFormats';
+import type { Logger } from '../../common/logger';
+import type { PlannedObject, StoredObjectRecord, TransferItem, TransferOutcome } from '../../common/types';
+import { openDriveDownload, openDriveExport } from '../drive/download';
+import type { Destination } from '../storage/destination';
+import { fanOut } from './fanOut';
+import { TransferErrorClass, backoffMs, classifyTransferError } from './retryPolicy';
+
+export interface TransferDeps {
+  drive: drive_v3.Drive;
+  destinations: Destination[];
+  logger: Logger;
+  /** Tries per file before it is recorded as a failure (users expect 5). */
+  attempts: number;
+  /** First backoff step; doubles per attempt, with jitter. */
+  backoffBaseMs: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface TryResult {
+  stored: StoredObjectRecord[];
+  /** Destinations still without the object, and why. */
+  failed: Destination[];
+  error?: unknown;
+  bytes: number;
+}
+
+/** One download of one object, streamed to the given destinations. */
+async function tryObjectOnce(deps: TransferDeps, item: TransferItem, object: PlannedObject, destinations: Destination[], acknowledgeAbuse: boolean): Promise<TryResult> {
+  let source: Readable;
+  try {
+    source = item.kind === 'binary'
+      ? await openDriveDownload(deps.drive, item.fileId, { acknowledgeAbuse })
+      : await openDriveExport(deps.drive, item.fileId, EXPORT_MIME_TYPES[object.format]);
+  } catch (error) {
+    return { stored: [], failed: destinations, error, bytes: 0 };
+  }
+  const { results, verified } = await fanOut(source, item.kind === 'binary' ? { md5: item.md5, size: item.size } : {}, destinations, () => ({
+    key: object.key,
+    size: item.kind === 'binary' ? (item.size ?? undefined) : undefined,
+    contentType: item.kind === 'binary' ? item.mimeType : EXPORT_MIME_TYPES[object.format],
+    metadata: { driveFileId: item.fileId, drivePath: item.drivePath, modifiedTime: item.modifiedTime, version: item.version, md5: item.md5 ?? undefined, sha256: item.sha256 ?? undefined },
+  }));
+  if (verified.status === 'rejected') return { stored: [], failed: destinations, error: verified.reason, bytes: 0 };
+  const { sha256, size } = verified.value;
+  const stored: StoredObjectRecord[] = [];
+  const failed: Destination[] = [];
+  let error: unknown;
+  for (const { destination, outcome } of results) {
+    if (outcome.status === 'fulfilled') {
+      stored.push({ format: object.format, destination: destination.name, key: outcome.value.key, size, sha256, etag: outcome.value.etag, versionId: outcome.value.versionId });
+    } else {
+      failed.push(destination);
+      error ??= outcome.reason;
+    }
+  }
+  return { stored, failed, error, bytes: size };
+}
+
+/**
+ * Copies one object of a file (the file, or one export format) to every destination, with one download
+ * per try. A retry only writes to the destinations that do not have it yet.
+ */
+async function transferObject(deps: TransferDeps, item: TransferItem, object: PlannedObject, stored: StoredObjectRecord[]): Promise<{ failure?: TransferOutcome['failure']; bytes: number }> {
+  let remaining = deps.destinations;
+  let acknowledgeAbuse = false;
+  let bytes = 0;
+  let last: TransferErrorClass | undefined;
+  for (let attempt = 1; attempt <= deps.attempts; attempt++) {
+    if (attempt > 1) await sleep(backoffMs(attempt - 1, deps.backoffBaseMs));
+    const result = await tryObjectOnce(deps, item, object, remaining, acknowledgeAbuse);
+    stored.push(...result.stored);
+    bytes += result.bytes;
+    remaining = result.failed;
+    if (remaining.length === 0) return { bytes };
+    last = classifyTransferError(result.error);
+    deps.logger.warn(
+      { event: 'transfer.attempt_failed', fileId: item.fileId, format: object.format || undefined, attempt, reason: last.reason, destinations: remaining.map((d) => d.name), err: last.message },
+      'transfer attempt failed',
+    );
+    if (last.action === 'defer' || last.action === 'fail') break;
+    if (last.action === 'retry-acknowledging-abuse') acknowledgeAbuse = true;
+  }
+  return {
+    bytes,
+    failure: { reason: last!.reason, message: last!.message, attempts: deps.attempts, destination: remaining.map((d) => d.name).join(','), deferred: last!.action === 'defer' },
+  };
+}
+
+/** Copies every object of one file to every destination; a failure names the object's destinations and reason. */
+export async function transferFile(deps: TransferDeps, item: TransferItem): Promise<TransferOutcome> {
+  const stored: StoredObjectRecord[] = [];
+  let bytesDownloaded = 0;
+  for (const object of item.objects) {
+    const { failure, bytes } = await transferObject(deps, item, object, stored);
+    bytesDownloaded += bytes;
+    if (failure) return { fileId: item.fileId, stored, failure, bytesDownloaded };
+  }
+  deps.logger.info({ event: 'transfer.file_done', fileId: item.fileId, objects: stored.length, bytes: bytesDownloaded }, 'file transferred');
+  return { fileId: item.fileId, stored, bytesDownloaded };
+}

@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { drive_v3 } from 'googleapis';
+import { LocalDestination } from '../activities/storage/local';
+import { S3Destination, partSizeFor } from '../activities/storage/s3';
+import { TransferDeps, transferFile } from '../activities/transfer/transferFile';
+import { createLogger } from '../common/logger';
+import type { TransferItem } from '../common/types';
+import { bytesContent, generatedContent } from './drive-emulator/content';
+import { EmuFile } from './drive-emulator/store';
+import { zipEntryNames } from './drive-emulator/zip';
+import { createDriveClient, createOAuthClient } from '../activities/drive/client';
+import { minioDestination } from './support/destinations';
+import { emulatorOAuth, streamToBuffer } from './support/drive';
+import { Stack, startStack } from './support/stack';
+
+const G = 'application/vnd.google-apps.';
+const logger = createLogger({ level: 'silent' });
+let stack: Stack;
+let drive: drive_v3.Drive;
+let aws: S3Destination;
+let eu: S3Destination;
+let local: LocalDestination;
+let deps: TransferDeps;
+
+before(async () => {
+  stack = await startStack({ minio: true, emulator: true });
+  drive = createDriveClient(createOAuthClient({ ...emulatorOAuth, tokenUrl: `${stack.emulator!.baseUrl}token` }), stack.emulator!.baseUrl);
+  aws = minioDestination(stack.minio!, 'aws');
+  eu = minioDestination(stack.minio!, 'eu', { maxParts: 1000 });
+  local = new LocalDestination('nas', join(stack.tmp, 'nas'));
+  deps = { drive, destinations: [aws, eu, local], logger, attempts: 5, backoffBaseMs: 10 };
+});
+after(async () => {
+  aws?.destroy();
+  eu?.destroy();
+  await stack?.stop();
+});
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const itemFor = (f: EmuFile, objects: TransferItem['objects']): TransferItem => ({
+  fileId: f.id,
+  name: f.name,
+  kind: f.content ? 'binary' : 'workspace',
+  mimeType: f.mimeType,
+  size: f.content ? stack.emulator!.store.size(f)! : null,
+  md5: f.hashes?.md5 ?? null,
+  sha256: f.hashes?.sha256 ?? null,
+  modifiedTime: f.modifiedTime,
+  version: String(f.version),
+  drivePath: `My Drive/${f.name}`,
+  objects,
+});
+const readBack = async (key: string) => ({
+  aws: await streamToBuffer(await aws.read(key)),
+  eu: await streamToBuffer(await eu.read(key)),
+  nas: readFileSync(join(stack.tmp, 'nas', ...key.split('/'))),
+});
+const downloadsOf = (id: string) => stack.emulator!.requests.filter((r) => r.path === `/drive/v3/files/${id}` && r.query.alt === 'media').length;
+
+test('part size scales so no upload needs more parts than the provider allows', () => {
+  assert.equal(partSizeFor(1024, 10_000), 5 * 1024 * 1024);
+  assert.equal(partSizeFor(4 * 1024 ** 4, 10_000), 420 * 1024 * 1024);
+  assert.ok(Math.ceil((4 * 1024 ** 4) / partSizeFor(4 * 1024 ** 4, 10_000)) <= 10_000);
+  assert.ok(Math.ceil((200 * 1024 ** 3) / partSizeFor(200 * 1024 ** 3, 1000)) <= 1000);
+});
+
+test('one download feeds every destination; bytes, SHA-256 and metadata land everywhere', async () => {
+  const f = await stack.emulator!.store.addFile({ name: 'big.bin', content: generatedContent(12 * 1024 * 1024 + 7, 5) });
+  const key = 'drive/me/My Drive/big.bin';
+  const outcome = await transferFile(deps, itemFor(f, [{ format: '', key }]));
+  assert.equal(outcome.failure, undefined);
+  assert.equal(downloadsOf(f.id), 1, 'one download for three destinations');
+  assert.deepEqual(outcome.stored.map((s) => s.destination).sort(), ['aws', 'eu', 'nas']);
+  const copies = await readBack(key);
+  for (const copy of Object.values(copies)) assert.equal(sha(copy), f.hashes!.sha256);
+  const head = await aws.head(key);
+  assert.deepEqual([head!.size, head!.sha256, head!.driveFileId], [12 * 1024 * 1024 + 7, f.hashes!.sha256, f.id]);
+  assert.equal(outcome.stored.find((s) => s.destination === 'aws')!.key, `vault/${key}`, 'the prefix is applied');
+  assert.equal((await local.head(key))!.sha256, f.hashes!.sha256);
+});
+
+test('a Workspace file is exported, its SHA-256 added to the metadata, and an export over 10 MB goes through exportLinks', async () => {
+  const doc = await stack.emulator!.store.addFile({ name: 'Plan', mimeType: `${G}document`, text: 'plan' });
+  const huge = await stack.emulator!.store.addFile({ name: 'Huge', mimeType: `${G}document`, exportSize: 11 * 1024 * 1024 });
+  for (const f of [doc, huge]) {
+    const key = `drive/me/My Drive/${f.name}.docx`;
+    const outcome = await transferFile(deps, itemFor(f, [{ format: 'docx', key }]));
+    assert.equal(outcome.failure, undefined, outcome.failure?.message);
+    const copies = await readBack(key);
+    assert.ok(zipEntryNames(copies.aws).includes('word/document.xml'), 'a valid docx');
+    assert.equal((await aws.head(key))!.sha256, sha(copies.aws));
+    assert.equal((await local.head(key))!.sha256, sha(copies.nas));
+  }
+  assert.ok(stack.emulator!.requests.some((r) => r.path.startsWith('/feeds/download/documents/export/Export') && r.query.id === huge.id));
+});
+
+test('wrong bytes are retried and never written; a good copy is never replaced with bad bytes', async () => {
+  const emulator = stack.emulator!;
+  const f = await emulator.store.addFile({ name: 'precious.bin', content: bytesContent('precious original bytes') });
+  const key = 'drive/me/My Drive/precious.bin';
+  assert.equal((await transferFile(deps, itemFor(f, [{ format: '', key }]))).failure, undefined);
+  await emulator.store.modifyContent(f.id, { content: bytesContent('precious updated bytes!') });
+  emulator.faults.add({ match: `/files/${f.id}\\?.*alt=media`, wrongBytes: true });
+  const outcome = await transferFile(deps, itemFor(f, [{ format: '', key }]));
+  emulator.faults.clear();
+  assert.equal(outcome.failure?.reason, 'corruptDownload');
+  assert.equal(outcome.failure?.attempts, 5);
+  assert.deepEqual(outcome.stored, [], 'nothing recorded as stored');
+  const copies = await readBack(key);
+  for (const copy of Object.values(copies)) assert.equal(copy.toString(), 'precious original bytes', 'the old good copy is intact');
+
+  emulator.faults.add({ match: `/files/${f.id}\\?.*alt=media`, wrongBytes: true, times: 2 });
+  emulator.faults.add({ match: `/files/${f.id}\\?.*alt=media`, cutOffAfterBytes: 5, times: 1 });
+  const retried = await transferFile(deps, itemFor(f, [{ format: '', key }]));
+  emulator.faults.clear();
+  assert.equal(retried.failure, undefined, retried.failure?.message);
+  for (const copy of Object.values(await readBack(key))) assert.equal(copy.toString(), 'precious updated bytes!');
+});
+
+test('rate limits are retried; downloadQuotaExceeded defers without spinning; a missing file fails at once', async () => {
+  const emulator = stack.emulator!;
+  const f = await emulator.store.addFile({ name: 'limited.txt', content: bytesContent('limited') });
+  emulator.faults.add({ match: `/files/${f.id}\\?.*alt=media`, reason: 'userRateLimitExceeded', times: 2 });
+  emulator.faults.add({ match: `/files/${f.id}\\?.*alt=media`, status: 429, reason: 'rateLimitExceeded', times: 1 });
+  assert.equal((await transferFile(deps, itemFor(f, [{ format: '', key: 'k/limited.txt' }]))).failure, undefined);
+
+  const q = await emulator.store.addFile({ name: 'quota.txt', content: bytesContent('q') });
+  emulator.faults.add({ match: `/files/${q.id}\\?.*alt=media`, reason: 'downloadQuotaExceeded' });
+  const before = downloadsOf(q.id);
+  const deferred = await transferFile(deps, itemFor(q, [{ format: '', key: 'k/quota.txt' }]));
+  assert.deepEqual([deferred.failure?.reason, deferred.failure?.deferred], ['downloadQuotaExceeded', true]);
+  assert.equal(downloadsOf(q.id) - before, 1, 'one try, then deferred');
+  emulator.faults.clear();
+
+  const gone = await emulator.store.addFile({ name: 'gone.txt', content: bytesContent('g') });
+  emulator.store.delete(gone.id);
+  const missing = await transferFile(deps, itemFor(gone, [{ format: '', key: 'k/gone.txt' }]));
+  assert.deepEqual([missing.failure?.reason, missing.failure?.deferred], ['notFound', false]);
+});
+
+test('an abusive file is retried with acknowledgeAbuse', async () => {
+  const f = await stack.emulator!.store.addFile({ name: 'flagged.exe', content: bytesContent('MZ flagged'), abusive: true });
+  const outcome = await transferFile(deps, itemFor(f, [{ format: '', key: 'k/flagged.exe' }]));
+  assert.equal(outcome.failure, undefined);
+  assert.ok(stack.emulator!.requests.some((r) => r.path.endsWith(f.id) && r.query.acknowledgeAbuse === 'true'));
+});
+
+test('a destination that is down does not stop the others; it is named in the failure', async () => {
+  const broken = minioDestination(stack.minio!, 'aws', { bucket: 'no-such-bucket', name: 'broken' } as never);
+  try {
+    const f = await stack.emulator!.store.addFile({ name: 'partial.txt', content: bytesContent('partial') });
+    const outcome = await transferFile({ ...deps, destinations: [broken, local], attempts: 2 }, itemFor(f, [{ format: '', key: 'k/partial.txt' }]));
+    assert.deepEqual(outcome.stored.map((s) => s.destination), ['nas']);
+    assert.equal(outcome.failure?.destination, 'broken');
+    assert.equal(outcome.failure?.reason, 'destinationError');
+    assert.match(outcome.failure!.message, /broken: uploading vault\/k\/partial\.txt failed: NoSuchBucket/);
+    assert.equal(downloadsOf(f.id), 2, 'the retry downloads once more, for the failed destination only');
+  } finally {
+    broken.destroy();
+  }
+});
