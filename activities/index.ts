@@ -1,25 +1,58 @@
 import type { drive_v3 } from 'googleapis';
+import type { ExportFormatConfig } from '../common/exportFormats';
 import type { Logger } from '../common/logger';
-import type { ListDrivePageInput } from '../common/types';
+import type { FullSyncTotals, ListDrivePageInput, TransferItem, TransferOutcome } from '../common/types';
 import type { Catalog } from './catalog/catalog';
+import { RunKind, finishRun, startRun } from './catalog/runs';
+import { claimPendingBatch, recordTransferOutcomes, requeueFailures } from './catalog/syncQueue';
 import { listDrivePage, listSharedDrives } from './drive/listing';
+import type { Destination } from './storage/destination';
+import { transferBatch } from './transfer/transferBatch';
+import { verifyObjectsPage } from './verify';
 
-export interface ActivityDeps {
+export interface CatalogActivityDeps {
   catalog: Catalog;
   drive: drive_v3.Drive;
+  destinations: Destination[];
   logger: Logger;
+  account: string;
+  exportFormats: ExportFormatConfig;
   includeSharedWithMe: boolean;
 }
 
 /**
  * Activities that touch the catalog. They run on the catalog task queue, served only by the host that
- * owns the SQLite file. Dependencies come in, so tests pass real local ones (temp file, emulator).
+ * owns the SQLite file. Dependencies come in, so tests pass real local ones (temp file, emulator, MinIO).
  */
-export function createCatalogActivities(deps: ActivityDeps) {
+export function createCatalogActivities(deps: CatalogActivityDeps) {
+  const { catalog } = deps;
   return {
     listDrivePage: (input: ListDrivePageInput) => listDrivePage(deps, input),
     listSharedDrives: () => listSharedDrives(deps),
+    startRun: async (input: { runId: string; kind: RunKind; workflowId: string }) => startRun(catalog, input),
+    requeueFailures: async () => requeueFailures(catalog),
+    claimPendingBatch: async (input: { afterId: string; limit: number }) => claimPendingBatch(catalog, deps, input),
+    recordTransferOutcomes: async (input: { runId: string; outcomes: TransferOutcome[] }) => recordTransferOutcomes(catalog, input),
+    verifyObjectsPage: (input: { afterRowId: number; limit: number }) => verifyObjectsPage(deps, input),
+    finishRun: async (input: { runId: string; totals: FullSyncTotals }) => finishRun(catalog, input),
+  };
+}
+
+export interface TransferActivityDeps {
+  drive: drive_v3.Drive;
+  destinations: Destination[];
+  logger: Logger;
+  attempts: number;
+  backoffBaseMs: number;
+  concurrency: number;
+}
+
+/** Stateless streaming activities for the transfer task queue: any number of workers on any hosts. */
+export function createTransferActivities(deps: TransferActivityDeps) {
+  return {
+    transferBatch: (items: TransferItem[]) => transferBatch(deps, items),
   };
 }
 
 export type CatalogActivities = ReturnType<typeof createCatalogActivities>;
+export type TransferActivities = ReturnType<typeof createTransferActivities>;

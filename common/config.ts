@@ -75,6 +75,19 @@ export const configSchema = z
       })
       .strict()
       .default({ address: '127.0.0.1:7233', namespace: 'default', webUiUrl: 'http://127.0.0.1:8233/' }),
+    transfer: z
+      .object({
+        /** Files streamed at once per transfer worker. */
+        concurrency: z.number().int().min(1).max(32).default(4),
+        /** Files per transfer activity. */
+        batchSize: z.number().int().min(1).max(1000).default(100),
+        /** Tries per file before it is recorded as a failure. */
+        attempts: z.number().int().min(1).max(20).default(5),
+        /** First retry delay; doubles per try, with jitter. */
+        retryBaseDelayMs: z.number().int().min(1).max(600_000).default(1000),
+      })
+      .strict()
+      .default({ concurrency: 4, batchSize: 100, attempts: 5, retryBaseDelayMs: 1000 }),
     catalog: z.object({ path: z.string().min(1).default('data/catalog.db') }).strict().default({ path: 'data/catalog.db' }),
     destinations: z
       .array(z.discriminatedUnion('kind', [s3Destination, localDestination]))

@@ -67,6 +67,7 @@ export interface TransferItem {
 export interface StoredObjectRecord {
   format: string;
   destination: string;
+  /** Key below the destination's prefix, as planned. */
   key: string;
   size: number;
   sha256: string;
@@ -80,4 +81,32 @@ export interface TransferOutcome {
   stored: StoredObjectRecord[];
   failure?: { reason: string; message: string; attempts: number; destination?: string; deferred: boolean };
   bytesDownloaded: number;
+}
+
+/** Counts a full sync carries across continue-as-new and reports at the end. */
+export interface FullSyncTotals {
+  listed: number;
+  filesSynced: number;
+  filesFailed: number;
+  filesDeferred: number;
+  bytes: number;
+  /** Objects whose size and SHA-256 matched the catalog on HEAD, per destination. */
+  verified: Record<string, number>;
+  /** Objects missing or different on HEAD, per destination. */
+  mismatched: Record<string, number>;
+}
+
+export const emptyFullSyncTotals = (): FullSyncTotals => ({ listed: 0, filesSynced: 0, filesFailed: 0, filesDeferred: 0, bytes: 0, verified: {}, mismatched: {} });
+
+export function addCounts(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  const out = { ...a };
+  for (const [k, v] of Object.entries(b)) out[k] = (out[k] ?? 0) + v;
+  return out;
+}
+
+export interface FullSyncSummary extends FullSyncTotals {
+  runId: string;
+  seconds: number;
+  bytesPerSecond: number;
+  pending: number;
 }

@@ -11,7 +11,7 @@ import { seedFromDirectory } from '../test/drive-emulator/seed';
 import { DriveEmulator } from '../test/drive-emulator/server';
 import { startTemporalDevServer } from '../worker/embedded/temporalDevServer';
 import { installTemporalLogging } from '../worker/temporalLogging';
-import { wireCatalogActivities } from '../worker/wiring';
+import { wireActivities } from '../worker/wiring';
 import { startWorkers } from '../worker/workers';
 import { listDriveIntoCatalog } from '../workflows';
 
@@ -48,9 +48,9 @@ async function main() {
     },
     'the demo defaults',
   );
-  const { catalog, activities } = wireCatalogActivities(config, logger, { GOOGLE_CLIENT_SECRET: demoOAuth.clientSecret, GOOGLE_REFRESH_TOKEN: demoOAuth.refreshToken });
+  const { catalog, catalogActivities, transferActivities } = wireActivities(config, logger, { GOOGLE_CLIENT_SECRET: demoOAuth.clientSecret, GOOGLE_REFRESH_TOKEN: demoOAuth.refreshToken });
   const workerConnection = await NativeConnection.connect({ address: temporal.address });
-  const workers = await startWorkers({ connection: workerConnection, namespace: 'default', catalogActivities: activities });
+  const workers = await startWorkers({ connection: workerConnection, namespace: 'default', catalogActivities, transferActivities });
   const clientConnection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection: clientConnection });
 

@@ -15,7 +15,8 @@ import { zipEntryNames } from './drive-emulator/zip';
 import { createDriveClient, createOAuthClient } from '../activities/drive/client';
 import { minioDestination } from './support/destinations';
 import { emulatorOAuth, streamToBuffer } from './support/drive';
-import { Stack, startStack } from './support/stack';
+import { BUCKETS, Stack, startStack } from './support/stack';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 
 const G = 'application/vnd.google-apps.';
 const logger = createLogger({ level: 'silent' });
@@ -79,7 +80,10 @@ test('one download feeds every destination; bytes, SHA-256 and metadata land eve
   for (const copy of Object.values(copies)) assert.equal(sha(copy), f.hashes!.sha256);
   const head = await aws.head(key);
   assert.deepEqual([head!.size, head!.sha256, head!.driveFileId], [12 * 1024 * 1024 + 7, f.hashes!.sha256, f.id]);
-  assert.equal(outcome.stored.find((s) => s.destination === 'aws')!.key, `vault/${key}`, 'the prefix is applied');
+  const raw = stack.minio!.client();
+  const listed = await raw.send(new ListObjectsV2Command({ Bucket: BUCKETS.aws, Prefix: 'vault/drive/me/' }));
+  raw.destroy();
+  assert.ok(listed.Contents!.some((o) => o.Key === `vault/${key}`), 'the prefix is applied');
   assert.equal((await local.head(key))!.sha256, f.hashes!.sha256);
 });
 

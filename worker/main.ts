@@ -2,7 +2,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { ConfigError, loadConfig } from '../common/config';
 import { createLogger } from '../common/logger';
 import { installTemporalLogging } from './temporalLogging';
-import { wireCatalogActivities } from './wiring';
+import { wireActivities } from './wiring';
 import { startWorkers } from './workers';
 
 /** `npm run worker -- [config.yaml]`: serves the workflow and catalog task queues until SIGINT/SIGTERM. */
@@ -11,9 +11,9 @@ async function main() {
   const config = loadConfig(configPath);
   const logger = createLogger({ level: config.log.level });
   installTemporalLogging(logger);
-  const { catalog, activities } = wireCatalogActivities(config, logger);
+  const { catalog, catalogActivities, transferActivities } = wireActivities(config, logger);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const workers = await startWorkers({ connection, namespace: config.temporal.namespace, catalogActivities: activities });
+  const workers = await startWorkers({ connection, namespace: config.temporal.namespace, catalogActivities, transferActivities });
   logger.info({ event: 'worker.started', temporal: config.temporal.address, namespace: config.temporal.namespace }, 'worker started');
   const stop = () => void workers.shutdown();
   process.once('SIGINT', stop);

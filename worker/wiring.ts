@@ -1,11 +1,12 @@
-import { createCatalogActivities } from '../activities';
+import { createCatalogActivities, createTransferActivities } from '../activities';
 import { Catalog } from '../activities/catalog/catalog';
 import { createDriveClient, createOAuthClient } from '../activities/drive/client';
+import { createDestinations } from '../activities/storage/createDestinations';
 import { Config, secretFromEnv } from '../common/config';
 import type { Logger } from '../common/logger';
 
-/** Builds the catalog-side dependencies from a validated config; secrets come from `env`. */
-export function wireCatalogActivities(config: Config, logger: Logger, env: NodeJS.ProcessEnv = process.env) {
+/** Builds every activity's dependencies from a validated config; secrets come from `env`. */
+export function wireActivities(config: Config, logger: Logger, env: NodeJS.ProcessEnv = process.env) {
   const auth = createOAuthClient({
     clientId: config.google.clientId,
     clientSecret: secretFromEnv(config.google.clientSecretEnv, env),
@@ -13,7 +14,24 @@ export function wireCatalogActivities(config: Config, logger: Logger, env: NodeJ
     tokenUrl: config.google.tokenUrl,
   });
   const drive = createDriveClient(auth, config.google.apiRootUrl);
+  const destinations = createDestinations(config.destinations, env);
   const catalog = Catalog.open(config.catalog.path);
-  const activities = createCatalogActivities({ catalog, drive, logger, includeSharedWithMe: config.scope.sharedWithMe });
-  return { catalog, activities };
+  const catalogActivities = createCatalogActivities({
+    catalog,
+    drive,
+    destinations,
+    logger,
+    account: config.account,
+    exportFormats: config.exportFormats,
+    includeSharedWithMe: config.scope.sharedWithMe,
+  });
+  const transferActivities = createTransferActivities({
+    drive,
+    destinations,
+    logger,
+    attempts: config.transfer.attempts,
+    backoffBaseMs: config.transfer.retryBaseDelayMs,
+    concurrency: config.transfer.concurrency,
+  });
+  return { catalog, catalogActivities, transferActivities };
 }

@@ -1,1 +1,2 @@
+export * from './fullSync';
 export * from './listDriveIntoCatalog';

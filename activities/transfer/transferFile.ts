@@ -51,7 +51,7 @@ async function tryObjectOnce(deps: TransferDeps, item: TransferItem, object: Pla
   let error: unknown;
   for (const { destination, outcome } of results) {
     if (outcome.status === 'fulfilled') {
-      stored.push({ format: object.format, destination: destination.name, key: outcome.value.key, size, sha256, etag: outcome.value.etag, versionId: outcome.value.versionId });
+      stored.push({ format: object.format, destination: destination.name, key: object.key, size, sha256, etag: outcome.value.etag, versionId: outcome.value.versionId });
     } else {
       failed.push(destination);
       error ??= outcome.reason;

@@ -1,0 +1,24 @@
+import type { FullSyncSummary, FullSyncTotals } from '../../common/types';
+import type { Catalog } from './catalog';
+import { countPending } from './syncQueue';
+
+export type RunKind = 'full-sync' | 'incremental-sweep' | 'nightly-dump' | 'weekly-rollup' | 'restore' | 'listing';
+
+/** Records a run's start; starting the same run again (after continue-as-new or a retry) keeps the first start. */
+export function startRun(catalog: Catalog, input: { runId: string; kind: RunKind; workflowId: string }): void {
+  catalog.db
+    .prepare(`INSERT INTO runs (id, kind, workflow_id, started_at, status) VALUES (?, ?, ?, ?, 'running') ON CONFLICT (id) DO NOTHING`)
+    .run(input.runId, input.kind, input.workflowId, new Date().toISOString());
+}
+
+/** Closes a run with its totals, and reports time and rate measured from its recorded start. */
+export function finishRun(catalog: Catalog, input: { runId: string; totals: FullSyncTotals }): FullSyncSummary {
+  const row = catalog.db.prepare('SELECT started_at FROM runs WHERE id = ?').get(input.runId) as { started_at: string } | undefined;
+  if (!row) throw new Error(`run ${input.runId} was never started`);
+  const ended = new Date();
+  const seconds = Math.max((ended.getTime() - Date.parse(row.started_at)) / 1000, 0.001);
+  const summary: FullSyncSummary = { ...input.totals, runId: input.runId, seconds, bytesPerSecond: input.totals.bytes / seconds, pending: countPending(catalog) };
+  const status = input.totals.filesFailed > 0 ? 'failed' : 'completed';
+  catalog.db.prepare('UPDATE runs SET ended_at = ?, status = ?, summary = ? WHERE id = ?').run(ended.toISOString(), status, JSON.stringify(summary), input.runId);
+  return summary;
+}

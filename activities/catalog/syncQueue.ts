@@ -1,0 +1,90 @@
+import type { ExportFormatConfig } from '../../common/exportFormats';
+import type { TransferItem, TransferOutcome } from '../../common/types';
+import type { Catalog } from './catalog';
+import { ObjectKeyPlanner } from './objectKeys';
+
+/** The next pending files after `afterId`, as transfer descriptors with their planned keys. */
+export function claimPendingBatch(
+  catalog: Catalog,
+  options: { account: string; exportFormats: ExportFormatConfig },
+  input: { afterId: string; limit: number },
+): { items: TransferItem[]; nextAfterId: string; pendingAfter: number } {
+  const rows = catalog.db
+    .prepare(
+      `SELECT id, name, kind, mime_type, size, md5, drive_sha256, modified_time, version FROM files
+       WHERE state = 'pending' AND id > ? ORDER BY id LIMIT ?`,
+    )
+    .all(input.afterId, input.limit) as Array<{ id: string; name: string; kind: 'binary' | 'workspace'; mime_type: string; size: number | null; md5: string | null; drive_sha256: string | null; modified_time: string; version: string }>;
+  const planner = new ObjectKeyPlanner(catalog.db, options.account, options.exportFormats);
+  const items = rows.map((r) => {
+    const { objects, drivePath } = planner.plan(r.id);
+    return { fileId: r.id, name: r.name, kind: r.kind, mimeType: r.mime_type, size: r.size, md5: r.md5, sha256: r.drive_sha256, modifiedTime: r.modified_time, version: r.version, drivePath, objects };
+  });
+  const nextAfterId = rows.at(-1)?.id ?? input.afterId;
+  const pendingAfter = (catalog.db.prepare(`SELECT count(*) AS n FROM files WHERE state = 'pending' AND id > ?`).get(nextAfterId) as { n: number }).n;
+  return { items, nextAfterId, pendingAfter };
+}
+
+export interface RecordedOutcomes {
+  synced: number;
+  failed: number;
+  deferred: number;
+  bytes: number;
+}
+
+/**
+ * Records what a transfer batch did, in one transaction: each stored object per destination, the file
+ * synced only when every object reached every destination, otherwise a failure a later run retries.
+ */
+export function recordTransferOutcomes(catalog: Catalog, input: { runId: string; outcomes: TransferOutcome[] }): RecordedOutcomes {
+  const db = catalog.db;
+  const now = new Date().toISOString();
+  const counts: RecordedOutcomes = { synced: 0, failed: 0, deferred: 0, bytes: 0 };
+  const freeKey = db.prepare('DELETE FROM objects WHERE destination = ? AND key = ? AND NOT (file_id = ? AND format = ?)');
+  const upsertObject = db.prepare(
+    `INSERT INTO objects (file_id, destination, format, key, size, sha256, etag, version_id, state, uploaded_at, verified_at)
+     VALUES (@fileId, @destination, @format, @key, @size, @sha256, @etag, @versionId, 'uploaded', @now, NULL)
+     ON CONFLICT (file_id, destination, format) DO UPDATE SET key = excluded.key, size = excluded.size, sha256 = excluded.sha256,
+       etag = excluded.etag, version_id = excluded.version_id, state = 'uploaded', uploaded_at = excluded.uploaded_at, verified_at = NULL`,
+  );
+  const setState = db.prepare('UPDATE files SET state = ?, updated_at = ? WHERE id = ?');
+  const resolveFailures = db.prepare('UPDATE failures SET resolved_at = ? WHERE file_id = ? AND resolved_at IS NULL');
+  const openFailure = db.prepare('SELECT id FROM failures WHERE file_id = ? AND resolved_at IS NULL');
+  const bumpFailure = db.prepare('UPDATE failures SET attempts = attempts + ?, reason = ?, message = ?, destination = ?, run_id = ?, last_failed_at = ? WHERE id = ?');
+  const insertFailure = db.prepare(
+    `INSERT INTO failures (file_id, destination, run_id, attempts, reason, message, first_failed_at, last_failed_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  db.transaction(() => {
+    for (const outcome of input.outcomes) {
+      counts.bytes += outcome.bytesDownloaded;
+      for (const o of outcome.stored) {
+        freeKey.run(o.destination, o.key, outcome.fileId, o.format);
+        upsertObject.run({ fileId: outcome.fileId, destination: o.destination, format: o.format, key: o.key, size: o.size, sha256: o.sha256, etag: o.etag ?? null, versionId: o.versionId ?? null, now });
+      }
+      const f = outcome.failure;
+      if (!f) {
+        setState.run('synced', now, outcome.fileId);
+        resolveFailures.run(now, outcome.fileId);
+        counts.synced++;
+        continue;
+      }
+      setState.run(f.deferred ? 'deferred' : 'failed', now, outcome.fileId);
+      if (f.deferred) counts.deferred++;
+      else counts.failed++;
+      const open = openFailure.get(outcome.fileId) as { id: number } | undefined;
+      if (open) bumpFailure.run(f.attempts, f.reason, f.message, f.destination ?? null, input.runId, now, open.id);
+      else insertFailure.run(outcome.fileId, f.destination ?? null, input.runId, f.attempts, f.reason, f.message, now, now);
+    }
+  })();
+  return counts;
+}
+
+/** Failed and deferred files go back to pending, so each run (and a manual retry) tries them again. */
+export function requeueFailures(catalog: Catalog): number {
+  return catalog.db.prepare(`UPDATE files SET state = 'pending', updated_at = ? WHERE state IN ('failed', 'deferred')`).run(new Date().toISOString()).changes;
+}
+
+export function countPending(catalog: Catalog): number {
+  return (catalog.db.prepare(`SELECT count(*) AS n FROM files WHERE state = 'pending'`).get() as { n: number }).n;
+}

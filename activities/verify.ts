@@ -1,0 +1,52 @@
+import type { Catalog } from './catalog/catalog';
+import type { Destination } from './storage/destination';
+
+export interface VerifyPageResult {
+  nextAfterRowId?: number;
+  verified: Record<string, number>;
+  mismatched: Record<string, number>;
+}
+
+const HEADS_IN_FLIGHT = 8;
+
+/**
+ * HEADs one page of recorded objects on their destinations and compares size and stored SHA-256 with the
+ * catalog. A missing or different object is marked failed and its file goes back to pending, so the next
+ * run uploads it again.
+ */
+export async function verifyObjectsPage(deps: { catalog: Catalog; destinations: Destination[] }, input: { afterRowId: number; limit: number }): Promise<VerifyPageResult> {
+  const db = deps.catalog.db;
+  const rows = db
+    .prepare('SELECT rowid, file_id, destination, key, size, sha256 FROM objects WHERE rowid > ? ORDER BY rowid LIMIT ?')
+    .all(input.afterRowId, input.limit) as Array<{ rowid: number; file_id: string; destination: string; key: string; size: number; sha256: string }>;
+  const byName = new Map(deps.destinations.map((d) => [d.name, d]));
+  const verdicts: Array<{ rowid: number; fileId: string; destination: string; ok: boolean; problem?: string }> = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(HEADS_IN_FLIGHT, rows.length) }, async () => {
+      while (next < rows.length) {
+        const row = rows[next++];
+        const destination = byName.get(row.destination);
+        if (!destination) continue; // a destination no longer configured: nothing to check it against
+        const head = await destination.head(row.key);
+        const problem = !head ? 'missing' : head.size !== row.size ? `size ${head.size}, catalog ${row.size}` : head.sha256 !== row.sha256 ? `sha256 ${head.sha256 ?? 'absent'}, catalog ${row.sha256}` : undefined;
+        verdicts.push({ rowid: row.rowid, fileId: row.file_id, destination: row.destination, ok: !problem, problem });
+      }
+    }),
+  );
+  const result: VerifyPageResult = { verified: {}, mismatched: {} };
+  const now = new Date().toISOString();
+  db.transaction(() => {
+    for (const v of verdicts) {
+      db.prepare('UPDATE objects SET state = ?, verified_at = ? WHERE rowid = ?').run(v.ok ? 'verified' : 'failed', now, v.rowid);
+      const counts = v.ok ? result.verified : result.mismatched;
+      counts[v.destination] = (counts[v.destination] ?? 0) + 1;
+      if (!v.ok) {
+        db.prepare(`UPDATE files SET state = 'pending', updated_at = ? WHERE id = ?`).run(now, v.fileId);
+        db.prepare(`INSERT INTO failures (file_id, destination, attempts, reason, message, first_failed_at, last_failed_at) VALUES (?, ?, 1, 'verifyMismatch', ?, ?, ?)`).run(v.fileId, v.destination, `HEAD after upload: ${v.problem}`, now, now);
+      }
+    }
+  })();
+  if (rows.length === input.limit) result.nextAfterRowId = rows.at(-1)!.rowid;
+  return result;
+}

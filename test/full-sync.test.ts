@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { after, before, test } from 'node:test';
+import { ListObjectsV2Command, GetObjectCommand } from '@aws-sdk/client-s3';
+import { TASK_QUEUES } from '../common/taskQueues';
+import type { FullSyncSummary } from '../common/types';
+import { fullSync } from '../workflows';
+import { bytesContent, generatedContent } from './drive-emulator/content';
+import { EmuFile } from './drive-emulator/store';
+import { zipEntryNames } from './drive-emulator/zip';
+import { streamToBuffer } from './support/drive';
+import { BUCKETS, Stack, startStack } from './support/stack';
+import { RunningWorker, stackConfig, startTestWorker } from './support/worker';
+
+const G = 'application/vnd.google-apps.';
+let stack: Stack;
+let worker: RunningWorker;
+const contentFiles: EmuFile[] = [];
+let workspaceCount = 0;
+
+before(async () => {
+  stack = await startStack({ temporal: { dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 40 } }, minio: true, emulator: true });
+  const s = stack.emulator!.store;
+  const add = async (spec: Parameters<typeof s.addFile>[0]) => {
+    const f = await s.addFile(spec);
+    if (f.content && !f.trashed) contentFiles.push(f);
+    return f;
+  };
+  const projects = await add({ name: 'Projects' });
+  const deep = await add({ name: 'deep', parentId: (await add({ name: 'nested', parentId: projects.id })).id });
+  await add({ name: 'report.pdf', parentId: projects.id, content: bytesContent('first report') });
+  await add({ name: 'report.pdf', parentId: projects.id, content: bytesContent('second report, same name') });
+  for (const name of ['a/b', '..', '.', 'tab\tname', 'new\nline', `${'long'.repeat(130)}.txt`, ' spaced ', 'emoji 📦', '100%']) {
+    await add({ name, parentId: deep.id, content: bytesContent(`hostile: ${JSON.stringify(name)}`) });
+  }
+  await add({ name: 'empty.txt', parentId: projects.id, content: bytesContent('') });
+  await add({ name: 'video.mp4', parentId: projects.id, content: generatedContent(64 * 1024 * 1024, 64) });
+  const types = ['document', 'spreadsheet', 'presentation', 'drawing', 'script'];
+  for (const t of types) {
+    await add({ name: `My ${t}`, parentId: projects.id, mimeType: G + t, text: t });
+    workspaceCount++;
+  }
+  await add({ name: 'Huge doc', mimeType: `${G}document`, exportSize: 11 * 1024 * 1024 });
+  workspaceCount++;
+  await add({ name: 'Survey', mimeType: `${G}form` });
+  await add({ name: 'link to projects', mimeType: `${G}shortcut`, shortcutTargetId: projects.id });
+  await add({ name: 'binned.txt', content: bytesContent('trashed'), trashed: true });
+  const team = s.addDrive('Team Drive');
+  await add({ name: 'team plan.txt', driveId: team.id, content: bytesContent('team plan') });
+  const bulk = await add({ name: 'bulk' });
+  for (let i = 0; i < 1450; i++) await add({ name: `item-${i}.dat`, parentId: bulk.id, content: bytesContent(`bulk item ${i}`) });
+  worker = await startTestWorker(stack, stackConfig(stack));
+});
+
+after(async () => {
+  await worker?.stop();
+  await stack?.stop();
+});
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const listAll = async (bucket: string) => {
+  const s3 = stack.minio!.client();
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
+    keys.push(...(page.Contents ?? []).map((o) => o.Key!));
+    token = page.NextContinuationToken;
+  } while (token);
+  s3.destroy();
+  return keys;
+};
+const localFiles = (root: string, dir = root): string[] =>
+  readdirSync(dir).flatMap((e) => {
+    const p = join(dir, e);
+    if (e === '.drive-vault-meta') return [];
+    return statSync(p).isDirectory() ? localFiles(root, p) : [relative(root, p)];
+  });
+const runFullSync = (workflowId: string) =>
+  worker.client.workflow.start(fullSync, { taskQueue: TASK_QUEUES.workflows, workflowId, args: [{ includeSharedDrives: true, batchSize: 100 }] });
+const downloads = () => stack.emulator!.requests.filter((r) => r.query.alt === 'media' || r.path.endsWith('/export') || r.path.startsWith('/feeds/')).length;
+
+test('a full sync lands every file in every destination with correct bytes, verified', async () => {
+  const handle = await runFullSync('full-sync-1');
+  const summary: FullSyncSummary = await handle.result();
+  const expectedFiles = contentFiles.length + workspaceCount;
+  assert.equal(summary.filesSynced, expectedFiles);
+  assert.deepEqual([summary.filesFailed, summary.filesDeferred, summary.pending], [0, 0, 0]);
+  for (const d of ['aws', 'eu', 'nas']) assert.equal(summary.verified[d], expectedFiles, `verified on ${d}`);
+  assert.deepEqual(summary.mismatched, {});
+  assert.equal((await worker.client.workflow.getHandle('full-sync-1', handle.firstExecutionRunId).describe()).status.name, 'CONTINUED_AS_NEW');
+
+  const catalog = worker.wired.catalog;
+  const objects = catalog.db.prepare('SELECT o.key, o.destination, o.format, o.sha256, f.id FROM objects o JOIN files f ON f.id = o.file_id').all() as Array<{ key: string; destination: string; format: string; sha256: string; id: string }>;
+  assert.equal(objects.length, expectedFiles * 3);
+  for (const [name, bucket] of [['aws', BUCKETS.aws], ['eu', BUCKETS.eu]] as const) {
+    const keys = new Set(await listAll(bucket));
+    assert.equal(keys.size, expectedFiles, `${bucket} holds one object per file, none skipped or merged`);
+    const s3 = stack.minio!.client();
+    for (const o of objects.filter((x) => x.destination === name)) {
+      assert.ok(keys.has(`vault/${o.key}`), o.key);
+      const body = await streamToBuffer((await s3.send(new GetObjectCommand({ Bucket: bucket, Key: `vault/${o.key}` }))).Body as NodeJS.ReadableStream);
+      const source = stack.emulator!.store.files.get(o.id)!;
+      assert.equal(sha(body), source.hashes?.sha256 ?? o.sha256, `bytes of ${o.key} in ${bucket}`);
+      if (o.format === 'docx' || o.format === 'xlsx' || o.format === 'pptx') assert.ok(zipEntryNames(body).includes('[Content_Types].xml'), `${o.key} opens as ${o.format}`);
+      if (o.format === 'pdf') assert.equal(body.subarray(0, 5).toString(), '%PDF-');
+      if (o.format === 'json') assert.ok(JSON.parse(body.toString()).files);
+    }
+    s3.destroy();
+  }
+  const local = localFiles(join(stack.tmp, 'nas'));
+  assert.equal(local.length, expectedFiles);
+  for (const o of objects.filter((x) => x.destination === 'nas')) assert.equal(sha(readFileSync(join(stack.tmp, 'nas', ...o.key.split('/')))), o.sha256);
+  const [olderReport, newerReport] = contentFiles.filter((f) => f.name === 'report.pdf');
+  const base = join('drive', 'me@example.com', 'My Drive', 'Projects');
+  assert.ok(local.includes(join(base, 'report.pdf')), 'the oldest of equal names keeps the name');
+  assert.ok(local.includes(join(base, `report [${newerReport.id.slice(0, 8)}].pdf`)), 'the other gets its id prefix');
+  assert.notEqual(olderReport.id, newerReport.id);
+  assert.ok(local.includes(join('drive', 'me@example.com', 'Team Drive', 'team plan.txt')), 'the shared drive has its own folder');
+  for (const hostile of ['a%2Fb', '%2E%2E', '%2E', 'tab%09name', 'new%0Aline', ' spaced ', 'emoji 📦', '100%25']) {
+    assert.ok(local.includes(join(base, 'nested', 'deep', hostile)), `hostile name stored as ${hostile}`);
+  }
+  const skipped = catalog.db.prepare(`SELECT name, skip_reason FROM files WHERE state = 'skipped'`).all() as Array<{ name: string }>;
+  assert.deepEqual(skipped.map((r) => r.name), ['Survey']);
+});
+
+test('a second full sync downloads nothing', async () => {
+  const before = downloads();
+  const summary = await (await runFullSync('full-sync-2')).result();
+  assert.equal(downloads() - before, 0, 'no download or export request');
+  assert.equal(summary.filesSynced, 0);
+  assert.equal(summary.verified.aws, contentFiles.length + workspaceCount, 'every object is still verified');
+});

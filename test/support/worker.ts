@@ -1,0 +1,78 @@
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, WorkflowBundleWithSourceMap, bundleWorkflowCode } from '@temporalio/worker';
+import { Config, parseConfig } from '../../common/config';
+import { createLogger } from '../../common/logger';
+import { installTemporalLogging } from '../../worker/temporalLogging';
+import { wireActivities } from '../../worker/wiring';
+import { WorkerSet, startWorkers } from '../../worker/workers';
+import { emulatorOAuth } from './drive';
+import { BUCKETS, Stack } from './stack';
+
+export const testLogger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+let runtimeInstalled = false;
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+
+/** The workflows bundled once per test file. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as never });
+  return bundle;
+}
+
+/** A config like a user's: the emulator as Google, both MinIO buckets and a local directory as destinations. */
+export function stackConfig(stack: Stack, overrides: Record<string, unknown> = {}): Config {
+  const destinations: unknown[] = [{ kind: 'local', name: 'nas', path: join(stack.tmp, 'nas') }];
+  if (stack.minio) {
+    for (const name of ['aws', 'eu'] as const) {
+      destinations.unshift({ kind: 's3', name, endpoint: stack.minio.endpoint, bucket: BUCKETS[name], prefix: 'vault', forcePathStyle: true, accessKeyIdEnv: 'MINIO_KEY', secretAccessKeyEnv: 'MINIO_SECRET' });
+    }
+  }
+  return parseConfig({
+    account: 'me@example.com',
+    google: { clientId: emulatorOAuth.clientId, apiRootUrl: stack.emulator!.baseUrl, tokenUrl: `${stack.emulator!.baseUrl}token` },
+    temporal: { address: stack.temporal!.address },
+    catalog: { path: join(stack.tmp, 'catalog.db') },
+    destinations,
+    transfer: { retryBaseDelayMs: 20 },
+    ...overrides,
+  });
+}
+
+export function stackEnv(stack: Stack): NodeJS.ProcessEnv {
+  return {
+    GOOGLE_CLIENT_SECRET: emulatorOAuth.clientSecret,
+    GOOGLE_REFRESH_TOKEN: emulatorOAuth.refreshToken,
+    MINIO_KEY: stack.minio?.accessKeyId,
+    MINIO_SECRET: stack.minio?.secretAccessKey,
+  };
+}
+
+export interface RunningWorker {
+  client: Client;
+  wired: ReturnType<typeof wireActivities>;
+  workers: WorkerSet;
+  stop(): Promise<void>;
+}
+
+/** Wires the activities from `config` exactly as the worker entry does, and runs the workers in-process. */
+export async function startTestWorker(stack: Stack, config: Config): Promise<RunningWorker> {
+  if (!runtimeInstalled) {
+    installTemporalLogging(testLogger, 'ERROR');
+    runtimeInstalled = true;
+  }
+  const wired = wireActivities(config, testLogger, stackEnv(stack));
+  const connection = await NativeConnection.connect({ address: stack.temporal!.address });
+  const workers = await startWorkers({ connection, namespace: 'default', ...wired, workflowBundle: await workflowBundle() });
+  const clientConnection = await Connection.connect({ address: stack.temporal!.address });
+  return {
+    client: new Client({ connection: clientConnection }),
+    wired,
+    workers,
+    async stop() {
+      await workers.shutdown();
+      await connection.close();
+      await clientConnection.close();
+      wired.catalog.close();
+    },
+  };
+}

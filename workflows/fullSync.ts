@@ -1,0 +1,118 @@
+import { continueAsNew, defineQuery, executeChild, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { CatalogActivities, TransferActivities } from '../activities';
+import { TASK_QUEUES } from '../common/taskQueues';
+import { FullSyncSummary, FullSyncTotals, addCounts, emptyFullSyncTotals } from '../common/types';
+import { listDriveIntoCatalog } from './listDriveIntoCatalog';
+
+export interface FullSyncInput {
+  includeSharedDrives: boolean;
+  /** Files per transfer activity: small descriptors, a few hundred at most. */
+  batchSize?: number;
+  /** Objects HEADed per verification activity. */
+  verifyPageSize?: number;
+  /** Set by the workflow itself when it continues as new: where it was, and what it has done. */
+  resume?: { runId: string; phase: 'transfer' | 'verify'; afterId: string; afterRowId: number; totals: FullSyncTotals };
+}
+
+export interface FullSyncProgress {
+  runId: string;
+  phase: 'list' | 'transfer' | 'verify' | 'done';
+  totals: FullSyncTotals;
+  /** Pending files not yet claimed by this run. */
+  pending: number;
+}
+
+export const fullSyncProgressQuery = defineQuery<FullSyncProgress>('fullSyncProgress');
+
+/** Catalog work is short; it must not hang if the catalog host is gone. */
+const catalog = proxyActivities<CatalogActivities>({
+  taskQueue: TASK_QUEUES.catalog,
+  startToCloseTimeout: '5 minutes',
+  scheduleToCloseTimeout: '1 hour',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 20 },
+});
+
+/** A batch streams many bytes: a dead worker is noticed by its missing heartbeat, not by a long timeout. */
+const transfer = proxyActivities<TransferActivities>({
+  taskQueue: TASK_QUEUES.transfer,
+  startToCloseTimeout: '12 hours',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '5 seconds', maximumInterval: '5 minutes', maximumAttempts: 5 },
+});
+
+/**
+ * Full sync: lists every drive into the catalog, transfers every pending file to every destination in
+ * batches, then HEADs every recorded object to verify it. No file list is held in workflow state; the
+ * run continues as new when the server suggests it, carrying only a cursor and totals. A file that fails
+ * is recorded and retried by the next run; it never fails the workflow.
+ */
+export async function fullSync(input: FullSyncInput): Promise<FullSyncSummary> {
+  const info = workflowInfo();
+  const runId = input.resume?.runId ?? info.workflowId;
+  const batchSize = input.batchSize ?? 100;
+  const verifyPageSize = input.verifyPageSize ?? 500;
+  let totals = input.resume?.totals ?? emptyFullSyncTotals();
+  let phase: FullSyncProgress['phase'] = input.resume?.phase ?? 'list';
+  let afterId = input.resume?.afterId ?? '';
+  let afterRowId = input.resume?.afterRowId ?? 0;
+  let pending = 0;
+  setHandler(fullSyncProgressQuery, () => ({ runId, phase, totals, pending }));
+  const report = () =>
+    setCurrentDetails(
+      `**${phase}** · listed ${totals.listed} · synced ${totals.filesSynced} files, ${(totals.bytes / 1024 ** 2).toFixed(1)} MiB · failed ${totals.filesFailed} · deferred ${totals.filesDeferred} · pending ${pending}`,
+    );
+  const continueIfSuggested = async () => {
+    if (workflowInfo().continueAsNewSuggested) {
+      await continueAsNew<typeof fullSync>({ ...input, resume: { runId, phase: phase as 'transfer' | 'verify', afterId, afterRowId, totals } });
+    }
+  };
+
+  if (phase === 'list') {
+    await catalog.startRun({ runId, kind: 'full-sync', workflowId: info.workflowId });
+    await catalog.requeueFailures();
+    report();
+    const listed = await executeChild(listDriveIntoCatalog, {
+      workflowId: `${info.workflowId}-listing`,
+      taskQueue: TASK_QUEUES.workflows,
+      args: [{ listingId: runId, includeSharedDrives: input.includeSharedDrives }],
+    });
+    totals = { ...totals, listed: listed.listed };
+    phase = 'transfer';
+  }
+
+  while (phase === 'transfer') {
+    const batch = await catalog.claimPendingBatch({ afterId, limit: batchSize });
+    pending = batch.pendingAfter;
+    if (batch.items.length === 0) {
+      phase = 'verify';
+      break;
+    }
+    const outcomes = await transfer.transferBatch(batch.items);
+    const recorded = await catalog.recordTransferOutcomes({ runId, outcomes });
+    totals = {
+      ...totals,
+      filesSynced: totals.filesSynced + recorded.synced,
+      filesFailed: totals.filesFailed + recorded.failed,
+      filesDeferred: totals.filesDeferred + recorded.deferred,
+      bytes: totals.bytes + recorded.bytes,
+    };
+    afterId = batch.nextAfterId;
+    report();
+    await continueIfSuggested();
+  }
+
+  while (phase === 'verify') {
+    const page = await catalog.verifyObjectsPage({ afterRowId, limit: verifyPageSize });
+    totals = { ...totals, verified: addCounts(totals.verified, page.verified), mismatched: addCounts(totals.mismatched, page.mismatched) };
+    report();
+    if (page.nextAfterRowId === undefined) break;
+    afterRowId = page.nextAfterRowId;
+    await continueIfSuggested();
+  }
+
+  phase = 'done';
+  const summary = await catalog.finishRun({ runId, totals });
+  pending = summary.pending;
+  report();
+  return summary;
+}
