@@ -49,6 +49,8 @@ before(async () => {
   await add({ name: 'binned.txt', content: bytesContent('trashed'), trashed: true });
   const team = s.addDrive('Team Drive');
   await add({ name: 'team plan.txt', driveId: team.id, content: bytesContent('team plan') });
+  await add({ name: 'Team budget', driveId: team.id, mimeType: `${G}spreadsheet` });
+  workspaceCount++;
   const bulk = await add({ name: 'bulk' });
   for (let i = 0; i < 1450; i++) await add({ name: `item-${i}.dat`, parentId: bulk.id, content: bytesContent(`bulk item ${i}`) });
   worker = await startTestWorker(stack, stackConfig(stack));

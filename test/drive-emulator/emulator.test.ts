@@ -217,6 +217,9 @@ describe('shared drives, shortcuts, trash, equal names', () => {
     assert.deepEqual(listed.data.files, [{ id: f.id }]);
     const refused = await driveErrorOf(drive.files.list({ corpora: 'drive', driveId: team.id }));
     assert.equal(refused.status, 403);
+    const sheet = await emulator.store.addFile({ name: 'Team sheet', driveId: team.id, mimeType: `${G}spreadsheet` });
+    const exported = await drive.files.export({ fileId: sheet.id, mimeType: mime.xlsx }, { responseType: 'arraybuffer' });
+    assert.ok(zipEntryNames(Buffer.from(exported.data as ArrayBuffer)).includes('xl/workbook.xml'), 'files.export has no supportsAllDrives and needs none');
     const myDrive = await drive.files.list({ q: `name = 'plan.txt'`, fields: 'files(id)' });
     assert.deepEqual(myDrive.data.files, [], 'shared drive items are not in the user corpus');
   });

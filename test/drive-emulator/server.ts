@@ -333,8 +333,9 @@ export class DriveEmulator {
     return bytes;
   }
 
+  /** files.export takes no supportsAllDrives: shared-drive files export like any other. */
   private exportFile(id: string, q: Query): Reply {
-    const file = this.visibleFile(id, q);
+    const file = this.store.getFile(id);
     const target = q.get('mimeType');
     if (!target) throw new DriveApiError(400, 'required', 'Required parameter: mimeType', 'global', 'mimeType');
     const bytes = this.renderOrFail(file, target);

@@ -1,0 +1,46 @@
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { SearchAttributeType, TypedSearchAttributes, defineSearchAttributeKey } from '@temporalio/common';
+import type { Config } from '../common/config';
+import { TASK_QUEUES } from '../common/taskQueues';
+import type { FullSyncSummary } from '../common/types';
+import { fullSync } from '../workflows';
+
+const backupKind = defineSearchAttributeKey('BackupKind', SearchAttributeType.KEYWORD);
+const account = defineSearchAttributeKey('Account', SearchAttributeType.KEYWORD);
+
+/** Starts a full sync on demand, tagged so the Web UI can filter runs by kind and account. */
+export async function startFullSync(client: Client, config: Config, workflowId = `full-sync-${new Date().toISOString().replace(/[:.]/g, '-')}`): Promise<WorkflowHandle<typeof fullSync>> {
+  return client.workflow.start(fullSync, {
+    taskQueue: TASK_QUEUES.workflows,
+    workflowId,
+    args: [{ includeSharedDrives: config.scope.sharedDrives, batchSize: config.transfer.batchSize }],
+    typedSearchAttributes: new TypedSearchAttributes([
+      { key: backupKind, value: 'full-sync' },
+      { key: account, value: config.account },
+    ]),
+  });
+}
+
+export function webUiLink(config: Config, workflowId: string, runId?: string): string {
+  const base = config.temporal.webUiUrl.replace(/\/?$/, '/');
+  return `${base}namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}${runId ? `/${runId}` : ''}`;
+}
+
+const mib = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+const perDestination = (counts: Record<string, number>) =>
+  Object.entries(counts)
+    .map(([d, n]) => `${d} ${n}`)
+    .join(', ') || 'none';
+
+/** A person-readable summary of a finished full sync. */
+export function formatFullSyncSummary(summary: FullSyncSummary, link: string): string {
+  return [
+    `full sync ${summary.runId}`,
+    `  files     ${summary.filesSynced} transferred, ${summary.listed} items listed, ${summary.pending} still pending`,
+    `  bytes     ${mib(summary.bytes)} in ${summary.seconds.toFixed(1)} s (${mib(summary.bytesPerSecond)}/s)`,
+    `  failures  ${summary.filesFailed} failed, ${summary.filesDeferred} deferred (retried by the next run)`,
+    `  verified  ${perDestination(summary.verified)}`,
+    `  mismatch  ${perDestination(summary.mismatched)}`,
+    `  Web UI    ${link}`,
+  ].join('\n');
+}
