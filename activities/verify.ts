@@ -1,10 +1,12 @@
 import type { Catalog } from './catalog/catalog';
-import type { Destination } from './storage/destination';
+import type { Logger } from '../common/logger';
+import type { Destination, ObjectHead } from './storage/destination';
 
 export interface VerifyPageResult {
   nextAfterRowId?: number;
   verified: Record<string, number>;
   mismatched: Record<string, number>;
+  unverified: Record<string, number>;
 }
 
 const HEADS_IN_FLIGHT = 8;
@@ -12,15 +14,18 @@ const HEADS_IN_FLIGHT = 8;
 /**
  * HEADs one page of recorded objects on their destinations and compares size and stored SHA-256 with the
  * catalog. A missing or different object is marked failed and its file goes back to pending, so the next
- * run uploads it again.
+ * run uploads it again. A destination that cannot be reached is not HEADed again in this page: its objects
+ * keep their state and count as unverified, and the run reports the destination as degraded.
  */
-export async function verifyObjectsPage(deps: { catalog: Catalog; destinations: Destination[] }, input: { afterRowId: number; limit: number }): Promise<VerifyPageResult> {
+export async function verifyObjectsPage(deps: { catalog: Catalog; destinations: Destination[]; logger: Logger }, input: { afterRowId: number; limit: number }): Promise<VerifyPageResult> {
   const db = deps.catalog.db;
   const rows = db
     .prepare('SELECT rowid, file_id, destination, key, size, sha256 FROM objects WHERE rowid > ? ORDER BY rowid LIMIT ?')
     .all(input.afterRowId, input.limit) as Array<{ rowid: number; file_id: string; destination: string; key: string; size: number; sha256: string }>;
   const byName = new Map(deps.destinations.map((d) => [d.name, d]));
   const verdicts: Array<{ rowid: number; fileId: string; destination: string; ok: boolean; problem?: string }> = [];
+  const unreachable = new Set<string>();
+  const result: VerifyPageResult = { verified: {}, mismatched: {}, unverified: {} };
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(HEADS_IN_FLIGHT, rows.length) }, async () => {
@@ -28,13 +33,21 @@ export async function verifyObjectsPage(deps: { catalog: Catalog; destinations: 
         const row = rows[next++];
         const destination = byName.get(row.destination);
         if (!destination) continue; // a destination no longer configured: nothing to check it against
-        const head = await destination.head(row.key);
+        let head: ObjectHead | undefined;
+        try {
+          if (unreachable.has(destination.name)) throw new Error('unreachable earlier in this page');
+          head = await destination.head(row.key);
+        } catch (err) {
+          if (!unreachable.has(destination.name)) deps.logger.warn({ event: 'verify.destination_unreachable', destination: destination.name, err }, 'destination unreachable; its objects stay unverified');
+          unreachable.add(destination.name);
+          result.unverified[destination.name] = (result.unverified[destination.name] ?? 0) + 1;
+          continue;
+        }
         const problem = !head ? 'missing' : head.size !== row.size ? `size ${head.size}, catalog ${row.size}` : head.sha256 !== row.sha256 ? `sha256 ${head.sha256 ?? 'absent'}, catalog ${row.sha256}` : undefined;
         verdicts.push({ rowid: row.rowid, fileId: row.file_id, destination: row.destination, ok: !problem, problem });
       }
     }),
   );
-  const result: VerifyPageResult = { verified: {}, mismatched: {} };
   const now = new Date().toISOString();
   db.transaction(() => {
     for (const v of verdicts) {

@@ -41,6 +41,8 @@ export function formatFullSyncSummary(summary: FullSyncSummary, link: string): s
     `  failures  ${summary.filesFailed} failed, ${summary.filesDeferred} deferred (retried by the next run)`,
     `  verified  ${perDestination(summary.verified)}`,
     `  mismatch  ${perDestination(summary.mismatched)}`,
+    `  unverified ${perDestination(summary.unverified)} (destination unreachable)`,
+    `  degraded  ${summary.degraded.join(', ') || 'none'}`,
     `  Web UI    ${link}`,
   ].join('\n');
 }

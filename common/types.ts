@@ -40,11 +40,16 @@ export function addListingCounts(a: ListingCounts, b: ListingCounts): ListingCou
 }
 
 /** One object a file becomes in every destination: the file itself, or one export format of it. */
-export interface PlannedObject {
+export interface ObjectKey {
   /** '' for a binary file, the export extension (docx, xlsx, ...) for a Workspace file. */
   format: string;
   /** Key below each destination's prefix: `drive/<account>/<drive>/<folders>/<name>`. */
   key: string;
+}
+
+export interface PlannedObject extends ObjectKey {
+  /** Destinations that already hold this version of the object under this key: a retry skips them. */
+  storedAt: string[];
 }
 
 /** What a transfer worker needs to copy one file: a small descriptor, never the file list. */
@@ -73,6 +78,8 @@ export interface StoredObjectRecord {
   sha256: string;
   etag?: string;
   versionId?: string;
+  /** The Drive version of the file the bytes came from. */
+  fileVersion: string;
 }
 
 export interface TransferOutcome {
@@ -94,9 +101,11 @@ export interface FullSyncTotals {
   verified: Record<string, number>;
   /** Objects missing or different on HEAD, per destination. */
   mismatched: Record<string, number>;
+  /** Objects not checked because their destination could not be reached, per destination. */
+  unverified: Record<string, number>;
 }
 
-export const emptyFullSyncTotals = (): FullSyncTotals => ({ listed: 0, filesSynced: 0, filesFailed: 0, filesDeferred: 0, bytes: 0, verified: {}, mismatched: {} });
+export const emptyFullSyncTotals = (): FullSyncTotals => ({ listed: 0, filesSynced: 0, filesFailed: 0, filesDeferred: 0, bytes: 0, verified: {}, mismatched: {}, unverified: {} });
 
 export function addCounts(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
   const out = { ...a };
@@ -109,4 +118,6 @@ export interface FullSyncSummary extends FullSyncTotals {
   seconds: number;
   bytesPerSecond: number;
   pending: number;
+  /** Destinations that missed files or could not be verified in this run: the next run completes them. */
+  degraded: string[];
 }

@@ -8,7 +8,7 @@ import { LocalDestination } from '../activities/storage/local';
 import { S3Destination, partSizeFor } from '../activities/storage/s3';
 import { TransferDeps, transferFile } from '../activities/transfer/transferFile';
 import { createLogger } from '../common/logger';
-import type { TransferItem } from '../common/types';
+import type { ObjectKey, TransferItem } from '../common/types';
 import { bytesContent, generatedContent } from './drive-emulator/content';
 import { EmuFile } from './drive-emulator/store';
 import { zipEntryNames } from './drive-emulator/zip';
@@ -42,7 +42,7 @@ after(async () => {
 });
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const itemFor = (f: EmuFile, objects: TransferItem['objects']): TransferItem => ({
+const itemFor = (f: EmuFile, keys: ObjectKey[]): TransferItem => ({
   fileId: f.id,
   name: f.name,
   kind: f.content ? 'binary' : 'workspace',
@@ -53,7 +53,7 @@ const itemFor = (f: EmuFile, objects: TransferItem['objects']): TransferItem => 
   modifiedTime: f.modifiedTime,
   version: String(f.version),
   drivePath: `My Drive/${f.name}`,
-  objects,
+  objects: keys.map((k) => ({ storedAt: [], ...k })),
 });
 const readBack = async (key: string) => ({
   aws: await streamToBuffer(await aws.read(key)),
@@ -166,4 +166,15 @@ test('a destination that is down does not stop the others; it is named in the fa
   } finally {
     broken.destroy();
   }
+});
+
+test('a later run writes only to the destinations that lack this version of the object', async () => {
+  const f = await stack.emulator!.store.addFile({ name: 'resend.txt', content: bytesContent('resend me') });
+  const [object] = itemFor(f, [{ format: '', key: 'k/resend.txt' }]).objects;
+  const outcome = await transferFile(deps, { ...itemFor(f, []), objects: [{ ...object, storedAt: ['nas', 'eu'] }] });
+  assert.deepEqual(outcome.stored.map((s) => s.destination), ['aws']);
+  assert.equal(outcome.stored[0].fileVersion, String(f.version));
+  const everywhere = await transferFile(deps, { ...itemFor(f, []), objects: [{ ...object, storedAt: ['aws', 'eu', 'nas'] }] });
+  assert.deepEqual([everywhere.stored, everywhere.failure, everywhere.bytesDownloaded], [[], undefined, 0]);
+  assert.equal(downloadsOf(f.id), 1, 'nothing is downloaded for an object every destination holds');
 });

@@ -103,7 +103,12 @@ export async function fullSync(input: FullSyncInput): Promise<FullSyncSummary> {
 
   while (phase === 'verify') {
     const page = await catalog.verifyObjectsPage({ afterRowId, limit: verifyPageSize });
-    totals = { ...totals, verified: addCounts(totals.verified, page.verified), mismatched: addCounts(totals.mismatched, page.mismatched) };
+    totals = {
+      ...totals,
+      verified: addCounts(totals.verified, page.verified),
+      mismatched: addCounts(totals.mismatched, page.mismatched),
+      unverified: addCounts(totals.unverified, page.unverified),
+    };
     report();
     if (page.nextAfterRowId === undefined) break;
     afterRowId = page.nextAfterRowId;

@@ -84,4 +84,9 @@ export const migrations: Array<{ version: number; name: string; sql: string }> =
     name: 'created time, for naming the oldest of equal names',
     sql: `ALTER TABLE files ADD COLUMN created_time TEXT;`,
   },
+  {
+    version: 3,
+    name: 'the file version each object holds, so a retry skips destinations that already have it',
+    sql: `ALTER TABLE objects ADD COLUMN file_version TEXT;`,
+  },
 ];

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { ExportFormatConfig, exportExtensionsFor } from '../../common/exportFormats';
-import type { PlannedObject } from '../../common/types';
+import type { ObjectKey } from '../../common/types';
 import { SiblingEntry, objectFileName, safeSegment, uniqueSegments } from '../storage/objectNames';
 
 interface Row {
@@ -31,7 +31,7 @@ export class ObjectKeyPlanner {
   ) {}
 
   /** The objects one file becomes, and its readable Drive path. */
-  plan(fileId: string): { objects: PlannedObject[]; drivePath: string } {
+  plan(fileId: string): { objects: ObjectKey[]; drivePath: string } {
     const row = this.row(fileId);
     if (!row) throw new Error(`file ${fileId} is not in the catalog`);
     const parent = this.folderPath(row.parent_id, row.drive_id);

@@ -17,7 +17,11 @@ export function finishRun(catalog: Catalog, input: { runId: string; totals: Full
   if (!row) throw new Error(`run ${input.runId} was never started`);
   const ended = new Date();
   const seconds = Math.max((ended.getTime() - Date.parse(row.started_at)) / 1000, 0.001);
-  const summary: FullSyncSummary = { ...input.totals, runId: input.runId, seconds, bytesPerSecond: input.totals.bytes / seconds, pending: countPending(catalog) };
+  const failedDestinations = catalog.db
+    .prepare('SELECT DISTINCT destination FROM failures WHERE run_id = ? AND resolved_at IS NULL AND destination IS NOT NULL')
+    .all(input.runId) as Array<{ destination: string }>;
+  const degraded = [...new Set([...failedDestinations.flatMap((r) => r.destination.split(',')), ...Object.keys(input.totals.unverified)].filter(Boolean))].sort();
+  const summary: FullSyncSummary = { ...input.totals, runId: input.runId, seconds, bytesPerSecond: input.totals.bytes / seconds, pending: countPending(catalog), degraded };
   const status = input.totals.filesFailed > 0 ? 'failed' : 'completed';
   catalog.db.prepare('UPDATE runs SET ended_at = ?, status = ?, summary = ? WHERE id = ?').run(ended.toISOString(), status, JSON.stringify(summary), input.runId);
   return summary;

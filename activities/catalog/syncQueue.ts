@@ -16,8 +16,13 @@ export function claimPendingBatch(
     )
     .all(input.afterId, input.limit) as Array<{ id: string; name: string; kind: 'binary' | 'workspace'; mime_type: string; size: number | null; md5: string | null; drive_sha256: string | null; modified_time: string; version: string }>;
   const planner = new ObjectKeyPlanner(catalog.db, options.account, options.exportFormats);
+  const storedAt = catalog.db.prepare(
+    `SELECT destination FROM objects WHERE file_id = ? AND format = ? AND key = ? AND file_version = ? AND state IN ('uploaded', 'verified')`,
+  );
   const items = rows.map((r) => {
-    const { objects, drivePath } = planner.plan(r.id);
+    const planned = planner.plan(r.id);
+    const objects = planned.objects.map((o) => ({ ...o, storedAt: (storedAt.all(r.id, o.format, o.key, r.version) as Array<{ destination: string }>).map((s) => s.destination) }));
+    const drivePath = planned.drivePath;
     return { fileId: r.id, name: r.name, kind: r.kind, mimeType: r.mime_type, size: r.size, md5: r.md5, sha256: r.drive_sha256, modifiedTime: r.modified_time, version: r.version, drivePath, objects };
   });
   const nextAfterId = rows.at(-1)?.id ?? input.afterId;
@@ -42,10 +47,11 @@ export function recordTransferOutcomes(catalog: Catalog, input: { runId: string;
   const counts: RecordedOutcomes = { synced: 0, failed: 0, deferred: 0, bytes: 0 };
   const freeKey = db.prepare('DELETE FROM objects WHERE destination = ? AND key = ? AND NOT (file_id = ? AND format = ?)');
   const upsertObject = db.prepare(
-    `INSERT INTO objects (file_id, destination, format, key, size, sha256, etag, version_id, state, uploaded_at, verified_at)
-     VALUES (@fileId, @destination, @format, @key, @size, @sha256, @etag, @versionId, 'uploaded', @now, NULL)
+    `INSERT INTO objects (file_id, destination, format, key, size, sha256, etag, version_id, file_version, state, uploaded_at, verified_at)
+     VALUES (@fileId, @destination, @format, @key, @size, @sha256, @etag, @versionId, @fileVersion, 'uploaded', @now, NULL)
      ON CONFLICT (file_id, destination, format) DO UPDATE SET key = excluded.key, size = excluded.size, sha256 = excluded.sha256,
-       etag = excluded.etag, version_id = excluded.version_id, state = 'uploaded', uploaded_at = excluded.uploaded_at, verified_at = NULL`,
+       etag = excluded.etag, version_id = excluded.version_id, file_version = excluded.file_version, state = 'uploaded',
+       uploaded_at = excluded.uploaded_at, verified_at = NULL`,
   );
   const setState = db.prepare('UPDATE files SET state = ?, updated_at = ? WHERE id = ?');
   const resolveFailures = db.prepare('UPDATE failures SET resolved_at = ? WHERE file_id = ? AND resolved_at IS NULL');
@@ -60,7 +66,7 @@ export function recordTransferOutcomes(catalog: Catalog, input: { runId: string;
       counts.bytes += outcome.bytesDownloaded;
       for (const o of outcome.stored) {
         freeKey.run(o.destination, o.key, outcome.fileId, o.format);
-        upsertObject.run({ fileId: outcome.fileId, destination: o.destination, format: o.format, key: o.key, size: o.size, sha256: o.sha256, etag: o.etag ?? null, versionId: o.versionId ?? null, now });
+        upsertObject.run({ fileId: outcome.fileId, destination: o.destination, format: o.format, key: o.key, size: o.size, sha256: o.sha256, etag: o.etag ?? null, versionId: o.versionId ?? null, fileVersion: o.fileVersion, now });
       }
       const f = outcome.failure;
       if (!f) {

@@ -51,7 +51,7 @@ async function tryObjectOnce(deps: TransferDeps, item: TransferItem, object: Pla
   let error: unknown;
   for (const { destination, outcome } of results) {
     if (outcome.status === 'fulfilled') {
-      stored.push({ format: object.format, destination: destination.name, key: object.key, size, sha256, etag: outcome.value.etag, versionId: outcome.value.versionId });
+      stored.push({ format: object.format, destination: destination.name, key: object.key, size, sha256, etag: outcome.value.etag, versionId: outcome.value.versionId, fileVersion: item.version });
     } else {
       failed.push(destination);
       error ??= outcome.reason;
@@ -62,10 +62,11 @@ async function tryObjectOnce(deps: TransferDeps, item: TransferItem, object: Pla
 
 /**
  * Copies one object of a file (the file, or one export format) to every destination, with one download
- * per try. A retry only writes to the destinations that do not have it yet.
+ * per try. A retry, in this run or a later one, only writes to the destinations that do not have it yet.
  */
 async function transferObject(deps: TransferDeps, item: TransferItem, object: PlannedObject, stored: StoredObjectRecord[]): Promise<{ failure?: TransferOutcome['failure']; bytes: number }> {
-  let remaining = deps.destinations;
+  let remaining = deps.destinations.filter((d) => !object.storedAt.includes(d.name));
+  if (remaining.length === 0) return { bytes: 0 };
   let acknowledgeAbuse = false;
   let bytes = 0;
   let last: TransferErrorClass | undefined;

@@ -21,6 +21,8 @@ export interface Stack {
   temporal?: TemporalDevServer;
   minio?: MinioServer;
   emulator?: DriveEmulator;
+  /** Starts MinIO again on its old port and data, after a test stopped it to play a destination outage. */
+  restartMinio(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -32,6 +34,11 @@ export async function startStack(wants: { temporal?: boolean | TemporalDevServer
   const tmp = mkdtempSync(join(tmpdir(), 'drive-vault-test-'));
   const stack: Stack = {
     tmp,
+    async restartMinio() {
+      const port = Number(new URL(stack.minio!.endpoint).port);
+      stack.minio = await startMinio(join(tmp, 'minio'), { port });
+      recordProcessGroups([stack.minio.process.pid]);
+    },
     async stop() {
       await Promise.allSettled([stack.temporal?.stop(), stack.minio?.stop(), stack.emulator?.close()]);
       rmSync(tmp, { recursive: true, force: true });
