@@ -4,8 +4,10 @@ import type { Logger } from '../common/logger';
 import type { FullSyncTotals, ListDrivePageInput, TransferItem, TransferOutcome } from '../common/types';
 import type { Catalog } from './catalog/catalog';
 import { RunKind, finishRun, startRun } from './catalog/runs';
+import { ScopeRules } from './catalog/scopeRules';
 import { claimPendingBatch, recordTransferOutcomes, requeueFailures } from './catalog/syncQueue';
 import { listDrivePage, listSharedDrives } from './drive/listing';
+import { resolveShortcutsPage } from './drive/shortcuts';
 import type { Destination } from './storage/destination';
 import { transferBatch } from './transfer/transferBatch';
 import { verifyObjectsPage } from './verify';
@@ -18,6 +20,7 @@ export interface CatalogActivityDeps {
   account: string;
   exportFormats: ExportFormatConfig;
   includeSharedWithMe: boolean;
+  scopeRules: ScopeRules;
 }
 
 /**
@@ -29,6 +32,7 @@ export function createCatalogActivities(deps: CatalogActivityDeps) {
   return {
     listDrivePage: (input: ListDrivePageInput) => listDrivePage(deps, input),
     listSharedDrives: () => listSharedDrives(deps),
+    resolveShortcutsPage: (input: { listingId: string; afterId: string; limit: number }) => resolveShortcutsPage(deps, input),
     startRun: async (input: { runId: string; kind: RunKind; workflowId: string }) => startRun(catalog, input),
     requeueFailures: async () => requeueFailures(catalog),
     claimPendingBatch: async (input: { afterId: string; limit: number }) => claimPendingBatch(catalog, deps, input),

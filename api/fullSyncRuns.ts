@@ -38,6 +38,7 @@ export function formatFullSyncSummary(summary: FullSyncSummary, link: string): s
     `full sync ${summary.runId}`,
     `  files     ${summary.filesSynced} transferred, ${summary.listed} items listed, ${summary.pending} still pending`,
     `  bytes     ${mib(summary.bytes)} in ${summary.seconds.toFixed(1)} s (${mib(summary.bytesPerSecond)}/s)`,
+    `  skipped   ${summary.skipped} (reasons in the catalog: forms, sites, shortcuts, scope rules)`,
     `  failures  ${summary.filesFailed} failed, ${summary.filesDeferred} deferred (retried by the next run)`,
     `  verified  ${perDestination(summary.verified)}`,
     `  mismatch  ${perDestination(summary.mismatched)}`,

@@ -26,6 +26,9 @@ export interface ListDrivePageResult {
   counts: ListingCounts;
 }
 
+/** What following the shortcuts found: targets already listed, targets recorded in the shortcut's place, broken ones. */
+export type ShortcutCounts = Record<'inScope' | 'followed' | 'dangling' | 'loops', number>;
+
 export const emptyListingCounts = (): ListingCounts => ({ listed: 0, new: 0, changed: 0, unchanged: 0, skipped: 0, folders: 0 });
 
 export function addListingCounts(a: ListingCounts, b: ListingCounts): ListingCounts {
@@ -107,9 +110,9 @@ export interface FullSyncTotals {
 
 export const emptyFullSyncTotals = (): FullSyncTotals => ({ listed: 0, filesSynced: 0, filesFailed: 0, filesDeferred: 0, bytes: 0, verified: {}, mismatched: {}, unverified: {} });
 
-export function addCounts(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+export function addCounts<K extends string>(a: Record<K, number>, b: Record<K, number>): Record<K, number> {
   const out = { ...a };
-  for (const [k, v] of Object.entries(b)) out[k] = (out[k] ?? 0) + v;
+  for (const [k, v] of Object.entries(b) as Array<[K, number]>) out[k] = (out[k] ?? 0) + v;
   return out;
 }
 
@@ -118,6 +121,8 @@ export interface FullSyncSummary extends FullSyncTotals {
   seconds: number;
   bytesPerSecond: number;
   pending: number;
+  /** Items recorded but not backed up under their own name (forms, followed or broken shortcuts, scope rules), each with its reason in the catalog. */
+  skipped: number;
   /** Destinations that missed files or could not be verified in this run: the next run completes them. */
   degraded: string[];
 }

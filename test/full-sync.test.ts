@@ -46,6 +46,16 @@ before(async () => {
   workspaceCount++;
   await add({ name: 'Survey', mimeType: `${G}form` });
   await add({ name: 'link to projects', mimeType: `${G}shortcut`, shortcutTargetId: projects.id });
+  // Shared with the user, outside the listed scope: reached only through the shortcut, which is followed once.
+  const anaFolder = await s.addFile({ name: 'Shared by Ana', sharedWithMe: true, parentId: undefined });
+  await add({ name: 'ana notes.txt', parentId: anaFolder.id, sharedWithMe: true, content: bytesContent('followed through a shortcut') });
+  await s.addFile({ name: 'back to ana', parentId: anaFolder.id, sharedWithMe: true, mimeType: `${G}shortcut`, shortcutTargetId: anaFolder.id });
+  await add({ name: 'link to ana', mimeType: `${G}shortcut`, shortcutTargetId: anaFolder.id });
+  await add({ name: 'link to nothing', mimeType: `${G}shortcut`, shortcutTargetId: 'no-such-file' });
+  // Kept out by the scope rules in stackConfig below.
+  await s.addFile({ name: 'scratch.tmp', parentId: projects.id, content: bytesContent('excluded by name') });
+  await s.addFile({ name: 'private', parentId: projects.id }).then((p) => s.addFile({ name: 'diary.txt', parentId: p.id, content: bytesContent('excluded by folder') }));
+  await s.addFile({ name: 'too big.iso', content: generatedContent(70 * 1024 * 1024 + 1, 70) });
   await add({ name: 'binned.txt', content: bytesContent('trashed'), trashed: true });
   const team = s.addDrive('Team Drive');
   await add({ name: 'team plan.txt', driveId: team.id, content: bytesContent('team plan') });
@@ -53,7 +63,7 @@ before(async () => {
   workspaceCount++;
   const bulk = await add({ name: 'bulk' });
   for (let i = 0; i < 1450; i++) await add({ name: `item-${i}.dat`, parentId: bulk.id, content: bytesContent(`bulk item ${i}`) });
-  worker = await startTestWorker(stack, stackConfig(stack));
+  worker = await startTestWorker(stack, stackConfig(stack, { scope: { exclude: ['*.tmp', 'My Drive/Projects/private'], maxFileSizeBytes: 70 * 1024 * 1024 } }));
 });
 
 after(async () => {
@@ -124,8 +134,19 @@ test('a full sync lands every file in every destination with correct bytes, veri
   for (const hostile of ['a%2Fb', '%2E%2E', '%2E', 'tab%09name', 'new%0Aline', ' spaced ', 'emoji 📦', '100%25']) {
     assert.ok(local.includes(join(base, 'nested', 'deep', hostile)), `hostile name stored as ${hostile}`);
   }
-  const skipped = catalog.db.prepare(`SELECT name, skip_reason FROM files WHERE state = 'skipped'`).all() as Array<{ name: string }>;
-  assert.deepEqual(skipped.map((r) => r.name), ['Survey']);
+  assert.ok(local.includes(join('drive', 'me@example.com', 'My Drive', 'Shared by Ana', 'ana notes.txt')), 'a shortcut to a folder outside the scope is followed');
+  const skipped = catalog.db.prepare(`SELECT name, skip_reason AS reason FROM files WHERE state = 'skipped' ORDER BY name`).all() as Array<{ name: string; reason: string }>;
+  const reasons = Object.fromEntries(skipped.map((r) => [r.name, r.reason]));
+  assert.deepEqual(Object.keys(reasons), ['Survey', 'back to ana', 'diary.txt', 'link to ana', 'link to nothing', 'link to projects', 'scratch.tmp', 'too big.iso']);
+  assert.match(reasons.Survey, /Forms cannot be exported/);
+  assert.match(reasons['back to ana'], /^shortcut loop/);
+  assert.match(reasons['link to ana'], /^shortcut followed/);
+  assert.match(reasons['link to nothing'], /^dangling shortcut: target no-such-file not found/);
+  assert.match(reasons['link to projects'], /backed up at its own place/);
+  assert.equal(reasons['scratch.tmp'], 'excluded by pattern "*.tmp"');
+  assert.equal(reasons['diary.txt'], 'excluded by pattern "My Drive/Projects/private"');
+  assert.equal(reasons['too big.iso'], `${70 * 1024 * 1024 + 1} bytes exceeds scope.maxFileSizeBytes (${70 * 1024 * 1024})`);
+  assert.equal(summary.skipped, 8);
 });
 
 test('a second full sync downloads nothing', async () => {

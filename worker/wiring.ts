@@ -24,6 +24,7 @@ export function wireActivities(config: Config, logger: Logger, env: NodeJS.Proce
     account: config.account,
     exportFormats: config.exportFormats,
     includeSharedWithMe: config.scope.sharedWithMe,
+    scopeRules: { exclude: config.scope.exclude, maxFileSizeBytes: config.scope.maxFileSizeBytes },
   });
   const transferActivities = createTransferActivities({
     drive,

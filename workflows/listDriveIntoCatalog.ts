@@ -1,15 +1,23 @@
 import { continueAsNew, defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { CatalogActivities } from '../activities';
 import { TASK_QUEUES } from '../common/taskQueues';
-import { DriveScope, ListingCounts, addListingCounts, emptyListingCounts } from '../common/types';
+import { DriveScope, ListingCounts, ShortcutCounts, addCounts, addListingCounts, emptyListingCounts } from '../common/types';
 
 export interface ListDriveInput {
   /** Identifies this listing in the catalog (files it does not see were removed from Drive). */
   listingId: string;
   includeSharedDrives: boolean;
-  /** Where a continued run picks up: scope index (0 = My Drive, then shared drives in id order) and page token. */
-  cursor?: { scopeIndex: number; pageToken?: string };
+  /**
+   * Where a continued run picks up: scope index (0 = My Drive, then shared drives in id order) and page
+   * token; past the last scope, the shortcut after which following resumes.
+   */
+  cursor?: { scopeIndex: number; pageToken?: string; shortcutsAfterId?: string };
   totals?: ListingCounts;
+  shortcuts?: ShortcutCounts;
+}
+
+export interface ListDriveResult extends ListingCounts {
+  shortcuts: ShortcutCounts;
 }
 
 export interface ListingProgress {
@@ -31,11 +39,12 @@ const catalogActivities = proxyActivities<CatalogActivities>({
 });
 
 /**
- * Pages every drive of the account (My Drive, then each shared drive) into the catalog. Only a cursor and
+ * Pages every drive of the account (My Drive, then each shared drive) into the catalog, then follows the
+ * shortcuts it found (targets outside the scope are recorded in the shortcut's place). Only a cursor and
  * counts cross Temporal; the run continues as new when the server suggests it, so history stays small
  * whatever the number of files.
  */
-export async function listDriveIntoCatalog(input: ListDriveInput): Promise<ListingCounts> {
+export async function listDriveIntoCatalog(input: ListDriveInput): Promise<ListDriveResult> {
   let totals = input.totals ?? emptyListingCounts();
   let scopeIndex = input.cursor?.scopeIndex ?? 0;
   let pageToken = input.cursor?.pageToken;
@@ -56,5 +65,16 @@ export async function listDriveIntoCatalog(input: ListDriveInput): Promise<Listi
       }
     } while (pageToken);
   }
-  return totals;
+
+  let shortcuts: ShortcutCounts = input.shortcuts ?? { inScope: 0, followed: 0, dangling: 0, loops: 0 };
+  let afterId: string | undefined = input.cursor?.shortcutsAfterId ?? '';
+  while (afterId !== undefined) {
+    const page: { nextAfterId?: string; counts: ShortcutCounts } = await catalogActivities.resolveShortcutsPage({ listingId: input.listingId, afterId, limit: 200 });
+    shortcuts = addCounts(shortcuts, page.counts);
+    afterId = page.nextAfterId;
+    if (afterId !== undefined && workflowInfo().continueAsNewSuggested) {
+      await continueAsNew<typeof listDriveIntoCatalog>({ ...input, cursor: { scopeIndex, shortcutsAfterId: afterId }, totals, shortcuts });
+    }
+  }
+  return { ...totals, shortcuts };
 }

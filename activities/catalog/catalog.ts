@@ -25,6 +25,8 @@ export interface CatalogFileInput {
   shortcutTargetId: string | null;
   /** Why an item with no exportable content is skipped (forms, sites, maps). */
   skipReason: string | null;
+  /** Set when the item lies outside the listed scope and was recorded by following this shortcut or folder. */
+  followedFrom?: string | null;
 }
 
 export interface CatalogFile extends CatalogFileInput {
@@ -94,15 +96,15 @@ export class Catalog {
     const select = this.db.prepare('SELECT name, parent_id, size, md5, modified_time, version, shortcut_target_id, state FROM files WHERE id = ?');
     const insert = this.db.prepare(
       `INSERT INTO files (id, drive_id, kind, name, mime_type, parent_id, size, md5, drive_sha256, modified_time, created_time,
-         version, head_revision_id, shortcut_target_id, state, skip_reason, last_listing_id, created_at, updated_at)
+         version, head_revision_id, shortcut_target_id, state, skip_reason, followed_from, last_listing_id, created_at, updated_at)
        VALUES (@id, @driveId, @kind, @name, @mimeType, @parentId, @size, @md5, @driveSha256, @modifiedTime, @createdTime,
-         @version, @headRevisionId, @shortcutTargetId, @state, @skipReason, @listingId, @now, @now)`,
+         @version, @headRevisionId, @shortcutTargetId, @state, @skipReason, @followedFrom, @listingId, @now, @now)`,
     );
     const update = this.db.prepare(
       `UPDATE files SET drive_id = @driveId, kind = @kind, name = @name, mime_type = @mimeType, parent_id = @parentId,
          size = @size, md5 = @md5, drive_sha256 = @driveSha256, modified_time = @modifiedTime, created_time = @createdTime, version = @version,
          head_revision_id = @headRevisionId, shortcut_target_id = @shortcutTargetId, state = @state,
-         skip_reason = @skipReason, last_listing_id = @listingId, updated_at = @now
+         skip_reason = @skipReason, followed_from = @followedFrom, last_listing_id = @listingId, updated_at = @now
        WHERE id = @id`,
     );
     const touch = this.db.prepare('UPDATE files SET last_listing_id = ? WHERE id = ?');
@@ -111,7 +113,7 @@ export class Catalog {
         const initialState: FileState | null = f.kind === 'unsupported' ? 'skipped' : f.kind === 'binary' || f.kind === 'workspace' ? 'pending' : null;
         if (f.kind === 'folder') counts.folders++;
         if (f.kind === 'unsupported') counts.skipped++;
-        const row = { ...f, listingId, now, state: initialState };
+        const row = { followedFrom: null, ...f, listingId, now, state: initialState };
         const existing = select.get(f.id) as
           | { name: string; parent_id: string | null; size: number | null; md5: string | null; modified_time: string; version: string; shortcut_target_id: string | null; state: FileState | null }
           | undefined;
@@ -138,6 +140,11 @@ export class Catalog {
       }
     })();
     return counts;
+  }
+
+  /** Records why an item is not backed up under its own name (a followed shortcut, an excluded path). */
+  markSkipped(id: string, reason: string): void {
+    this.db.prepare(`UPDATE files SET state = 'skipped', skip_reason = ?, updated_at = ? WHERE id = ?`).run(reason, new Date().toISOString(), id);
   }
 
   getFile(id: string): CatalogFile | undefined {
@@ -177,5 +184,6 @@ function toCatalogFile(row: Record<string, unknown>): CatalogFile {
     skipReason: row.skip_reason as string | null,
     state: row.state as FileState | null,
     lastListingId: row.last_listing_id as string,
+    followedFrom: row.followed_from as string | null,
   };
 }

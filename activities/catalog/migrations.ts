@@ -89,4 +89,9 @@ export const migrations: Array<{ version: number; name: string; sql: string }> =
     name: 'the file version each object holds, so a retry skips destinations that already have it',
     sql: `ALTER TABLE objects ADD COLUMN file_version TEXT;`,
   },
+  {
+    version: 4,
+    name: 'items recorded by following a shortcut, and the shortcut or folder they came through',
+    sql: `ALTER TABLE files ADD COLUMN followed_from TEXT;`,
+  },
 ];

@@ -2,30 +2,47 @@ import type { ExportFormatConfig } from '../../common/exportFormats';
 import type { TransferItem, TransferOutcome } from '../../common/types';
 import type { Catalog } from './catalog';
 import { ObjectKeyPlanner } from './objectKeys';
+import { ScopeRules, compileScopeRules } from './scopeRules';
 
-/** The next pending files after `afterId`, as transfer descriptors with their planned keys. */
+type PendingRow = { id: string; name: string; kind: 'binary' | 'workspace'; mime_type: string; size: number | null; md5: string | null; drive_sha256: string | null; modified_time: string; version: string };
+
+/**
+ * The next pending files after `afterId`, as transfer descriptors with their planned keys. Files the scope
+ * rules keep out are marked skipped on the way; the batch is empty only when nothing is pending after it.
+ */
 export function claimPendingBatch(
   catalog: Catalog,
-  options: { account: string; exportFormats: ExportFormatConfig },
+  options: { account: string; exportFormats: ExportFormatConfig; scopeRules: ScopeRules },
   input: { afterId: string; limit: number },
 ): { items: TransferItem[]; nextAfterId: string; pendingAfter: number } {
-  const rows = catalog.db
-    .prepare(
-      `SELECT id, name, kind, mime_type, size, md5, drive_sha256, modified_time, version FROM files
-       WHERE state = 'pending' AND id > ? ORDER BY id LIMIT ?`,
-    )
-    .all(input.afterId, input.limit) as Array<{ id: string; name: string; kind: 'binary' | 'workspace'; mime_type: string; size: number | null; md5: string | null; drive_sha256: string | null; modified_time: string; version: string }>;
+  const selectPending = catalog.db.prepare(
+    `SELECT id, name, kind, mime_type, size, md5, drive_sha256, modified_time, version FROM files
+     WHERE state = 'pending' AND id > ? ORDER BY id LIMIT ?`,
+  );
   const planner = new ObjectKeyPlanner(catalog.db, options.account, options.exportFormats);
+  const outOfScope = compileScopeRules(options.scopeRules);
   const storedAt = catalog.db.prepare(
     `SELECT destination FROM objects WHERE file_id = ? AND format = ? AND key = ? AND file_version = ? AND state IN ('uploaded', 'verified')`,
   );
-  const items = rows.map((r) => {
-    const planned = planner.plan(r.id);
-    const objects = planned.objects.map((o) => ({ ...o, storedAt: (storedAt.all(r.id, o.format, o.key, r.version) as Array<{ destination: string }>).map((s) => s.destination) }));
-    const drivePath = planned.drivePath;
-    return { fileId: r.id, name: r.name, kind: r.kind, mimeType: r.mime_type, size: r.size, md5: r.md5, sha256: r.drive_sha256, modifiedTime: r.modified_time, version: r.version, drivePath, objects };
-  });
-  const nextAfterId = rows.at(-1)?.id ?? input.afterId;
+  const items: TransferItem[] = [];
+  let nextAfterId = input.afterId;
+  while (items.length === 0) {
+    const rows = selectPending.all(nextAfterId, input.limit) as PendingRow[];
+    if (rows.length === 0) break;
+    nextAfterId = rows.at(-1)!.id;
+    for (const r of rows) {
+      const { objects, drivePath } = planner.plan(r.id);
+      const skipReason = outOfScope({ drivePath, size: r.size });
+      if (skipReason) {
+        catalog.markSkipped(r.id, skipReason);
+        continue;
+      }
+      items.push({
+        fileId: r.id, name: r.name, kind: r.kind, mimeType: r.mime_type, size: r.size, md5: r.md5, sha256: r.drive_sha256, modifiedTime: r.modified_time, version: r.version, drivePath,
+        objects: objects.map((o) => ({ ...o, storedAt: (storedAt.all(r.id, o.format, o.key, r.version) as Array<{ destination: string }>).map((s) => s.destination) })),
+      });
+    }
+  }
   const pendingAfter = (catalog.db.prepare(`SELECT count(*) AS n FROM files WHERE state = 'pending' AND id > ?`).get(nextAfterId) as { n: number }).n;
   return { items, nextAfterId, pendingAfter };
 }
@@ -89,6 +106,10 @@ export function recordTransferOutcomes(catalog: Catalog, input: { runId: string;
 /** Failed and deferred files go back to pending, so each run (and a manual retry) tries them again. */
 export function requeueFailures(catalog: Catalog): number {
   return catalog.db.prepare(`UPDATE files SET state = 'pending', updated_at = ? WHERE state IN ('failed', 'deferred')`).run(new Date().toISOString()).changes;
+}
+
+export function countSkipped(catalog: Catalog): number {
+  return (catalog.db.prepare(`SELECT count(*) AS n FROM files WHERE state = 'skipped'`).get() as { n: number }).n;
 }
 
 export function countPending(catalog: Catalog): number {

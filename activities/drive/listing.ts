@@ -19,13 +19,13 @@ const unsupportedReasons: Record<string, string> = {
 };
 
 /** Fields requested per file: everything the catalog records, nothing more (Drive meters by response size). */
-const FILE_FIELDS =
+export const FILE_FIELDS =
   'id,name,mimeType,parents,driveId,size,md5Checksum,sha256Checksum,modifiedTime,createdTime,version,headRevisionId,trashed,ownedByMe,shortcutDetails(targetId,targetMimeType)';
 export const LIST_FIELDS = `nextPageToken,incompleteSearch,files(${FILE_FIELDS})`;
 const PAGE_SIZE = 1000;
 
 /** A Drive file as the listing needs it; a reply that does not fit is an error naming the field. */
-const listedFileSchema = z.object({
+export const listedFileSchema = z.object({
   id: z.string().min(1),
   name: z.string(),
   mimeType: z.string().min(1),
@@ -57,7 +57,7 @@ export class InvalidDriveReplyError extends Error {
   override name = 'InvalidDriveReplyError';
 }
 
-function parseReply<T>(schema: z.ZodType<T>, data: unknown, what: string): T {
+export function parseReply<T>(schema: z.ZodType<T>, data: unknown, what: string): T {
   const parsed = schema.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -74,7 +74,9 @@ export function fileKind(mimeType: string): FileKind {
   return 'binary';
 }
 
-function toCatalogInput(f: z.infer<typeof listedFileSchema>): CatalogFileInput {
+export type ListedFile = z.infer<typeof listedFileSchema>;
+
+export function toCatalogInput(f: ListedFile): CatalogFileInput {
   const kind = fileKind(f.mimeType);
   return {
     id: f.id,
