@@ -49,6 +49,7 @@ export interface TransferActivityDeps {
   attempts: number;
   backoffBaseMs: number;
   concurrency: number;
+  resumableMinBytes: number;
 }
 
 /** Stateless streaming activities for the transfer task queue: any number of workers on any hosts. */

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { drive_v3 } from 'googleapis';
 import { LocalDestination } from '../activities/storage/local';
 import { S3Destination, partSizeFor } from '../activities/storage/s3';
 import { TransferDeps, transferFile } from '../activities/transfer/transferFile';
+import { CheckpointStore } from '../activities/transfer/transferLargeFile';
 import { createLogger } from '../common/logger';
 import type { ObjectKey, TransferItem } from '../common/types';
 import { bytesContent, generatedContent } from './drive-emulator/content';
@@ -33,7 +34,7 @@ before(async () => {
   aws = minioDestination(stack.minio!, 'aws');
   eu = minioDestination(stack.minio!, 'eu', { maxParts: 1000 });
   local = new LocalDestination('nas', join(stack.tmp, 'nas'));
-  deps = { drive, destinations: [aws, eu, local], logger, attempts: 5, backoffBaseMs: 10 };
+  deps = { drive, destinations: [aws, eu, local], logger, attempts: 5, backoffBaseMs: 10, resumableMinBytes: 64 * 1024 * 1024, checkpoints: new CheckpointStore() };
 });
 after(async () => {
   aws?.destroy();
@@ -177,4 +178,32 @@ test('a later run writes only to the destinations that lack this version of the 
   const everywhere = await transferFile(deps, { ...itemFor(f, []), objects: [{ ...object, storedAt: ['aws', 'eu', 'nas'] }] });
   assert.deepEqual([everywhere.stored, everywhere.failure, everywhere.bytesDownloaded], [[], undefined, 0]);
   assert.equal(downloadsOf(f.id), 1, 'nothing is downloaded for an object every destination holds');
+});
+
+test('a large file goes part by part: a cut-off download resumes from the last part with a Range request', async () => {
+  const MiB = 1024 * 1024;
+  const f = await stack.emulator!.store.addFile({ name: 'large.bin', content: generatedContent(17 * MiB + 3, 17) });
+  stack.emulator!.faults.add({ match: `GET /drive/v3/files/${f.id}\\?`, times: 1, cutOffAfterBytes: 11 * MiB });
+  const checkpoints = new CheckpointStore();
+  const outcome = await transferFile({ ...deps, resumableMinBytes: 8 * MiB, checkpoints }, itemFor(f, [{ format: '', key: 'k/large.bin' }]));
+  assert.equal(outcome.failure, undefined);
+  const served = stack.emulator!.requests.filter((r) => r.path === `/drive/v3/files/${f.id}` && r.query.alt === 'media');
+  assert.deepEqual(served.map((r) => r.range), [undefined, `bytes=${10 * MiB}-`], 'the retry asks for the bytes after the two 5 MiB parts written');
+  assert.equal(served[1].bytesSent, 7 * MiB + 3);
+  assert.equal(outcome.bytesDownloaded, 17 * MiB + 3, 'bytes written before the cut are not downloaded again');
+  assert.deepEqual(checkpoints.snapshot(), {}, 'a finished file leaves no checkpoint');
+  for (const copy of Object.values(await readBack('k/large.bin'))) assert.equal(sha(copy), f.hashes!.sha256);
+  assert.equal((await aws.head('k/large.bin'))?.sha256, f.hashes!.sha256);
+  assert.equal(readdirSync(join(stack.tmp, 'nas', 'k')).filter((n) => n.endsWith('.partial')).length, 0, 'no partial file is left');
+});
+
+test('a large file whose bytes do not match Drive is never completed, and is fetched again from byte zero', async () => {
+  const MiB = 1024 * 1024;
+  const f = await stack.emulator!.store.addFile({ name: 'large-corrupt.bin', content: generatedContent(9 * MiB, 9) });
+  stack.emulator!.faults.add({ match: `GET /drive/v3/files/${f.id}\\?`, times: 1, wrongBytes: true });
+  const outcome = await transferFile({ ...deps, resumableMinBytes: 8 * MiB, checkpoints: new CheckpointStore() }, itemFor(f, [{ format: '', key: 'k/large-corrupt.bin' }]));
+  assert.equal(outcome.failure, undefined);
+  const served = stack.emulator!.requests.filter((r) => r.path === `/drive/v3/files/${f.id}` && r.query.alt === 'media');
+  assert.deepEqual(served.map((r) => r.range), [undefined, undefined]);
+  for (const copy of Object.values(await readBack('k/large-corrupt.bin'))) assert.equal(sha(copy), f.hashes!.sha256);
 });

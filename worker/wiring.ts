@@ -33,6 +33,7 @@ export function wireActivities(config: Config, logger: Logger, env: NodeJS.Proce
     attempts: config.transfer.attempts,
     backoffBaseMs: config.transfer.retryBaseDelayMs,
     concurrency: config.transfer.concurrency,
+    resumableMinBytes: config.transfer.resumableMinBytes,
   });
   return { catalog, catalogActivities, transferActivities };
 }

@@ -1,4 +1,4 @@
-import { continueAsNew, defineQuery, executeChild, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ActivityOptions, continueAsNew, defineQuery, executeChild, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { CatalogActivities, TransferActivities } from '../activities';
 import { TASK_QUEUES } from '../common/taskQueues';
 import { FullSyncSummary, FullSyncTotals, addCounts, emptyFullSyncTotals } from '../common/types';
@@ -10,6 +10,8 @@ export interface FullSyncInput {
   batchSize?: number;
   /** Objects HEADed per verification activity. */
   verifyPageSize?: number;
+  /** How long a silent transfer worker is trusted before its batch is retried elsewhere (default 1 minute). */
+  transferHeartbeatTimeout?: ActivityOptions['heartbeatTimeout'];
   /** Set by the workflow itself when it continues as new: where it was, and what it has done. */
   resume?: { runId: string; phase: 'transfer' | 'verify'; afterId: string; afterRowId: number; totals: FullSyncTotals };
 }
@@ -32,13 +34,17 @@ const catalog = proxyActivities<CatalogActivities>({
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 20 },
 });
 
-/** A batch streams many bytes: a dead worker is noticed by its missing heartbeat, not by a long timeout. */
-const transfer = proxyActivities<TransferActivities>({
-  taskQueue: TASK_QUEUES.transfer,
-  startToCloseTimeout: '12 hours',
-  heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '5 seconds', maximumInterval: '5 minutes', maximumAttempts: 5 },
-});
+/**
+ * A batch streams many bytes: a dead worker is noticed by its missing heartbeat, not by a long timeout,
+ * and the retry goes on from the heartbeat's checkpoints.
+ */
+const transferActivities = (heartbeatTimeout: ActivityOptions['heartbeatTimeout']) =>
+  proxyActivities<TransferActivities>({
+    taskQueue: TASK_QUEUES.transfer,
+    startToCloseTimeout: '12 hours',
+    heartbeatTimeout,
+    retry: { initialInterval: '1 second', maximumInterval: '5 minutes', maximumAttempts: 5 },
+  });
 
 /**
  * Full sync: lists every drive into the catalog, transfers every pending file to every destination in
@@ -49,6 +55,7 @@ const transfer = proxyActivities<TransferActivities>({
 export async function fullSync(input: FullSyncInput): Promise<FullSyncSummary> {
   const info = workflowInfo();
   const runId = input.resume?.runId ?? info.workflowId;
+  const transfer = transferActivities(input.transferHeartbeatTimeout ?? '1 minute');
   const batchSize = input.batchSize ?? 100;
   const verifyPageSize = input.verifyPageSize ?? 500;
   let totals = input.resume?.totals ?? emptyFullSyncTotals();

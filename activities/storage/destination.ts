@@ -39,10 +39,29 @@ export interface ObjectHead {
   driveFileId?: string;
 }
 
+/**
+ * An upload written part by part, that a new process can continue from its resume token after a crash.
+ * Every part but the last has the same size; nothing is visible under the key before complete().
+ */
+export interface PartUpload {
+  writePart(partNumber: number, bytes: Buffer): Promise<void>;
+  /** Plain JSON naming what is written so far; valid once the writePart calls before it resolved. */
+  resumeToken(): unknown;
+  complete(verified: { sha256: string; size: number }): Promise<UploadResult>;
+  /** Drops the parts written so far. */
+  abort(): Promise<void>;
+}
+
+export type PartUploadRequest = Omit<UploadRequest, 'body' | 'verified'> & { size: number };
+
 /** One place backups go. Adding a provider is one new file implementing this. */
 export interface Destination {
   readonly name: string;
+  /** Most parts one upload may have (10,000 on AWS, 1,000 on Scaleway); unlimited for a directory. */
+  readonly maxParts: number;
   upload(request: UploadRequest): Promise<UploadResult>;
+  /** Starts a part upload, or continues the one `resumeToken` names; a token that no longer works throws. */
+  beginPartUpload(request: PartUploadRequest, resumeToken?: unknown): Promise<PartUpload>;
   head(key: string): Promise<ObjectHead | undefined>;
   read(key: string): Promise<Readable>;
   /** Full key for a key below the prefix. */

@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { FileHandle, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { Destination, DestinationError, ObjectHead, UploadRequest, UploadResult } from './destination';
+import { z } from 'zod';
+import { Destination, DestinationError, ObjectHead, PartUpload, PartUploadRequest, UploadRequest, UploadResult } from './destination';
 
 /** Metadata lives in a parallel hidden tree, so the backup itself stays a plain browsable copy. */
 const META_DIR = '.drive-vault-meta';
@@ -13,6 +15,7 @@ const META_DIR = '.drive-vault-meta';
  * good copy.
  */
 export class LocalDestination implements Destination {
+  readonly maxParts = Number.POSITIVE_INFINITY;
   private readonly root: string;
 
   constructor(readonly name: string, root: string) {
@@ -33,23 +36,80 @@ export class LocalDestination implements Destination {
 
   async upload(request: UploadRequest): Promise<UploadResult> {
     const finalPath = this.pathOf(request.key);
-    const metaPath = this.pathOf(`${request.key}.json`, join(this.root, META_DIR));
     await mkdir(dirname(finalPath), { recursive: true });
-    await mkdir(dirname(metaPath), { recursive: true });
     const tmp = join(dirname(finalPath), `.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.partial`);
     try {
       await pipeline(request.body, createWriteStream(tmp, { flags: 'wx', mode: 0o600 }));
-      const { sha256, size } = await request.verified;
       await fsyncPath(tmp);
-      await writeFile(metaPath, JSON.stringify({ ...request.metadata, sha256, size }), { mode: 0o600 });
-      await rename(tmp, finalPath);
-      await fsyncPath(dirname(finalPath));
-      return { key: request.key, size };
+      return await this.commit(tmp, request, await request.verified);
     } catch (err) {
       await rm(tmp, { force: true });
-      if (err instanceof DestinationError) throw err;
-      throw new DestinationError(this.name, `writing ${request.key} failed: ${(err as Error).message}`, { cause: err });
+      throw this.writeError(request.key, err);
     }
+  }
+
+  /**
+   * A part upload appends to a temp file named after the key, so a new process finds it; each part is
+   * fsynced before it counts, and the resume token is the byte count to keep.
+   */
+  async beginPartUpload(request: PartUploadRequest, resumeToken?: unknown): Promise<PartUpload> {
+    const finalPath = this.pathOf(request.key);
+    const tmp = join(dirname(finalPath), `.${createHash('sha256').update(request.key).digest('hex').slice(0, 24)}.resumable.partial`);
+    let bytes = 0;
+    let handle: FileHandle;
+    try {
+      await mkdir(dirname(finalPath), { recursive: true });
+      if (resumeToken === undefined) {
+        handle = await open(tmp, 'w', 0o600);
+      } else {
+        bytes = z.object({ bytes: z.number().int().nonnegative() }).parse(resumeToken).bytes;
+        handle = await open(tmp, 'r+');
+        if ((await handle.stat()).size < bytes) throw new Error(`the partial file holds fewer than the ${bytes} bytes written before`);
+        await handle.truncate(bytes);
+      }
+    } catch (err) {
+      throw this.writeError(request.key, err);
+    }
+    return {
+      writePart: async (_partNumber, part) => {
+        try {
+          await handle.write(part, 0, part.length, bytes);
+          await handle.sync();
+          bytes += part.length;
+        } catch (err) {
+          throw this.writeError(request.key, err);
+        }
+      },
+      resumeToken: () => ({ bytes }),
+      complete: async (verified) => {
+        try {
+          await handle.close();
+          return await this.commit(tmp, request, verified);
+        } catch (err) {
+          throw this.writeError(request.key, err);
+        }
+      },
+      abort: async () => {
+        await handle.close().catch(() => undefined);
+        await rm(tmp, { force: true });
+      },
+    };
+  }
+
+  /** Writes the metadata, then renames the synced temp file into place. */
+  private async commit(tmp: string, request: Pick<UploadRequest, 'key' | 'metadata'>, verified: { sha256: string; size: number }): Promise<UploadResult> {
+    const finalPath = this.pathOf(request.key);
+    const metaPath = this.pathOf(`${request.key}.json`, join(this.root, META_DIR));
+    await mkdir(dirname(metaPath), { recursive: true });
+    await writeFile(metaPath, JSON.stringify({ ...request.metadata, sha256: verified.sha256, size: verified.size }), { mode: 0o600 });
+    await rename(tmp, finalPath);
+    await fsyncPath(dirname(finalPath));
+    return { key: request.key, size: verified.size };
+  }
+
+  private writeError(key: string, err: unknown): DestinationError {
+    if (err instanceof DestinationError) return err;
+    return new DestinationError(this.name, `writing ${key} failed: ${(err as Error).message}`, { cause: err });
   }
 
   async head(key: string): Promise<ObjectHead | undefined> {

@@ -2,7 +2,8 @@ import { CopyObjectCommand, GetObjectCommand, HeadObjectCommand, NotFound, S3Cli
 import { Upload } from '@aws-sdk/lib-storage';
 import { Readable } from 'node:stream';
 import type { S3DestinationConfig } from '../../common/config';
-import { Destination, DestinationError, ObjectHead, ObjectMetadata, UploadRequest, UploadResult } from './destination';
+import { Destination, DestinationError, ObjectHead, ObjectMetadata, PartUpload, PartUploadRequest, UploadRequest, UploadResult } from './destination';
+import { S3PartUpload } from './s3PartUpload';
 
 const MiB = 1024 * 1024;
 const MIN_PART = 5 * MiB;
@@ -38,11 +39,13 @@ export interface S3Credentials {
 /** AWS S3 or any S3-compatible store (Scaleway, OVH, Hetzner, Exoscale, MinIO). */
 export class S3Destination implements Destination {
   readonly name: string;
+  readonly maxParts: number;
   private readonly client: S3Client;
   private readonly storageClass?: StorageClass;
 
   constructor(private readonly config: S3DestinationConfig, credentials: S3Credentials) {
     this.name = config.name;
+    this.maxParts = config.maxParts;
     const checksums = config.requestChecksums === 'when_required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
     this.client = new S3Client({
       endpoint: config.endpoint,
@@ -63,11 +66,6 @@ export class S3Destination implements Destination {
   async upload(request: UploadRequest): Promise<UploadResult> {
     const Key = this.fullKey(request.key);
     const Bucket = this.config.bucket;
-    const common = {
-      ContentType: request.contentType,
-      StorageClass: this.storageClass,
-      ServerSideEncryption: this.config.serverSideEncryption,
-    };
     try {
       const upload = new Upload({
         client: this.client,
@@ -75,33 +73,60 @@ export class S3Destination implements Destination {
         leavePartsOnError: false,
         partSize: partSizeFor(request.size, this.config.maxParts),
         queueSize: 2,
-        params: { Bucket, Key, Body: request.body, ...common, Metadata: toS3Metadata(request.metadata) },
+        params: { Bucket, Key, Body: request.body, ...this.objectSettings(request.contentType), Metadata: toS3Metadata(request.metadata) },
       });
       const done = await upload.done();
-      const { sha256, size } = await request.verified;
-      let etag = done.ETag;
-      let versionId = done.VersionId;
-      if (request.metadata.sha256 !== sha256) {
-        // The hash was not known when the upload began (exports, old files): add it by copying in place.
-        if (size > MAX_COPY_BYTES) throw new DestinationError(this.name, `${Key}: cannot add the SHA-256 to an object over 5 GiB by copy`);
-        const copied = await this.client.send(
-          new CopyObjectCommand({
-            Bucket,
-            Key,
-            CopySource: `${Bucket}/${encodeURIComponent(Key).replace(/%2F/g, '/')}`,
-            MetadataDirective: 'REPLACE',
-            Metadata: toS3Metadata({ ...request.metadata, sha256 }),
-            ...common,
-          }),
-        );
-        etag = copied.CopyObjectResult?.ETag ?? etag;
-        versionId = copied.VersionId ?? versionId;
-      }
-      return { key: Key, size, etag, versionId };
+      const verified = await request.verified;
+      return await this.addSha256IfMissing({ key: Key, size: verified.size, etag: done.ETag, versionId: done.VersionId }, request, verified.sha256);
     } catch (err) {
-      if (err instanceof DestinationError) throw err;
-      throw new DestinationError(this.name, `uploading ${Key} failed: ${describeS3Error(err)}`, { cause: err });
+      throw this.uploadError(Key, err);
     }
+  }
+
+  async beginPartUpload(request: PartUploadRequest, resumeToken?: unknown): Promise<PartUpload> {
+    const Key = this.fullKey(request.key);
+    const target = {
+      client: this.client,
+      Bucket: this.config.bucket,
+      Key,
+      create: { ...this.objectSettings(request.contentType), Metadata: toS3Metadata(request.metadata) },
+      finish: (completed: UploadResult, verified: { sha256: string }) => this.addSha256IfMissing(completed, request, verified.sha256),
+    };
+    const wrap = <T>(what: string, run: () => Promise<T>) => run().catch((err) => Promise.reject(this.uploadError(Key, err, what)));
+    const upload = await wrap('starting', () => S3PartUpload.begin(target, resumeToken));
+    return {
+      writePart: (n, bytes) => wrap(`part ${n} of`, () => upload.writePart(n, bytes)),
+      resumeToken: () => upload.resumeToken(),
+      complete: (verified) => wrap('completing', () => upload.complete(verified)),
+      abort: () => wrap('aborting', () => upload.abort()),
+    };
+  }
+
+  private objectSettings(contentType: string) {
+    return { ContentType: contentType, StorageClass: this.storageClass, ServerSideEncryption: this.config.serverSideEncryption };
+  }
+
+  /** When the hash was not known as the upload began (exports, files Drive gave no SHA-256 for), adds it by copying in place. */
+  private async addSha256IfMissing(done: UploadResult, request: Pick<UploadRequest, 'metadata' | 'contentType'>, sha256: string): Promise<UploadResult> {
+    if (request.metadata.sha256 === sha256) return done;
+    const Bucket = this.config.bucket;
+    if (done.size > MAX_COPY_BYTES) throw new DestinationError(this.name, `${done.key}: cannot add the SHA-256 to an object over 5 GiB by copy`);
+    const copied = await this.client.send(
+      new CopyObjectCommand({
+        Bucket,
+        Key: done.key,
+        CopySource: `${Bucket}/${encodeURIComponent(done.key).replace(/%2F/g, '/')}`,
+        MetadataDirective: 'REPLACE',
+        Metadata: toS3Metadata({ ...request.metadata, sha256 }),
+        ...this.objectSettings(request.contentType),
+      }),
+    );
+    return { ...done, etag: copied.CopyObjectResult?.ETag ?? done.etag, versionId: copied.VersionId ?? done.versionId };
+  }
+
+  private uploadError(Key: string, err: unknown, what = 'uploading'): DestinationError {
+    if (err instanceof DestinationError) return err;
+    return new DestinationError(this.name, `${what} ${Key} failed: ${describeS3Error(err)}`, { cause: err });
   }
 
   async head(key: string): Promise<ObjectHead | undefined> {

@@ -11,6 +11,14 @@ export interface ExpectedContent {
   size?: number | null;
 }
 
+/** Why bytes read differ from what Drive says the file is, or undefined when they match. */
+export function contentMismatch(expected: ExpectedContent, read: { size: number; md5: string }): CorruptDownloadError | undefined {
+  let problem: string | undefined;
+  if (typeof expected.size === 'number' && expected.size !== read.size) problem = `read ${read.size} bytes, Drive says ${expected.size}`;
+  else if (expected.md5 && expected.md5 !== read.md5) problem = `MD5 ${read.md5} differs from Drive's ${expected.md5}`;
+  return problem ? new CorruptDownloadError(`corrupted download: ${problem}`) : undefined;
+}
+
 /**
  * Passes bytes through while computing MD5 and SHA-256. At the end it compares them with Drive's MD5 and
  * size; on a mismatch it fails instead of ending, so no destination ever completes the object.
@@ -39,12 +47,8 @@ export class HashingVerifier extends Transform {
   override _flush(done: TransformCallback): void {
     const md5 = this.md5.digest('hex');
     const sha256 = this.sha256.digest('hex');
-    const { expected } = this;
-    let problem: string | undefined;
-    if (typeof expected.size === 'number' && expected.size !== this.size) problem = `read ${this.size} bytes, Drive says ${expected.size}`;
-    else if (expected.md5 && expected.md5 !== md5) problem = `MD5 ${md5} differs from Drive's ${expected.md5}`;
-    if (problem) {
-      const err = new CorruptDownloadError(`corrupted download: ${problem}`);
+    const err = contentMismatch(this.expected, { size: this.size, md5 });
+    if (err) {
       this.settle.reject(err);
       done(err);
       return;

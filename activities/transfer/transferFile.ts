@@ -6,6 +6,7 @@ import type { PlannedObject, StoredObjectRecord, TransferItem, TransferOutcome }
 import { openDriveDownload, openDriveExport } from '../drive/download';
 import type { Destination } from '../storage/destination';
 import { fanOut } from './fanOut';
+import { CheckpointStore, tryLargeFileOnce } from './transferLargeFile';
 import { TransferErrorClass, backoffMs, classifyTransferError } from './retryPolicy';
 
 export interface TransferDeps {
@@ -16,11 +17,14 @@ export interface TransferDeps {
   attempts: number;
   /** First backoff step; doubles per attempt, with jitter. */
   backoffBaseMs: number;
+  /** Binary files this large go part by part with checkpoints, so a crash costs one part, not the file. */
+  resumableMinBytes: number;
+  checkpoints: CheckpointStore;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface TryResult {
+export interface TryResult {
   stored: StoredObjectRecord[];
   /** Destinations still without the object, and why. */
   failed: Destination[];
@@ -30,6 +34,7 @@ interface TryResult {
 
 /** One download of one object, streamed to the given destinations. */
 async function tryObjectOnce(deps: TransferDeps, item: TransferItem, object: PlannedObject, destinations: Destination[], acknowledgeAbuse: boolean): Promise<TryResult> {
+  if (item.kind === 'binary' && (item.size ?? 0) >= deps.resumableMinBytes) return tryLargeFileOnce(deps, item, object, destinations, acknowledgeAbuse);
   let source: Readable;
   try {
     source = item.kind === 'binary'

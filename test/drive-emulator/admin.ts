@@ -39,6 +39,7 @@ const faultSchema = z
     delayMs: z.number().int().nonnegative().optional(),
     cutOffAfterBytes: z.number().int().nonnegative().optional(),
     wrongBytes: z.boolean().optional(),
+    bytesPerSecond: z.number().positive().optional(),
   })
   .strict();
 

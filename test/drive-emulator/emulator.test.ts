@@ -376,6 +376,15 @@ describe('fault rules and the request log', () => {
     assert.ok(Date.now() - started >= 290);
   });
 
+  test('a rate fault sends the body no faster than the rate', async () => {
+    const f = await emulator.store.addFile({ name: 'slow-body.bin', content: generatedContent(1024 * 1024, 3) });
+    emulator.faults.add({ match: `/files/${f.id}\\?.*alt=media`, times: 1, bytesPerSecond: 4 * 1024 * 1024 });
+    const started = Date.now();
+    const res = await drive.files.get({ fileId: f.id, alt: 'media' }, { responseType: 'arraybuffer' });
+    assert.equal((res.data as ArrayBuffer).byteLength, 1024 * 1024);
+    assert.ok(Date.now() - started >= 230, 'a quarter of a second for 1 MiB at 4 MiB/s');
+  });
+
   test('the admin API mutates, injects faults and shows the request log over HTTP', async () => {
     const created = (await (await fetch(`${emulator.baseUrl}_admin/files`, { method: 'POST', body: JSON.stringify({ name: 'via-admin.txt', contentBase64: Buffer.from('hi').toString('base64') }) })).json()) as { id: string };
     const patched = (await (await fetch(`${emulator.baseUrl}_admin/files/${created.id}`, { method: 'PATCH', body: JSON.stringify({ name: 'renamed-admin.txt' }) })).json()) as { name: string; version: string };

@@ -21,6 +21,8 @@ export interface FaultRule {
   cutOffAfterBytes?: number;
   /** Flip bytes in the body, keeping its length, as a corrupted download would. */
   wrongBytes?: boolean;
+  /** Send the body no faster than this, as a slow network would. */
+  bytesPerSecond?: number;
 }
 
 export interface ActiveFault extends FaultRule {
@@ -83,6 +85,19 @@ export class FaultTable {
     }
     return undefined;
   }
+}
+
+/** Holds each chunk back until the bytes sent so far fit the rate. */
+export function throttleBytes(bytesPerSecond: number): Transform {
+  const started = Date.now();
+  let sent = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done: TransformCallback) {
+      sent += chunk.length;
+      const wait = (sent / bytesPerSecond) * 1000 - (Date.now() - started);
+      setTimeout(() => done(null, chunk), Math.max(0, wait));
+    },
+  });
 }
 
 /** Flips one bit in every chunk: the length stays right, the checksum does not. */

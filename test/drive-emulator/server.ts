@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { contentSize, readContent } from './content';
 import { DriveApiError, errorForReason, invalidParameter } from './errors';
 import { EXPORT_LIMIT_BYTES, exportFormats, renderExport } from './exports';
-import { ActiveFault, FaultTable, LoggedRequest, corruptBytes } from './faults';
+import { ActiveFault, FaultTable, LoggedRequest, corruptBytes, throttleBytes } from './faults';
 import { FieldMask, applyFieldMask, parseFieldMask } from './fields';
 import { compileQuery } from './query';
 import { fileResource, knownFileField, knownListField, mimeForExportFormat } from './resources';
@@ -490,7 +490,7 @@ async function send(res: ServerResponse, reply: Reply, fault: ActiveFault | unde
       done(null, chunk);
     },
   });
-  const stages: NodeJS.ReadWriteStream[] = fault?.wrongBytes ? [corruptBytes(), counter] : [counter];
+  const stages: NodeJS.ReadWriteStream[] = [...(fault?.wrongBytes ? [corruptBytes()] : []), ...(fault?.bytesPerSecond ? [throttleBytes(fault.bytesPerSecond)] : []), counter];
   try {
     await pipeline(body, ...(stages as [Transform]), res);
   } catch {

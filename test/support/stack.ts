@@ -7,7 +7,7 @@ import { DriveEmulator } from '../drive-emulator/server';
 import { emulatorOAuth } from './drive';
 
 /** Tells scripts/test.sh which process groups to check for leftovers once the suite is done. */
-function recordProcessGroups(pids: Array<number | undefined>): void {
+export function recordProcessGroups(pids: Array<number | undefined>): void {
   const file = process.env.DRIVE_VAULT_TEST_PGIDS;
   if (!file) return;
   for (const pid of pids) if (pid) appendFileSync(file, `${pid}\n`);

@@ -1,0 +1,150 @@
+import type { Readable } from 'node:stream';
+import type { PlannedObject, StoredObjectRecord, TransferItem } from '../../common/types';
+import { openDriveDownload } from '../drive/download';
+import type { Destination, PartUpload } from '../storage/destination';
+import { partSizeFor } from '../storage/s3';
+import { contentMismatch } from './hashingVerifier';
+import { ResumableHashes } from './resumableHashes';
+import type { TransferDeps, TryResult } from './transferFile';
+
+/** Where a large file's transfer stands after its last part: enough for another process to go on. */
+export interface LargeFileCheckpoint {
+  fileId: string;
+  version: string;
+  key: string;
+  partSize: number;
+  /** Bytes downloaded, hashed and written to every destination below. */
+  offset: number;
+  nextPart: number;
+  hashes: string;
+  /** Each destination's resume token, by destination name. */
+  uploads: Record<string, unknown>;
+}
+
+/** The checkpoints of the files in flight; the transfer activity sends them with each heartbeat. */
+export class CheckpointStore {
+  private readonly byFile: Map<string, LargeFileCheckpoint>;
+
+  constructor(initial: Record<string, LargeFileCheckpoint> = {}) {
+    this.byFile = new Map(Object.entries(initial));
+  }
+
+  get(fileId: string): LargeFileCheckpoint | undefined {
+    return this.byFile.get(fileId);
+  }
+
+  save(checkpoint: LargeFileCheckpoint): void {
+    this.byFile.set(checkpoint.fileId, checkpoint);
+  }
+
+  clear(fileId: string): void {
+    this.byFile.delete(fileId);
+  }
+
+  snapshot(): Record<string, LargeFileCheckpoint> {
+    return Object.fromEntries(this.byFile);
+  }
+}
+
+/** Opens a part upload on every destination, continuing from the checkpoint when it still holds for all. */
+async function beginUploads(deps: TransferDeps, item: TransferItem, object: PlannedObject, destinations: Destination[], partSize: number, checkpoint?: LargeFileCheckpoint) {
+  const request = {
+    key: object.key,
+    size: item.size!,
+    contentType: item.mimeType,
+    metadata: { driveFileId: item.fileId, drivePath: item.drivePath, modifiedTime: item.modifiedTime, version: item.version, md5: item.md5 ?? undefined, sha256: item.sha256 ?? undefined },
+  };
+  const usable = checkpoint && checkpoint.version === item.version && checkpoint.key === object.key && checkpoint.partSize === partSize && destinations.every((d) => d.name in checkpoint.uploads);
+  if (usable) {
+    const resumed = await Promise.allSettled(destinations.map((d) => d.beginPartUpload(request, checkpoint.uploads[d.name])));
+    if (resumed.every((r) => r.status === 'fulfilled')) {
+      deps.logger.info({ event: 'transfer.resume', fileId: item.fileId, offset: checkpoint.offset, nextPart: checkpoint.nextPart }, 'resuming a large file from its checkpoint');
+      return { uploads: resumed.map((r) => (r as PromiseFulfilledResult<PartUpload>).value), from: checkpoint };
+    }
+    const reason = resumed.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    deps.logger.warn({ event: 'transfer.resume_failed', fileId: item.fileId, err: reason.reason }, 'checkpoint no longer usable; starting the file over');
+    await Promise.allSettled(resumed.map((r) => (r.status === 'fulfilled' ? r.value.abort() : undefined)));
+  }
+  const started = await Promise.allSettled(destinations.map((d) => d.beginPartUpload(request)));
+  return { uploads: started.map((r) => (r.status === 'fulfilled' ? r.value : r.reason as Error)), from: undefined };
+}
+
+/**
+ * One try at a large binary file: downloads from the checkpoint's offset (a Range request), cuts the bytes
+ * into equal parts and writes each part to every destination before it counts, checkpointing after each.
+ * Memory holds one part. A broken download keeps the checkpoint, so the next try, in this process or
+ * another after a crash, goes on from the last part. Bytes that do not match Drive's size and MD5 are
+ * never completed on any destination.
+ */
+export async function tryLargeFileOnce(deps: TransferDeps, item: TransferItem, object: PlannedObject, destinations: Destination[], acknowledgeAbuse: boolean): Promise<TryResult> {
+  const size = item.size!;
+  const partSize = Math.max(...destinations.map((d) => partSizeFor(size, d.maxParts)));
+  const checkpoints = deps.checkpoints;
+  const { uploads: opened, from } = await beginUploads(deps, item, object, destinations, partSize, checkpoints.get(item.fileId));
+  const live = new Map<Destination, PartUpload>();
+  const failed: Destination[] = [];
+  let error: unknown;
+  const drop = (d: Destination, err: unknown) => {
+    const upload = live.get(d);
+    live.delete(d);
+    failed.push(d);
+    error ??= err;
+    if (upload) void upload.abort().catch(() => undefined);
+  };
+  destinations.forEach((d, i) => (opened[i] instanceof Error ? drop(d, opened[i]) : live.set(d, opened[i] as PartUpload)));
+
+  const hashes = await ResumableHashes.start(from?.hashes);
+  const startOffset = from?.offset ?? 0;
+  let offset = startOffset;
+  let partNumber = from?.nextPart ?? 1;
+  const writePart = async (bytes: Buffer) => {
+    hashes.update(bytes);
+    const written = await Promise.allSettled([...live.values()].map((u) => u.writePart(partNumber, bytes)));
+    [...live.keys()].forEach((d, i) => written[i].status === 'rejected' && drop(d, (written[i] as PromiseRejectedResult).reason));
+    partNumber++;
+    offset += bytes.length;
+    checkpoints.save({ fileId: item.fileId, version: item.version, key: object.key, partSize, offset, nextPart: partNumber, hashes: hashes.save(), uploads: Object.fromEntries([...live].map(([d, u]) => [d.name, u.resumeToken()])) });
+  };
+
+  try {
+    if (live.size === 0) return { stored: [], failed, error, bytes: 0 };
+    const source: Readable = await openDriveDownload(deps.drive, item.fileId, { acknowledgeAbuse, offset: startOffset });
+    let buffered: Buffer[] = [];
+    let bufferedBytes = 0;
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      buffered.push(chunk);
+      bufferedBytes += chunk.length;
+      while (bufferedBytes >= partSize) {
+        const all = Buffer.concat(buffered);
+        await writePart(all.subarray(0, partSize));
+        buffered = [all.subarray(partSize)];
+        bufferedBytes = all.length - partSize;
+      }
+      if (live.size === 0) {
+        source.destroy();
+        return { stored: [], failed, error, bytes: offset - startOffset };
+      }
+    }
+    if (bufferedBytes > 0) await writePart(Buffer.concat(buffered));
+  } catch (err) {
+    // The checkpoint stays: the next try asks Drive for the bytes after the last part.
+    return { stored: [], failed: destinations, error: err, bytes: offset - startOffset };
+  }
+
+  checkpoints.clear(item.fileId);
+  const { md5, sha256 } = hashes.digest();
+  const mismatch = contentMismatch({ size, md5: item.md5 }, { size: offset, md5 });
+  if (mismatch) {
+    await Promise.allSettled([...live.values()].map((u) => u.abort()));
+    return { stored: [], failed: destinations, error: mismatch, bytes: offset - startOffset };
+  }
+  const stored: StoredObjectRecord[] = [];
+  const completing = [...live];
+  const completed = await Promise.allSettled(completing.map(([, u]) => u.complete({ sha256, size })));
+  completing.forEach(([d], i) => {
+    const r = completed[i];
+    if (r.status === 'fulfilled') stored.push({ format: object.format, destination: d.name, key: object.key, size, sha256, etag: r.value.etag, versionId: r.value.versionId, fileVersion: item.version });
+    else drop(d, r.reason);
+  });
+  return { stored, failed, error, bytes: offset - startOffset };
+}
