@@ -9,7 +9,8 @@ import { after, before, test } from 'node:test';
 import { createDestinations } from '../activities/storage/createDestinations';
 import type { LargeFileCheckpoint } from '../activities/transfer/transferLargeFile';
 import { TASK_QUEUES } from '../common/taskQueues';
-import { spawnTied, stopTied } from '../worker/embedded/tiedProcess';
+import { stopTied } from '../worker/embedded/tiedProcess';
+import { startWorkerProcess } from '../worker/embedded/workerProcess';
 import { fullSync } from '../workflows';
 import { generatedContent } from './drive-emulator/content';
 import { EmuFile } from './drive-emulator/store';
@@ -24,29 +25,12 @@ let big: EmuFile;
 let configPath: string;
 const workers: ChildProcess[] = [];
 
-/**
- * The real worker entry point in its own process group, so the test can kill it the way a crash would;
- * tied to the test process, so it never outlives the test.
- */
-async function startWorkerProcess(): Promise<ChildProcess> {
-  const child = spawnTied(process.execPath, ['--import', 'tsx', 'worker/main.ts', configPath], { ...process.env, ...stackEnv(stack) });
+const startWorker = async () => {
+  const child = await startWorkerProcess(configPath, stackEnv(stack));
   workers.push(child);
   recordProcessGroups([child.pid]);
-  let output = '';
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker did not start within 3 minutes:\n${output.slice(-2000)}`)), 180_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('"event":"worker.started"')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`worker exited with ${code} before it started:\n${output.slice(-2000)}`)));
-  });
   return child;
-}
+};
 
 before(async () => {
   stack = await startStack({ temporal: true, minio: true, emulator: true });
@@ -76,7 +60,7 @@ async function serverCheckpoint(workflowId: string): Promise<LargeFileCheckpoint
 }
 
 test('a worker killed in the middle of a 200 MB upload: the retry resumes from its last checkpointed part', async (t) => {
-  const first = await startWorkerProcess();
+  const first = await startWorker();
   // Slow the first download down so the kill lands mid-file; the resumed one runs at full speed.
   stack.emulator!.faults.add({ match: `GET /drive/v3/files/${big.id}\\?.*alt=media`, times: 1, bytesPerSecond: 20 * MiB });
   const handle = await client.workflow.start(fullSync, {
@@ -96,7 +80,7 @@ test('a worker killed in the middle of a 200 MB upload: the retry resumes from i
   const servedBeforeKill = stack.emulator!.requests.filter((r) => r.path === `/drive/v3/files/${big.id}` && r.query.alt === 'media').map((r) => r.bytesSent);
   assert.ok(servedBeforeKill[0] < SIZE, 'the kill came before the whole file was downloaded');
 
-  await startWorkerProcess();
+  await startWorker();
   const summary = await handle.result();
   assert.deepEqual([summary.filesSynced, summary.filesFailed], [1, 0]);
   assert.deepEqual(summary.verified, { aws: 1, eu: 1, nas: 1 });

@@ -1,0 +1,144 @@
+import { Client, Connection } from '@temporalio/client';
+import { spawnSync } from 'node:child_process';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { parseConfig } from '../common/config';
+import { TASK_QUEUES } from '../common/taskQueues';
+import type { FullSyncSummary } from '../common/types';
+import { fileContent, generatedContent, readContent } from '../test/drive-emulator/content';
+import { DriveEmulator } from '../test/drive-emulator/server';
+import { startMinio } from '../worker/embedded/minioServer';
+import { startTemporalDevServer } from '../worker/embedded/temporalDevServer';
+import { stopTied } from '../worker/embedded/tiedProcess';
+import { startWorkerProcess } from '../worker/embedded/workerProcess';
+import { fullSync } from '../workflows';
+
+/**
+ * `npm run bench`: drive-vault against `rclone copy` of the same bytes to the same MinIO, in one run.
+ *   (a) 20 files of 50 MB, (b) 5,000 files of 20 KB: full syncs from the Drive emulator to two MinIO
+ *   buckets, against rclone copying the same files from a local directory to one bucket;
+ *   (c) the worker's peak RSS while it streams one 1 GB file.
+ * The worker runs as its own process (the real worker/main.ts), so its memory is its own.
+ */
+const MB = 1000 * 1000;
+const oauth = { clientId: 'bench-client', clientSecret: 'bench-secret', refreshToken: 'bench-refresh' };
+
+interface Workload {
+  name: string;
+  files: number;
+  size: number;
+}
+const workloads: Workload[] = [
+  { name: 'a: 20 x 50 MB', files: 20, size: 50 * MB },
+  { name: 'b: 5,000 x 20 KB', files: 5000, size: 20 * 1000 },
+];
+
+/** The peak resident set of the node process under a tied wrapper (VmHWM of the wrapper's child). */
+function peakRssBytes(wrapperPid: number): number {
+  const children = readFileSync(`/proc/${wrapperPid}/task/${wrapperPid}/children`, 'utf8').trim().split(/\s+/);
+  for (const pid of children) {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    if (!/^Name:\s+node/m.test(status)) continue;
+    return Number(/^VmHWM:\s+(\d+) kB/m.exec(status)![1]) * 1024;
+  }
+  throw new Error('no node process under the worker wrapper');
+}
+
+function rcloneCopy(source: string, minio: { endpoint: string; accessKeyId: string; secretAccessKey: string }, target: string): number {
+  const env = {
+    ...process.env,
+    RCLONE_CONFIG_BENCH_TYPE: 's3',
+    RCLONE_CONFIG_BENCH_PROVIDER: 'Minio',
+    RCLONE_CONFIG_BENCH_ENDPOINT: minio.endpoint,
+    RCLONE_CONFIG_BENCH_ACCESS_KEY_ID: minio.accessKeyId,
+    RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY: minio.secretAccessKey,
+  };
+  const started = performance.now();
+  const run = spawnSync('rclone', ['copy', source, `bench:${target}`, '--transfers', '4', '--checkers', '8', '--no-check-dest', '--no-update-modtime'], { env, encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`rclone copy failed: ${run.stderr}`);
+  return (performance.now() - started) / 1000;
+}
+
+async function main() {
+  if (spawnSync('rclone', ['version']).status !== 0) {
+    console.error('bench: rclone is not installed; it is the reference. Install the Debian package: sudo apt-get install rclone');
+    process.exit(2);
+  }
+  const tools = spawnSync('bash', [join(__dirname, 'install-tools.sh')], { stdio: 'inherit' });
+  if (tools.status !== 0) throw new Error('the pinned Temporal CLI and MinIO could not be installed');
+  const tmp = mkdtempSync(join(tmpdir(), 'drive-vault-bench-'));
+  const temporal = await startTemporalDevServer({});
+  const minio = await startMinio(join(tmp, 'minio'));
+  const emulator = await DriveEmulator.start({ oauth });
+  const connection = await Connection.connect({ address: temporal.address });
+  const client = new Client({ connection });
+  let worker: Awaited<ReturnType<typeof startWorkerProcess>> | undefined;
+  try {
+    for (const b of ['bench-aws', 'bench-eu', 'bench-rclone']) await minio.createBucket(b);
+    const configPath = join(tmp, 'config.json');
+    const config = parseConfig({
+      account: 'bench@drive-vault.test',
+      google: { clientId: oauth.clientId, apiRootUrl: emulator.baseUrl, tokenUrl: `${emulator.baseUrl}token` },
+      temporal: { address: temporal.address },
+      catalog: { path: join(tmp, 'catalog.db') },
+      destinations: ['aws', 'eu'].map((name) => ({ kind: 's3', name, endpoint: minio.endpoint, bucket: `bench-${name}`, forcePathStyle: true, accessKeyIdEnv: 'BENCH_KEY', secretAccessKeyEnv: 'BENCH_SECRET' })),
+      log: { level: 'warn' },
+    });
+    writeFileSync(configPath, JSON.stringify(config));
+    const env = { GOOGLE_CLIENT_SECRET: oauth.clientSecret, GOOGLE_REFRESH_TOKEN: oauth.refreshToken, BENCH_KEY: minio.accessKeyId, BENCH_SECRET: minio.secretAccessKey };
+    const sync = async (workflowId: string): Promise<{ seconds: number; summary: FullSyncSummary }> => {
+      const started = performance.now();
+      const summary = await client.workflow.execute(fullSync, { taskQueue: TASK_QUEUES.workflows, workflowId, args: [{ includeSharedDrives: false }] });
+      return { seconds: (performance.now() - started) / 1000, summary };
+    };
+
+    console.log(`bench: ${new Date().toISOString()}, ${readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)!.length} cores; Temporal dev server, MinIO and the emulator on loopback`);
+    const rows: string[] = [];
+    for (const [i, w] of workloads.entries()) {
+      const folder = await emulator.store.addFile({ name: `workload-${i}` });
+      const local = join(tmp, `local-${i}`);
+      mkdirSync(local);
+      // Both read the same files from the same disk: rclone directly, drive-vault through the emulator.
+      for (let f = 0; f < w.files; f++) {
+        const path = join(local, `f-${f}.bin`);
+        await pipeline(readContent(generatedContent(w.size, i * 100_000 + f)), createWriteStream(path));
+        await emulator.store.addFile({ name: `f-${f}.bin`, parentId: folder.id, content: fileContent(path) });
+      }
+      const bytes = w.files * w.size;
+      const reference = rcloneCopy(local, minio, `bench-rclone/workload-${i}`);
+      if (!worker) worker = await startWorkerProcess(configPath, env);
+      const ours = await sync(`bench-${i}`);
+      if (ours.summary.filesSynced !== w.files || ours.summary.filesFailed !== 0) throw new Error(`${w.name}: synced ${ours.summary.filesSynced} of ${w.files}, ${ours.summary.filesFailed} failed`);
+      const mbps = (s: number) => (bytes / MB / s).toFixed(1);
+      rows.push(
+        `${w.name.padEnd(18)} rclone (1 bucket) ${reference.toFixed(1).padStart(6)} s ${mbps(reference).padStart(7)} MB/s | drive-vault (2 buckets, verified) ${ours.seconds.toFixed(1).padStart(6)} s ${mbps(ours.seconds).padStart(7)} MB/s | throughput ratio ${(reference / ours.seconds).toFixed(2)}, time ratio ${(ours.seconds / reference).toFixed(2)}`,
+      );
+      console.log(rows.at(-1));
+    }
+
+    // A fresh worker, so its peak RSS is that of streaming the one large file.
+    await stopTied(worker!);
+    worker = await startWorkerProcess(configPath, env);
+    const largePath = join(tmp, 'one-gigabyte.bin');
+    await pipeline(readContent(generatedContent(1000 * MB, 1)), createWriteStream(largePath));
+    await emulator.store.addFile({ name: 'one-gigabyte.bin', content: fileContent(largePath) });
+    const large = await sync('bench-1gb');
+    if (large.summary.filesSynced !== 1) throw new Error('the 1 GB file did not sync');
+    const peak = peakRssBytes(worker.pid!);
+    console.log(`c: 1 x 1 GB          drive-vault ${large.seconds.toFixed(1)} s ${(1000 / large.seconds).toFixed(1)} MB/s to 2 buckets | worker peak RSS ${(peak / 1024 / 1024).toFixed(0)} MiB (target 300 MiB)`);
+    console.log(`bench: catalog and MinIO data in ${tmp} (removed)`);
+  } finally {
+    if (worker) await stopTied(worker);
+    await connection.close();
+    await emulator.close();
+    await Promise.all([temporal.stop(), minio.stop()]);
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(`bench failed: ${err instanceof Error ? err.stack : err}`);
+  process.exit(1);
+});

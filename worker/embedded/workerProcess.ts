@@ -1,0 +1,33 @@
+import type { ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+import { spawnTied } from './tiedProcess';
+
+const workerMain = resolve(__dirname, '..', 'main.ts');
+
+/**
+ * Runs the real worker entry point (`worker/main.ts <config>`) in its own process group, tied to this
+ * process, and resolves once it logs `worker.started`. For tests that kill it as a crash would, and for
+ * the benchmark, which measures its memory on its own.
+ */
+export async function startWorkerProcess(configPath: string, env: NodeJS.ProcessEnv, timeoutMs = 180_000): Promise<ChildProcess> {
+  const child = spawnTied(process.execPath, ['--import', 'tsx', workerMain, configPath], { ...process.env, ...env });
+  let output = '';
+  child.stderr!.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
+  await new Promise<void>((resolveStarted, reject) => {
+    const timer = setTimeout(() => reject(new Error(`worker did not start within ${timeoutMs / 1000} s:\n${output}`)), timeoutMs);
+    const onExit = (code: number | null) => {
+      clearTimeout(timer);
+      reject(new Error(`worker exited with ${code} before it started:\n${output}`));
+    };
+    child.once('exit', onExit);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output = (output + chunk.toString()).slice(-4000);
+      if (output.includes('"event":"worker.started"')) {
+        clearTimeout(timer);
+        child.off('exit', onExit);
+        resolveStarted();
+      }
+    });
+  });
+  return child;
+}
