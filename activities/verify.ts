@@ -9,7 +9,7 @@ export interface VerifyPageResult {
   unverified: Record<string, number>;
 }
 
-const HEADS_IN_FLIGHT = 8;
+const HEADS_IN_FLIGHT = 32;
 
 /**
  * HEADs one page of recorded objects on their destinations and compares size and stored SHA-256 with the

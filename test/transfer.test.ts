@@ -207,3 +207,29 @@ test('a large file whose bytes do not match Drive is never completed, and is fet
   assert.deepEqual(served.map((r) => r.range), [undefined, undefined]);
   for (const copy of Object.values(await readBack('k/large-corrupt.bin'))) assert.equal(sha(copy), f.hashes!.sha256);
 });
+
+test('a crash after the last part and before completion resumes without downloading again', async () => {
+  const MiB = 1024 * 1024;
+  const f = await stack.emulator!.store.addFile({ name: 'almost.bin', content: generatedContent(9 * MiB + 1, 91) });
+  // The store outlives the failed try as a heartbeat would; the destination dies at completion, like a crash.
+  class HeartbeatLikeStore extends CheckpointStore {
+    override clear(): void {}
+  }
+  const checkpoints = new HeartbeatLikeStore();
+  const crashing = Object.assign(Object.create(local) as LocalDestination, {
+    beginPartUpload: async (...args: Parameters<LocalDestination['beginPartUpload']>) => ({
+      ...(await local.beginPartUpload(...args)),
+      complete: async () => Promise.reject(new Error('worker killed')),
+      abort: async () => undefined,
+    }),
+  });
+  const item = itemFor(f, [{ format: '', key: 'k/almost.bin' }]);
+  const first = await transferFile({ ...deps, destinations: [crashing], attempts: 1, resumableMinBytes: 8 * MiB, checkpoints }, item);
+  assert.equal(first.failure?.message, 'worker killed');
+  assert.equal(checkpoints.get(f.id)?.offset, 9 * MiB + 1);
+  const second = await transferFile({ ...deps, destinations: [local], resumableMinBytes: 8 * MiB, checkpoints }, item);
+  assert.equal(second.failure, undefined);
+  assert.equal(second.bytesDownloaded, 0);
+  assert.equal(downloadsOf(f.id), 1);
+  assert.equal(sha(readFileSync(join(stack.tmp, 'nas', 'k', 'almost.bin'))), f.hashes!.sha256);
+});

@@ -1,6 +1,7 @@
 import { NativeConnection } from '@temporalio/worker';
 import { ConfigError, loadConfig } from '../common/config';
 import { createLogger } from '../common/logger';
+import { bundleWorkflowsInChildProcess } from './bundleWorkflows';
 import { installTemporalLogging } from './temporalLogging';
 import { wireActivities } from './wiring';
 import { startWorkers } from './workers';
@@ -13,7 +14,9 @@ async function main() {
   installTemporalLogging(logger);
   const { catalog, catalogActivities, transferActivities } = wireActivities(config, logger);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const workers = await startWorkers({ connection, namespace: config.temporal.namespace, catalogActivities, transferActivities });
+  const bundle = await bundleWorkflowsInChildProcess();
+  const workers = await startWorkers({ connection, namespace: config.temporal.namespace, catalogActivities, transferActivities, workflowBundle: { codePath: bundle.codePath } });
+  bundle.remove();
   logger.info({ event: 'worker.started', temporal: config.temporal.address, namespace: config.temporal.namespace }, 'worker started');
   const stop = () => void workers.shutdown();
   process.once('SIGINT', stop);

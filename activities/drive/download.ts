@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { drive_v3 } from 'googleapis';
-import { Auth } from 'googleapis';
+import type { OAuth2Client } from 'googleapis-common';
 import { driveFailureOf } from './errors';
 
 /** Opens a binary file's bytes (`alt=media`), from `offset` on when resuming. */
@@ -26,7 +26,7 @@ export async function openDriveExport(drive: drive_v3.Drive, fileId: string, mim
   const meta = await drive.files.get({ fileId, fields: 'exportLinks', supportsAllDrives: true });
   const link = meta.data.exportLinks?.[mimeType];
   if (!link) throw new Error(`export of ${fileId} as ${mimeType} is over Drive's 10 MB limit and the file has no export link for that type`);
-  const auth = drive.context._options.auth as Auth.OAuth2Client;
+  const auth = drive.context._options.auth as OAuth2Client;
   const res = await auth.request<Readable>({ url: link, responseType: 'stream' });
   return res.data;
 }

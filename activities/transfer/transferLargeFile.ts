@@ -106,30 +106,38 @@ export async function tryLargeFileOnce(deps: TransferDeps, item: TransferItem, o
     checkpoints.save({ fileId: item.fileId, version: item.version, key: object.key, partSize, offset, nextPart: partNumber, hashes: hashes.save(), uploads: Object.fromEntries([...live].map(([d, u]) => [d.name, u.resumeToken()])) });
   };
 
-  try {
-    if (live.size === 0) return { stored: [], failed, error, bytes: 0 };
+  const downloadParts = async (): Promise<void> => {
     const source: Readable = await openDriveDownload(deps.drive, item.fileId, { acknowledgeAbuse, offset: startOffset });
-    let buffered: Buffer[] = [];
-    let bufferedBytes = 0;
+    // One part buffer, refilled once every destination has the part: no per-part garbage for the GC to trail.
+    const part = Buffer.allocUnsafeSlow(Math.min(partSize, size - startOffset));
+    let filled = 0;
     for await (const chunk of source as AsyncIterable<Buffer>) {
-      buffered.push(chunk);
-      bufferedBytes += chunk.length;
-      while (bufferedBytes >= partSize) {
-        const all = Buffer.concat(buffered);
-        await writePart(all.subarray(0, partSize));
-        buffered = [all.subarray(partSize)];
-        bufferedBytes = all.length - partSize;
+      for (let used = 0; used < chunk.length; ) {
+        const copied = chunk.copy(part, filled, used);
+        used += copied;
+        filled += copied;
+        if (filled === part.length) {
+          await writePart(part);
+          filled = 0;
+        }
       }
       if (live.size === 0) {
         source.destroy();
-        return { stored: [], failed, error, bytes: offset - startOffset };
+        return;
       }
     }
-    if (bufferedBytes > 0) await writePart(Buffer.concat(buffered));
+    if (filled > 0) await writePart(part.subarray(0, filled));
+  };
+
+  try {
+    if (live.size === 0) return { stored: [], failed, error, bytes: 0 };
+    // A crash after the last part and before completion leaves nothing to download.
+    if (startOffset < size) await downloadParts();
   } catch (err) {
     // The checkpoint stays: the next try asks Drive for the bytes after the last part.
     return { stored: [], failed: destinations, error: err, bytes: offset - startOffset };
   }
+  if (live.size === 0) return { stored: [], failed, error, bytes: offset - startOffset };
 
   checkpoints.clear(item.fileId);
   const { md5, sha256 } = hashes.digest();

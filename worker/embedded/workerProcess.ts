@@ -6,7 +6,7 @@ const workerMain = resolve(__dirname, '..', 'main.ts');
 
 /**
  * Runs the real worker entry point (`worker/main.ts <config>`) in its own process group, tied to this
- * process, and resolves once it logs `worker.started`. For tests that kill it as a crash would, and for
+ * process, and resolves once it logs `worker.started` (at info level, which the config must allow). For tests that kill it as a crash would, and for
  * the benchmark, which measures its memory on its own.
  */
 export async function startWorkerProcess(configPath: string, env: NodeJS.ProcessEnv, timeoutMs = 180_000): Promise<ChildProcess> {
