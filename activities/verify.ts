@@ -33,14 +33,18 @@ export async function verifyObjectsPage(deps: { catalog: Catalog; destinations: 
         const row = rows[next++];
         const destination = byName.get(row.destination);
         if (!destination) continue; // a destination no longer configured: nothing to check it against
+        const countUnverified = () => (result.unverified[destination.name] = (result.unverified[destination.name] ?? 0) + 1);
+        if (unreachable.has(destination.name)) {
+          countUnverified();
+          continue;
+        }
         let head: ObjectHead | undefined;
         try {
-          if (unreachable.has(destination.name)) throw new Error('unreachable earlier in this page');
           head = await destination.head(row.key);
         } catch (err) {
-          if (!unreachable.has(destination.name)) deps.logger.warn({ event: 'verify.destination_unreachable', destination: destination.name, err }, 'destination unreachable; its objects stay unverified');
+          deps.logger.warn({ event: 'verify.destination_unreachable', destination: destination.name, err }, 'destination unreachable; its objects stay unverified');
           unreachable.add(destination.name);
-          result.unverified[destination.name] = (result.unverified[destination.name] ?? 0) + 1;
+          countUnverified();
           continue;
         }
         const problem = !head ? 'missing' : head.size !== row.size ? `size ${head.size}, catalog ${row.size}` : head.sha256 !== row.sha256 ? `sha256 ${head.sha256 ?? 'absent'}, catalog ${row.sha256}` : undefined;

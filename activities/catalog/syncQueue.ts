@@ -37,9 +37,19 @@ export function claimPendingBatch(
         catalog.markSkipped(r.id, skipReason);
         continue;
       }
+      const planned = objects.map((o) => ({ ...o, storedAt: (storedAt.all(r.id, o.format, o.key, r.version) as Array<{ destination: string }>).map((s) => s.destination) }));
       items.push({
-        fileId: r.id, name: r.name, kind: r.kind, mimeType: r.mime_type, size: r.size, md5: r.md5, sha256: r.drive_sha256, modifiedTime: r.modified_time, version: r.version, drivePath,
-        objects: objects.map((o) => ({ ...o, storedAt: (storedAt.all(r.id, o.format, o.key, r.version) as Array<{ destination: string }>).map((s) => s.destination) })),
+        fileId: r.id,
+        name: r.name,
+        kind: r.kind,
+        mimeType: r.mime_type,
+        size: r.size,
+        md5: r.md5,
+        sha256: r.drive_sha256,
+        modifiedTime: r.modified_time,
+        version: r.version,
+        drivePath,
+        objects: planned,
       });
     }
   }
