@@ -35,15 +35,25 @@ const workloads: Workload[] = [
   { name: 'b: 5,000 x 20 KB', files: 5000, size: 20 * 1000 },
 ];
 
-/** The peak resident set of the node process under a tied wrapper (VmHWM of the wrapper's child). */
-function peakRssBytes(wrapperPid: number): number {
+/** The server process a tied wrapper runs (its one child that is not the watcher shell). */
+function tiedChildPid(wrapperPid: number): number {
   const children = readFileSync(`/proc/${wrapperPid}/task/${wrapperPid}/children`, 'utf8').trim().split(/\s+/);
-  for (const pid of children) {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    if (!/^Name:\s+node/m.test(status)) continue;
-    return Number(/^VmHWM:\s+(\d+) kB/m.exec(status)![1]) * 1024;
-  }
-  throw new Error('no node process under the worker wrapper');
+  const pid = children.find((p) => !/^Name:\s+(bash|sleep)$/m.test(readFileSync(`/proc/${p}/status`, 'utf8')));
+  if (!pid) throw new Error(`no server process under wrapper ${wrapperPid}`);
+  return Number(pid);
+}
+
+/** Peak resident set (VmHWM) of the worker under its wrapper. */
+function peakRssBytes(wrapperPid: number): number {
+  return Number(/^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${tiedChildPid(wrapperPid)}/status`, 'utf8'))![1]) * 1024;
+}
+
+/** CPU seconds (user + system) a process has used; with `waited`, those of the children it has reaped. */
+function cpuSeconds(pid: number | 'self', waited = false): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  // Fields 14-17 of stat(5), counted from the state field (3): utime, stime, cutime, cstime, in clock ticks.
+  const [utime, stime, cutime, cstime] = fields.slice(11, 15).map(Number);
+  return (waited ? cutime + cstime : utime + stime) / 100;
 }
 
 function rcloneCopy(source: string, minio: { endpoint: string; accessKeyId: string; secretAccessKey: string }, target: string): number {
@@ -85,7 +95,17 @@ async function main() {
       google: { clientId: oauth.clientId, apiRootUrl: emulator.baseUrl, tokenUrl: `${emulator.baseUrl}token` },
       temporal: { address: temporal.address },
       catalog: { path: join(tmp, 'catalog.db') },
-      destinations: ['aws', 'eu'].map((name) => ({ kind: 's3', name, endpoint: minio.endpoint, bucket: `bench-${name}`, forcePathStyle: true, accessKeyIdEnv: 'BENCH_KEY', secretAccessKeyEnv: 'BENCH_SECRET' })),
+      destinations: ['aws', 'eu'].map((name) => ({
+        kind: 's3',
+        name,
+        endpoint: minio.endpoint,
+        bucket: `bench-${name}`,
+        forcePathStyle: true,
+        accessKeyIdEnv: 'BENCH_KEY',
+        secretAccessKeyEnv: 'BENCH_SECRET',
+        // BENCH_REQUEST_CHECKSUMS=when_required measures the cost of the SDK's default CRC32 checksums.
+        requestChecksums: process.env.BENCH_REQUEST_CHECKSUMS ?? 'when_supported',
+      })),
     });
     writeFileSync(configPath, JSON.stringify(config));
     const env = { GOOGLE_CLIENT_SECRET: oauth.clientSecret, GOOGLE_REFRESH_TOKEN: oauth.refreshToken, BENCH_KEY: minio.accessKeyId, BENCH_SECRET: minio.secretAccessKey };
@@ -108,17 +128,26 @@ async function main() {
         await emulator.store.addFile({ name: `f-${f}.bin`, parentId: folder.id, content: fileContent(path) });
       }
       const bytes = w.files * w.size;
+      const minioPid = tiedChildPid(minio.process.pid!);
+      const rcloneCpu = cpuSeconds('self', true);
+      const minioCpuRclone = cpuSeconds(minioPid);
       const reference = rcloneCopy(local, minio, `bench-rclone/workload-${i}`);
+      const cpuRclone = { rclone: cpuSeconds('self', true) - rcloneCpu, minio: cpuSeconds(minioPid) - minioCpuRclone };
       // rclone writing the two copies drive-vault writes, one after the other: the like-for-like reference.
       const referenceTwice = reference + rcloneCopy(local, minio, `bench-rclone/workload-${i}-second-copy`);
       if (!worker) worker = await startWorkerProcess(configPath, env);
+      const before = { worker: cpuSeconds(tiedChildPid(worker.pid!)), minio: cpuSeconds(minioPid), self: cpuSeconds('self') };
       const ours = await sync(`bench-${i}`);
+      const cpuOurs = { worker: cpuSeconds(tiedChildPid(worker.pid!)) - before.worker, minio: cpuSeconds(minioPid) - before.minio, emulator: cpuSeconds('self') - before.self };
       if (ours.summary.filesSynced !== w.files || ours.summary.filesFailed !== 0) throw new Error(`${w.name}: synced ${ours.summary.filesSynced} of ${w.files}, ${ours.summary.filesFailed} failed`);
       const mbps = (s: number) => (bytes / MB / s).toFixed(1);
       rows.push(
         `${w.name.padEnd(18)} rclone (1 bucket) ${reference.toFixed(1).padStart(6)} s ${mbps(reference).padStart(7)} MB/s | drive-vault (2 buckets, verified) ${ours.seconds.toFixed(1).padStart(6)} s ${mbps(ours.seconds).padStart(7)} MB/s | throughput ratio ${(reference / ours.seconds).toFixed(2)}, time ratio ${(ours.seconds / reference).toFixed(2)} | rclone writing both copies ${referenceTwice.toFixed(1)} s, ratio ${(referenceTwice / ours.seconds).toFixed(2)}`,
       );
       console.log(rows.at(-1));
+      console.log(
+        `${''.padEnd(18)} CPU seconds: rclone ${cpuRclone.rclone.toFixed(1)} + its MinIO ${cpuRclone.minio.toFixed(1)} | drive-vault worker ${cpuOurs.worker.toFixed(1)} + its MinIO ${cpuOurs.minio.toFixed(1)} + emulator and client ${cpuOurs.emulator.toFixed(1)}`,
+      );
     }
 
     // A fresh worker, so its peak RSS is that of streaming the one large file.
