@@ -80,6 +80,9 @@ async function main() {
   }
   const tools = spawnSync('bash', [join(__dirname, 'install-tools.sh')], { stdio: 'inherit' });
   if (tools.status !== 0) throw new Error('the pinned Temporal CLI and MinIO could not be installed');
+  // The worker runs compiled, as in production.
+  const build = spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit', cwd: join(__dirname, '..') });
+  if (build.status !== 0) throw new Error('npm run build failed');
   const tmp = mkdtempSync(join(tmpdir(), 'drive-vault-bench-'));
   const temporal = await startTemporalDevServer({});
   const minio = await startMinio(join(tmp, 'minio'));
@@ -135,7 +138,7 @@ async function main() {
       const cpuRclone = { rclone: cpuSeconds('self', true) - rcloneCpu, minio: cpuSeconds(minioPid) - minioCpuRclone };
       // rclone writing the two copies drive-vault writes, one after the other: the like-for-like reference.
       const referenceTwice = reference + rcloneCopy(local, minio, `bench-rclone/workload-${i}-second-copy`);
-      if (!worker) worker = await startWorkerProcess(configPath, env);
+      if (!worker) worker = await startWorkerProcess(configPath, env, { compiled: true });
       const before = { worker: cpuSeconds(tiedChildPid(worker.pid!)), minio: cpuSeconds(minioPid), self: cpuSeconds('self') };
       const ours = await sync(`bench-${i}`);
       const cpuOurs = { worker: cpuSeconds(tiedChildPid(worker.pid!)) - before.worker, minio: cpuSeconds(minioPid) - before.minio, emulator: cpuSeconds('self') - before.self };
@@ -152,7 +155,7 @@ async function main() {
 
     // A fresh worker, so its peak RSS is that of streaming the one large file.
     await stopTied(worker!);
-    worker = await startWorkerProcess(configPath, env);
+    worker = await startWorkerProcess(configPath, env, { compiled: true });
     const idle = peakRssBytes(worker.pid!);
     const largePath = join(tmp, 'one-gigabyte.bin');
     await pipeline(readContent(generatedContent(1000 * MB, 1)), createWriteStream(largePath));
