@@ -42,8 +42,7 @@ export function formatFullSyncSummary(summary: FullSyncSummary, link: string): s
     `  failures  ${summary.filesFailed} failed, ${summary.filesDeferred} deferred (retried by the next run)`,
     `  verified  ${perDestination(summary.verified)}`,
     `  mismatch  ${perDestination(summary.mismatched)}`,
-    `  unverified ${perDestination(summary.unverified)} (destination unreachable)`,
-    `  degraded  ${summary.degraded.join(', ') || 'none'}`,
+    `  degraded  ${summary.degraded.join(', ') || 'none'}${Object.keys(summary.unverified).length ? ` (unreachable at verification: ${perDestination(summary.unverified)})` : ''}`,
     `  Web UI    ${link}`,
   ].join('\n');
 }
