@@ -16,7 +16,6 @@ const childrenSchema = z.object({ nextPageToken: z.string().optional(), files: z
 
 interface ShortcutRow {
   id: string;
-  name: string;
   parent_id: string | null;
   drive_id: string | null;
   shortcut_target_id: string | null;
@@ -31,7 +30,7 @@ interface ShortcutRow {
  */
 export async function resolveShortcutsPage(deps: ShortcutDeps, input: { listingId: string; afterId: string; limit: number }): Promise<{ nextAfterId?: string; counts: ShortcutCounts }> {
   const rows = deps.catalog.db
-    .prepare(`SELECT id, name, parent_id, drive_id, shortcut_target_id FROM files WHERE kind = 'shortcut' AND id > ? ORDER BY id LIMIT ?`)
+    .prepare(`SELECT id, parent_id, drive_id, shortcut_target_id FROM files WHERE kind = 'shortcut' AND id > ? ORDER BY id LIMIT ?`)
     .all(input.afterId, input.limit) as ShortcutRow[];
   const counts: ShortcutCounts = { inScope: 0, followed: 0, dangling: 0, loops: 0 };
   for (const row of rows) await resolveShortcut(deps, input.listingId, row, new Set(), counts);
@@ -87,7 +86,7 @@ async function followFolder(deps: ShortcutDeps, listingId: string, folderId: str
     for (const child of children) {
       if (child.kind === 'folder' && !following.has(child.id)) await followFolder(deps, listingId, child.id, driveId, new Set([...following, child.id]), counts);
       if (child.kind === 'shortcut') {
-        await resolveShortcut(deps, listingId, { id: child.id, name: child.name, parent_id: child.parentId, drive_id: driveId, shortcut_target_id: child.shortcutTargetId }, following, counts);
+        await resolveShortcut(deps, listingId, { id: child.id, parent_id: child.parentId, drive_id: driveId, shortcut_target_id: child.shortcutTargetId }, following, counts);
       }
     }
     pageToken = page.nextPageToken;

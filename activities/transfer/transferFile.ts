@@ -6,6 +6,7 @@ import type { PlannedObject, StoredObjectRecord, TransferItem, TransferOutcome }
 import { openDriveDownload, openDriveExport } from '../drive/download';
 import type { Destination } from '../storage/destination';
 import { fanOut } from './fanOut';
+import { objectMetadataOf } from './objectMetadata';
 import { CheckpointStore, tryLargeFileOnce } from './transferLargeFile';
 import { TransferErrorClass, backoffMs, classifyTransferError } from './retryPolicy';
 
@@ -47,7 +48,7 @@ async function tryObjectOnce(deps: TransferDeps, item: TransferItem, object: Pla
     key: object.key,
     size: item.kind === 'binary' ? (item.size ?? undefined) : undefined,
     contentType: item.kind === 'binary' ? item.mimeType : EXPORT_MIME_TYPES[object.format],
-    metadata: { driveFileId: item.fileId, drivePath: item.drivePath, modifiedTime: item.modifiedTime, version: item.version, md5: item.md5 ?? undefined, sha256: item.sha256 ?? undefined },
+    metadata: objectMetadataOf(item),
   }));
   if (verified.status === 'rejected') return { stored: [], failed: destinations, error: verified.reason, bytes: 0 };
   const { sha256, size } = verified.value;

@@ -4,6 +4,7 @@ import { openDriveDownload } from '../drive/download';
 import type { Destination, PartUpload } from '../storage/destination';
 import { partSizeFor } from '../storage/s3';
 import { contentMismatch } from './hashingVerifier';
+import { objectMetadataOf } from './objectMetadata';
 import { ResumableHashes } from './resumableHashes';
 import type { TransferDeps, TryResult } from './transferFile';
 
@@ -52,7 +53,7 @@ async function beginUploads(deps: TransferDeps, item: TransferItem, object: Plan
     key: object.key,
     size: item.size!,
     contentType: item.mimeType,
-    metadata: { driveFileId: item.fileId, drivePath: item.drivePath, modifiedTime: item.modifiedTime, version: item.version, md5: item.md5 ?? undefined, sha256: item.sha256 ?? undefined },
+    metadata: objectMetadataOf(item),
   };
   const usable = checkpoint && checkpoint.version === item.version && checkpoint.key === object.key && checkpoint.partSize === partSize && destinations.every((d) => d.name in checkpoint.uploads);
   if (usable) {
