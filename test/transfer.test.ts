@@ -103,28 +103,36 @@ test('a Workspace file is exported, its SHA-256 added to the metadata, and an ex
   assert.ok(stack.emulator!.requests.some((r) => r.path.startsWith('/feeds/download/documents/export/Export') && r.query.id === huge.id));
 });
 
-test('wrong bytes are retried and never written; a good copy is never replaced with bad bytes', async () => {
-  const emulator = stack.emulator!;
-  const f = await emulator.store.addFile({ name: 'precious.bin', content: bytesContent('precious original bytes') });
-  const key = 'drive/me/My Drive/precious.bin';
-  assert.equal((await transferFile(deps, itemFor(f, [{ format: '', key }]))).failure, undefined);
-  await emulator.store.modifyContent(f.id, { content: bytesContent('precious updated bytes!') });
-  emulator.faults.add({ match: `/files/${f.id}\\?.*alt=media`, wrongBytes: true });
-  const outcome = await transferFile(deps, itemFor(f, [{ format: '', key }]));
-  emulator.faults.clear();
-  assert.equal(outcome.failure?.reason, 'corruptDownload');
-  assert.equal(outcome.failure?.attempts, 5);
-  assert.deepEqual(outcome.stored, [], 'nothing recorded as stored');
-  const copies = await readBack(key);
-  for (const copy of Object.values(copies)) assert.equal(copy.toString(), 'precious original bytes', 'the old good copy is intact');
+// Small objects are checked before they are sent; larger ones stream in one PUT (S3) or to a temp file (local).
+for (const [label, original, updated] of [
+  ['a small file', bytesContent('precious original bytes'), bytesContent('precious updated bytes!')],
+  ['a 3 MiB file', generatedContent(3 * 1024 * 1024 + 1, 31), generatedContent(3 * 1024 * 1024 + 1, 32)],
+] as const) {
+  test(`wrong bytes are retried and never written; a good copy is never replaced with bad bytes (${label})`, async () => {
+    const emulator = stack.emulator!;
+    const name = `precious-${original.kind === 'bytes' ? 'small' : 'streamed'}.bin`;
+    const f = await emulator.store.addFile({ name, content: original });
+    const key = `drive/me/My Drive/${name}`;
+    assert.equal((await transferFile(deps, itemFor(f, [{ format: '', key }]))).failure, undefined);
+    const originalSha = f.hashes!.sha256;
+    await emulator.store.modifyContent(f.id, { content: updated });
+    emulator.faults.add({ match: `/files/${f.id}\\?.*alt=media`, wrongBytes: true });
+    const outcome = await transferFile(deps, itemFor(f, [{ format: '', key }]));
+    emulator.faults.clear();
+    assert.equal(outcome.failure?.reason, 'corruptDownload');
+    assert.equal(outcome.failure?.attempts, 5);
+    assert.deepEqual(outcome.stored, [], 'nothing recorded as stored');
+    for (const copy of Object.values(await readBack(key))) assert.equal(sha(copy), originalSha, 'the old good copy is intact');
 
-  emulator.faults.add({ match: `/files/${f.id}\\?.*alt=media`, wrongBytes: true, times: 2 });
-  emulator.faults.add({ match: `/files/${f.id}\\?.*alt=media`, cutOffAfterBytes: 5, times: 1 });
-  const retried = await transferFile(deps, itemFor(f, [{ format: '', key }]));
-  emulator.faults.clear();
-  assert.equal(retried.failure, undefined, retried.failure?.message);
-  for (const copy of Object.values(await readBack(key))) assert.equal(copy.toString(), 'precious updated bytes!');
-});
+    emulator.faults.add({ match: `/files/${f.id}\\?.*alt=media`, wrongBytes: true, times: 2 });
+    emulator.faults.add({ match: `/files/${f.id}\\?.*alt=media`, cutOffAfterBytes: 5, times: 1 });
+    const retried = await transferFile(deps, itemFor(f, [{ format: '', key }]));
+    emulator.faults.clear();
+    assert.equal(retried.failure, undefined, retried.failure?.message);
+    for (const copy of Object.values(await readBack(key))) assert.equal(sha(copy), f.hashes!.sha256);
+    assert.notEqual(f.hashes!.sha256, originalSha);
+  });
+}
 
 test('rate limits are retried; downloadQuotaExceeded defers without spinning; a missing file fails at once', async () => {
   const emulator = stack.emulator!;

@@ -10,6 +10,13 @@ export interface ObjectMetadata {
   sha256?: string;
 }
 
+/** What the transfer knows of the bytes once it has read them all and checked them against Drive. */
+export interface VerifiedContent {
+  sha256: string;
+  md5: string;
+  size: number;
+}
+
 export interface UploadRequest {
   /** Key below the destination's prefix. */
   key: string;
@@ -19,10 +26,10 @@ export interface UploadRequest {
   contentType: string;
   metadata: ObjectMetadata;
   /**
-   * Resolves with the SHA-256 once the body has been read through and verified. The object must not be
-   * visible under its key before this resolves, and must not be written at all if it rejects.
+   * Resolves with the hashes once the body has been read through and verified, before its last bytes
+   * arrive. The object must not be visible under its key before this resolves, nor written if it rejects.
    */
-  verified: Promise<{ sha256: string; size: number }>;
+  verified: Promise<VerifiedContent>;
 }
 
 export interface UploadResult {

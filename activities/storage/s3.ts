@@ -1,6 +1,6 @@
-import { CopyObjectCommand, GetObjectCommand, HeadObjectCommand, NotFound, S3Client, S3ServiceException, StorageClass } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, GetObjectCommand, HeadObjectCommand, NotFound, PutObjectCommand, S3Client, S3ServiceException, StorageClass } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import type { S3DestinationConfig } from '../../common/config';
 import { Destination, DestinationError, ObjectHead, ObjectMetadata, PartUpload, PartUploadRequest, UploadRequest, UploadResult } from './destination';
 import { S3PartUpload } from './s3PartUpload';
@@ -9,6 +9,10 @@ const MiB = 1024 * 1024;
 const MIN_PART = 5 * MiB;
 /** Exports have no size up front: a part size that still allows 8 GB at Scaleway's 1,000 parts. */
 const UNKNOWN_SIZE_PART = 8 * MiB;
+/** Objects up to this size are read whole and checked, then sent in one request that carries their hashes. */
+const BUFFERED_MAX_BYTES = 1 * MiB;
+/** Larger ones of known size are streamed in one PUT up to this size (rclone's default upload cutoff). */
+const SINGLE_PUT_MAX_BYTES = 200 * MiB;
 /** S3's single CopyObject limit, which adding metadata after an upload goes through. */
 const MAX_COPY_BYTES = 5 * 1024 ** 3;
 
@@ -63,24 +67,83 @@ export class S3Destination implements Destination {
     return this.config.prefix ? `${this.config.prefix.replace(/\/+$/, '')}/${key}` : key;
   }
 
+  /**
+   * Small objects go in one request once checked; larger ones of known size in one streamed PUT, whose last
+   * bytes the transfer holds back until checked; exports of unknown size in parts. A single PUT costs the
+   * provider far less than a multipart upload of the same bytes.
+   */
   async upload(request: UploadRequest): Promise<UploadResult> {
     const Key = this.fullKey(request.key);
-    const Bucket = this.config.bucket;
     try {
-      const upload = new Upload({
-        client: this.client,
-        // A failed or unverified upload is aborted: no parts left behind, nothing under the key.
-        leavePartsOnError: false,
-        partSize: partSizeFor(request.size, this.config.maxParts),
-        queueSize: 2,
-        params: { Bucket, Key, Body: request.body, ...this.objectSettings(request.contentType), Metadata: toS3Metadata(request.metadata) },
-      });
-      const done = await upload.done();
-      const verified = await request.verified;
-      return await this.addSha256IfMissing({ key: Key, size: verified.size, etag: done.ETag, versionId: done.VersionId }, request, verified.sha256);
+      if (request.size === undefined || request.size > SINGLE_PUT_MAX_BYTES) return await this.uploadInParts(Key, request);
+      if (request.size <= BUFFERED_MAX_BYTES) return await this.putChecked(Key, request, request.size);
+      return await this.putStreamed(Key, request, request.size);
     } catch (err) {
       throw this.uploadError(Key, err);
     }
+  }
+
+  /** The body is in memory and verified before the request starts, so its hashes sign and check it. */
+  private async putChecked(Key: string, request: UploadRequest, size: number): Promise<UploadResult> {
+    const body = await readUpTo(request.body, size);
+    const verified = await request.verified;
+    const put = new PutObjectCommand({
+      Bucket: this.config.bucket,
+      Key,
+      Body: body,
+      ContentLength: body.length,
+      ContentMD5: Buffer.from(verified.md5, 'hex').toString('base64'),
+      ...this.objectSettings(request.contentType),
+      Metadata: toS3Metadata({ ...request.metadata, sha256: verified.sha256 }),
+    });
+    // The SHA-256 is known: the signer would otherwise hash the body again.
+    put.middlewareStack.add(
+      (next) => (args) => {
+        (args.request as { headers: Record<string, string> }).headers['x-amz-content-sha256'] = verified.sha256;
+        return next(args);
+      },
+      { step: 'build', name: 'knownPayloadSha256' },
+    );
+    const done = await this.client.send(put);
+    return { key: Key, size: verified.size, etag: done.ETag, versionId: done.VersionId };
+  }
+
+  /** Drive's MD5, when it gave one, lets the provider reject bytes that differ from the source. */
+  private async putStreamed(Key: string, request: UploadRequest, size: number): Promise<UploadResult> {
+    // The SDK re-emits a body's error on a stream nobody listens to, which would crash the worker: the
+    // body it gets never fails, and a failed download aborts the request instead.
+    const body = new PassThrough();
+    const aborted = new AbortController();
+    request.body.once('error', (err) => aborted.abort(err));
+    request.body.pipe(body);
+    const done = await this.client.send(
+      new PutObjectCommand({
+        Bucket: this.config.bucket,
+        Key,
+        Body: body,
+        ContentLength: size,
+        ContentMD5: request.metadata.md5 ? Buffer.from(request.metadata.md5, 'hex').toString('base64') : undefined,
+        ...this.objectSettings(request.contentType),
+        Metadata: toS3Metadata(request.metadata),
+      }),
+      { abortSignal: aborted.signal },
+    );
+    const verified = await request.verified;
+    return await this.addSha256IfMissing({ key: Key, size: verified.size, etag: done.ETag, versionId: done.VersionId }, request, verified.sha256);
+  }
+
+  private async uploadInParts(Key: string, request: UploadRequest): Promise<UploadResult> {
+    const upload = new Upload({
+      client: this.client,
+      // A failed or unverified upload is aborted: no parts left behind, nothing under the key.
+      leavePartsOnError: false,
+      partSize: partSizeFor(request.size, this.config.maxParts),
+      queueSize: 2,
+      params: { Bucket: this.config.bucket, Key, Body: request.body, ...this.objectSettings(request.contentType), Metadata: toS3Metadata(request.metadata) },
+    });
+    const done = await upload.done();
+    const verified = await request.verified;
+    return await this.addSha256IfMissing({ key: Key, size: verified.size, etag: done.ETag, versionId: done.VersionId }, request, verified.sha256);
   }
 
   async beginPartUpload(request: PartUploadRequest, resumeToken?: unknown): Promise<PartUpload> {
@@ -148,6 +211,18 @@ export class S3Destination implements Destination {
   destroy(): void {
     this.client.destroy();
   }
+}
+
+/** Reads a body of known size whole; a body longer than that is an error, not a reason to keep reading. */
+async function readUpTo(body: Readable, size: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let read = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    read += chunk.length;
+    if (read > size) throw new Error(`the body is longer than the ${size} bytes expected`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, read);
 }
 
 function describeS3Error(err: unknown): string {

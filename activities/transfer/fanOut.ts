@@ -1,11 +1,11 @@
 import { PassThrough, Readable } from 'node:stream';
-import type { Destination, UploadRequest, UploadResult } from '../storage/destination';
+import type { Destination, UploadRequest, UploadResult, VerifiedContent } from '../storage/destination';
 import { ExpectedContent, HashingVerifier } from './hashingVerifier';
 
 export interface FanOutResult {
   results: Array<{ destination: Destination; outcome: PromiseSettledResult<UploadResult> }>;
   /** The verified hashes, or the reason the download was rejected. */
-  verified: PromiseSettledResult<{ sha256: string; md5: string; size: number }>;
+  verified: PromiseSettledResult<VerifiedContent>;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Transform, TransformCallback } from 'node:stream';
+import type { VerifiedContent } from '../storage/destination';
 
 /** The bytes read do not match what Drive says the file is: a corrupted download, never to be recorded. */
 export class CorruptDownloadError extends Error {
@@ -21,14 +22,17 @@ export function contentMismatch(expected: ExpectedContent, read: { size: number;
 
 /**
  * Passes bytes through while computing MD5 and SHA-256. At the end it compares them with Drive's MD5 and
- * size; on a mismatch it fails instead of ending, so no destination ever completes the object.
+ * size; on a mismatch it fails instead of ending, so no destination ever completes the object. The last
+ * chunk is held back until then: a destination told the exact length (a single S3 PUT) would otherwise
+ * have every byte, and could complete the object, before the check.
  */
 export class HashingVerifier extends Transform {
-  readonly result: Promise<{ sha256: string; md5: string; size: number }>;
+  readonly result: Promise<VerifiedContent>;
   private readonly md5 = createHash('md5');
   private readonly sha256 = createHash('sha256');
   private size = 0;
-  private settle!: { resolve: (v: { sha256: string; md5: string; size: number }) => void; reject: (e: Error) => void };
+  private held?: Buffer;
+  private settle!: { resolve: (v: VerifiedContent) => void; reject: (e: Error) => void };
 
   constructor(private readonly expected: ExpectedContent) {
     super();
@@ -41,7 +45,14 @@ export class HashingVerifier extends Transform {
     this.md5.update(chunk);
     this.sha256.update(chunk);
     this.size += chunk.length;
-    done(null, chunk);
+    // Fails before passing on a byte past Drive's size, which a destination told that length would cut off and keep.
+    if (typeof this.expected.size === 'number' && this.size > this.expected.size) {
+      done(new CorruptDownloadError(`corrupted download: more than the ${this.expected.size} bytes Drive says`));
+      return;
+    }
+    const previous = this.held;
+    this.held = chunk;
+    done(null, previous);
   }
 
   override _flush(done: TransformCallback): void {
@@ -54,6 +65,6 @@ export class HashingVerifier extends Transform {
       return;
     }
     this.settle.resolve({ sha256, md5, size: this.size });
-    done();
+    done(null, this.held);
   }
 }
