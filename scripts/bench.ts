@@ -56,6 +56,12 @@ function cpuSeconds(pid: number | 'self', waited = false): number {
   return (waited ? cutime + cstime : utime + stime) / 100;
 }
 
+/** CPU seconds the machine's cores have spent idle since boot (summed over cores). */
+function idleSeconds(): number {
+  const [, , , , idle, iowait] = readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).map(Number);
+  return (idle + iowait) / 100;
+}
+
 function rcloneCopy(source: string, minio: { endpoint: string; accessKeyId: string; secretAccessKey: string }, target: string): number {
   // The MinIO is plain HTTP on loopback; rclone's S3 client rejects a CA bundle setting it cannot apply.
   const { AWS_CA_BUNDLE: _caBundle, ...inherited } = process.env;
@@ -139,9 +145,16 @@ async function main() {
       // rclone writing the two copies drive-vault writes, one after the other: the like-for-like reference.
       const referenceTwice = reference + rcloneCopy(local, minio, `bench-rclone/workload-${i}-second-copy`);
       if (!worker) worker = await startWorkerProcess(configPath, env, { compiled: true });
-      const before = { worker: cpuSeconds(tiedChildPid(worker.pid!)), minio: cpuSeconds(minioPid), self: cpuSeconds('self') };
+      const temporalPid = tiedChildPid(temporal.process.pid!);
+      const before = { worker: cpuSeconds(tiedChildPid(worker.pid!)), minio: cpuSeconds(minioPid), self: cpuSeconds('self'), temporal: cpuSeconds(temporalPid), idle: idleSeconds() };
       const ours = await sync(`bench-${i}`);
-      const cpuOurs = { worker: cpuSeconds(tiedChildPid(worker.pid!)) - before.worker, minio: cpuSeconds(minioPid) - before.minio, emulator: cpuSeconds('self') - before.self };
+      const cpuOurs = {
+        worker: cpuSeconds(tiedChildPid(worker.pid!)) - before.worker,
+        minio: cpuSeconds(minioPid) - before.minio,
+        emulator: cpuSeconds('self') - before.self,
+        temporal: cpuSeconds(temporalPid) - before.temporal,
+        idle: idleSeconds() - before.idle,
+      };
       if (ours.summary.filesSynced !== w.files || ours.summary.filesFailed !== 0) throw new Error(`${w.name}: synced ${ours.summary.filesSynced} of ${w.files}, ${ours.summary.filesFailed} failed`);
       const mbps = (s: number) => (bytes / MB / s).toFixed(1);
       rows.push(
@@ -149,7 +162,7 @@ async function main() {
       );
       console.log(rows.at(-1));
       console.log(
-        `${''.padEnd(18)} CPU seconds: rclone ${cpuRclone.rclone.toFixed(1)} + its MinIO ${cpuRclone.minio.toFixed(1)} | drive-vault worker ${cpuOurs.worker.toFixed(1)} + its MinIO ${cpuOurs.minio.toFixed(1)} + emulator and client ${cpuOurs.emulator.toFixed(1)}`,
+        `${''.padEnd(18)} CPU seconds: rclone ${cpuRclone.rclone.toFixed(1)} + its MinIO ${cpuRclone.minio.toFixed(1)} | drive-vault worker ${cpuOurs.worker.toFixed(1)} + its MinIO ${cpuOurs.minio.toFixed(1)} + emulator and client ${cpuOurs.emulator.toFixed(1)} + Temporal server ${cpuOurs.temporal.toFixed(1)}; all cores idle ${cpuOurs.idle.toFixed(1)}`,
       );
     }
 

@@ -1,7 +1,7 @@
 import { ActivityOptions, continueAsNew, defineQuery, executeChild, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { CatalogActivities, TransferActivities } from '../activities';
 import { TASK_QUEUES } from '../common/taskQueues';
-import { FullSyncSummary, FullSyncTotals, addCounts, emptyFullSyncTotals } from '../common/types';
+import { FullSyncSummary, FullSyncTotals, TransferOutcome, addCounts, emptyFullSyncTotals } from '../common/types';
 import { listDriveIntoCatalog } from './listDriveIntoCatalog';
 
 export interface FullSyncInput {
@@ -87,14 +87,12 @@ export async function fullSync(input: FullSyncInput): Promise<FullSyncSummary> {
     phase = 'transfer';
   }
 
-  while (phase === 'transfer') {
-    const batch = await catalog.claimPendingBatch({ afterId, limit: batchSize });
-    pending = batch.pendingAfter;
-    if (batch.items.length === 0) {
-      phase = 'verify';
-      break;
-    }
-    const outcomes = await transfer.transferBatch(batch.items);
+  // The next batch is claimed, and the last one recorded, while a batch streams: the transfer lanes do not
+  // wait for the catalog between batches. A claim only reads (and marks out-of-scope files skipped), so one
+  // dropped at continueAsNew is simply made again.
+  let claimed = phase === 'transfer' ? catalog.claimPendingBatch({ afterId, limit: batchSize }) : undefined;
+  let recording = Promise.resolve();
+  const record = async (outcomes: TransferOutcome[]) => {
     const recorded = await catalog.recordTransferOutcomes({ runId, outcomes });
     totals = {
       ...totals,
@@ -103,9 +101,26 @@ export async function fullSync(input: FullSyncInput): Promise<FullSyncSummary> {
       filesDeferred: totals.filesDeferred + recorded.deferred,
       bytes: totals.bytes + recorded.bytes,
     };
-    afterId = batch.nextAfterId;
     report();
-    await continueIfSuggested();
+  };
+  while (phase === 'transfer') {
+    const batch = await claimed!;
+    pending = batch.pendingAfter;
+    if (batch.items.length === 0) {
+      await recording;
+      phase = 'verify';
+      break;
+    }
+    const transferring = transfer.transferBatch(batch.items);
+    claimed = catalog.claimPendingBatch({ afterId: batch.nextAfterId, limit: batchSize });
+    const outcomes = await transferring;
+    await recording;
+    recording = record(outcomes);
+    afterId = batch.nextAfterId;
+    if (workflowInfo().continueAsNewSuggested) {
+      await Promise.all([recording, claimed]);
+      await continueIfSuggested();
+    }
   }
 
   while (phase === 'verify') {
