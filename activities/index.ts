@@ -3,6 +3,7 @@ import type { ExportFormatConfig } from '../common/exportFormats';
 import type { Logger } from '../common/logger';
 import type { FullSyncTotals, ListDrivePageInput, TransferItem, TransferOutcome } from '../common/types';
 import type { Catalog } from './catalog/catalog';
+import { ObjectKeyPlanner } from './catalog/objectKeys';
 import { RunKind, finishRun, startRun } from './catalog/runs';
 import { ScopeRules } from './catalog/scopeRules';
 import { claimPendingBatch, recordTransferOutcomes, requeueFailures } from './catalog/syncQueue';
@@ -29,13 +30,14 @@ export interface CatalogActivityDeps {
  */
 export function createCatalogActivities(deps: CatalogActivityDeps) {
   const { catalog } = deps;
+  const planner = new ObjectKeyPlanner(catalog.db, deps.account, deps.exportFormats);
   return {
     listDrivePage: (input: ListDrivePageInput) => listDrivePage(deps, input),
     listSharedDrives: () => listSharedDrives(deps),
     resolveShortcutsPage: (input: { listingId: string; afterId: string; limit: number }) => resolveShortcutsPage(deps, input),
     startRun: async (input: { runId: string; kind: RunKind; workflowId: string }) => startRun(catalog, input),
     requeueFailures: async () => requeueFailures(catalog),
-    claimPendingBatch: async (input: { afterId: string; limit: number }) => claimPendingBatch(catalog, deps, input),
+    claimPendingBatch: async (input: { afterId: string; limit: number; countPending?: boolean }) => claimPendingBatch(catalog, { planner, scopeRules: deps.scopeRules }, input),
     recordTransferOutcomes: async (input: { runId: string; outcomes: TransferOutcome[] }) => recordTransferOutcomes(catalog, input),
     verifyObjectsPage: (input: { afterRowId: number; limit: number }) => verifyObjectsPage(deps, input),
     finishRun: async (input: { runId: string; totals: FullSyncTotals }) => finishRun(catalog, input),

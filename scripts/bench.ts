@@ -4,6 +4,9 @@ import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { Catalog, CatalogFileInput } from '../activities/catalog/catalog';
+import { ObjectKeyPlanner } from '../activities/catalog/objectKeys';
+import { claimPendingBatch } from '../activities/catalog/syncQueue';
 import { parseConfig } from '../common/config';
 import { TASK_QUEUES } from '../common/taskQueues';
 import type { FullSyncSummary } from '../common/types';
@@ -19,7 +22,8 @@ import { fullSync } from '../workflows';
  * `npm run bench`: drive-vault against `rclone copy` of the same bytes to the same MinIO, in one run.
  *   (a) 20 files of 50 MB, (b) 5,000 files of 20 KB: full syncs from the Drive emulator to two MinIO
  *   buckets, against rclone copying the same files from a local directory to one bucket;
- *   (c) the worker's peak RSS while it streams one 1 GB file, measured first, on a fresh worker.
+ *   (c) the worker's peak RSS while it streams one 1 GB file, measured first, on a fresh worker;
+ *   (d) claiming 100,000 pending files from the catalog when they sit in one folder, against 1,000 folders.
  * The worker runs as its own process (the real worker/main.ts), so its memory is its own.
  */
 const MB = 1000 * 1000;
@@ -76,6 +80,29 @@ function rcloneCopy(source: string, minio: { endpoint: string; accessKeyId: stri
   const started = performance.now();
   const run = spawnSync('rclone', ['copy', source, `bench:${target}`, '--transfers', '4', '--checkers', '8', '--no-check-dest', '--no-update-modtime'], { env, encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`rclone copy failed: ${run.stderr}`);
+  return (performance.now() - started) / 1000;
+}
+
+/** Seconds to claim every pending file of a fresh catalog holding `files` spread over `folders`, in batches of 100. */
+function claimAllSeconds(dir: string, files: number, folders: number): number {
+  const catalog = Catalog.open(join(dir, `claim-${folders}.db`));
+  const base = { driveId: null, md5: null, driveSha256: null, modifiedTime: '2024-01-01T00:00:00Z', createdTime: '2024-01-01T00:00:00Z', version: '1', headRevisionId: null, shortcutTargetId: null, skipReason: null };
+  const rows: CatalogFileInput[] = [];
+  for (let f = 0; f < folders; f++) rows.push({ ...base, id: `folder-${f}`, kind: 'folder', name: `folder ${f}`, mimeType: 'application/vnd.google-apps.folder', parentId: 'root', size: null });
+  // Ids in a different order than folders, as Drive's are; every name twice, so collisions are resolved.
+  for (let i = 0; i < files; i++) rows.push({ ...base, id: `file-${(i * 7919) % files}`, kind: 'binary', name: `photo-${i % (files / 2)}.jpg`, mimeType: 'image/jpeg', parentId: `folder-${i % folders}`, size: 1 });
+  for (let i = 0; i < rows.length; i += 1000) catalog.recordListedFiles(rows.slice(i, i + 1000), 'bench');
+  const planner = new ObjectKeyPlanner(catalog.db, 'bench', { document: ['docx'], spreadsheet: ['xlsx'], presentation: ['pptx'], drawing: ['pdf'], script: ['json'] });
+  const started = performance.now();
+  let claimed = 0;
+  for (let afterId = ''; ; ) {
+    const batch = claimPendingBatch(catalog, { planner, scopeRules: { exclude: [] } }, { afterId, limit: 100 });
+    if (batch.items.length === 0) break;
+    claimed += batch.items.length;
+    afterId = batch.nextAfterId;
+  }
+  catalog.close();
+  if (claimed !== files) throw new Error(`claimed ${claimed} of ${files} files`);
   return (performance.now() - started) / 1000;
 }
 
@@ -177,6 +204,9 @@ async function main() {
 
     const afterAll = peakRssBytes(worker.pid!);
     console.log(`${''.padEnd(18)} worker peak RSS over the three full syncs (each lists and HEADs all that came before): ${(afterAll / 1024 / 1024).toFixed(0)} MiB`);
+    const spread = claimAllSeconds(tmp, 100_000, 1000);
+    const oneFolder = claimAllSeconds(tmp, 100_000, 1);
+    console.log(`d: claim 100,000      in 1,000 folders ${spread.toFixed(1)} s | in one folder ${oneFolder.toFixed(1)} s, ratio ${(oneFolder / spread).toFixed(2)}`);
     console.log(`bench: catalog and MinIO data in ${tmp} (removed)`);
   } finally {
     if (worker) await stopTied(worker);

@@ -85,3 +85,34 @@ test('the planner keys files by drive and folder path, with exports, collisions 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('one planner serves every batch: its keys hold until a name or place changes in the catalog', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'keys-test-'));
+  const catalog = Catalog.open(join(dir, 'catalog.db'));
+  try {
+    const base = { driveId: null, mimeType: 'text/plain', size: 1, md5: null, driveSha256: null, modifiedTime: '2024-05-01T00:00:00Z', headRevisionId: null, shortcutTargetId: null, skipReason: null };
+    const folder = { ...base, id: 'folder-1', kind: 'folder' as const, name: 'Notes', mimeType: `${G}folder`, parentId: 'root', createdTime: '2024-01-01T00:00:00Z', version: '1' };
+    const file = (id: string, name: string, createdTime: string, parentId = folder.id) => ({ ...base, id, kind: 'binary' as const, name, parentId, createdTime, version: '1' });
+    catalog.recordListedFiles([folder, file('file-b', 'b.txt', '2024-03-01T00:00:00Z'), file('file-c', 'c.txt', '2024-03-01T00:00:00Z')], 'l1');
+    const planner = new ObjectKeyPlanner(catalog.db, 'me', { document: ['docx'], spreadsheet: ['xlsx'], presentation: ['pptx'], drawing: ['pdf'], script: ['json'] });
+    const keyOf = (id: string) => {
+      planner.beginBatch();
+      return planner.plan(id).objects[0].key;
+    };
+    assert.equal(keyOf('file-b'), 'drive/me/My Drive/Notes/b.txt');
+    catalog.markSkipped('file-c', 'excluded');
+    assert.equal(keyOf('file-b'), 'drive/me/My Drive/Notes/b.txt');
+
+    // An older file of the same name arrives in the folder: it takes the plain name from then on.
+    catalog.recordListedFiles([file('file-a', 'b.txt', '2024-02-01T00:00:00Z')], 'l2');
+    assert.equal(keyOf('file-b'), 'drive/me/My Drive/Notes/b [file-b].txt');
+    assert.equal(keyOf('file-a'), 'drive/me/My Drive/Notes/b.txt');
+
+    // A renamed folder moves every key under it.
+    catalog.recordListedFiles([{ ...folder, name: 'Old notes', version: '2' }], 'l3');
+    assert.equal(keyOf('file-a'), 'drive/me/My Drive/Old notes/b.txt');
+  } finally {
+    catalog.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -90,7 +90,7 @@ export async function fullSync(input: FullSyncInput): Promise<FullSyncSummary> {
   // The next batch is claimed, and the last one recorded, while a batch streams: the transfer lanes do not
   // wait for the catalog between batches. A claim only reads (and marks out-of-scope files skipped), so one
   // dropped at continueAsNew is simply made again.
-  let claimed = phase === 'transfer' ? catalog.claimPendingBatch({ afterId, limit: batchSize }) : undefined;
+  let claimed = phase === 'transfer' ? catalog.claimPendingBatch({ afterId, limit: batchSize, countPending: true }) : undefined;
   let recording = Promise.resolve();
   const record = async (outcomes: TransferOutcome[]) => {
     const recorded = await catalog.recordTransferOutcomes({ runId, outcomes });
@@ -105,7 +105,7 @@ export async function fullSync(input: FullSyncInput): Promise<FullSyncSummary> {
   };
   while (phase === 'transfer') {
     const batch = await claimed!;
-    pending = batch.pendingAfter;
+    pending = batch.pendingAfter ?? pending - batch.consumed;
     if (batch.items.length === 0) {
       await recording;
       phase = 'verify';

@@ -94,4 +94,26 @@ export const migrations: Array<{ version: number; name: string; sql: string }> =
     name: 'items recorded by following a shortcut, and the shortcut or folder they came through',
     sql: `ALTER TABLE files ADD COLUMN followed_from TEXT;`,
   },
+  {
+    version: 5,
+    name: 'claiming pending files in id order without sorting them all; a counter of changes to names and places, so planned object keys are reused until one happens',
+    sql: `
+      DROP INDEX files_state;
+      CREATE INDEX files_state_id ON files(state, id);
+      CREATE TABLE catalog_state (id INTEGER PRIMARY KEY CHECK (id = 1), names_version INTEGER NOT NULL);
+      INSERT INTO catalog_state (id, names_version) VALUES (1, 0);
+      CREATE TRIGGER files_inserted AFTER INSERT ON files
+        BEGIN UPDATE catalog_state SET names_version = names_version + 1; END;
+      CREATE TRIGGER files_deleted AFTER DELETE ON files
+        BEGIN UPDATE catalog_state SET names_version = names_version + 1; END;
+      CREATE TRIGGER files_renamed AFTER UPDATE OF name, parent_id, drive_id, kind, mime_type, created_time ON files
+        WHEN OLD.name IS NOT NEW.name OR OLD.parent_id IS NOT NEW.parent_id OR OLD.drive_id IS NOT NEW.drive_id
+          OR OLD.kind IS NOT NEW.kind OR OLD.mime_type IS NOT NEW.mime_type OR OLD.created_time IS NOT NEW.created_time
+        BEGIN UPDATE catalog_state SET names_version = names_version + 1; END;
+      CREATE TRIGGER drives_inserted AFTER INSERT ON drives
+        BEGIN UPDATE catalog_state SET names_version = names_version + 1; END;
+      CREATE TRIGGER drives_renamed AFTER UPDATE OF name ON drives WHEN OLD.name IS NOT NEW.name
+        BEGIN UPDATE catalog_state SET names_version = names_version + 1; END;
+    `,
+  },
 ];

@@ -13,22 +13,72 @@ interface Row {
   created_time: string | null;
 }
 
+/** Sibling segments kept between batches, counted in entries (about 100 bytes each). */
+const SEGMENT_CACHE_ENTRIES = 200_000;
+const FOLDER_PATH_CACHE_ENTRIES = 50_000;
+
+/** A map that forgets its least recently used entries beyond a total weight. */
+class LruCache<K, V> {
+  private readonly entries = new Map<K, V>();
+  private total = 0;
+
+  constructor(private readonly maxWeight: number, private readonly weigh: (value: V) => number) {}
+
+  get(key: K): V | undefined {
+    const value = this.entries.get(key);
+    if (value !== undefined) {
+      this.entries.delete(key);
+      this.entries.set(key, value);
+    }
+    return value;
+  }
+
+  set(key: K, value: V): void {
+    this.entries.set(key, value);
+    this.total += this.weigh(value);
+    // The newest entry stays even when it alone is over the limit: a huge folder is read once, not per file.
+    for (const [oldest, old] of this.entries) {
+      if (this.total <= this.maxWeight || oldest === key) break;
+      this.entries.delete(oldest);
+      this.total -= this.weigh(old);
+    }
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.total = 0;
+  }
+}
+
 /**
  * Computes object keys from the catalog: `drive/<account>/<My Drive | shared drive>/<folders>/<name>`,
- * with every segment made safe and unique among its siblings (DESIGN.md section 7). Caches folder paths
- * and sibling segments for the life of one planner, i.e. one batch.
+ * with every segment made safe and unique among its siblings (DESIGN.md section 7). One planner serves
+ * every batch: folder paths and sibling segments are kept (bounded) until a name or place changes in the
+ * catalog, so a folder of 100,000 files is read once rather than once per batch.
  */
 export class ObjectKeyPlanner {
   private readonly rows = new Map<string, Row | null>();
-  private readonly childSegments = new Map<string, Map<string, string>>();
-  private readonly folderPaths = new Map<string, { key: string; path: string }>();
+  private readonly childSegments = new LruCache<string, Map<string, string>>(SEGMENT_CACHE_ENTRIES, (m) => Math.max(1, m.size));
+  private readonly folderPaths = new LruCache<string, { key: string; path: string }>(FOLDER_PATH_CACHE_ENTRIES, () => 1);
   private drives?: Map<string, { segment: string; name: string }>;
+  private namesVersion?: number;
 
   constructor(
     private readonly db: Database.Database,
     private readonly account: string,
     private readonly exportFormats: ExportFormatConfig,
   ) {}
+
+  /** Call before each batch: file rows are read afresh, and what was planned is dropped if names changed since. */
+  beginBatch(): void {
+    this.rows.clear();
+    const { names_version: version } = this.db.prepare('SELECT names_version FROM catalog_state').get() as { names_version: number };
+    if (version === this.namesVersion) return;
+    this.childSegments.clear();
+    this.folderPaths.clear();
+    this.drives = undefined;
+    this.namesVersion = version;
+  }
 
   /** The objects one file becomes, and its readable Drive path. */
   plan(fileId: string): { objects: ObjectKey[]; drivePath: string } {
@@ -77,7 +127,7 @@ export class ObjectKeyPlanner {
     const cached = this.childSegments.get(cacheKey);
     if (cached) return cached;
     const children = (parentId
-      ? this.db.prepare("SELECT id, name, kind, mime_type, parent_id, drive_id, created_time FROM files WHERE parent_id = ? AND kind IN ('folder', 'binary', 'workspace')").all(parentId)
+      ? this.db.prepare("SELECT id, name, kind, mime_type, parent_id, drive_id, created_time FROM files WHERE parent_id = ? AND kind IN ('folder', 'binary', 'workspace') ORDER BY id").all(parentId)
       : []) as Row[];
     const entries: SiblingEntry[] = [];
     for (const child of children) {

@@ -1,4 +1,3 @@
-import type { ExportFormatConfig } from '../../common/exportFormats';
 import type { TransferItem, TransferOutcome } from '../../common/types';
 import type { Catalog } from './catalog';
 import { ObjectKeyPlanner } from './objectKeys';
@@ -6,29 +5,41 @@ import { ScopeRules, compileScopeRules } from './scopeRules';
 
 type PendingRow = { id: string; name: string; kind: 'binary' | 'workspace'; mime_type: string; size: number | null; md5: string | null; drive_sha256: string | null; modified_time: string; version: string };
 
+export interface PendingBatch {
+  items: TransferItem[];
+  nextAfterId: string;
+  /** Pending files this claim went past, including those the scope rules skipped. */
+  consumed: number;
+  /** Pending files after this batch, when asked for: counting them costs a scan, so once per run. */
+  pendingAfter?: number;
+}
+
 /**
  * The next pending files after `afterId`, as transfer descriptors with their planned keys. Files the scope
  * rules keep out are marked skipped on the way; the batch is empty only when nothing is pending after it.
  */
 export function claimPendingBatch(
   catalog: Catalog,
-  options: { account: string; exportFormats: ExportFormatConfig; scopeRules: ScopeRules },
-  input: { afterId: string; limit: number },
-): { items: TransferItem[]; nextAfterId: string; pendingAfter: number } {
+  options: { planner: ObjectKeyPlanner; scopeRules: ScopeRules },
+  input: { afterId: string; limit: number; countPending?: boolean },
+): PendingBatch {
   const selectPending = catalog.db.prepare(
     `SELECT id, name, kind, mime_type, size, md5, drive_sha256, modified_time, version FROM files
      WHERE state = 'pending' AND id > ? ORDER BY id LIMIT ?`,
   );
-  const planner = new ObjectKeyPlanner(catalog.db, options.account, options.exportFormats);
+  const { planner } = options;
+  planner.beginBatch();
   const outOfScope = compileScopeRules(options.scopeRules);
   const storedAt = catalog.db.prepare(
     `SELECT destination FROM objects WHERE file_id = ? AND format = ? AND key = ? AND file_version = ? AND state IN ('uploaded', 'verified')`,
   );
   const items: TransferItem[] = [];
   let nextAfterId = input.afterId;
+  let consumed = 0;
   while (items.length === 0) {
     const rows = selectPending.all(nextAfterId, input.limit) as PendingRow[];
     if (rows.length === 0) break;
+    consumed += rows.length;
     nextAfterId = rows.at(-1)!.id;
     for (const r of rows) {
       const { objects, drivePath } = planner.plan(r.id);
@@ -53,8 +64,9 @@ export function claimPendingBatch(
       });
     }
   }
+  if (!input.countPending) return { items, nextAfterId, consumed };
   const pendingAfter = (catalog.db.prepare(`SELECT count(*) AS n FROM files WHERE state = 'pending' AND id > ?`).get(nextAfterId) as { n: number }).n;
-  return { items, nextAfterId, pendingAfter };
+  return { items, nextAfterId, consumed, pendingAfter };
 }
 
 export interface RecordedOutcomes {

@@ -61,7 +61,9 @@ export function uniqueSegments(siblings: SiblingEntry[]): Map<string, string> {
   const groups = new Map<string, SiblingEntry[]>();
   for (const s of siblings) {
     const seg = safeSegment(s.name);
-    groups.set(seg, [...(groups.get(seg) ?? []), s]);
+    const group = groups.get(seg);
+    if (group) group.push(s);
+    else groups.set(seg, [s]);
   }
   const out = new Map<string, string>();
   const taken = new Set(groups.keys());
