@@ -70,24 +70,26 @@ export class S3Destination implements Destination {
   }
 
   /**
-   * Small objects go in one request once checked; larger ones of known size in one streamed PUT, whose last
-   * bytes the transfer holds back until checked; exports of unknown size in parts. A single PUT costs the
-   * provider far less than a multipart upload of the same bytes.
+   * Small objects, exports included, go in one request once checked; larger ones of known size in one
+   * streamed PUT, whose last bytes the transfer holds back until checked; larger exports, whose size is
+   * unknown, in parts. A single PUT costs the provider far less than a multipart upload of the same bytes,
+   * and a checked one carries its SHA-256 from the start, with no copy to add it afterwards.
    */
   async upload(request: UploadRequest): Promise<UploadResult> {
     const Key = this.fullKey(request.key);
     try {
-      if (request.size === undefined || request.size > SINGLE_PUT_MAX_BYTES) return await this.uploadInParts(Key, request);
-      if (request.size <= BUFFERED_MAX_BYTES) return await this.putChecked(Key, request, request.size);
-      return await this.putStreamed(Key, request, request.size);
+      if (request.size !== undefined && request.size > SINGLE_PUT_MAX_BYTES) return await this.uploadInParts(Key, request);
+      if (request.size !== undefined && request.size > BUFFERED_MAX_BYTES) return await this.putStreamed(Key, request, request.size);
+      const head = await readHead(request.body, BUFFERED_MAX_BYTES);
+      if (head.whole) return await this.putChecked(Key, request, head.whole);
+      return await this.uploadInParts(Key, { ...request, body: head.rest });
     } catch (err) {
       throw this.uploadError(Key, err);
     }
   }
 
   /** The body is in memory and verified before the request starts: the provider checks it against our MD5. */
-  private async putChecked(Key: string, request: UploadRequest, size: number): Promise<UploadResult> {
-    const body = await readUpTo(request.body, size);
+  private async putChecked(Key: string, request: UploadRequest, body: Buffer): Promise<UploadResult> {
     const verified = await request.verified;
     const done = await this.client.send(
       new PutObjectCommand({
@@ -208,16 +210,20 @@ export class S3Destination implements Destination {
   }
 }
 
-/** Reads a body of known size whole; a body longer than that is an error, not a reason to keep reading. */
-async function readUpTo(body: Readable, size: number): Promise<Buffer> {
+/** Reads up to `max` bytes: the whole body if it ends by then, else a stream of all of it, read bytes first. */
+async function readHead(body: Readable, max: number): Promise<{ whole: Buffer; rest?: never } | { whole?: never; rest: Readable }> {
   const chunks: Buffer[] = [];
   let read = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    read += chunk.length;
-    if (read > size) throw new Error(`the body is longer than the ${size} bytes expected`);
-    chunks.push(chunk);
+  const reader = (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  for (let next = await reader.next(); !next.done; next = await reader.next()) {
+    chunks.push(next.value);
+    read += next.value.length;
+    if (read > max) {
+      const remaining = { [Symbol.asyncIterator]: () => reader };
+      return { rest: Readable.from((async function* () { yield* chunks; yield* remaining; })()) };
+    }
   }
-  return Buffer.concat(chunks, read);
+  return { whole: Buffer.concat(chunks, read) };
 }
 
 function describeS3Error(err: unknown): string {
