@@ -61,6 +61,18 @@ export interface PartUpload {
 
 export type PartUploadRequest = Omit<UploadRequest, 'body' | 'verified'> & { size: number };
 
+const MiB = 1024 * 1024;
+/** S3's smallest part but the last. */
+const MIN_PART = 5 * MiB;
+/** Exports have no size up front: a part size that still allows 8 GB at Scaleway's 1,000 parts. */
+const UNKNOWN_SIZE_PART = 8 * MiB;
+
+/** The smallest whole-MiB part size (at least 5 MiB) that keeps an upload within `maxParts`. */
+export function partSizeFor(size: number | undefined, maxParts: number): number {
+  if (size === undefined) return UNKNOWN_SIZE_PART;
+  return Math.max(MIN_PART, Math.ceil(size / maxParts / MiB) * MiB);
+}
+
 /** One place backups go. Adding a provider is one new file implementing this. */
 export interface Destination {
   readonly name: string;

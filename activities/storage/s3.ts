@@ -2,25 +2,16 @@ import { CopyObjectCommand, GetObjectCommand, HeadObjectCommand, NotFound, PutOb
 import { Upload } from '@aws-sdk/lib-storage';
 import { PassThrough, Readable } from 'node:stream';
 import type { S3DestinationConfig } from '../../common/config';
-import { Destination, DestinationError, ObjectHead, ObjectMetadata, PartUpload, PartUploadRequest, UploadRequest, UploadResult } from './destination';
+import { Destination, DestinationError, ObjectHead, ObjectMetadata, PartUpload, PartUploadRequest, UploadRequest, UploadResult, partSizeFor } from './destination';
 import { S3PartUpload } from './s3PartUpload';
 
 const MiB = 1024 * 1024;
-const MIN_PART = 5 * MiB;
-/** Exports have no size up front: a part size that still allows 8 GB at Scaleway's 1,000 parts. */
-const UNKNOWN_SIZE_PART = 8 * MiB;
 /** Objects up to this size are read whole and checked, then sent in one request that carries their hashes. */
 const BUFFERED_MAX_BYTES = 1 * MiB;
 /** Larger ones of known size are streamed in one PUT up to this size (rclone's default upload cutoff). */
 const SINGLE_PUT_MAX_BYTES = 200 * MiB;
 /** S3's single CopyObject limit, which adding metadata after an upload goes through. */
 const MAX_COPY_BYTES = 5 * 1024 ** 3;
-
-/** The smallest whole-MiB part size (at least 5 MiB) that keeps the upload within `maxParts`. */
-export function partSizeFor(size: number | undefined, maxParts: number): number {
-  if (size === undefined) return UNKNOWN_SIZE_PART;
-  return Math.max(MIN_PART, Math.ceil(size / maxParts / MiB) * MiB);
-}
 
 /** User metadata must be ASCII for SigV4: the path is percent-encoded. */
 function toS3Metadata(m: ObjectMetadata & { sha256?: string }): Record<string, string> {

@@ -1,8 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { PlannedObject, StoredObjectRecord, TransferItem } from '../../common/types';
 import { openDriveDownload } from '../drive/download';
-import type { Destination, PartUpload } from '../storage/destination';
-import { partSizeFor } from '../storage/s3';
+import { Destination, PartUpload, partSizeFor } from '../storage/destination';
 import { contentMismatch } from './hashingVerifier';
 import { objectMetadataOf } from './objectMetadata';
 import { ResumableHashes } from './resumableHashes';
