@@ -89,7 +89,8 @@ export interface TransferOutcome {
   fileId: string;
   /** Every object written to every destination; partial when a destination failed. */
   stored: StoredObjectRecord[];
-  failure?: { reason: string; message: string; attempts: number; destination?: string; deferred: boolean };
+  /** Why the file did not land; `destinations` are those still without it (every one when the download failed). */
+  failure?: { reason: string; message: string; attempts: number; destinations: string[]; deferred: boolean };
   bytesDownloaded: number;
 }
 

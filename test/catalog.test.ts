@@ -1,14 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { drive_v3 } from 'googleapis';
 import { migrations } from '../activities/catalog/migrations';
 import { Catalog } from '../activities/catalog/catalog';
+import { finishRun, startRun } from '../activities/catalog/runs';
+import { recordTransferOutcomes } from '../activities/catalog/syncQueue';
 import { listDrivePage, listSharedDrives } from '../activities/drive/listing';
 import { createLogger } from '../common/logger';
-import { DriveScope, ListingCounts, addListingCounts, emptyListingCounts } from '../common/types';
+import { DriveScope, ListingCounts, addListingCounts, emptyFullSyncTotals, emptyListingCounts } from '../common/types';
 import { bytesContent } from './drive-emulator/content';
 import { DriveEmulator } from './drive-emulator/server';
 import { startDrive } from './support/drive';
@@ -159,6 +162,41 @@ test('only content or place counts as a change: a folder edit, a new version wit
     assert.equal(catalog.getFile(bin.id)!.version, s.files.get(bin.id)!.version.toString(), 'metadata is refreshed even when nothing changed');
     s.rename(folder.id, 'meta-folder-renamed');
     assert.equal((await listEverything(catalog, 'm3')).changed, 1, 'a renamed folder is a change of place');
+  } finally {
+    catalog.close();
+  }
+});
+
+test('transfer failures are kept per destination: a destination that has the file stops failing, and old lists are split', () => {
+  const path = join(dir, 'failures', 'catalog.db');
+  mkdirSync(join(dir, 'failures'));
+  // A catalog as version 5 left it, with a failure naming two destinations in one comma-separated row.
+  const old = new Database(path);
+  old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+  for (const m of migrations.filter((m) => m.version <= 5)) {
+    old.exec(m.sql);
+    old.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(m.version, m.name, '2026-01-01T00:00:00Z');
+  }
+  const file = (id: string) => ({ id, driveId: null, kind: 'binary', name: `${id}.bin`, mimeType: 'application/octet-stream', parentId: 'root', size: 1, md5: null, driveSha256: null, modifiedTime: '2026-01-01T00:00:00Z', createdTime: null, version: '1', headRevisionId: null, shortcutTargetId: null, skipReason: null });
+  old.prepare(`INSERT INTO files (id, kind, name, mime_type, parent_id, modified_time, version, state, last_listing_id, created_at, updated_at) VALUES ('old', 'binary', 'old.bin', 'x', 'root', 't', '1', 'failed', 'l', 't', 't')`).run();
+  old.prepare(`INSERT INTO failures (file_id, destination, run_id, attempts, reason, message, first_failed_at, last_failed_at) VALUES ('old', 'aws,eu', 'r0', 5, 'destinationError', 'down', 't', 't')`).run();
+  old.close();
+
+  const catalog = Catalog.open(path);
+  try {
+    const open = (id: string) => catalog.db.prepare('SELECT destination, attempts FROM failures WHERE file_id = ? AND resolved_at IS NULL ORDER BY destination').all(id);
+    assert.deepEqual(open('old'), [{ destination: 'aws', attempts: 5 }, { destination: 'eu', attempts: 5 }], 'the migration split the list');
+
+    catalog.recordListedFiles([file('f1') as never], 'l1');
+    const fail = (destinations: string[]) => ({ fileId: 'f1', stored: [], bytesDownloaded: 0, failure: { reason: 'destinationError', message: 'down', attempts: 5, destinations, deferred: false } });
+    recordTransferOutcomes(catalog, { runId: 'r1', outcomes: [fail(['aws', 'eu'])] });
+    assert.deepEqual(open('f1'), [{ destination: 'aws', attempts: 5 }, { destination: 'eu', attempts: 5 }]);
+    startRun(catalog, { runId: 'r2', kind: 'full-sync', workflowId: 'w' });
+    recordTransferOutcomes(catalog, { runId: 'r2', outcomes: [fail(['eu'])] });
+    assert.deepEqual(open('f1'), [{ destination: 'eu', attempts: 10 }], 'aws has the file now; eu keeps failing');
+    assert.deepEqual(finishRun(catalog, { runId: 'r2', totals: emptyFullSyncTotals() }).degraded, ['eu']);
+    recordTransferOutcomes(catalog, { runId: 'r3', outcomes: [{ fileId: 'f1', stored: [], bytesDownloaded: 0 }] });
+    assert.deepEqual(open('f1'), []);
   } finally {
     catalog.close();
   }

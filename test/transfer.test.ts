@@ -169,7 +169,7 @@ test('a destination that is down does not stop the others; it is named in the fa
     const f = await stack.emulator!.store.addFile({ name: 'partial.txt', content: bytesContent('partial') });
     const outcome = await transferFile({ ...deps, destinations: [broken, local], attempts: 2 }, itemFor(f, [{ format: '', key: 'k/partial.txt' }]));
     assert.deepEqual(outcome.stored.map((s) => s.destination), ['nas']);
-    assert.equal(outcome.failure?.destination, 'broken');
+    assert.deepEqual(outcome.failure?.destinations, ['broken']);
     assert.equal(outcome.failure?.reason, 'destinationError');
     assert.match(outcome.failure!.message, /broken: uploading vault\/k\/partial\.txt failed: NoSuchBucket/);
     assert.equal(downloadsOf(f.id), 2, 'the retry downloads once more, for the failed destination only');

@@ -116,4 +116,21 @@ export const migrations: Array<{ version: number; name: string; sql: string }> =
         BEGIN UPDATE catalog_state SET names_version = names_version + 1; END;
     `,
   },
+  {
+    version: 6,
+    name: 'one failure row per destination, where transfers used to record a comma-separated list',
+    sql: `
+      WITH RECURSIVE split(id, destination, rest) AS (
+        SELECT id, NULL, destination || ',' FROM failures WHERE destination LIKE '%,%'
+        UNION ALL
+        SELECT id, substr(rest, 1, instr(rest, ',') - 1), substr(rest, instr(rest, ',') + 1) FROM split WHERE rest != ''
+      )
+      INSERT INTO failures (file_id, destination, run_id, attempts, reason, message, first_failed_at, last_failed_at, resolved_at)
+        SELECT f.file_id, s.destination, f.run_id, f.attempts, f.reason, f.message, f.first_failed_at, f.last_failed_at, f.resolved_at
+        FROM split s JOIN failures f ON f.id = s.id WHERE s.destination IS NOT NULL AND s.destination != '';
+      DELETE FROM failures WHERE destination LIKE '%,%';
+      DROP INDEX failures_open;
+      CREATE INDEX failures_open ON failures(file_id, destination) WHERE resolved_at IS NULL;
+    `,
+  },
 ];

@@ -94,8 +94,12 @@ export function recordTransferOutcomes(catalog: Catalog, input: { runId: string;
   );
   const setState = db.prepare('UPDATE files SET state = ?, updated_at = ? WHERE id = ?');
   const resolveFailures = db.prepare('UPDATE failures SET resolved_at = ? WHERE file_id = ? AND resolved_at IS NULL');
-  const openFailure = db.prepare('SELECT id FROM failures WHERE file_id = ? AND resolved_at IS NULL');
-  const bumpFailure = db.prepare('UPDATE failures SET attempts = attempts + ?, reason = ?, message = ?, destination = ?, run_id = ?, last_failed_at = ? WHERE id = ?');
+  // One open failure per file and destination: a destination that has the file now is no longer failing.
+  const resolveOtherFailures = db.prepare(
+    'UPDATE failures SET resolved_at = ? WHERE file_id = ? AND resolved_at IS NULL AND (destination IS NULL OR destination NOT IN (SELECT value FROM json_each(?)))',
+  );
+  const openFailure = db.prepare('SELECT id FROM failures WHERE file_id = ? AND destination = ? AND resolved_at IS NULL');
+  const bumpFailure = db.prepare('UPDATE failures SET attempts = attempts + ?, reason = ?, message = ?, run_id = ?, last_failed_at = ? WHERE id = ?');
   const insertFailure = db.prepare(
     `INSERT INTO failures (file_id, destination, run_id, attempts, reason, message, first_failed_at, last_failed_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -117,9 +121,12 @@ export function recordTransferOutcomes(catalog: Catalog, input: { runId: string;
       setState.run(f.deferred ? 'deferred' : 'failed', now, outcome.fileId);
       if (f.deferred) counts.deferred++;
       else counts.failed++;
-      const open = openFailure.get(outcome.fileId) as { id: number } | undefined;
-      if (open) bumpFailure.run(f.attempts, f.reason, f.message, f.destination ?? null, input.runId, now, open.id);
-      else insertFailure.run(outcome.fileId, f.destination ?? null, input.runId, f.attempts, f.reason, f.message, now, now);
+      resolveOtherFailures.run(now, outcome.fileId, JSON.stringify(f.destinations));
+      for (const destination of f.destinations) {
+        const open = openFailure.get(outcome.fileId, destination) as { id: number } | undefined;
+        if (open) bumpFailure.run(f.attempts, f.reason, f.message, input.runId, now, open.id);
+        else insertFailure.run(outcome.fileId, destination, input.runId, f.attempts, f.reason, f.message, now, now);
+      }
     }
   })();
   return counts;

@@ -93,7 +93,7 @@ async function transferObject(deps: TransferDeps, item: TransferItem, object: Pl
   }
   return {
     bytes,
-    failure: { reason: last!.reason, message: last!.message, attempts: deps.attempts, destination: remaining.map((d) => d.name).join(','), deferred: last!.action === 'defer' },
+    failure: { reason: last!.reason, message: last!.message, attempts: deps.attempts, destinations: remaining.map((d) => d.name), deferred: last!.action === 'defer' },
   };
 }
 
