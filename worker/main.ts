@@ -1,10 +1,15 @@
 import { NativeConnection } from '@temporalio/worker';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../common/config';
 import { createLogger } from '../common/logger';
 import { bundleWorkflowsInChildProcess } from './bundleWorkflows';
 import { installTemporalLogging } from './temporalLogging';
 import { wireActivities } from './wiring';
 import { startWorkers } from './workers';
+
+/** Written by `npm run build` beside the compiled code; running from source bundles at start instead. */
+const PREBUILT_BUNDLE = join(__dirname, '..', 'workflow-bundle.js');
 
 /** `npm run worker -- [config.yaml]`: serves the workflow and catalog task queues until SIGINT/SIGTERM. */
 async function main() {
@@ -14,7 +19,7 @@ async function main() {
   installTemporalLogging(logger);
   const { catalog, catalogActivities, transferActivities } = wireActivities(config, logger);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const bundle = await bundleWorkflowsInChildProcess();
+  const bundle = existsSync(PREBUILT_BUNDLE) ? { codePath: PREBUILT_BUNDLE, remove: () => undefined } : await bundleWorkflowsInChildProcess();
   const workers = await startWorkers({ connection, namespace: config.temporal.namespace, catalogActivities, transferActivities, workflowBundle: { codePath: bundle.codePath } });
   bundle.remove();
   logger.info({ event: 'worker.started', temporal: config.temporal.address, namespace: config.temporal.namespace }, 'worker started');
