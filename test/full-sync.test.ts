@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import { ListObjectsV2Command, GetObjectCommand } from '@aws-sdk/client-s3';
 import { TASK_QUEUES } from '../common/taskQueues';
 import type { FullSyncSummary } from '../common/types';
-import { fullSync } from '../workflows';
+import { FullSyncProgress, fullSync, fullSyncProgressQuery } from '../workflows';
 import { bytesContent, generatedContent } from './drive-emulator/content';
 import { EmuFile } from './drive-emulator/store';
 import { zipEntryNames } from './drive-emulator/zip';
@@ -96,7 +96,24 @@ const downloads = () => stack.emulator!.requests.filter((r) => r.query.alt === '
 
 test('a full sync lands every file in every destination with correct bytes, verified', async () => {
   const handle = await runFullSync('full-sync-1');
-  const summary: FullSyncSummary = await handle.result();
+  const result = handle.result();
+  let finished = false;
+  void result.finally(() => (finished = true)).catch(() => undefined);
+  // Progress, as the Web UI and the API see it, sampled while files are moving.
+  let during: { progress: FullSyncProgress; details?: string } | undefined;
+  while (!during && !finished) {
+    const progress = await handle.query(fullSyncProgressQuery).catch(() => undefined); // between runs at continueAsNew
+    if (progress?.phase === 'transfer' && progress.totals.filesSynced > 0 && progress.pending.files > 0 && progress.rate.bytesPerSecond > 0) {
+      const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+      during = { progress, details: metadata.currentDetails };
+    } else await new Promise((r) => setTimeout(r, 100));
+  }
+  const summary: FullSyncSummary = await result;
+  assert.ok(during, 'progress was seen mid-transfer');
+  assert.ok(during.progress.pending.bytes > 0 && during.progress.rate.filesPerSecond > 0, JSON.stringify(during.progress));
+  assert.match(during.details ?? '', /^\*\*transfer\*\* · listed \d+ · synced \d+ files, [\d.]+ MiB at [\d.]+ MiB\/s · failed 0 · deferred 0 · pending \d+ files, [\d.]+ MiB$/);
+  const final = await handle.query(fullSyncProgressQuery);
+  assert.deepEqual([final.phase, final.totals.filesSynced, final.pending], ['done', summary.filesSynced, { files: 0, bytes: 0 }]);
   const expectedFiles = contentFiles.length + workspaceCount;
   assert.equal(summary.filesSynced, expectedFiles);
   assert.deepEqual([summary.filesFailed, summary.filesDeferred, summary.pending], [0, 0, 0]);

@@ -20,8 +20,10 @@ export interface FullSyncProgress {
   runId: string;
   phase: 'list' | 'transfer' | 'verify' | 'done';
   totals: FullSyncTotals;
-  /** Pending files not yet claimed by this run. */
-  pending: number;
+  /** Pending files not yet claimed by this run, and their size (binary files; exports have none up front). */
+  pending: { files: number; bytes: number };
+  /** Since the run started, listing included. */
+  rate: { filesPerSecond: number; bytesPerSecond: number };
 }
 
 export const fullSyncProgressQuery = defineQuery<FullSyncProgress>('fullSyncProgress');
@@ -62,11 +64,14 @@ export async function fullSync(input: FullSyncInput): Promise<FullSyncSummary> {
   let phase: FullSyncProgress['phase'] = input.resume?.phase ?? 'list';
   let afterId = input.resume?.afterId ?? '';
   let afterRowId = input.resume?.afterRowId ?? 0;
-  let pending = 0;
-  setHandler(fullSyncProgressQuery, () => ({ runId, phase, totals, pending }));
+  let pending = { files: 0, bytes: 0 };
+  let runSeconds = 0;
+  const rate = () => ({ filesPerSecond: runSeconds ? totals.filesSynced / runSeconds : 0, bytesPerSecond: runSeconds ? totals.bytes / runSeconds : 0 });
+  setHandler(fullSyncProgressQuery, () => ({ runId, phase, totals, pending, rate: rate() }));
+  const mib = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
   const report = () =>
     setCurrentDetails(
-      `**${phase}** · listed ${totals.listed} · synced ${totals.filesSynced} files, ${(totals.bytes / 1024 ** 2).toFixed(1)} MiB · failed ${totals.filesFailed} · deferred ${totals.filesDeferred} · pending ${pending}`,
+      `**${phase}** · listed ${totals.listed} · synced ${totals.filesSynced} files, ${mib(totals.bytes)} at ${mib(rate().bytesPerSecond)}/s · failed ${totals.filesFailed} · deferred ${totals.filesDeferred} · pending ${pending.files} files, ${mib(pending.bytes)}`,
     );
   const continueIfSuggested = async () => {
     if (workflowInfo().continueAsNewSuggested) {
@@ -101,11 +106,12 @@ export async function fullSync(input: FullSyncInput): Promise<FullSyncSummary> {
       filesDeferred: totals.filesDeferred + recorded.deferred,
       bytes: totals.bytes + recorded.bytes,
     };
+    runSeconds = recorded.runSeconds;
     report();
   };
   while (phase === 'transfer') {
     const batch = await claimed!;
-    pending = batch.pendingAfter ?? pending - batch.consumed;
+    pending = batch.pendingAfter ?? { files: pending.files - batch.consumed.files, bytes: pending.bytes - batch.consumed.bytes };
     if (batch.items.length === 0) {
       await recording;
       phase = 'verify';
@@ -139,7 +145,7 @@ export async function fullSync(input: FullSyncInput): Promise<FullSyncSummary> {
 
   phase = 'done';
   const summary = await catalog.finishRun({ runId, totals });
-  pending = summary.pending;
+  runSeconds = summary.seconds;
   report();
   return summary;
 }

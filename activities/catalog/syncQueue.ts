@@ -8,10 +8,10 @@ type PendingRow = { id: string; name: string; kind: 'binary' | 'workspace'; mime
 export interface PendingBatch {
   items: TransferItem[];
   nextAfterId: string;
-  /** Pending files this claim went past, including those the scope rules skipped. */
-  consumed: number;
-  /** Pending files after this batch, when asked for: counting them costs a scan, so once per run. */
-  pendingAfter?: number;
+  /** Pending files this claim went past, including those the scope rules skipped, and their bytes. */
+  consumed: { files: number; bytes: number };
+  /** Pending files and bytes after this batch, when asked for: counting them costs a scan, so once per run. */
+  pendingAfter?: { files: number; bytes: number };
 }
 
 /**
@@ -35,11 +35,12 @@ export function claimPendingBatch(
   );
   const items: TransferItem[] = [];
   let nextAfterId = input.afterId;
-  let consumed = 0;
+  const consumed = { files: 0, bytes: 0 };
   while (items.length === 0) {
     const rows = selectPending.all(nextAfterId, input.limit) as PendingRow[];
     if (rows.length === 0) break;
-    consumed += rows.length;
+    consumed.files += rows.length;
+    for (const r of rows) consumed.bytes += r.size ?? 0;
     nextAfterId = rows.at(-1)!.id;
     for (const r of rows) {
       const { objects, drivePath } = planner.plan(r.id);
@@ -65,7 +66,9 @@ export function claimPendingBatch(
     }
   }
   if (!input.countPending) return { items, nextAfterId, consumed };
-  const pendingAfter = (catalog.db.prepare(`SELECT count(*) AS n FROM files WHERE state = 'pending' AND id > ?`).get(nextAfterId) as { n: number }).n;
+  const pendingAfter = catalog.db
+    .prepare(`SELECT count(*) AS files, coalesce(sum(size), 0) AS bytes FROM files WHERE state = 'pending' AND id > ?`)
+    .get(nextAfterId) as { files: number; bytes: number };
   return { items, nextAfterId, consumed, pendingAfter };
 }
 
@@ -74,6 +77,8 @@ export interface RecordedOutcomes {
   failed: number;
   deferred: number;
   bytes: number;
+  /** Seconds since the run started, by this host's clock: the workflow has none to measure a rate with. */
+  runSeconds: number;
 }
 
 /**
@@ -83,7 +88,9 @@ export interface RecordedOutcomes {
 export function recordTransferOutcomes(catalog: Catalog, input: { runId: string; outcomes: TransferOutcome[] }): RecordedOutcomes {
   const db = catalog.db;
   const now = new Date().toISOString();
-  const counts: RecordedOutcomes = { synced: 0, failed: 0, deferred: 0, bytes: 0 };
+  const run = db.prepare('SELECT started_at FROM runs WHERE id = ?').get(input.runId) as { started_at: string } | undefined;
+  const runSeconds = run ? Math.max((Date.parse(now) - Date.parse(run.started_at)) / 1000, 0.001) : 0;
+  const counts: RecordedOutcomes = { synced: 0, failed: 0, deferred: 0, bytes: 0, runSeconds };
   const freeKey = db.prepare('DELETE FROM objects WHERE destination = ? AND key = ? AND NOT (file_id = ? AND format = ?)');
   const upsertObject = db.prepare(
     `INSERT INTO objects (file_id, destination, format, key, size, sha256, etag, version_id, file_version, state, uploaded_at, verified_at)
