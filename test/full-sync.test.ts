@@ -4,6 +4,8 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ListObjectsV2Command, GetObjectCommand } from '@aws-sdk/client-s3';
+import { startFullSync } from '../api/fullSyncRuns';
+import type { Config } from '../common/config';
 import { TASK_QUEUES } from '../common/taskQueues';
 import type { FullSyncSummary } from '../common/types';
 import { FullSyncProgress, fullSync, fullSyncProgressQuery } from '../workflows';
@@ -17,6 +19,7 @@ import { RunningWorker, stackConfig, startTestWorker } from './support/worker';
 const G = 'application/vnd.google-apps.';
 let stack: Stack;
 let worker: RunningWorker;
+let config: Config;
 const contentFiles: EmuFile[] = [];
 let workspaceCount = 0;
 
@@ -63,7 +66,8 @@ before(async () => {
   workspaceCount++;
   const bulk = await add({ name: 'bulk' });
   for (let i = 0; i < 1450; i++) await add({ name: `item-${i}.dat`, parentId: bulk.id, content: bytesContent(`bulk item ${i}`) });
-  worker = await startTestWorker(stack, stackConfig(stack, { scope: { exclude: ['*.tmp', 'My Drive/Projects/private'], maxFileSizeBytes: 70 * 1024 * 1024 } }));
+  config = stackConfig(stack, { scope: { exclude: ['*.tmp', 'My Drive/Projects/private'], maxFileSizeBytes: 70 * 1024 * 1024 } });
+  worker = await startTestWorker(stack, config);
 });
 
 after(async () => {
@@ -168,8 +172,12 @@ test('a full sync lands every file in every destination with correct bytes, veri
 
 test('a second full sync downloads nothing', async () => {
   const before = downloads();
-  const summary = await (await runFullSync('full-sync-2')).result();
+  // Started as the CLI and the demo start runs: tagged, so the Web UI can filter runs by kind and account.
+  const summary = await (await startFullSync(worker.client, config, 'full-sync-2')).result();
   assert.equal(downloads() - before, 0, 'no download or export request');
+  const tagged = [];
+  for await (const run of worker.client.workflow.list({ query: `BackupKind = "full-sync" AND Account = "${config.account}"` })) tagged.push(run.workflowId);
+  assert.ok(tagged.includes('full-sync-2'), `found by its search attributes: ${tagged.join(', ')}`);
   assert.equal(summary.filesSynced, 0);
   assert.equal(summary.verified.aws, contentFiles.length + workspaceCount, 'every object is still verified');
 });
