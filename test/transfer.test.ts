@@ -104,6 +104,28 @@ test('a Workspace file is exported, its SHA-256 added to the metadata, and an ex
   assert.ok(stack.emulator!.requests.some((r) => r.path.startsWith('/feeds/download/documents/export/Export') && r.query.id === huge.id));
 });
 
+test('with the SDK request checksums off, every upload style still lands the right bytes', async () => {
+  const plain = minioDestination(stack.minio!, 'aws', { name: 'plain', requestChecksums: 'when_required', prefix: 'plain' });
+  try {
+    const files = [
+      await stack.emulator!.store.addFile({ name: 'small.bin', content: bytesContent('checked in memory') }),
+      await stack.emulator!.store.addFile({ name: 'streamed.bin', content: generatedContent(2 * 1024 * 1024 + 3, 41) }),
+      await stack.emulator!.store.addFile({ name: 'Long doc', mimeType: `${G}document`, exportSize: 3 * 1024 * 1024 }),
+    ];
+    for (const f of files) {
+      const key = `drive/me/My Drive/${f.name}${f.content ? '' : '.docx'}`;
+      const outcome = await transferFile({ ...deps, destinations: [plain] }, itemFor(f, [{ format: f.content ? '' : 'docx', key }]));
+      assert.equal(outcome.failure, undefined, outcome.failure?.message);
+      const bytes = await streamToBuffer(await plain.read(key));
+      assert.equal(sha(bytes), outcome.stored[0].sha256, key);
+      if (f.content) assert.equal(outcome.stored[0].sha256, f.hashes!.sha256);
+      assert.equal((await plain.head(key))!.sha256, outcome.stored[0].sha256, 'the SHA-256 is in the metadata');
+    }
+  } finally {
+    plain.destroy();
+  }
+});
+
 // Small objects are checked before they are sent; larger ones stream in one PUT (S3) or to a temp file (local).
 for (const [label, original, updated] of [
   ['a small file', bytesContent('precious original bytes'), bytesContent('precious updated bytes!')],
