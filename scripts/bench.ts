@@ -8,6 +8,7 @@ import { Catalog, CatalogFileInput } from '../activities/catalog/catalog';
 import { ObjectKeyPlanner } from '../activities/catalog/objectKeys';
 import { claimPendingBatch } from '../activities/catalog/syncQueue';
 import { parseConfig } from '../common/config';
+import type { ExportFormatConfig } from '../common/exportFormats';
 import { TASK_QUEUES } from '../common/taskQueues';
 import type { FullSyncSummary } from '../common/types';
 import { fileContent, generatedContent, readContent } from '../test/drive-emulator/content';
@@ -84,7 +85,7 @@ function rcloneCopy(source: string, minio: { endpoint: string; accessKeyId: stri
 }
 
 /** Seconds to claim every pending file of a fresh catalog holding `files` spread over `folders`, in batches of 100. */
-function claimAllSeconds(dir: string, files: number, folders: number): number {
+function claimAllSeconds(dir: string, exportFormats: ExportFormatConfig, files: number, folders: number): number {
   const catalog = Catalog.open(join(dir, `claim-${folders}.db`));
   const base = { driveId: null, md5: null, driveSha256: null, modifiedTime: '2024-01-01T00:00:00Z', createdTime: '2024-01-01T00:00:00Z', version: '1', headRevisionId: null, shortcutTargetId: null, skipReason: null };
   const rows: CatalogFileInput[] = [];
@@ -92,7 +93,7 @@ function claimAllSeconds(dir: string, files: number, folders: number): number {
   // Ids in a different order than folders, as Drive's are; every name twice, so collisions are resolved.
   for (let i = 0; i < files; i++) rows.push({ ...base, id: `file-${(i * 7919) % files}`, kind: 'binary', name: `photo-${i % (files / 2)}.jpg`, mimeType: 'image/jpeg', parentId: `folder-${i % folders}`, size: 1 });
   for (let i = 0; i < rows.length; i += 1000) catalog.recordListedFiles(rows.slice(i, i + 1000), 'bench');
-  const planner = new ObjectKeyPlanner(catalog.db, 'bench', { document: ['docx'], spreadsheet: ['xlsx'], presentation: ['pptx'], drawing: ['pdf'], script: ['json'] });
+  const planner = new ObjectKeyPlanner(catalog.db, 'bench', exportFormats);
   const started = performance.now();
   let claimed = 0;
   for (let afterId = ''; ; ) {
@@ -204,8 +205,8 @@ async function main() {
 
     const afterAll = peakRssBytes(worker.pid!);
     console.log(`${''.padEnd(18)} worker peak RSS over the three full syncs (each lists and HEADs all that came before): ${(afterAll / 1024 / 1024).toFixed(0)} MiB`);
-    const spread = claimAllSeconds(tmp, 100_000, 1000);
-    const oneFolder = claimAllSeconds(tmp, 100_000, 1);
+    const spread = claimAllSeconds(tmp, config.exportFormats, 100_000, 1000);
+    const oneFolder = claimAllSeconds(tmp, config.exportFormats, 100_000, 1);
     console.log(`d: claim 100,000      in 1,000 folders ${spread.toFixed(1)} s | in one folder ${oneFolder.toFixed(1)} s, ratio ${(oneFolder / spread).toFixed(2)}`);
     console.log(`bench: catalog and MinIO data in ${tmp} (removed)`);
   } finally {

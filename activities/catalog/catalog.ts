@@ -142,6 +142,12 @@ export class Catalog {
     return counts;
   }
 
+  /** Seconds since a run was recorded as started, by this host's clock; undefined for a run never started. */
+  secondsSinceRunStarted(runId: string, now = new Date()): number | undefined {
+    const row = this.db.prepare('SELECT started_at FROM runs WHERE id = ?').get(runId) as { started_at: string } | undefined;
+    return row ? Math.max((now.getTime() - Date.parse(row.started_at)) / 1000, 0.001) : undefined;
+  }
+
   /** Records why an item is not backed up under its own name (a followed shortcut, an excluded path). */
   markSkipped(id: string, reason: string): void {
     this.db.prepare(`UPDATE files SET state = 'skipped', skip_reason = ?, updated_at = ? WHERE id = ?`).run(reason, new Date().toISOString(), id);

@@ -13,10 +13,9 @@ export function startRun(catalog: Catalog, input: { runId: string; kind: RunKind
 
 /** Closes a run with its totals, and reports time and rate measured from its recorded start. */
 export function finishRun(catalog: Catalog, input: { runId: string; totals: FullSyncTotals }): FullSyncSummary {
-  const row = catalog.db.prepare('SELECT started_at FROM runs WHERE id = ?').get(input.runId) as { started_at: string } | undefined;
-  if (!row) throw new Error(`run ${input.runId} was never started`);
   const ended = new Date();
-  const seconds = Math.max((ended.getTime() - Date.parse(row.started_at)) / 1000, 0.001);
+  const seconds = catalog.secondsSinceRunStarted(input.runId, ended);
+  if (seconds === undefined) throw new Error(`run ${input.runId} was never started`);
   const failedDestinations = catalog.db
     .prepare('SELECT DISTINCT destination FROM failures WHERE run_id = ? AND resolved_at IS NULL AND destination IS NOT NULL')
     .all(input.runId) as Array<{ destination: string }>;

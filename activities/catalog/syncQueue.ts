@@ -88,9 +88,7 @@ export interface RecordedOutcomes {
 export function recordTransferOutcomes(catalog: Catalog, input: { runId: string; outcomes: TransferOutcome[] }): RecordedOutcomes {
   const db = catalog.db;
   const now = new Date().toISOString();
-  const run = db.prepare('SELECT started_at FROM runs WHERE id = ?').get(input.runId) as { started_at: string } | undefined;
-  const runSeconds = run ? Math.max((Date.parse(now) - Date.parse(run.started_at)) / 1000, 0.001) : 0;
-  const counts: RecordedOutcomes = { synced: 0, failed: 0, deferred: 0, bytes: 0, runSeconds };
+  const counts: RecordedOutcomes = { synced: 0, failed: 0, deferred: 0, bytes: 0, runSeconds: catalog.secondsSinceRunStarted(input.runId) ?? 0 };
   const freeKey = db.prepare('DELETE FROM objects WHERE destination = ? AND key = ? AND NOT (file_id = ? AND format = ?)');
   const upsertObject = db.prepare(
     `INSERT INTO objects (file_id, destination, format, key, size, sha256, etag, version_id, file_version, state, uploaded_at, verified_at)
