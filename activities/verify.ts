@@ -53,14 +53,16 @@ export async function verifyObjectsPage(deps: { catalog: Catalog; destinations: 
     }),
   );
   const now = new Date().toISOString();
+  const setObjectState = db.prepare('UPDATE objects SET state = ?, verified_at = ? WHERE rowid = ?');
+  const requeueFile = db.prepare(`UPDATE files SET state = 'pending', updated_at = ? WHERE id = ?`);
   db.transaction(() => {
     for (const v of verdicts) {
-      db.prepare('UPDATE objects SET state = ?, verified_at = ? WHERE rowid = ?').run(v.ok ? 'verified' : 'failed', now, v.rowid);
+      setObjectState.run(v.ok ? 'verified' : 'failed', now, v.rowid);
       const counts = v.ok ? result.verified : result.mismatched;
       counts[v.destination] = (counts[v.destination] ?? 0) + 1;
       if (!v.ok) {
-        db.prepare(`UPDATE files SET state = 'pending', updated_at = ? WHERE id = ?`).run(now, v.fileId);
-        db.prepare(`INSERT INTO failures (file_id, destination, attempts, reason, message, first_failed_at, last_failed_at) VALUES (?, ?, 1, 'verifyMismatch', ?, ?, ?)`).run(v.fileId, v.destination, `HEAD after upload: ${v.problem}`, now, now);
+        requeueFile.run(now, v.fileId);
+        deps.catalog.recordFailure({ fileId: v.fileId, destination: v.destination, runId: null, attempts: 1, reason: 'verifyMismatch', message: `HEAD after upload: ${v.problem}` }, now);
       }
     }
   })();

@@ -105,12 +105,15 @@ test('a full sync lands every file in every destination with correct bytes, veri
   void result.finally(() => (finished = true)).catch(() => undefined);
   // Progress, as the Web UI and the API see it, sampled while files are moving.
   let during: { progress: FullSyncProgress; details?: string } | undefined;
+  const sample = async () => ({
+    progress: await handle.query(fullSyncProgressQuery),
+    details: (await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails,
+  });
   while (!during && !finished) {
-    const progress = await handle.query(fullSyncProgressQuery).catch(() => undefined); // between runs at continueAsNew
-    if (progress?.phase === 'transfer' && progress.totals.filesSynced > 0 && progress.pending.files > 0 && progress.rate.bytesPerSecond > 0) {
-      const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
-      during = { progress, details: metadata.currentDetails };
-    } else await new Promise((r) => setTimeout(r, 100));
+    // A query that lands between two runs at continueAsNew fails: sample again.
+    const s = await sample().catch(() => undefined);
+    if (s?.progress.phase === 'transfer' && s.progress.totals.filesSynced > 0 && s.progress.pending.files > 0 && s.progress.pending.bytes > 0) during = s;
+    else await new Promise((r) => setTimeout(r, 100));
   }
   const summary: FullSyncSummary = await result;
   assert.ok(during, 'progress was seen mid-transfer');

@@ -13,7 +13,7 @@ export interface FullSyncInput {
   /** How long a silent transfer worker is trusted before its batch is retried elsewhere (default 1 minute). */
   transferHeartbeatTimeout?: ActivityOptions['heartbeatTimeout'];
   /** Set by the workflow itself when it continues as new: where it was, and what it has done. */
-  resume?: { runId: string; phase: 'transfer' | 'verify'; afterId: string; afterRowId: number; totals: FullSyncTotals };
+  resume?: { runId: string; phase: 'transfer' | 'verify'; afterId: string; afterRowId: number; totals: FullSyncTotals; runSeconds: number };
 }
 
 export interface FullSyncProgress {
@@ -65,7 +65,8 @@ export async function fullSync(input: FullSyncInput): Promise<FullSyncSummary> {
   let afterId = input.resume?.afterId ?? '';
   let afterRowId = input.resume?.afterRowId ?? 0;
   let pending = { files: 0, bytes: 0 };
-  let runSeconds = 0;
+  // Measured by the catalog host at each recorded batch; carried over continueAsNew so the rate never reads 0.
+  let runSeconds = input.resume?.runSeconds ?? 0;
   const rate = () => ({ filesPerSecond: runSeconds ? totals.filesSynced / runSeconds : 0, bytesPerSecond: runSeconds ? totals.bytes / runSeconds : 0 });
   setHandler(fullSyncProgressQuery, () => ({ runId, phase, totals, pending, rate: rate() }));
   const mib = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
@@ -75,7 +76,7 @@ export async function fullSync(input: FullSyncInput): Promise<FullSyncSummary> {
     );
   const continueIfSuggested = async () => {
     if (workflowInfo().continueAsNewSuggested) {
-      await continueAsNew<typeof fullSync>({ ...input, resume: { runId, phase: phase as 'transfer' | 'verify', afterId, afterRowId, totals } });
+      await continueAsNew<typeof fullSync>({ ...input, resume: { runId, phase: phase as 'transfer' | 'verify', afterId, afterRowId, totals, runSeconds } });
     }
   };
 

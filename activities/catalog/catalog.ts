@@ -142,6 +142,23 @@ export class Catalog {
     return counts;
   }
 
+  /**
+   * Records that a file did not reach one destination: adds to the failure already open for that pair, or
+   * opens one. A transfer that failed and a HEAD that found the object wrong land in the same row.
+   */
+  recordFailure(failure: { fileId: string; destination: string; runId: string | null; attempts: number; reason: string; message: string }, now: string): void {
+    const open = this.db.prepare('SELECT id FROM failures WHERE file_id = ? AND destination = ? AND resolved_at IS NULL').get(failure.fileId, failure.destination) as { id: number } | undefined;
+    if (open) {
+      this.db
+        .prepare('UPDATE failures SET attempts = attempts + ?, reason = ?, message = ?, run_id = coalesce(?, run_id), last_failed_at = ? WHERE id = ?')
+        .run(failure.attempts, failure.reason, failure.message, failure.runId, now, open.id);
+      return;
+    }
+    this.db
+      .prepare('INSERT INTO failures (file_id, destination, run_id, attempts, reason, message, first_failed_at, last_failed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(failure.fileId, failure.destination, failure.runId, failure.attempts, failure.reason, failure.message, now, now);
+  }
+
   /** Seconds since a run was recorded as started, by this host's clock; undefined for a run never started. */
   secondsSinceRunStarted(runId: string, now = new Date()): number | undefined {
     const row = this.db.prepare('SELECT started_at FROM runs WHERE id = ?').get(runId) as { started_at: string } | undefined;

@@ -40,9 +40,9 @@ export function claimPendingBatch(
     const rows = selectPending.all(nextAfterId, input.limit) as PendingRow[];
     if (rows.length === 0) break;
     consumed.files += rows.length;
-    for (const r of rows) consumed.bytes += r.size ?? 0;
     nextAfterId = rows.at(-1)!.id;
     for (const r of rows) {
+      consumed.bytes += r.size ?? 0;
       const { objects, drivePath } = planner.plan(r.id);
       const skipReason = outOfScope({ drivePath, size: r.size });
       if (skipReason) {
@@ -103,12 +103,6 @@ export function recordTransferOutcomes(catalog: Catalog, input: { runId: string;
   const resolveOtherFailures = db.prepare(
     'UPDATE failures SET resolved_at = ? WHERE file_id = ? AND resolved_at IS NULL AND (destination IS NULL OR destination NOT IN (SELECT value FROM json_each(?)))',
   );
-  const openFailure = db.prepare('SELECT id FROM failures WHERE file_id = ? AND destination = ? AND resolved_at IS NULL');
-  const bumpFailure = db.prepare('UPDATE failures SET attempts = attempts + ?, reason = ?, message = ?, run_id = ?, last_failed_at = ? WHERE id = ?');
-  const insertFailure = db.prepare(
-    `INSERT INTO failures (file_id, destination, run_id, attempts, reason, message, first_failed_at, last_failed_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
   db.transaction(() => {
     for (const outcome of input.outcomes) {
       counts.bytes += outcome.bytesDownloaded;
@@ -128,9 +122,7 @@ export function recordTransferOutcomes(catalog: Catalog, input: { runId: string;
       else counts.failed++;
       resolveOtherFailures.run(now, outcome.fileId, JSON.stringify(f.destinations));
       for (const destination of f.destinations) {
-        const open = openFailure.get(outcome.fileId, destination) as { id: number } | undefined;
-        if (open) bumpFailure.run(f.attempts, f.reason, f.message, input.runId, now, open.id);
-        else insertFailure.run(outcome.fileId, destination, input.runId, f.attempts, f.reason, f.message, now, now);
+        catalog.recordFailure({ fileId: outcome.fileId, destination, runId: input.runId, attempts: f.attempts, reason: f.reason, message: f.message }, now);
       }
     }
   })();
