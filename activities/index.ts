@@ -37,7 +37,7 @@ export function createCatalogActivities(deps: CatalogActivityDeps) {
     resolveShortcutsPage: (input: { listingId: string; afterId: string; limit: number }) => resolveShortcutsPage(deps, input),
     startRun: async (input: { runId: string; kind: RunKind; workflowId: string }) => startRun(catalog, input),
     requeueFailures: async () => requeueFailures(catalog),
-    claimPendingBatch: async (input: { afterId: string; limit: number; countPending?: boolean }) => claimPendingBatch(catalog, { planner, scopeRules: deps.scopeRules }, input),
+    claimPendingBatch: async (input: { afterId: string; limit: number; countPending?: boolean }) => claimPendingBatch(catalog, { planner, scopeRules: deps.scopeRules, includeSharedWithMe: deps.includeSharedWithMe }, input),
     recordTransferOutcomes: async (input: { runId: string; outcomes: TransferOutcome[] }) => recordTransferOutcomes(catalog, input),
     verifyObjectsPage: (input: { afterRowId: number; limit: number }) => verifyObjectsPage(deps, input),
     finishRun: async (input: { runId: string; totals: FullSyncTotals }) => finishRun(catalog, input),

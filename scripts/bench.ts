@@ -97,7 +97,7 @@ function claimAllSeconds(dir: string, exportFormats: ExportFormatConfig, files: 
   const started = performance.now();
   let claimed = 0;
   for (let afterId = ''; ; ) {
-    const batch = claimPendingBatch(catalog, { planner, scopeRules: { exclude: [] } }, { afterId, limit: 100 });
+    const batch = claimPendingBatch(catalog, { planner, scopeRules: { exclude: [] }, includeSharedWithMe: false }, { afterId, limit: 100 });
     if (batch.items.length === 0) break;
     claimed += batch.items.length;
     afterId = batch.nextAfterId;
