@@ -160,7 +160,7 @@ test('the SHA-256 is stored without rewriting any object: no CopyObject, one ver
     sent.length = 0;
     const verified = await activities.verifyObjectsPage({ afterRowId: 0, limit: 100 });
     assert.deepEqual([verified.verified, verified.mismatched], [{ aws: files.length }, {}]);
-    assert.equal(sent.filter((c) => c === 'GetObjectTaggingCommand').length, hashKnownLate.length, 'only objects with a tag cost a tag read');
+    assert.equal(sent.filter((c) => c === 'GetObjectTaggingCommand').length, hashKnownLate.length, 'only the objects whose SHA-256 came late cost a tag read');
 
     const tampered = outcomes.flatMap((x) => x.stored).find((o) => o.key.endsWith('/streamed-old.bin'))!;
     await raw.send(

@@ -190,8 +190,9 @@ export class S3Destination implements Destination {
     const Key = this.fullKey(key);
     try {
       const res = await this.client.send(new HeadObjectCommand({ Bucket: this.config.bucket, Key }));
-      // Only objects with tags cost a second request: HEAD gives their count.
-      const sha256 = res.Metadata?.sha256 ?? (res.TagCount ? await this.taggedSha256(Key, res.VersionId) : undefined);
+      // Only objects whose hash came late have none in their metadata, so only they cost a tag read. HEAD's
+      // tag count is not relied on: S3-compatible stores do not all send it, nor AWS without tag-read permission.
+      const sha256 = res.Metadata?.sha256 ?? (await this.taggedSha256(Key, res.VersionId));
       return { size: res.ContentLength ?? 0, sha256, driveFileId: res.Metadata?.['drive-file-id'] };
     } catch (err) {
       if (err instanceof NotFound || (err as S3ServiceException).$metadata?.httpStatusCode === 404) return undefined;
