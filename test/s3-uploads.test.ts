@@ -119,14 +119,15 @@ test('the SHA-256 is stored without rewriting any object: no CopyObject, one ver
 
   const { destination, sent } = recordingDestination(stack.minio!, 'aws', { bucket: VERSIONED_BUCKET });
   const catalog: Catalog = openTestCatalog(stack.tmp, 'hashes.db');
-  const config = parseConfig({ account: 'me', google: { clientId: 'c' }, destinations: [{ kind: 'local', name: 'unused', path: stack.tmp }] });
+  const minimal = { account: 'me', google: { clientId: 'c' }, destinations: [{ kind: 'local', name: 'x', path: '/' }] };
+  const { exportFormats } = parseConfig(minimal);
   const activities = createCatalogActivities({
     catalog,
     drive,
     destinations: [destination],
     logger,
     account: 'me',
-    exportFormats: config.exportFormats,
+    exportFormats,
     includeSharedWithMe: false,
     scopeRules: { exclude: [] },
   });
@@ -143,8 +144,9 @@ test('the SHA-256 is stored without rewriting any object: no CopyObject, one ver
     assert.deepEqual(outcomes.map((o) => o.failure), outcomes.map(() => undefined), 'every file transferred');
     await activities.recordTransferOutcomes({ runId: 'r1', outcomes });
 
-    assert.equal(sent.filter((c) => c === 'CopyObjectCommand').length, 0, `no CopyObject: ${[...new Set(sent)].join(', ')}`);
-    assert.equal(sent.filter((c) => c === 'PutObjectTaggingCommand').length, hashKnownLate.length, 'one tag per object whose hash was known only at the end');
+    const count = (command: string) => sent.filter((c) => c === command).length;
+    assert.equal(count('CopyObjectCommand'), 0, `no CopyObject: ${[...new Set(sent)].join(', ')}`);
+    assert.equal(count('PutObjectTaggingCommand'), hashKnownLate.length, 'one tag per object whose hash was known only at the end');
     const versions = await raw.send(new ListObjectVersionsCommand({ Bucket: VERSIONED_BUCKET, Prefix: 'vault/' }));
     const perKey = new Map<string, number>();
     for (const v of versions.Versions ?? []) perKey.set(v.Key!, (perKey.get(v.Key!) ?? 0) + 1);
@@ -160,15 +162,14 @@ test('the SHA-256 is stored without rewriting any object: no CopyObject, one ver
     sent.length = 0;
     const verified = await activities.verifyObjectsPage({ afterRowId: 0, limit: 100 });
     assert.deepEqual([verified.verified, verified.mismatched], [{ aws: files.length }, {}]);
-    assert.equal(sent.filter((c) => c === 'GetObjectTaggingCommand').length, hashKnownLate.length, 'only the objects whose SHA-256 came late cost a tag read');
+    assert.equal(count('GetObjectTaggingCommand'), hashKnownLate.length, 'only the objects whose SHA-256 came late cost a tag read');
 
     const tampered = outcomes.flatMap((x) => x.stored).find((o) => o.key.endsWith('/streamed-old.bin'))!;
-    await raw.send(
-      new PutObjectTaggingCommand({ Bucket: VERSIONED_BUCKET, Key: `vault/${tampered.key}`, Tagging: { TagSet: [{ Key: 'sha256', Value: '0'.repeat(64) }] } }),
-    );
+    const wrongTag = { TagSet: [{ Key: 'sha256', Value: '0'.repeat(64) }] };
+    await raw.send(new PutObjectTaggingCommand({ Bucket: VERSIONED_BUCKET, Key: `vault/${tampered.key}`, Tagging: wrongTag }));
     const caught = await activities.verifyObjectsPage({ afterRowId: 0, limit: 100 });
     assert.deepEqual([caught.verified, caught.mismatched], [{ aws: files.length - 1 }, { aws: 1 }]);
-    const failure = catalog.db.prepare(`SELECT reason, message FROM failures WHERE file_id = ?`).get(files[3].id) as { reason: string; message: string };
+    const failure = catalog.db.prepare('SELECT reason, message FROM failures WHERE file_id = ?').get(files[3].id) as Record<string, string>;
     assert.equal(failure.reason, 'verifyMismatch');
     assert.match(failure.message, new RegExp(`sha256 0{64}, catalog ${tampered.sha256}`));
   } finally {
@@ -199,7 +200,8 @@ test('an export whose download always breaks leaves no multipart upload open', a
   const doc = await stack.emulator!.store.addFile({ name: 'Broken export', mimeType: `${G}document`, exportSize: 11 * MiB });
   stack.emulator!.faults.add({ match: `/feeds/download/documents/export/Export\\?.*id=${doc.id}`, cutOffAfterBytes: 9 * MiB });
   const { destination, sent } = recordingDestination(stack.minio!, 'aws');
-  const item: TransferItem = { ...itemFor(doc, ''), kind: 'workspace', size: null, md5: null, sha256: null, objects: [{ format: 'docx', key: 'k/Broken export.docx', storedAt: [] }] };
+  const objects = [{ format: 'docx', key: 'k/Broken export.docx', storedAt: [] }];
+  const item: TransferItem = { ...itemFor(doc, ''), kind: 'workspace', size: null, md5: null, sha256: null, objects };
   const outcome = await transferFile(transferDeps({ destinations: [destination], attempts: 2 }), item);
   stack.emulator!.faults.clear();
   assert.equal(outcome.failure?.attempts, 2);
@@ -219,7 +221,8 @@ test('the resume checkpoint keeps one size whatever the number of parts', async 
   const aws = recordingDestination(stack.minio!, 'aws').destination;
   const eu = recordingDestination(stack.minio!, 'eu', { maxParts: 1000 }).destination;
   const local = new LocalDestination('nas', join(stack.tmp, 'nas'));
-  const outcome = await transferFile(transferDeps({ destinations: [aws, eu, local], checkpoints: new MeasuredStore() }), itemFor(f, 'k/many-parts.bin'));
+  const deps = transferDeps({ destinations: [aws, eu, local], checkpoints: new MeasuredStore() });
+  const outcome = await transferFile(deps, itemFor(f, 'k/many-parts.bin'));
   assert.equal(outcome.failure, undefined);
   assert.equal(sizes.length, 13, 'a checkpoint per part');
   t.diagnostic(`serialized checkpoint, two S3 uploads and a local one: ${sizes[0]} bytes after part 1, ${sizes.at(-1)} after part 13`);
@@ -230,7 +233,8 @@ test('the resume checkpoint keeps one size whatever the number of parts', async 
 
 test('a part upload resumed from its token completes with the right bytes, its parts listed page by page', async () => {
   const { destination: first } = recordingDestination(stack.minio!, 'aws');
-  const request = { key: 'k/resumed-parts.bin', size: 5 * 5 * MiB + 1000, contentType: 'application/octet-stream', metadata: { driveFileId: 'x', drivePath: 'My Drive/x', modifiedTime: '2024-01-01T00:00:00.000Z', version: '1' } };
+  const metadata = { driveFileId: 'x', drivePath: 'My Drive/x', modifiedTime: '2024-01-01T00:00:00.000Z', version: '1' };
+  const request = { key: 'k/resumed-parts.bin', size: 5 * 5 * MiB + 1000, contentType: 'application/octet-stream', metadata };
   const parts = Array.from({ length: 6 }, (_, i) => Buffer.alloc(i < 5 ? 5 * MiB : 1000, i + 1));
   const upload = await first.beginPartUpload(request);
   const tokens: string[] = [];

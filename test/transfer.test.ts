@@ -260,7 +260,8 @@ test('a crash after the last part and before completion resumes without download
     }),
   });
   const item = itemFor(f, [{ format: '', key: 'k/almost.bin' }]);
-  const first = await transferFile({ ...deps, destinations: [crashing], attempts: 1, resumableMinBytes: 8 * MiB, checkpoints, signal: attempt.signal }, item);
+  const crashDeps = { ...deps, destinations: [crashing], attempts: 1, resumableMinBytes: 8 * MiB, checkpoints, signal: attempt.signal };
+  const first = await transferFile(crashDeps, item);
   assert.equal(first.failure?.message, 'worker killed');
   assert.equal(checkpoints.get(f.id)?.offset, 9 * MiB + 1);
   const second = await transferFile({ ...deps, destinations: [local], resumableMinBytes: 8 * MiB, checkpoints }, item);

@@ -132,7 +132,8 @@ export class S3Destination implements Destination {
       { abortSignal: aborted.signal },
     );
     const verified = await request.verified;
-    return await this.storeSha256IfMissing({ key: Key, size: verified.size, etag: done.ETag, versionId: done.VersionId }, request, verified.sha256);
+    const written = { key: Key, size: verified.size, etag: done.ETag, versionId: done.VersionId };
+    return await this.storeSha256IfMissing(written, request, verified.sha256);
   }
 
   private async uploadInParts(Key: string, request: UploadRequest): Promise<UploadResult> {
@@ -146,7 +147,8 @@ export class S3Destination implements Destination {
     });
     const done = await upload.done();
     const verified = await request.verified;
-    return await this.storeSha256IfMissing({ key: Key, size: verified.size, etag: done.ETag, versionId: done.VersionId }, request, verified.sha256);
+    const written = { key: Key, size: verified.size, etag: done.ETag, versionId: done.VersionId };
+    return await this.storeSha256IfMissing(written, request, verified.sha256);
   }
 
   async beginPartUpload(request: PartUploadRequest, resumeToken?: unknown): Promise<PartUpload> {
@@ -175,9 +177,8 @@ export class S3Destination implements Destination {
   /** When the metadata lacks the SHA-256 (exports, files Drive gave none for), tags the version just written with it. */
   private async storeSha256IfMissing(done: UploadResult, request: Pick<UploadRequest, 'metadata'>, sha256: string): Promise<UploadResult> {
     if (request.metadata.sha256 === sha256) return done;
-    await this.client.send(
-      new PutObjectTaggingCommand({ Bucket: this.config.bucket, Key: done.key, VersionId: done.versionId, Tagging: { TagSet: [{ Key: SHA256_TAG, Value: sha256 }] } }),
-    );
+    const Tagging = { TagSet: [{ Key: SHA256_TAG, Value: sha256 }] };
+    await this.client.send(new PutObjectTaggingCommand({ Bucket: this.config.bucket, Key: done.key, VersionId: done.versionId, Tagging }));
     return done;
   }
 

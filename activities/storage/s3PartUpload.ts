@@ -56,7 +56,9 @@ export class S3PartUpload implements PartUpload {
 
   async writePart(partNumber: number, bytes: Buffer): Promise<void> {
     const { client, Bucket, Key } = this.target;
-    const res = await client.send(new UploadPartCommand({ Bucket, Key, UploadId: this.uploadId, PartNumber: partNumber, Body: bytes, ContentLength: bytes.length }));
+    const res = await client.send(
+      new UploadPartCommand({ Bucket, Key, UploadId: this.uploadId, PartNumber: partNumber, Body: bytes, ContentLength: bytes.length }),
+    );
     this.etags.set(partNumber, res.ETag!);
     this.countWritten();
   }
@@ -72,7 +74,9 @@ export class S3PartUpload implements PartUpload {
   async complete(verified: { sha256: string; size: number }): Promise<UploadResult> {
     const { client, Bucket, Key } = this.target;
     const Parts = [...this.etags].sort(([a], [b]) => a - b).map(([PartNumber, ETag]) => ({ PartNumber, ETag }));
-    const done = await client.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId: this.uploadId, MultipartUpload: { Parts } }));
+    const done = await client.send(
+      new CompleteMultipartUploadCommand({ Bucket, Key, UploadId: this.uploadId, MultipartUpload: { Parts } }),
+    );
     return this.target.finish({ key: Key, size: verified.size, etag: done.ETag, versionId: done.VersionId }, verified);
   }
 

@@ -15,7 +15,10 @@ export interface ExpectedContent {
 }
 
 /** Why bytes read differ from what Drive says the file is, or undefined when they match. */
-export function contentMismatch(expected: ExpectedContent, read: { size: number; md5: string; sha256: string }): CorruptDownloadError | undefined {
+export function contentMismatch(
+  expected: ExpectedContent,
+  read: { size: number; md5: string; sha256: string },
+): CorruptDownloadError | undefined {
   let problem: string | undefined;
   if (typeof expected.size === 'number' && expected.size !== read.size) problem = `read ${read.size} bytes, Drive says ${expected.size}`;
   else if (expected.md5 && expected.md5 !== read.md5) problem = `MD5 ${read.md5} differs from Drive's ${expected.md5}`;

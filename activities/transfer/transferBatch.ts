@@ -14,7 +14,10 @@ interface BatchProgress {
  * The transfer activity: copies a batch of files with a few running at once, heartbeating so a dead
  * worker is noticed within the heartbeat timeout. Stateless: it reads no catalog, it returns outcomes.
  */
-export async function transferBatch(deps: Omit<TransferDeps, 'checkpoints' | 'signal'> & { concurrency: number }, items: TransferItem[]): Promise<TransferOutcome[]> {
+export async function transferBatch(
+  deps: Omit<TransferDeps, 'checkpoints' | 'signal'> & { concurrency: number },
+  items: TransferItem[],
+): Promise<TransferOutcome[]> {
   const ctx = Context.current();
   const previous = ctx.info.heartbeatDetails as BatchProgress | undefined;
   const finished: Record<number, TransferOutcome> = { ...previous?.finished };

@@ -46,7 +46,8 @@ async function tryObjectOnce(deps: TransferDeps, item: TransferItem, object: Pla
   } catch (error) {
     return { stored: [], failed: destinations, error, bytes: 0 };
   }
-  const { results, verified } = await fanOut(source, item.kind === 'binary' ? { md5: item.md5, sha256: item.sha256, size: item.size } : {}, destinations, () => ({
+  const expected = item.kind === 'binary' ? { md5: item.md5, sha256: item.sha256, size: item.size } : {};
+  const { results, verified } = await fanOut(source, expected, destinations, () => ({
     key: object.key,
     size: item.kind === 'binary' ? (item.size ?? undefined) : undefined,
     contentType: item.kind === 'binary' ? item.mimeType : EXPORT_MIME_TYPES[object.format],

@@ -46,7 +46,12 @@ export class CheckpointStore {
   }
 }
 
-const partUploadRequest = (item: TransferItem, key: string) => ({ key, size: item.size!, contentType: item.mimeType, metadata: objectMetadataOf(item) });
+const partUploadRequest = (item: TransferItem, key: string) => ({
+  key,
+  size: item.size!,
+  contentType: item.mimeType,
+  metadata: objectMetadataOf(item),
+});
 
 /**
  * Drops the uploads a checkpoint names: S3 bills the parts of an open multipart upload until it is aborted,
@@ -59,11 +64,12 @@ async function dropUploads(deps: TransferDeps, item: TransferItem, checkpoint: L
   if (named.length === 0) return;
   const dropped = await Promise.allSettled(named.map(async (d) => (await d.beginPartUpload(request, checkpoint.uploads[d.name])).abort()));
   dropped.forEach((r, i) => {
-    if (r.status === 'rejected') {
-      deps.logger.warn({ event: 'transfer.drop_upload_failed', fileId: item.fileId, destination: named[i].name, err: r.reason }, 'could not drop an upload');
-    }
+    if (r.status === 'fulfilled') return;
+    const destination = named[i].name;
+    deps.logger.warn({ event: 'transfer.drop_upload_failed', fileId: item.fileId, destination, err: r.reason }, 'could not drop an upload');
   });
-  deps.logger.info({ event: 'transfer.uploads_dropped', fileId: item.fileId, destinations: named.map((d) => d.name) }, 'dropped the uploads of a checkpoint');
+  const destinations = named.map((d) => d.name);
+  deps.logger.info({ event: 'transfer.uploads_dropped', fileId: item.fileId, destinations }, 'dropped the uploads of a checkpoint');
 }
 
 /**
