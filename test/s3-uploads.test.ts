@@ -16,6 +16,7 @@ import { drive_v3 } from 'googleapis';
 import { createCatalogActivities } from '../activities';
 import { Catalog } from '../activities/catalog/catalog';
 import { createDriveClient, createOAuthClient } from '../activities/drive/client';
+import { DestinationError } from '../activities/storage/destination';
 import { LocalDestination } from '../activities/storage/local';
 import { S3Destination } from '../activities/storage/s3';
 import { TransferDeps, transferFile } from '../activities/transfer/transferFile';
@@ -194,6 +195,35 @@ test('a large file given up after its last try leaves no multipart upload open a
   assert.deepEqual(await openUploads(BUCKETS.aws, 'vault/k/given-up.bin'), [], 'the multipart upload was aborted');
   assert.deepEqual(readdirSync(join(stack.tmp, 'nas', 'k')).filter((n) => n.endsWith('.partial')), [], 'no partial file is left');
   assert.equal(checkpoints.get(f.id), undefined, 'no checkpoint is left for a heartbeat to carry');
+});
+
+test('a checkpoint that no longer holds for every destination has its uploads dropped before the file starts over', async () => {
+  const f = await stack.emulator!.store.addFile({ name: 'refit.bin', content: generatedContent(12 * MiB + 9, 121) });
+  stack.emulator!.faults.add({ match: `GET /drive/v3/files/${f.id}\\?`, times: 1, cutOffAfterBytes: 11 * MiB });
+  // The local destination fails its second part once: the first try's checkpoint then names the S3 upload only.
+  const local = new LocalDestination('nas', join(stack.tmp, 'nas'));
+  let failed = false;
+  const flaky = Object.assign(Object.create(local) as LocalDestination, {
+    beginPartUpload: async (...args: Parameters<LocalDestination['beginPartUpload']>) => {
+      const upload = await local.beginPartUpload(...args);
+      return {
+        ...upload,
+        writePart: async (n: number, bytes: Buffer) => {
+          if (n === 2 && !failed) {
+            failed = true;
+            throw new DestinationError('nas', 'disk full');
+          }
+          return upload.writePart(n, bytes);
+        },
+      };
+    },
+  });
+  const { destination } = recordingDestination(stack.minio!, 'aws');
+  const outcome = await transferFile(transferDeps({ destinations: [flaky, destination] }), itemFor(f, 'k/refit.bin'));
+  assert.equal(outcome.failure, undefined, outcome.failure?.message);
+  assert.ok(failed);
+  assert.deepEqual(await openUploads(BUCKETS.aws, 'vault/k/refit.bin'), [], 'the first try\'s upload was aborted, not left open');
+  assert.equal(sha(await streamToBuffer(await destination.read('k/refit.bin'))), f.hashes!.sha256);
 });
 
 test('an export whose download always breaks leaves no multipart upload open', async () => {
