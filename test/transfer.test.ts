@@ -89,7 +89,7 @@ test('one download feeds every destination; bytes, SHA-256 and metadata land eve
   assert.equal((await local.head(key))!.sha256, f.hashes!.sha256);
 });
 
-test('a Workspace file is exported, its SHA-256 added to the metadata, and an export over 10 MB goes through exportLinks', async () => {
+test('a Workspace file is exported, its SHA-256 stored with the object, and an export over 10 MB goes through exportLinks', async () => {
   const doc = await stack.emulator!.store.addFile({ name: 'Plan', mimeType: `${G}document`, text: 'plan' });
   const huge = await stack.emulator!.store.addFile({ name: 'Huge', mimeType: `${G}document`, exportSize: 11 * 1024 * 1024 });
   for (const f of [doc, huge]) {
@@ -119,7 +119,7 @@ test('with the SDK request checksums off, every upload style still lands the rig
       const bytes = await streamToBuffer(await plain.read(key));
       assert.equal(sha(bytes), outcome.stored[0].sha256, key);
       if (f.content) assert.equal(outcome.stored[0].sha256, f.hashes!.sha256);
-      assert.equal((await plain.head(key))!.sha256, outcome.stored[0].sha256, 'the SHA-256 is in the metadata');
+      assert.equal((await plain.head(key))!.sha256, outcome.stored[0].sha256, 'the SHA-256 is stored with the object');
     }
   } finally {
     plain.destroy();
@@ -242,20 +242,26 @@ test('a large file whose bytes do not match Drive is never completed, and is fet
 test('a crash after the last part and before completion resumes without downloading again', async () => {
   const MiB = 1024 * 1024;
   const f = await stack.emulator!.store.addFile({ name: 'almost.bin', content: generatedContent(9 * MiB + 1, 91) });
-  // The store outlives the failed try as a heartbeat would; the destination dies at completion, like a crash.
+  // The store outlives the failed try as a heartbeat would; the destination dies at completion, like a crash,
+  // and the attempt is cancelled, so it gives nothing up: its retry is to resume.
   class HeartbeatLikeStore extends CheckpointStore {
     override clear(): void {}
   }
   const checkpoints = new HeartbeatLikeStore();
+  const attempt = new AbortController();
   const crashing = Object.assign(Object.create(local) as LocalDestination, {
     beginPartUpload: async (...args: Parameters<LocalDestination['beginPartUpload']>) => ({
       ...(await local.beginPartUpload(...args)),
-      complete: async () => Promise.reject(new Error('worker killed')),
+      complete: async () => {
+        attempt.abort();
+        throw new Error('worker killed');
+      },
       abort: async () => undefined,
     }),
   });
   const item = itemFor(f, [{ format: '', key: 'k/almost.bin' }]);
-  const first = await transferFile({ ...deps, destinations: [crashing], attempts: 1, resumableMinBytes: 8 * MiB, checkpoints }, item);
+  const crashDeps = { ...deps, destinations: [crashing], attempts: 1, resumableMinBytes: 8 * MiB, checkpoints, signal: attempt.signal };
+  const first = await transferFile(crashDeps, item);
   assert.equal(first.failure?.message, 'worker killed');
   assert.equal(checkpoints.get(f.id)?.offset, 9 * MiB + 1);
   const second = await transferFile({ ...deps, destinations: [local], resumableMinBytes: 8 * MiB, checkpoints }, item);

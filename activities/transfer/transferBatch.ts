@@ -14,7 +14,10 @@ interface BatchProgress {
  * The transfer activity: copies a batch of files with a few running at once, heartbeating so a dead
  * worker is noticed within the heartbeat timeout. Stateless: it reads no catalog, it returns outcomes.
  */
-export async function transferBatch(deps: Omit<TransferDeps, 'checkpoints'> & { concurrency: number }, items: TransferItem[]): Promise<TransferOutcome[]> {
+export async function transferBatch(
+  deps: Omit<TransferDeps, 'checkpoints' | 'signal'> & { concurrency: number },
+  items: TransferItem[],
+): Promise<TransferOutcome[]> {
   const ctx = Context.current();
   const previous = ctx.info.heartbeatDetails as BatchProgress | undefined;
   const finished: Record<number, TransferOutcome> = { ...previous?.finished };
@@ -33,7 +36,7 @@ export async function transferBatch(deps: Omit<TransferDeps, 'checkpoints'> & { 
       while (next < todo.length) {
         if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
         const i = todo[next++];
-        finished[i] = await transferFile({ ...deps, checkpoints }, items[i]);
+        finished[i] = await transferFile({ ...deps, checkpoints, signal: ctx.cancellationSignal }, items[i]);
       }
     });
     await Promise.all(lanes);

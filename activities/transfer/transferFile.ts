@@ -7,7 +7,7 @@ import { openDriveDownload, openDriveExport } from '../drive/download';
 import type { Destination } from '../storage/destination';
 import { fanOut } from './fanOut';
 import { objectMetadataOf } from './objectMetadata';
-import { CheckpointStore, tryLargeFileOnce } from './transferLargeFile';
+import { CheckpointStore, giveUpLargeFile, tryLargeFileOnce } from './transferLargeFile';
 import { TransferErrorClass, backoffMs, classifyTransferError } from './retryPolicy';
 
 export interface TransferDeps {
@@ -21,6 +21,8 @@ export interface TransferDeps {
   /** Binary files this large go part by part with checkpoints, so a crash costs one part, not the file. */
   resumableMinBytes: number;
   checkpoints: CheckpointStore;
+  /** The activity's cancellation: a cancelled attempt gives up no file, as the activity's retry resumes it. */
+  signal?: AbortSignal;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -44,7 +46,8 @@ async function tryObjectOnce(deps: TransferDeps, item: TransferItem, object: Pla
   } catch (error) {
     return { stored: [], failed: destinations, error, bytes: 0 };
   }
-  const { results, verified } = await fanOut(source, item.kind === 'binary' ? { md5: item.md5, size: item.size } : {}, destinations, () => ({
+  const expected = item.kind === 'binary' ? { md5: item.md5, sha256: item.sha256, size: item.size } : {};
+  const { results, verified } = await fanOut(source, expected, destinations, () => ({
     key: object.key,
     size: item.kind === 'binary' ? (item.size ?? undefined) : undefined,
     contentType: item.kind === 'binary' ? item.mimeType : EXPORT_MIME_TYPES[object.format],
@@ -91,6 +94,7 @@ async function transferObject(deps: TransferDeps, item: TransferItem, object: Pl
     if (last.action === 'defer' || last.action === 'fail') break;
     if (last.action === 'retry-acknowledging-abuse') acknowledgeAbuse = true;
   }
+  if (!deps.signal?.aborted) await giveUpLargeFile(deps, item);
   return {
     bytes,
     failure: { reason: last!.reason, message: last!.message, attempts: deps.attempts, destinations: remaining.map((d) => d.name), deferred: last!.action === 'defer' },
