@@ -141,7 +141,7 @@ async function main() {
         accessKeyIdEnv: 'BENCH_KEY',
         secretAccessKeyEnv: 'BENCH_SECRET',
         // BENCH_REQUEST_CHECKSUMS=when_required measures the cost of the SDK's default CRC32 checksums.
-        requestChecksums: process.env.BENCH_REQUEST_CHECKSUMS ?? 'when_supported',
+        ...(process.env.BENCH_REQUEST_CHECKSUMS && { requestChecksums: process.env.BENCH_REQUEST_CHECKSUMS }),
       })),
     });
     writeFileSync(configPath, JSON.stringify(config));
