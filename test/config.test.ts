@@ -22,7 +22,7 @@ test('a section left out gets the defaults a section written empty gets, and the
   const pick = (config: Config) => Object.fromEntries(sections.map((s) => [s, config[s]]));
   const omitted = pick(parseConfig(minimal));
   assert.deepEqual(pick(parseConfig({ ...minimal, ...Object.fromEntries(sections.map((s) => [s, {}])) })), omitted);
-  assert.deepEqual(omitted.transfer, { concurrency: 4, batchSize: 100, attempts: 5, retryBaseDelayMs: 1000, resumableMinBytes: 64 * 1024 * 1024 });
+  assert.deepEqual(omitted.temporal, { address: '127.0.0.1:7233', namespace: 'default', webUiUrl: 'http://127.0.0.1:8233/' });
   assert.deepEqual(pick(loadConfig(join(__dirname, '..', 'config.example.yaml'))), omitted);
 });
 
