@@ -37,8 +37,8 @@ test("a failing activity's log line carries the error's message and stack", asyn
   // A listing page of the wrong shape: listDrivePage throws, and the failure is not retried.
   stack.emulator!.faults.add({ match: '^GET /drive/v3/files\\?', status: 200, replaceBody: JSON.stringify({ files: 'not a list' }) });
   const workflowId = 'listing-of-a-bad-page';
-  const args = [{ listingId: 'l1', includeSharedDrives: false }] as const;
-  await assert.rejects(worker.client.workflow.execute(listDriveIntoCatalog, { taskQueue: TASK_QUEUES.workflows, workflowId, args: [...args] }));
+  const listing = { taskQueue: TASK_QUEUES.workflows, workflowId, args: [{ listingId: 'l1', includeSharedDrives: false }] as const };
+  await assert.rejects(worker.client.workflow.execute(listDriveIntoCatalog, listing));
   const failed = captured.lines.map((l) => JSON.parse(l)).find((e) => e.msg === 'Activity failed' && e.activityType === 'listDrivePage');
   assert.ok(failed, `an "Activity failed" line for listDrivePage among:\n${captured.lines.join('\n')}`);
   assert.equal(failed.workflowId, workflowId);
