@@ -13,10 +13,10 @@ import { TASK_QUEUES } from '../common/taskQueues';
 import type { FullSyncSummary } from '../common/types';
 import { fileContent, generatedContent, readContent } from '../test/drive-emulator/content';
 import { DriveEmulator } from '../test/drive-emulator/server';
-import { startMinio } from '../worker/embedded/minioServer';
-import { startTemporalDevServer } from '../worker/embedded/temporalDevServer';
-import { stopTied } from '../worker/embedded/tiedProcess';
-import { startWorkerProcess } from '../worker/embedded/workerProcess';
+import { startMinio } from './launchers/minioServer';
+import { startTemporalDevServer } from './launchers/temporalDevServer';
+import { stopTied } from './launchers/tiedProcess';
+import { startWorkerProcess } from './launchers/workerProcess';
 import { fullSync } from '../workflows';
 
 /**
@@ -141,7 +141,7 @@ async function main() {
         accessKeyIdEnv: 'BENCH_KEY',
         secretAccessKeyEnv: 'BENCH_SECRET',
         // BENCH_REQUEST_CHECKSUMS=when_required measures the cost of the SDK's default CRC32 checksums.
-        requestChecksums: process.env.BENCH_REQUEST_CHECKSUMS ?? 'when_supported',
+        ...(process.env.BENCH_REQUEST_CHECKSUMS && { requestChecksums: process.env.BENCH_REQUEST_CHECKSUMS }),
       })),
     });
     writeFileSync(configPath, JSON.stringify(config));
