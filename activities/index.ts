@@ -8,7 +8,7 @@ import { RunKind, finishRun, startRun } from './catalog/runs';
 import { ScopeRules } from './catalog/scopeRules';
 import { claimPendingBatch, recordTransferOutcomes, requeueFailures } from './catalog/syncQueue';
 import { listDrivePage, listSharedDrives } from './drive/listing';
-import { resolveShortcutsPage } from './drive/shortcuts';
+import { followShortcutsStep, resolveShortcutsPage } from './drive/shortcuts';
 import type { Destination } from './storage/destination';
 import { transferBatch } from './transfer/transferBatch';
 import { verifyObjectsPage } from './verify';
@@ -34,6 +34,8 @@ export function createCatalogActivities(deps: CatalogActivityDeps) {
   return {
     listDrivePage: (input: ListDrivePageInput) => listDrivePage(deps, input),
     listSharedDrives: () => listSharedDrives(deps),
+    followShortcutsStep: (input: { listingId: string; begin?: { afterId: string } }) => followShortcutsStep(deps, input),
+    /** Replaced by followShortcutsStep; served for listings whose history calls it. */
     resolveShortcutsPage: (input: { listingId: string; afterId: string; limit: number }) => resolveShortcutsPage(deps, input),
     startRun: async (input: { runId: string; kind: RunKind; workflowId: string }) => startRun(catalog, input),
     requeueFailures: async () => requeueFailures(catalog),

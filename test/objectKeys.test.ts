@@ -136,7 +136,14 @@ test('items without a visible parent go under Shared with me, and only when the 
     const c = claimingCatalog(includeSharedWithMe);
     try {
       c.catalog.recordListedFiles(
-        [fileInput('file-s', 'shared.txt', null), folderInput('folder-s', 'Shared folder', null), fileInput('file-in', 'inside.txt', 'folder-s'), fileInput('file-m', 'mine.txt', 'root')],
+        [
+          { ...fileInput('file-s', 'shared.txt', null), ownedByMe: false },
+          { ...folderInput('folder-s', 'Shared folder', null), ownedByMe: false },
+          fileInput('file-in', 'inside.txt', 'folder-s'),
+          fileInput('file-m', 'mine.txt', 'root'),
+          // The user's own file whose folder is gone from view ("unorganized"): part of My Drive.
+          { ...fileInput('file-u', 'unorganized.txt', null), ownedByMe: true },
+        ],
         'l1',
       );
       const claimed = c.claim();
@@ -145,9 +152,10 @@ test('items without a visible parent go under Shared with me, and only when the 
           'file-in': 'drive/me/Shared with me/Shared folder/inside.txt',
           'file-m': 'drive/me/My Drive/mine.txt',
           'file-s': 'drive/me/Shared with me/shared.txt',
+          'file-u': 'drive/me/My Drive/unorganized.txt',
         });
       } else {
-        assert.deepEqual(claimed, { 'file-m': 'drive/me/My Drive/mine.txt' });
+        assert.deepEqual(claimed, { 'file-m': 'drive/me/My Drive/mine.txt', 'file-u': 'drive/me/My Drive/unorganized.txt' });
         const skipped = c.catalog.db.prepare(`SELECT id, skip_reason FROM files WHERE state = 'skipped' ORDER BY id`).all();
         assert.deepEqual(skipped, [{ id: 'file-in', skip_reason: SHARED_WITH_ME_SKIP }, { id: 'file-s', skip_reason: SHARED_WITH_ME_SKIP }]);
       }
@@ -165,7 +173,7 @@ test('a shared drive named like a later one, or like "Shared with me", keeps the
     c.catalog.recordListedFiles([{ ...fileInput('file-1', 'one.txt', 'drive-b'), driveId: 'drive-b' }, { ...fileInput('file-2', 'two.txt', 'drive-c'), driveId: 'drive-c' }], 'l1');
     c.store(c.claim());
     c.catalog.upsertDrive({ id: 'drive-a', name: 'Team', kind: 'shared-drive' });
-    c.catalog.recordListedFiles([{ ...fileInput('file-0', 'zero.txt', 'drive-a'), driveId: 'drive-a' }, fileInput('file-3', 'three.txt', null)], 'l2');
+    c.catalog.recordListedFiles([{ ...fileInput('file-0', 'zero.txt', 'drive-a'), driveId: 'drive-a' }, { ...fileInput('file-3', 'three.txt', null), ownedByMe: false }], 'l2');
     assert.deepEqual(c.claim(), { 'file-0': 'drive/me/Team [drive-a]/zero.txt', 'file-3': 'drive/me/Shared with me/three.txt' });
     const held = c.catalog.db.prepare(`SELECT key FROM objects WHERE file_id IN ('file-1', 'file-2') ORDER BY file_id`).all();
     assert.deepEqual(held, [{ key: 'drive/me/Team/one.txt' }, { key: 'drive/me/Shared with me [drive-c]/two.txt' }]);

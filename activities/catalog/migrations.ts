@@ -154,4 +154,32 @@ export const migrations: Array<{ version: number; name: string; sql: string }> =
         FROM objects o JOIN files f ON f.id = o.file_id ORDER BY o.rowid;
     `,
   },
+  {
+    version: 8,
+    name: 'who owns an item (null in shared drives); a shortcut walk\'s queue and resolved shortcuts, so it goes on in bounded steps',
+    sql: `
+      ALTER TABLE files ADD COLUMN owned_by_me INTEGER;
+      CREATE TABLE shortcut_walks (
+        walk_id TEXT PRIMARY KEY,
+        scan_after_id TEXT
+      );
+      CREATE TABLE shortcut_walk_items (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        walk_id TEXT NOT NULL REFERENCES shortcut_walks(walk_id) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('shortcut', 'folder')),
+        item_id TEXT NOT NULL,
+        parent_id TEXT,
+        drive_id TEXT,
+        target_id TEXT,
+        following TEXT NOT NULL,
+        page_token TEXT
+      );
+      CREATE INDEX shortcut_walk_items_walk ON shortcut_walk_items(walk_id, seq);
+      CREATE TABLE shortcut_walk_resolved (
+        walk_id TEXT NOT NULL REFERENCES shortcut_walks(walk_id) ON DELETE CASCADE,
+        shortcut_id TEXT NOT NULL,
+        PRIMARY KEY (walk_id, shortcut_id)
+      );
+    `,
+  },
 ];

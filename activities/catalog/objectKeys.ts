@@ -63,6 +63,8 @@ interface Row {
   mime_type: string;
   parent_id: string | null;
   drive_id: string | null;
+  /** 0 when someone else owns it; 1, or null in shared drives and catalogs from before Drive's flag was kept. */
+  owned_by_me: number | null;
 }
 
 interface HeldKey {
@@ -117,14 +119,14 @@ export class ObjectKeyPlanner {
   /** The file's readable Drive path and the root it sits under; reads only. */
   locate(fileId: string): { drivePath: string; root: KeyRoot } {
     const row = this.fileRow(fileId);
-    const parent = this.folderPlace(row.parent_id, row.drive_id);
+    const parent = this.placeOf(row);
     return { drivePath: `${parent.path}/${row.name}`, root: parent.root };
   }
 
   /** The objects one file becomes: its recorded keys, or new ones recorded now for a newcomer or a moved file. */
   assignKeys(fileId: string): ObjectKey[] {
     const row = this.fileRow(fileId);
-    const parentKey = this.folderKey(row.parent_id, row.drive_id);
+    const parentKey = this.parentKeyOf(row);
     const formats = row.kind === 'workspace' ? exportExtensionsFor(row.mime_type, this.exportFormats) : [''];
     return formats.map((format) => ({ format, key: this.assign(row.id, format, parentKey, objectFileName(row.name, format || undefined)) }));
   }
@@ -146,34 +148,53 @@ export class ObjectKeyPlanner {
     return folder?.kind === 'folder' ? folder : null;
   }
 
-  private folderPlace(folderId: string | null, driveId: string | null): { path: string; root: KeyRoot } {
-    const cacheKey = folderId ?? `root:${driveId ?? ''}`;
-    const cached = this.folderPlaces.get(cacheKey);
+  /**
+   * The root an item sits under when no folder of the catalog holds it. Drive omits `parents` when the
+   * account cannot see the parent: such an item, owned by someone else, is under Shared with me; one the
+   * user owns (an "unorganized" file) or whose parent is a drive root is in that drive.
+   */
+  private rootOf(row: Row): KeyRoot {
+    if (row.drive_id) return 'shared-drive';
+    return row.parent_id || row.owned_by_me !== 0 ? 'my-drive' : 'shared-with-me';
+  }
+
+  private placeOf(row: Row): { path: string; root: KeyRoot } {
+    const folder = this.folder(row.parent_id);
+    if (folder) return this.folderPlace(folder);
+    const root = this.rootOf(row);
+    return { path: root === 'shared-drive' ? this.driveName(row.drive_id!) : root === 'my-drive' ? MY_DRIVE : SHARED_WITH_ME, root };
+  }
+
+  private folderPlace(folder: Row): { path: string; root: KeyRoot } {
+    const cached = this.folderPlaces.get(folder.id);
     if (cached) return cached;
-    const folder = this.folder(folderId);
-    let place: { path: string; root: KeyRoot };
-    if (folder) {
-      const parent = this.folderPlace(folder.parent_id, folder.drive_id);
-      place = { path: `${parent.path}/${folder.name}`, root: parent.root };
-    } else if (driveId) {
-      place = { path: this.driveName(driveId), root: 'shared-drive' };
-    } else {
-      // Drive omits `parents` when the account cannot see the parent: such items live under Shared with me.
-      place = folderId ? { path: MY_DRIVE, root: 'my-drive' } : { path: SHARED_WITH_ME, root: 'shared-with-me' };
-    }
-    cacheSet(this.folderPlaces, cacheKey, place);
+    const parent = this.placeOf(folder);
+    const place = { path: `${parent.path}/${folder.name}`, root: parent.root };
+    cacheSet(this.folderPlaces, folder.id, place);
     return place;
   }
 
-  private folderKey(folderId: string | null, driveId: string | null): string {
-    const cacheKey = folderId ?? `root:${driveId ?? ''}`;
+  private parentKeyOf(row: Row): string {
+    const folder = this.folder(row.parent_id);
+    if (folder) return this.folderKey(folder);
+    const root = this.rootOf(row);
+    if (root === 'shared-drive') return this.driveKey(row.drive_id!);
+    return `${this.accountKey}/${safeSegment(root === 'my-drive' ? MY_DRIVE : SHARED_WITH_ME)}`;
+  }
+
+  private folderKey(folder: Row): string {
+    const cached = this.folderKeys.get(folder.id);
+    if (cached) return cached;
+    const key = this.assign(folder.id, '', this.parentKeyOf(folder), folder.name);
+    cacheSet(this.folderKeys, folder.id, key);
+    return key;
+  }
+
+  private driveKey(driveId: string): string {
+    const cacheKey = `drive:${driveId}`;
     const cached = this.folderKeys.get(cacheKey);
     if (cached) return cached;
-    const folder = this.folder(folderId);
-    let key: string;
-    if (folder) key = this.assign(folder.id, '', this.folderKey(folder.parent_id, folder.drive_id), folder.name);
-    else if (driveId) key = this.assign(driveId, DRIVE_ROOT, this.accountKey, this.driveName(driveId));
-    else key = `${this.accountKey}/${safeSegment(folderId ? MY_DRIVE : SHARED_WITH_ME)}`;
+    const key = this.assign(driveId, DRIVE_ROOT, this.accountKey, this.driveName(driveId));
     cacheSet(this.folderKeys, cacheKey, key);
     return key;
   }
@@ -205,7 +226,7 @@ export class ObjectKeyPlanner {
 
 function prepare(db: Database.Database) {
   return {
-    row: db.prepare('SELECT id, name, kind, mime_type, parent_id, drive_id FROM files WHERE id = ?'),
+    row: db.prepare('SELECT id, name, kind, mime_type, parent_id, drive_id, owned_by_me FROM files WHERE id = ?'),
     driveName: db.prepare('SELECT name FROM drives WHERE id = ?'),
     heldKey: db.prepare('SELECT key, parent_key, name FROM object_keys WHERE holder = ? AND format = ?'),
     keyHeldByOther: db.prepare(
