@@ -6,7 +6,7 @@ import type { Catalog } from './catalog/catalog';
 import { ObjectKeyPlanner } from './catalog/objectKeys';
 import { RunKind, finishRun, startRun } from './catalog/runs';
 import { ScopeRules } from './catalog/scopeRules';
-import { claimPendingBatch, recordTransferOutcomes, requeueFailures } from './catalog/syncQueue';
+import { claimPendingBatch, recordFailedBatch, recordTransferOutcomes, requeueFailures } from './catalog/syncQueue';
 import { listDrivePage, listSharedDrives } from './drive/listing';
 import { followShortcutsStep, resolveShortcutsPage } from './drive/shortcuts';
 import type { Destination } from './storage/destination';
@@ -41,6 +41,8 @@ export function createCatalogActivities(deps: CatalogActivityDeps) {
     requeueFailures: async () => requeueFailures(catalog),
     claimPendingBatch: async (input: { afterId: string; limit: number; countPending?: boolean }) => claimPendingBatch(catalog, { planner, scopeRules: deps.scopeRules, includeSharedWithMe: deps.includeSharedWithMe }, input),
     recordTransferOutcomes: async (input: { runId: string; outcomes: TransferOutcome[] }) => recordTransferOutcomes(catalog, input),
+    recordFailedBatch: async (input: { runId: string; fileIds: string[]; message: string }) =>
+      recordFailedBatch(catalog, deps.destinations.map((d) => d.name), input),
     verifyObjectsPage: (input: { afterRowId: number; limit: number }) => verifyObjectsPage(deps, input),
     finishRun: async (input: { runId: string; totals: FullSyncTotals }) => finishRun(catalog, input),
   };

@@ -153,6 +153,15 @@ export function recordTransferOutcomes(catalog: Catalog, input: { runId: string;
   return counts;
 }
 
+/**
+ * A transfer batch that failed as a whole, every try of it lost: each of its files is recorded failed on
+ * every destination, so the run goes on and the next run retries them.
+ */
+export function recordFailedBatch(catalog: Catalog, destinations: string[], input: { runId: string; fileIds: string[]; message: string }): RecordedOutcomes {
+  const failure = { reason: 'transferBatchFailed', message: input.message, attempts: 1, destinations, deferred: false };
+  return recordTransferOutcomes(catalog, { runId: input.runId, outcomes: input.fileIds.map((fileId) => ({ fileId, stored: [], bytesDownloaded: 0, failure })) });
+}
+
 /** Failed and deferred files go back to pending, so each run (and a manual retry) tries them again. */
 export function requeueFailures(catalog: Catalog): number {
   return catalog.db.prepare(`UPDATE files SET state = 'pending', updated_at = ? WHERE state IN ('failed', 'deferred')`).run(new Date().toISOString()).changes;
