@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { createDestinations } from '../activities/storage/createDestinations';
-import type { LargeFileCheckpoint } from '../activities/transfer/transferLargeFile';
+import type { LargeFileCheckpoint } from '../activities/transfer/largeFileCheckpoints';
 import { TASK_QUEUES } from '../common/taskQueues';
 import { stopTied } from '../worker/embedded/tiedProcess';
 import { startWorkerProcess } from '../worker/embedded/workerProcess';

@@ -1,7 +1,8 @@
 import { Context } from '@temporalio/activity';
 import type { TransferItem, TransferOutcome } from '../../common/types';
-import { TransferDeps, transferFile } from './transferFile';
-import { CheckpointStore, LargeFileCheckpoint } from './transferLargeFile';
+import { CheckpointStore, LargeFileCheckpoint } from './largeFileCheckpoints';
+import type { TransferDeps } from './transferDeps';
+import { transferFile } from './transferFile';
 
 /** What a transfer batch heartbeats: a retry after a crash skips the files done and resumes the large ones. */
 interface BatchProgress {

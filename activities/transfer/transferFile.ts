@@ -1,37 +1,15 @@
 import type { Readable } from 'node:stream';
-import type { drive_v3 } from 'googleapis';
 import { EXPORT_MIME_TYPES } from '../../common/exportFormats';
-import type { Logger } from '../../common/logger';
 import type { PlannedObject, StoredObjectRecord, TransferItem, TransferOutcome } from '../../common/types';
 import { openDriveDownload, openDriveExport } from '../drive/download';
 import type { Destination } from '../storage/destination';
 import { fanOut } from './fanOut';
 import { objectMetadataOf } from './objectMetadata';
-import { CheckpointStore, tryLargeFileOnce } from './transferLargeFile';
 import { TransferErrorClass, backoffMs, classifyTransferError } from './retryPolicy';
-
-export interface TransferDeps {
-  drive: drive_v3.Drive;
-  destinations: Destination[];
-  logger: Logger;
-  /** Tries per file before it is recorded as a failure (users expect 5). */
-  attempts: number;
-  /** First backoff step; doubles per attempt, with jitter. */
-  backoffBaseMs: number;
-  /** Binary files this large go part by part with checkpoints, so a crash costs one part, not the file. */
-  resumableMinBytes: number;
-  checkpoints: CheckpointStore;
-}
+import type { TransferDeps, TryResult } from './transferDeps';
+import { tryLargeFileOnce } from './transferLargeFile';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-export interface TryResult {
-  stored: StoredObjectRecord[];
-  /** Destinations still without the object, and why. */
-  failed: Destination[];
-  error?: unknown;
-  bytes: number;
-}
 
 /** One download of one object, streamed to the given destinations. */
 async function tryObjectOnce(deps: TransferDeps, item: TransferItem, object: PlannedObject, destinations: Destination[], acknowledgeAbuse: boolean): Promise<TryResult> {

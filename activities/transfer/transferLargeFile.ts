@@ -3,48 +3,10 @@ import type { PlannedObject, StoredObjectRecord, TransferItem } from '../../comm
 import { openDriveDownload } from '../drive/download';
 import { Destination, PartUpload, partSizeFor } from '../storage/destination';
 import { contentMismatch } from './hashingVerifier';
+import type { LargeFileCheckpoint } from './largeFileCheckpoints';
 import { objectMetadataOf } from './objectMetadata';
 import { ResumableHashes } from './resumableHashes';
-import type { TransferDeps, TryResult } from './transferFile';
-
-/** Where a large file's transfer stands after its last part: enough for another process to go on. */
-export interface LargeFileCheckpoint {
-  fileId: string;
-  version: string;
-  key: string;
-  partSize: number;
-  /** Bytes downloaded, hashed and written to every destination below. */
-  offset: number;
-  nextPart: number;
-  hashes: string;
-  /** Each destination's resume token, by destination name. */
-  uploads: Record<string, unknown>;
-}
-
-/** The checkpoints of the files in flight; the transfer activity sends them with each heartbeat. */
-export class CheckpointStore {
-  private readonly byFile: Map<string, LargeFileCheckpoint>;
-
-  constructor(initial: Record<string, LargeFileCheckpoint> = {}) {
-    this.byFile = new Map(Object.entries(initial));
-  }
-
-  get(fileId: string): LargeFileCheckpoint | undefined {
-    return this.byFile.get(fileId);
-  }
-
-  save(checkpoint: LargeFileCheckpoint): void {
-    this.byFile.set(checkpoint.fileId, checkpoint);
-  }
-
-  clear(fileId: string): void {
-    this.byFile.delete(fileId);
-  }
-
-  snapshot(): Record<string, LargeFileCheckpoint> {
-    return Object.fromEntries(this.byFile);
-  }
-}
+import type { TransferDeps, TryResult } from './transferDeps';
 
 /** Opens a part upload on every destination, continuing from the checkpoint when it still holds for all. */
 async function beginUploads(deps: TransferDeps, item: TransferItem, object: PlannedObject, destinations: Destination[], partSize: number, checkpoint?: LargeFileCheckpoint) {
