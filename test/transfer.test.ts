@@ -179,6 +179,17 @@ test('rate limits are retried; downloadQuotaExceeded defers without spinning; a 
   assert.deepEqual([missing.failure?.reason, missing.failure?.deferred], ['notFound', false]);
 });
 
+test('the Drive client makes no hidden retries: the request log shows exactly the tries the retry policy made', async () => {
+  const emulator = stack.emulator!;
+  const f = await emulator.store.addFile({ name: 'flaky.txt', content: bytesContent('flaky') });
+  emulator.faults.add({ match: `/files/${f.id}\\?.*alt=media`, status: 500, reason: 'backendError', times: 1 });
+  const once = await transferFile({ ...deps, attempts: 1 }, itemFor(f, [{ format: '', key: 'k/flaky.txt' }]));
+  assert.deepEqual([once.failure?.reason, downloadsOf(f.id)], ['backendError', 1], 'one try allowed, one request made');
+  emulator.faults.add({ match: `/files/${f.id}\\?.*alt=media`, status: 500, reason: 'backendError', times: 1 });
+  const twice = await transferFile({ ...deps, attempts: 2 }, itemFor(f, [{ format: '', key: 'k/flaky.txt' }]));
+  assert.deepEqual([twice.failure, downloadsOf(f.id) - 1], [undefined, 2], 'a 500, then the policy\'s second try');
+});
+
 test('an abusive file is retried with acknowledgeAbuse', async () => {
   const f = await stack.emulator!.store.addFile({ name: 'flagged.exe', content: bytesContent('MZ flagged'), abusive: true });
   const outcome = await transferFile(deps, itemFor(f, [{ format: '', key: 'k/flagged.exe' }]));
