@@ -276,3 +276,45 @@ test('a crash after the last part and before completion resumes without download
   assert.equal(downloadsOf(f.id), 1);
   assert.equal(sha(readFileSync(join(stack.tmp, 'nas', 'k', 'almost.bin'))), f.hashes!.sha256);
 });
+
+test('a fresh start at a large file removes the partial files that earlier attempts left', async () => {
+  const MiB = 1024 * 1024;
+  const f = await stack.emulator!.store.addFile({ name: 'restarted.bin', content: generatedContent(9 * MiB, 92) });
+  const item = itemFor(f, [{ format: '', key: 'k/restarted/restarted.bin' }]);
+  const partials = () => readdirSync(join(stack.tmp, 'nas', 'k', 'restarted')).filter((n) => n.endsWith('.partial'));
+  for (let i = 0; i < 2; i++) {
+    // Each attempt is cut off after its first part, and its checkpoint is lost, as when a batch's heartbeat is.
+    stack.emulator!.faults.add({ match: `GET /drive/v3/files/${f.id}\\?`, times: 1, cutOffAfterBytes: 6 * MiB });
+    const cut = await transferFile({ ...deps, destinations: [local], attempts: 1, resumableMinBytes: 8 * MiB, checkpoints: new CheckpointStore() }, item);
+    assert.equal(cut.failure?.reason, 'network');
+    assert.equal(partials().length, 1, 'the cut attempt kept its partial file for a resume; the one before is gone');
+  }
+  const done = await transferFile({ ...deps, destinations: [local], resumableMinBytes: 8 * MiB, checkpoints: new CheckpointStore() }, item);
+  assert.equal(done.failure, undefined);
+  assert.deepEqual(partials(), []);
+  assert.equal(sha(readFileSync(join(stack.tmp, 'nas', 'k', 'restarted', 'restarted.bin'))), f.hashes!.sha256);
+});
+
+test('two overlapping attempts at a large file never leave mixed bytes on the local destination', async () => {
+  const MiB = 1024 * 1024;
+  const f = await stack.emulator!.store.addFile({ name: 'overlap.bin', content: generatedContent(17 * MiB + 3, 23) });
+  const item = itemFor(f, [{ format: '', key: 'k/overlap.bin' }]);
+  const options = { ...deps, destinations: [local], attempts: 1, resumableMinBytes: 8 * MiB };
+  // The first attempt lives on, unaware that it was given up: slow, and its bytes go bad after its first 5 MiB part.
+  stack.emulator!.faults.add({ match: `GET /drive/v3/files/${f.id}\\?`, times: 1, bytesPerSecond: 3 * MiB, wrongBytes: true, wrongBytesAfter: 6 * MiB });
+  const zombieCheckpoints = new CheckpointStore();
+  const zombie = transferFile({ ...options, checkpoints: zombieCheckpoints }, item);
+  const deadline = Date.now() + 60_000;
+  while (!zombieCheckpoints.get(f.id)) {
+    assert.ok(Date.now() < deadline, 'the first attempt checkpointed its first part');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  // The retry resumes from the checkpoint the first attempt last heartbeated, while that one goes on writing.
+  const retry = await transferFile({ ...options, checkpoints: new CheckpointStore(zombieCheckpoints.snapshot()) }, item);
+  assert.equal(retry.failure, undefined, retry.failure?.message);
+  assert.equal((await zombie).failure?.reason, 'corruptDownload');
+  assert.deepEqual(stack.emulator!.requests.filter((r) => r.path === `/drive/v3/files/${f.id}`).map((r) => r.range), [undefined, `bytes=${5 * MiB}-`]);
+  assert.equal(sha(readFileSync(join(stack.tmp, 'nas', 'k', 'overlap.bin'))), f.hashes!.sha256, 'only the source bytes');
+  assert.equal((await local.head('k/overlap.bin'))?.sha256, f.hashes!.sha256);
+  assert.deepEqual(readdirSync(join(stack.tmp, 'nas', 'k')).filter((n) => n.endsWith('.partial')), [], 'no partial file is left');
+});
