@@ -52,6 +52,7 @@ export interface TransferActivityDeps {
   backoffBaseMs: number;
   concurrency: number;
   resumableMinBytes: number;
+  stallTimeoutMs: number;
 }
 
 /** Stateless streaming activities for the transfer task queue: any number of workers on any hosts. */

@@ -87,9 +87,11 @@ export const configSchema = z
         retryBaseDelayMs: z.number().int().min(1).max(600_000).default(1000),
         /** Binary files from this size on are sent part by part with checkpoints, resumable after a crash. */
         resumableMinBytes: z.number().int().min(1).default(64 * 1024 * 1024),
+        /** A Drive or S3 stream that moves no byte for this long is given up, and the file retried. */
+        stallTimeoutSeconds: z.number().int().min(1).max(3600).default(60),
       })
       .strict()
-      .default({ concurrency: 4, batchSize: 100, attempts: 5, retryBaseDelayMs: 1000, resumableMinBytes: 64 * 1024 * 1024 }),
+      .default({ concurrency: 4, batchSize: 100, attempts: 5, retryBaseDelayMs: 1000, resumableMinBytes: 64 * 1024 * 1024, stallTimeoutSeconds: 60 }),
     catalog: z.object({ path: z.string().min(1).default('data/catalog.db') }).strict().default({ path: 'data/catalog.db' }),
     destinations: z
       .array(z.discriminatedUnion('kind', [s3Destination, localDestination]))

@@ -93,7 +93,7 @@ test('a worker killed in the middle of a 200 MB upload: the retry resumes from i
   assert.equal(downloads[1].bytesSent, SIZE - resumedFrom, 'only the bytes after the checkpoint are downloaded again');
   t.diagnostic(`killed after ${downloads[0].bytesSent} bytes served; resumed from ${resumedFrom} (${resumedFrom / MiB} MiB)`);
 
-  const destinations = createDestinations(stackConfig(stack).destinations, stackEnv(stack));
+  const destinations = createDestinations(stackConfig(stack), stackEnv(stack));
   const key = `drive/me@example.com/My Drive/${big.name}`;
   for (const d of destinations) {
     assert.equal(await sha(await d.read(key)), big.hashes!.sha256, `${d.name} holds the right bytes`);

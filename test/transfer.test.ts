@@ -36,7 +36,7 @@ before(async () => {
   aws = minioDestination(stack.minio!, 'aws');
   eu = minioDestination(stack.minio!, 'eu', { maxParts: 1000 });
   local = new LocalDestination('nas', join(stack.tmp, 'nas'));
-  deps = { drive, destinations: [aws, eu, local], logger, attempts: 5, backoffBaseMs: 10, resumableMinBytes: 64 * 1024 * 1024, checkpoints: new CheckpointStore() };
+  deps = { drive, destinations: [aws, eu, local], logger, attempts: 5, backoffBaseMs: 10, resumableMinBytes: 64 * 1024 * 1024, checkpoints: new CheckpointStore(), stallTimeoutMs: 60_000 };
 });
 after(async () => {
   aws?.destroy();
@@ -188,6 +188,61 @@ test('the Drive client makes no hidden retries: the request log shows exactly th
   emulator.faults.add({ match: `/files/${f.id}\\?.*alt=media`, status: 500, reason: 'backendError', times: 1 });
   const twice = await transferFile({ ...deps, attempts: 2 }, itemFor(f, [{ format: '', key: 'k/flaky.txt' }]));
   assert.deepEqual([twice.failure, downloadsOf(f.id) - 1], [undefined, 2], 'a 500, then the policy\'s second try');
+});
+
+// Generous timeouts: without a stall timeout these tries would wait forever.
+test('a Drive body that stalls mid-stream fails over within the stall timeout, then succeeds on retry', { timeout: 120_000 }, async () => {
+  const MiB = 1024 * 1024;
+  const emulator = stack.emulator!;
+  const streamed = await emulator.store.addFile({ name: 'stalls.bin', content: generatedContent(3 * MiB + 5, 61) });
+  const large = await emulator.store.addFile({ name: 'stalls-large.bin', content: generatedContent(9 * MiB + 5, 62) });
+  const quick = { ...deps, stallTimeoutMs: 2_000, resumableMinBytes: 8 * MiB, checkpoints: new CheckpointStore() };
+  // The large file's second stall comes 2 MiB into a download resumed at 5 MiB, before its next part.
+  for (const [f, stallAt, stallAgainAt] of [[streamed, MiB, MiB], [large, 6 * MiB, 2 * MiB]] as const) {
+    const item = itemFor(f, [{ format: '', key: `k/${f.name}` }]);
+    emulator.faults.add({ match: `GET /drive/v3/files/${f.id}\\?`, times: 1, stallAfterBytes: stallAt });
+    const started = Date.now();
+    const once = await transferFile({ ...quick, attempts: 1 }, item);
+    assert.equal(once.failure?.reason, 'stalled', once.failure?.message);
+    assert.ok(Date.now() - started < 60_000, 'given up on the stall timeout, not on a transfer timeout');
+    const [stalled] = emulator.requests.filter((r) => r.path === `/drive/v3/files/${f.id}`);
+    // The emulator sees the hang-up a moment after the client's side has given up.
+    while (stalled.ended === undefined && Date.now() - started < 60_000) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual([stalled.bytesSent, stalled.ended], [stallAt, 'early'], 'the stalled download was closed');
+
+    emulator.faults.add({ match: `GET /drive/v3/files/${f.id}\\?`, times: 1, stallAfterBytes: stallAgainAt });
+    const retried = await transferFile(quick, item);
+    assert.equal(retried.failure, undefined, retried.failure?.message);
+    assert.equal(emulator.requests.filter((r) => r.path === `/drive/v3/files/${f.id}`).length, 3, 'a stalled try, then one that went through');
+    for (const copy of Object.values(await readBack(`k/${f.name}`))) assert.equal(sha(copy), f.hashes!.sha256);
+  }
+  // The large file's tries resume from the part written before the stall.
+  const ranges = emulator.requests.filter((r) => r.path === `/drive/v3/files/${large.id}`).map((r) => r.range);
+  assert.deepEqual(ranges, [undefined, `bytes=${5 * MiB}-`, `bytes=${5 * MiB}-`]);
+});
+
+test('a Drive reply that never comes fails over within the stall timeout', { timeout: 120_000 }, async () => {
+  const f = await stack.emulator!.store.addFile({ name: 'silent.txt', content: bytesContent('silent') });
+  stack.emulator!.faults.add({ match: `GET /drive/v3/files/${f.id}\\?`, times: 1, delayMs: 600_000 });
+  const outcome = await transferFile({ ...deps, stallTimeoutMs: 2_000 }, itemFor(f, [{ format: '', key: 'k/silent.txt' }]));
+  assert.equal(outcome.failure, undefined, outcome.failure?.message);
+  assert.deepEqual(stack.emulator!.requests.filter((r) => r.path === `/drive/v3/files/${f.id}`).map((r) => r.ended), ['early', 'complete']);
+});
+
+test('an S3 destination that stops answering fails within the stall timeout; the others get the file', { timeout: 120_000 }, async () => {
+  const stalling = minioDestination(stack.minio!, 'aws', { name: 'stalling' }, 1);
+  const f = await stack.emulator!.store.addFile({ name: 'to-a-frozen-store.txt', content: bytesContent('frozen') });
+  // A stopped MinIO accepts connections and data into the kernel's buffers, and never answers.
+  process.kill(-stack.minio!.process.pid!, 'SIGSTOP');
+  try {
+    const outcome = await transferFile({ ...deps, destinations: [stalling, local], attempts: 1, stallTimeoutMs: 1_000 }, itemFor(f, [{ format: '', key: 'k/frozen.txt' }]));
+    assert.deepEqual(outcome.stored.map((s) => s.destination), ['nas']);
+    assert.deepEqual([outcome.failure?.destinations, outcome.failure?.reason], [['stalling'], 'destinationError']);
+    assert.match(outcome.failure!.message, /TimeoutError.*inactivity/);
+  } finally {
+    process.kill(-stack.minio!.process.pid!, 'SIGCONT');
+    stalling.destroy();
+  }
 });
 
 test('an abusive file is retried with acknowledgeAbuse', async () => {

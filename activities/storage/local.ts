@@ -52,7 +52,7 @@ export class LocalDestination implements Destination {
     await mkdir(dirname(finalPath), { recursive: true });
     const tmp = partialPathOf(finalPath, request.key);
     try {
-      await pipeline(request.body, createWriteStream(tmp, { flags: 'wx', mode: 0o600 }));
+      await pipeline(request.body, createWriteStream(tmp, { flags: 'wx', mode: 0o600 }), { signal: request.signal });
       await fsyncPath(tmp);
       return await this.commit(tmp, request, await request.verified);
     } catch (err) {
@@ -87,6 +87,7 @@ export class LocalDestination implements Destination {
     return {
       writePart: async (_partNumber, part) => {
         try {
+          request.signal?.throwIfAborted();
           await handle.write(part, 0, part.length, bytes);
           await handle.sync();
           bytes += part.length;
@@ -110,8 +111,9 @@ export class LocalDestination implements Destination {
     };
   }
 
-  /** Writes the metadata, then renames the synced temp file into place. */
-  private async commit(tmp: string, request: Pick<UploadRequest, 'key' | 'metadata'>, verified: { sha256: string; size: number }): Promise<UploadResult> {
+  /** Writes the metadata, then renames the synced temp file into place; an aborted upload never gets there. */
+  private async commit(tmp: string, request: Pick<UploadRequest, 'key' | 'metadata' | 'signal'>, verified: { sha256: string; size: number }): Promise<UploadResult> {
+    request.signal?.throwIfAborted();
     const finalPath = this.pathOf(request.key);
     const metaPath = this.pathOf(`${request.key}.json`, join(this.root, META_DIR));
     await mkdir(dirname(metaPath), { recursive: true });

@@ -1,4 +1,14 @@
-import { CopyObjectCommand, GetObjectCommand, HeadObjectCommand, NotFound, PutObjectCommand, S3Client, S3ServiceException, StorageClass } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  CopyObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  NotFound,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+  StorageClass,
+} from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { PassThrough, Readable } from 'node:stream';
 import type { S3DestinationConfig } from '../../common/config';
@@ -31,6 +41,11 @@ export interface S3Credentials {
   secretAccessKey: string;
 }
 
+export interface S3ConnectionOptions {
+  /** A request whose connection moves no byte, either way, for this long fails (and the SDK retries it). */
+  stallTimeoutMs: number;
+}
+
 /** AWS S3 or any S3-compatible store (Scaleway, OVH, Hetzner, Exoscale, MinIO). */
 export class S3Destination implements Destination {
   readonly name: string;
@@ -38,7 +53,7 @@ export class S3Destination implements Destination {
   private readonly client: S3Client;
   private readonly storageClass?: StorageClass;
 
-  constructor(private readonly config: S3DestinationConfig, credentials: S3Credentials) {
+  constructor(private readonly config: S3DestinationConfig, credentials: S3Credentials, connection: S3ConnectionOptions) {
     this.name = config.name;
     this.maxParts = config.maxParts;
     const checksums = config.requestChecksums === 'when_required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
@@ -51,6 +66,8 @@ export class S3Destination implements Destination {
       responseChecksumValidation: checksums,
       // Builds each command's middleware chain once, not per request: thousands of small objects per minute.
       cacheMiddleware: true,
+      // An idle timeout, not a total one: a large part may take minutes on a slow link, as long as it moves.
+      requestHandler: { socketTimeout: connection.stallTimeoutMs },
     });
     // Intelligent-Tiering is the right default on AWS only; other providers reject or ignore the class.
     this.storageClass = (config.storageClass ?? (config.endpoint ? undefined : 'INTELLIGENT_TIERING')) as StorageClass | undefined;
@@ -92,6 +109,7 @@ export class S3Destination implements Destination {
         ...this.objectSettings(request.contentType),
         Metadata: toS3Metadata({ ...request.metadata, sha256: verified.sha256 }),
       }),
+      { abortSignal: request.signal },
     );
     return { key: Key, size: verified.size, etag: done.ETag, versionId: done.VersionId };
   }
@@ -114,15 +132,15 @@ export class S3Destination implements Destination {
         ...this.objectSettings(request.contentType),
         Metadata: toS3Metadata(request.metadata),
       }),
-      { abortSignal: aborted.signal },
+      { abortSignal: request.signal ? AbortSignal.any([aborted.signal, request.signal]) : aborted.signal },
     );
     const verified = await request.verified;
-    return await this.addSha256IfMissing({ key: Key, size: verified.size, etag: done.ETag, versionId: done.VersionId }, request, verified.sha256);
+    return await this.addSha256IfMissing({ key: Key, size: verified.size, etag: done.ETag, versionId: done.VersionId }, request, verified.sha256, request.signal);
   }
 
   private async uploadInParts(Key: string, request: UploadRequest): Promise<UploadResult> {
     const upload = new Upload({
-      client: this.client,
+      client: this.clientAbortedBy(request.signal),
       // A failed or unverified upload is aborted: no parts left behind, nothing under the key.
       leavePartsOnError: false,
       partSize: partSizeFor(request.size, this.config.maxParts),
@@ -131,17 +149,30 @@ export class S3Destination implements Destination {
     });
     const done = await upload.done();
     const verified = await request.verified;
-    return await this.addSha256IfMissing({ key: Key, size: verified.size, etag: done.ETag, versionId: done.VersionId }, request, verified.sha256);
+    return await this.addSha256IfMissing({ key: Key, size: verified.size, etag: done.ETag, versionId: done.VersionId }, request, verified.sha256, request.signal);
+  }
+
+  /**
+   * The client as lib-storage's Upload sees it: every request carries the abort signal, which the Upload
+   * would not pass on to its part uploads, except the AbortMultipartUpload that cleans up after it.
+   */
+  private clientAbortedBy(signal: AbortSignal | undefined): S3Client {
+    if (!signal) return this.client;
+    const client = this.client;
+    const send = ((command: Parameters<S3Client['send']>[0], options?: object) =>
+      client.send(command, command instanceof AbortMultipartUploadCommand ? options : { ...options, abortSignal: signal })) as S3Client['send'];
+    return Object.assign(Object.create(client) as S3Client, { send });
   }
 
   async beginPartUpload(request: PartUploadRequest, resumeToken?: unknown): Promise<PartUpload> {
     const Key = this.fullKey(request.key);
     const target = {
       client: this.client,
+      signal: request.signal,
       Bucket: this.config.bucket,
       Key,
       create: { ...this.objectSettings(request.contentType), Metadata: toS3Metadata(request.metadata) },
-      finish: (completed: UploadResult, verified: { sha256: string }) => this.addSha256IfMissing(completed, request, verified.sha256),
+      finish: (completed: UploadResult, verified: { sha256: string }) => this.addSha256IfMissing(completed, request, verified.sha256, request.signal),
     };
     const wrap = <T>(what: string, run: () => Promise<T>) => run().catch((err) => Promise.reject(this.uploadError(Key, err, what)));
     const upload = await wrap('starting', () => S3PartUpload.begin(target, resumeToken));
@@ -158,7 +189,7 @@ export class S3Destination implements Destination {
   }
 
   /** When the hash was not known as the upload began (exports, files Drive gave no SHA-256 for), adds it by copying in place. */
-  private async addSha256IfMissing(done: UploadResult, request: Pick<UploadRequest, 'metadata' | 'contentType'>, sha256: string): Promise<UploadResult> {
+  private async addSha256IfMissing(done: UploadResult, request: Pick<UploadRequest, 'metadata' | 'contentType'>, sha256: string, abortSignal?: AbortSignal): Promise<UploadResult> {
     if (request.metadata.sha256 === sha256) return done;
     const Bucket = this.config.bucket;
     if (done.size > MAX_COPY_BYTES) throw new DestinationError(this.name, `${done.key}: cannot add the SHA-256 to an object over 5 GiB by copy`);
@@ -171,6 +202,7 @@ export class S3Destination implements Destination {
         Metadata: toS3Metadata({ ...request.metadata, sha256 }),
         ...this.objectSettings(request.contentType),
       }),
+      { abortSignal },
     );
     return { ...done, etag: copied.CopyObjectResult?.ETag ?? done.etag, versionId: copied.VersionId ?? done.versionId };
   }

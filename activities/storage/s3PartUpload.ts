@@ -7,6 +7,8 @@ type ResumeToken = z.infer<typeof resumeTokenSchema>;
 
 export interface S3PartTarget {
   client: S3Client;
+  /** Aborts every request but AbortMultipartUpload, which cleans up. */
+  signal?: AbortSignal;
   Bucket: string;
   Key: string;
   /** Sets metadata and storage class on the upload. */
@@ -25,7 +27,7 @@ export class S3PartUpload implements PartUpload {
   static async begin(target: S3PartTarget, resumeToken?: unknown): Promise<S3PartUpload> {
     const { client, Bucket, Key } = target;
     if (resumeToken === undefined) {
-      const created = await client.send(new CreateMultipartUploadCommand({ Bucket, Key, ...target.create }));
+      const created = await client.send(new CreateMultipartUploadCommand({ Bucket, Key, ...target.create }), { abortSignal: target.signal });
       return new S3PartUpload(target, { uploadId: created.UploadId!, parts: [] });
     }
     const token = resumeTokenSchema.parse(resumeToken);
@@ -33,7 +35,7 @@ export class S3PartUpload implements PartUpload {
     const listed = new Map<number, string>();
     let marker: string | undefined;
     do {
-      const page = await client.send(new ListPartsCommand({ Bucket, Key, UploadId: token.uploadId, PartNumberMarker: marker }));
+      const page = await client.send(new ListPartsCommand({ Bucket, Key, UploadId: token.uploadId, PartNumberMarker: marker }), { abortSignal: target.signal });
       for (const p of page.Parts ?? []) listed.set(p.PartNumber!, p.ETag!);
       marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
     } while (marker);
@@ -43,8 +45,11 @@ export class S3PartUpload implements PartUpload {
   }
 
   async writePart(partNumber: number, bytes: Buffer): Promise<void> {
-    const { client, Bucket, Key } = this.target;
-    const res = await client.send(new UploadPartCommand({ Bucket, Key, UploadId: this.token.uploadId, PartNumber: partNumber, Body: bytes, ContentLength: bytes.length }));
+    const { client, Bucket, Key, signal } = this.target;
+    const res = await client.send(
+      new UploadPartCommand({ Bucket, Key, UploadId: this.token.uploadId, PartNumber: partNumber, Body: bytes, ContentLength: bytes.length }),
+      { abortSignal: signal },
+    );
     this.token.parts = [...this.token.parts.filter((p) => p.PartNumber !== partNumber), { PartNumber: partNumber, ETag: res.ETag! }];
   }
 
@@ -53,9 +58,12 @@ export class S3PartUpload implements PartUpload {
   }
 
   async complete(verified: { sha256: string; size: number }): Promise<UploadResult> {
-    const { client, Bucket, Key } = this.target;
+    const { client, Bucket, Key, signal } = this.target;
     const parts = [...this.token.parts].sort((a, b) => a.PartNumber - b.PartNumber);
-    const done = await client.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId: this.token.uploadId, MultipartUpload: { Parts: parts } }));
+    const done = await client.send(
+      new CompleteMultipartUploadCommand({ Bucket, Key, UploadId: this.token.uploadId, MultipartUpload: { Parts: parts } }),
+      { abortSignal: signal },
+    );
     return this.target.finish({ key: Key, size: verified.size, etag: done.ETag, versionId: done.VersionId }, verified);
   }
 

@@ -3,6 +3,7 @@ import type { Logger } from '../../common/logger';
 import type { StoredObjectRecord } from '../../common/types';
 import type { Destination } from '../storage/destination';
 import type { CheckpointStore } from './largeFileCheckpoints';
+import type { TransferMeter } from './stallWatch';
 
 /** What one file's transfer needs, whichever way (streamed or part by part) it goes. */
 export interface TransferDeps {
@@ -16,6 +17,12 @@ export interface TransferDeps {
   /** Binary files this large go part by part with checkpoints, so a crash costs one part, not the file. */
   resumableMinBytes: number;
   checkpoints: CheckpointStore;
+  /** A wait on Drive (its reply, the next bytes of the body) this long gives the try up as stalled. */
+  stallTimeoutMs: number;
+  /** The activity's cancellation: aborts every request of the file in flight, and its retries. */
+  signal?: AbortSignal;
+  /** The batch's count of bytes moved and of waits on Drive, for its heartbeats. */
+  meter?: TransferMeter;
 }
 
 /** The outcome of one try at one object. */

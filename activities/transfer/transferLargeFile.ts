@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import type { PlannedObject, StoredObjectRecord, TransferItem } from '../../common/types';
 import { openDriveDownload } from '../drive/download';
 import { Destination, PartUpload, partSizeFor } from '../storage/destination';
@@ -6,15 +5,25 @@ import { contentMismatch } from './hashingVerifier';
 import type { LargeFileCheckpoint } from './largeFileCheckpoints';
 import { objectMetadataOf } from './objectMetadata';
 import { ResumableHashes } from './resumableHashes';
+import type { StallWatch } from './stallWatch';
 import type { TransferDeps, TryResult } from './transferDeps';
 
 /** Opens a part upload on every destination, continuing from the checkpoint when it still holds for all. */
-async function beginUploads(deps: TransferDeps, item: TransferItem, object: PlannedObject, destinations: Destination[], partSize: number, checkpoint?: LargeFileCheckpoint) {
+async function beginUploads(
+  deps: TransferDeps,
+  item: TransferItem,
+  object: PlannedObject,
+  destinations: Destination[],
+  partSize: number,
+  signal: AbortSignal,
+  checkpoint?: LargeFileCheckpoint,
+) {
   const request = {
     key: object.key,
     size: item.size!,
     contentType: item.mimeType,
     metadata: objectMetadataOf(item),
+    signal,
   };
   const usable = checkpoint && checkpoint.version === item.version && checkpoint.key === object.key && checkpoint.partSize === partSize && destinations.every((d) => d.name in checkpoint.uploads);
   if (usable) {
@@ -38,11 +47,18 @@ async function beginUploads(deps: TransferDeps, item: TransferItem, object: Plan
  * another after a crash, goes on from the last part. Bytes that do not match Drive's size and MD5 are
  * never completed on any destination.
  */
-export async function tryLargeFileOnce(deps: TransferDeps, item: TransferItem, object: PlannedObject, destinations: Destination[], acknowledgeAbuse: boolean): Promise<TryResult> {
+export async function tryLargeFileOnce(
+  deps: TransferDeps,
+  item: TransferItem,
+  object: PlannedObject,
+  destinations: Destination[],
+  acknowledgeAbuse: boolean,
+  watch: StallWatch,
+): Promise<TryResult> {
   const size = item.size!;
   const partSize = Math.max(...destinations.map((d) => partSizeFor(size, d.maxParts)));
   const checkpoints = deps.checkpoints;
-  const { uploads: opened, from } = await beginUploads(deps, item, object, destinations, partSize, checkpoints.get(item.fileId));
+  const { uploads: opened, from } = await beginUploads(deps, item, object, destinations, partSize, watch.signal, checkpoints.get(item.fileId));
   const live = new Map<Destination, PartUpload>();
   const failed: Destination[] = [];
   let error: unknown;
@@ -54,6 +70,10 @@ export async function tryLargeFileOnce(deps: TransferDeps, item: TransferItem, o
     if (upload) void upload.abort().catch(() => undefined);
   };
   destinations.forEach((d, i) => (opened[i] instanceof Error ? drop(d, opened[i]) : live.set(d, opened[i] as PartUpload)));
+  const uploadTokens = () => Object.fromEntries([...live].map(([d, u]) => [d.name, u.resumeToken()]));
+  // A resumed upload may now live under another name (a local partial file is this try's own): the
+  // checkpoint names it at once, so the next try finds it even if this one writes no part.
+  if (from) checkpoints.save({ ...from, uploads: uploadTokens() });
 
   const hashes = await ResumableHashes.start(from?.hashes);
   const startOffset = from?.offset ?? 0;
@@ -65,15 +85,16 @@ export async function tryLargeFileOnce(deps: TransferDeps, item: TransferItem, o
     [...live.keys()].forEach((d, i) => written[i].status === 'rejected' && drop(d, (written[i] as PromiseRejectedResult).reason));
     partNumber++;
     offset += bytes.length;
-    checkpoints.save({ fileId: item.fileId, version: item.version, key: object.key, partSize, offset, nextPart: partNumber, hashes: hashes.save(), uploads: Object.fromEntries([...live].map(([d, u]) => [d.name, u.resumeToken()])) });
+    checkpoints.save({ fileId: item.fileId, version: item.version, key: object.key, partSize, offset, nextPart: partNumber, hashes: hashes.save(), uploads: uploadTokens() });
   };
 
   const downloadParts = async (): Promise<void> => {
-    const source: Readable = await openDriveDownload(deps.drive, item.fileId, { acknowledgeAbuse, offset: startOffset });
+    const source = await watch.waitFor(openDriveDownload(deps.drive, item.fileId, { acknowledgeAbuse, offset: startOffset, signal: watch.signal }));
     // One part buffer, refilled once every destination has the part: no per-part garbage for the GC to trail.
     const part = Buffer.allocUnsafeSlow(Math.min(partSize, size - startOffset));
     let filled = 0;
-    for await (const chunk of source as AsyncIterable<Buffer>) {
+    // Writing a part is not waiting on Drive: the watch times only the waits for the next chunk.
+    for await (const chunk of watch.chunksOf(source)) {
       for (let used = 0; used < chunk.length; ) {
         const copied = chunk.copy(part, filled, used);
         used += copied;
@@ -83,10 +104,7 @@ export async function tryLargeFileOnce(deps: TransferDeps, item: TransferItem, o
           filled = 0;
         }
       }
-      if (live.size === 0) {
-        source.destroy();
-        return;
-      }
+      if (live.size === 0) return;
     }
     if (filled > 0) await writePart(part.subarray(0, filled));
   };

@@ -151,7 +151,7 @@ export class DriveEmulator {
       } else {
         fault = this.faults.take(method, url.pathname + url.search);
         if (fault) entry.faultId = fault.id;
-        if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault!.delayMs));
+        if (fault?.delayMs) await delayUnlessClosed(fault.delayMs, res);
         if (fault?.replaceBody !== undefined) {
           reply = { status: fault.status ?? 200, headers: { 'content-type': 'application/json; charset=UTF-8' }, body: Buffer.from(fault.replaceBody) };
         } else if (fault && (fault.status !== undefined || fault.reason !== undefined)) {
@@ -451,6 +451,19 @@ function errorReply(err: unknown): Reply {
   }
   const message = err instanceof Error ? err.message : String(err);
   return { status: 500, headers: { 'content-type': 'application/json; charset=UTF-8' }, body: Buffer.from(new DriveApiError(500, 'backendError', `Emulator error: ${message}`).body()) };
+}
+
+/** Waits `ms`, or until the client hangs up (or the emulator closes), whichever comes first. */
+function delayUnlessClosed(ms: number, res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      res.off('close', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    res.once('close', done);
+  });
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {
