@@ -91,7 +91,14 @@ export const configSchema = z
         stallTimeoutSeconds: z.number().int().min(1).max(3600).default(60),
       })
       .strict()
-      .default({ concurrency: 4, batchSize: 100, attempts: 5, retryBaseDelayMs: 1000, resumableMinBytes: 64 * 1024 * 1024, stallTimeoutSeconds: 60 }),
+      .default({
+        concurrency: 4,
+        batchSize: 100,
+        attempts: 5,
+        retryBaseDelayMs: 1000,
+        resumableMinBytes: 64 * 1024 * 1024,
+        stallTimeoutSeconds: 60,
+      }),
     catalog: z.object({ path: z.string().min(1).default('data/catalog.db') }).strict().default({ path: 'data/catalog.db' }),
     destinations: z
       .array(z.discriminatedUnion('kind', [s3Destination, localDestination]))

@@ -20,7 +20,10 @@ function partialPathOf(finalPath: string, key: string): string {
 }
 
 /** A part upload's resume token: the partial file of the attempt that wrote it, and the bytes it vouches for. */
-const resumeTokenSchema = z.object({ file: z.string().regex(/^\.[0-9a-f]{24}\.[0-9a-f-]{36}\.partial$/), bytes: z.number().int().nonnegative() });
+const resumeTokenSchema = z.object({
+  file: z.string().regex(/^\.[0-9a-f]{24}\.[0-9a-f-]{36}\.partial$/),
+  bytes: z.number().int().nonnegative(),
+});
 
 /**
  * A local directory (NAS, external disk). Writes go to a temporary file, are fsynced, then renamed into
@@ -112,7 +115,11 @@ export class LocalDestination implements Destination {
   }
 
   /** Writes the metadata, then renames the synced temp file into place; an aborted upload never gets there. */
-  private async commit(tmp: string, request: Pick<UploadRequest, 'key' | 'metadata' | 'signal'>, verified: { sha256: string; size: number }): Promise<UploadResult> {
+  private async commit(
+    tmp: string,
+    request: Pick<UploadRequest, 'key' | 'metadata' | 'signal'>,
+    verified: { sha256: string; size: number },
+  ): Promise<UploadResult> {
     request.signal?.throwIfAborted();
     const finalPath = this.pathOf(request.key);
     const metaPath = this.pathOf(`${request.key}.json`, join(this.root, META_DIR));

@@ -135,7 +135,7 @@ export class S3Destination implements Destination {
       { abortSignal: request.signal ? AbortSignal.any([aborted.signal, request.signal]) : aborted.signal },
     );
     const verified = await request.verified;
-    return await this.addSha256IfMissing({ key: Key, size: verified.size, etag: done.ETag, versionId: done.VersionId }, request, verified.sha256, request.signal);
+    return await this.addSha256IfMissing({ key: Key, size: verified.size, etag: done.ETag, versionId: done.VersionId }, request, verified.sha256);
   }
 
   private async uploadInParts(Key: string, request: UploadRequest): Promise<UploadResult> {
@@ -149,7 +149,7 @@ export class S3Destination implements Destination {
     });
     const done = await upload.done();
     const verified = await request.verified;
-    return await this.addSha256IfMissing({ key: Key, size: verified.size, etag: done.ETag, versionId: done.VersionId }, request, verified.sha256, request.signal);
+    return await this.addSha256IfMissing({ key: Key, size: verified.size, etag: done.ETag, versionId: done.VersionId }, request, verified.sha256);
   }
 
   /**
@@ -159,8 +159,10 @@ export class S3Destination implements Destination {
   private clientAbortedBy(signal: AbortSignal | undefined): S3Client {
     if (!signal) return this.client;
     const client = this.client;
-    const send = ((command: Parameters<S3Client['send']>[0], options?: object) =>
-      client.send(command, command instanceof AbortMultipartUploadCommand ? options : { ...options, abortSignal: signal })) as S3Client['send'];
+    const send = ((command: Parameters<S3Client['send']>[0], options?: object) => {
+      const cleanup = command instanceof AbortMultipartUploadCommand;
+      return client.send(command, cleanup ? options : { ...options, abortSignal: signal });
+    }) as S3Client['send'];
     return Object.assign(Object.create(client) as S3Client, { send });
   }
 
@@ -172,7 +174,7 @@ export class S3Destination implements Destination {
       Bucket: this.config.bucket,
       Key,
       create: { ...this.objectSettings(request.contentType), Metadata: toS3Metadata(request.metadata) },
-      finish: (completed: UploadResult, verified: { sha256: string }) => this.addSha256IfMissing(completed, request, verified.sha256, request.signal),
+      finish: (completed: UploadResult, verified: { sha256: string }) => this.addSha256IfMissing(completed, request, verified.sha256),
     };
     const wrap = <T>(what: string, run: () => Promise<T>) => run().catch((err) => Promise.reject(this.uploadError(Key, err, what)));
     const upload = await wrap('starting', () => S3PartUpload.begin(target, resumeToken));
@@ -189,7 +191,11 @@ export class S3Destination implements Destination {
   }
 
   /** When the hash was not known as the upload began (exports, files Drive gave no SHA-256 for), adds it by copying in place. */
-  private async addSha256IfMissing(done: UploadResult, request: Pick<UploadRequest, 'metadata' | 'contentType'>, sha256: string, abortSignal?: AbortSignal): Promise<UploadResult> {
+  private async addSha256IfMissing(
+    done: UploadResult,
+    request: Pick<UploadRequest, 'metadata' | 'contentType' | 'signal'>,
+    sha256: string,
+  ): Promise<UploadResult> {
     if (request.metadata.sha256 === sha256) return done;
     const Bucket = this.config.bucket;
     if (done.size > MAX_COPY_BYTES) throw new DestinationError(this.name, `${done.key}: cannot add the SHA-256 to an object over 5 GiB by copy`);
@@ -202,7 +208,7 @@ export class S3Destination implements Destination {
         Metadata: toS3Metadata({ ...request.metadata, sha256 }),
         ...this.objectSettings(request.contentType),
       }),
-      { abortSignal },
+      { abortSignal: request.signal },
     );
     return { ...done, etag: copied.CopyObjectResult?.ETag ?? done.etag, versionId: copied.VersionId ?? done.versionId };
   }

@@ -26,8 +26,9 @@ export class S3PartUpload implements PartUpload {
 
   static async begin(target: S3PartTarget, resumeToken?: unknown): Promise<S3PartUpload> {
     const { client, Bucket, Key } = target;
+    const abortSignal = target.signal;
     if (resumeToken === undefined) {
-      const created = await client.send(new CreateMultipartUploadCommand({ Bucket, Key, ...target.create }), { abortSignal: target.signal });
+      const created = await client.send(new CreateMultipartUploadCommand({ Bucket, Key, ...target.create }), { abortSignal });
       return new S3PartUpload(target, { uploadId: created.UploadId!, parts: [] });
     }
     const token = resumeTokenSchema.parse(resumeToken);
@@ -35,7 +36,8 @@ export class S3PartUpload implements PartUpload {
     const listed = new Map<number, string>();
     let marker: string | undefined;
     do {
-      const page = await client.send(new ListPartsCommand({ Bucket, Key, UploadId: token.uploadId, PartNumberMarker: marker }), { abortSignal: target.signal });
+      const listing = new ListPartsCommand({ Bucket, Key, UploadId: token.uploadId, PartNumberMarker: marker });
+      const page = await client.send(listing, { abortSignal });
       for (const p of page.Parts ?? []) listed.set(p.PartNumber!, p.ETag!);
       marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
     } while (marker);
@@ -46,10 +48,9 @@ export class S3PartUpload implements PartUpload {
 
   async writePart(partNumber: number, bytes: Buffer): Promise<void> {
     const { client, Bucket, Key, signal } = this.target;
-    const res = await client.send(
-      new UploadPartCommand({ Bucket, Key, UploadId: this.token.uploadId, PartNumber: partNumber, Body: bytes, ContentLength: bytes.length }),
-      { abortSignal: signal },
-    );
+    const { uploadId: UploadId } = this.token;
+    const part = new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: partNumber, Body: bytes, ContentLength: bytes.length });
+    const res = await client.send(part, { abortSignal: signal });
     this.token.parts = [...this.token.parts.filter((p) => p.PartNumber !== partNumber), { PartNumber: partNumber, ETag: res.ETag! }];
   }
 
@@ -60,10 +61,9 @@ export class S3PartUpload implements PartUpload {
   async complete(verified: { sha256: string; size: number }): Promise<UploadResult> {
     const { client, Bucket, Key, signal } = this.target;
     const parts = [...this.token.parts].sort((a, b) => a.PartNumber - b.PartNumber);
-    const done = await client.send(
-      new CompleteMultipartUploadCommand({ Bucket, Key, UploadId: this.token.uploadId, MultipartUpload: { Parts: parts } }),
-      { abortSignal: signal },
-    );
+    const { uploadId: UploadId } = this.token;
+    const completing = new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts: parts } });
+    const done = await client.send(completing, { abortSignal: signal });
     return this.target.finish({ key: Key, size: verified.size, etag: done.ETag, versionId: done.VersionId }, verified);
   }
 

@@ -54,7 +54,8 @@ export class StallWatch {
 
   async waitFor<T>(pending: Promise<T>): Promise<T> {
     const done = this.meter?.waitStarted();
-    const timer = setTimeout(() => this.stall.abort(new TransferStalledError(`no bytes from Drive for ${this.timeoutMs / 1000} s`)), this.timeoutMs);
+    const stalled = () => this.stall.abort(new TransferStalledError(`no bytes from Drive for ${this.timeoutMs / 1000} s`));
+    const timer = setTimeout(stalled, this.timeoutMs);
     try {
       return await pending;
     } finally {

@@ -36,10 +36,8 @@ export async function transferBatch(
   const checkpoints = new CheckpointStore(previous?.checkpoints);
   const meter = new TransferMeter(previous?.bytesMoved ?? 0);
   if (previous) {
-    deps.logger.info(
-      { event: 'transfer.batch_resumed', attempt: ctx.info.attempt, finished: Object.keys(finished).length, checkpoints: Object.keys(previous.checkpoints).length },
-      'retrying a transfer batch from its last heartbeat',
-    );
+    const resumed = { attempt: ctx.info.attempt, finished: Object.keys(finished).length, checkpoints: Object.keys(previous.checkpoints).length };
+    deps.logger.info({ event: 'transfer.batch_resumed', ...resumed }, 'retrying a transfer batch from its last heartbeat');
   }
   const fileDeps: TransferDeps = { ...deps, checkpoints, meter, signal: ctx.cancellationSignal };
   const todo = items.map((_, i) => i).filter((i) => !(i in finished));
@@ -54,7 +52,8 @@ export async function transferBatch(
       ctx.heartbeat({ finished, checkpoints: checkpoints.snapshot(), bytesMoved: meter.bytesMoved } satisfies BatchProgress);
     } else if (!silent) {
       silent = true;
-      deps.logger.error({ event: 'transfer.batch_stuck', attempt: ctx.info.attempt, waitedMs }, 'a wait on Drive outlived its stall abort; no more heartbeats');
+      const event = { event: 'transfer.batch_stuck', attempt: ctx.info.attempt, waitedMs };
+      deps.logger.error(event, 'a wait on Drive outlived its stall abort; no more heartbeats');
     }
   }, 2_000);
   try {

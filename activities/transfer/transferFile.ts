@@ -17,8 +17,17 @@ async function backOff(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /** One download of one object, streamed to the given destinations; `watch` times Drive and aborts the try. */
-async function tryObjectOnce(deps: TransferDeps, item: TransferItem, object: PlannedObject, destinations: Destination[], acknowledgeAbuse: boolean, watch: StallWatch): Promise<TryResult> {
-  if (item.kind === 'binary' && (item.size ?? 0) >= deps.resumableMinBytes) return tryLargeFileOnce(deps, item, object, destinations, acknowledgeAbuse, watch);
+async function tryObjectOnce(
+  deps: TransferDeps,
+  item: TransferItem,
+  object: PlannedObject,
+  destinations: Destination[],
+  acknowledgeAbuse: boolean,
+  watch: StallWatch,
+): Promise<TryResult> {
+  if (item.kind === 'binary' && (item.size ?? 0) >= deps.resumableMinBytes) {
+    return tryLargeFileOnce(deps, item, object, destinations, acknowledgeAbuse, watch);
+  }
   const { signal } = watch;
   let body: Readable;
   try {
@@ -30,7 +39,8 @@ async function tryObjectOnce(deps: TransferDeps, item: TransferItem, object: Pla
   } catch (error) {
     return { stored: [], failed: destinations, error, bytes: 0 };
   }
-  const { results, verified } = await fanOut(Readable.from(watch.chunksOf(body)), item.kind === 'binary' ? { md5: item.md5, size: item.size } : {}, destinations, () => ({
+  const expected = item.kind === 'binary' ? { md5: item.md5, size: item.size } : {};
+  const { results, verified } = await fanOut(Readable.from(watch.chunksOf(body)), expected, destinations, () => ({
     key: object.key,
     size: item.kind === 'binary' ? (item.size ?? undefined) : undefined,
     contentType: item.kind === 'binary' ? item.mimeType : EXPORT_MIME_TYPES[object.format],

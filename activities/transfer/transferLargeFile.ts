@@ -58,7 +58,8 @@ export async function tryLargeFileOnce(
   const size = item.size!;
   const partSize = Math.max(...destinations.map((d) => partSizeFor(size, d.maxParts)));
   const checkpoints = deps.checkpoints;
-  const { uploads: opened, from } = await beginUploads(deps, item, object, destinations, partSize, watch.signal, checkpoints.get(item.fileId));
+  const checkpoint = checkpoints.get(item.fileId);
+  const { uploads: opened, from } = await beginUploads(deps, item, object, destinations, partSize, watch.signal, checkpoint);
   const live = new Map<Destination, PartUpload>();
   const failed: Destination[] = [];
   let error: unknown;
@@ -85,11 +86,13 @@ export async function tryLargeFileOnce(
     [...live.keys()].forEach((d, i) => written[i].status === 'rejected' && drop(d, (written[i] as PromiseRejectedResult).reason));
     partNumber++;
     offset += bytes.length;
-    checkpoints.save({ fileId: item.fileId, version: item.version, key: object.key, partSize, offset, nextPart: partNumber, hashes: hashes.save(), uploads: uploadTokens() });
+    const { fileId, version } = item;
+    checkpoints.save({ fileId, version, key: object.key, partSize, offset, nextPart: partNumber, hashes: hashes.save(), uploads: uploadTokens() });
   };
 
   const downloadParts = async (): Promise<void> => {
-    const source = await watch.waitFor(openDriveDownload(deps.drive, item.fileId, { acknowledgeAbuse, offset: startOffset, signal: watch.signal }));
+    const download = openDriveDownload(deps.drive, item.fileId, { acknowledgeAbuse, offset: startOffset, signal: watch.signal });
+    const source = await watch.waitFor(download);
     // One part buffer, refilled once every destination has the part: no per-part garbage for the GC to trail.
     const part = Buffer.allocUnsafeSlow(Math.min(partSize, size - startOffset));
     let filled = 0;

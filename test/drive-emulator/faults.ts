@@ -93,15 +93,24 @@ export class FaultTable {
   }
 }
 
-/** Holds each chunk back until the bytes sent so far fit the rate. */
+/** Holds each slice of 64 KiB back until the bytes sent so far fit the rate: a large body trickles, it does not jump. */
 export function throttleBytes(bytesPerSecond: number): Transform {
+  const SLICE = 64 * 1024;
   const started = Date.now();
   let sent = 0;
   return new Transform({
     transform(chunk: Buffer, _enc, done: TransformCallback) {
-      sent += chunk.length;
-      const wait = (sent / bytesPerSecond) * 1000 - (Date.now() - started);
-      setTimeout(() => done(null, chunk), Math.max(0, wait));
+      const sendFrom = (offset: number) => {
+        if (offset >= chunk.length) return done();
+        const slice = chunk.subarray(offset, offset + SLICE);
+        sent += slice.length;
+        const wait = (sent / bytesPerSecond) * 1000 - (Date.now() - started);
+        setTimeout(() => {
+          this.push(slice);
+          sendFrom(offset + SLICE);
+        }, Math.max(0, wait));
+      };
+      sendFrom(0);
     },
   });
 }
