@@ -170,6 +170,8 @@ async function takeOverPartial(previous: string, own: string, bytes: number): Pr
   try {
     if ((await handle.stat()).size < bytes) throw new Error(`the partial file holds fewer than the ${bytes} bytes written before`);
     await handle.truncate(bytes);
+    // The checkpoint will name this file before another part is written and synced.
+    await handle.sync();
     return handle;
   } catch (err) {
     await handle.close();
