@@ -9,8 +9,8 @@ import { after, before, test } from 'node:test';
 import { createDestinations } from '../activities/storage/createDestinations';
 import type { LargeFileCheckpoint } from '../activities/transfer/largeFileCheckpoints';
 import { TASK_QUEUES } from '../common/taskQueues';
-import { stopTied } from '../worker/embedded/tiedProcess';
-import { startWorkerProcess } from '../worker/embedded/workerProcess';
+import { stopTied } from '../scripts/launchers/tiedProcess';
+import { startWorkerProcess } from '../scripts/launchers/workerProcess';
 import { fullSync } from '../workflows';
 import { generatedContent } from './drive-emulator/content';
 import { EmuFile } from './drive-emulator/store';
@@ -75,6 +75,10 @@ test('a worker killed in the middle of a 200 MB upload: the retry resumes from i
     await new Promise((r) => setTimeout(r, 250));
     seen = await serverCheckpoint('crash-resume');
   }
+  // The heartbeat counts the parts and holds no part list: ListParts is the authority on resume.
+  for (const name of ['aws', 'eu']) assert.deepEqual(Object.keys(seen.uploads[name] as object).sort(), ['parts', 'uploadId'], name);
+  assert.equal((seen.uploads.aws as { parts: number }).parts, seen.nextPart - 1);
+  t.diagnostic(`checkpoint at ${seen.offset / MiB} MiB (${seen.nextPart - 1} parts): ${JSON.stringify(seen).length} bytes`);
   process.kill(-first.pid!, 'SIGKILL');
   await once(first, 'exit');
   const servedBeforeKill = stack.emulator!.requests.filter((r) => r.path === `/drive/v3/files/${big.id}` && r.query.alt === 'media').map((r) => r.bytesSent);

@@ -90,7 +90,7 @@ test('one download feeds every destination; bytes, SHA-256 and metadata land eve
   assert.equal((await local.head(key))!.sha256, f.hashes!.sha256);
 });
 
-test('a Workspace file is exported, its SHA-256 added to the metadata, and an export over 10 MB goes through exportLinks', async () => {
+test('a Workspace file is exported, its SHA-256 stored with the object, and an export over 10 MB goes through exportLinks', async () => {
   const doc = await stack.emulator!.store.addFile({ name: 'Plan', mimeType: `${G}document`, text: 'plan' });
   const huge = await stack.emulator!.store.addFile({ name: 'Huge', mimeType: `${G}document`, exportSize: 11 * 1024 * 1024 });
   for (const f of [doc, huge]) {
@@ -120,7 +120,7 @@ test('with the SDK request checksums off, every upload style still lands the rig
       const bytes = await streamToBuffer(await plain.read(key));
       assert.equal(sha(bytes), outcome.stored[0].sha256, key);
       if (f.content) assert.equal(outcome.stored[0].sha256, f.hashes!.sha256);
-      assert.equal((await plain.head(key))!.sha256, outcome.stored[0].sha256, 'the SHA-256 is in the metadata');
+      assert.equal((await plain.head(key))!.sha256, outcome.stored[0].sha256, 'the SHA-256 is stored with the object');
     }
   } finally {
     plain.destroy();
@@ -197,28 +197,29 @@ test('a Drive body that stalls mid-stream fails over within the stall timeout, t
   const streamed = await emulator.store.addFile({ name: 'stalls.bin', content: generatedContent(3 * MiB + 5, 61) });
   const large = await emulator.store.addFile({ name: 'stalls-large.bin', content: generatedContent(9 * MiB + 5, 62) });
   const quick = { ...deps, stallTimeoutMs: 2_000, resumableMinBytes: 8 * MiB, checkpoints: new CheckpointStore() };
-  // The large file's second stall comes 2 MiB into a download resumed at 5 MiB, before its next part.
+  // Both tries stall; the large file's second one 2 MiB into a download resumed at 5 MiB, before its next part.
   for (const [f, stallAt, stallAgainAt] of [[streamed, MiB, MiB], [large, 6 * MiB, 2 * MiB]] as const) {
     const item = itemFor(f, [{ format: '', key: `k/${f.name}` }]);
-    emulator.faults.add({ match: `GET /drive/v3/files/${f.id}\\?`, times: 1, stallAfterBytes: stallAt });
+    const match = `GET /drive/v3/files/${f.id}\\?`;
+    for (const at of [stallAt, stallAgainAt]) emulator.faults.add({ match, times: 1, stallAfterBytes: at });
     const started = Date.now();
-    const once = await transferFile({ ...quick, attempts: 1 }, item);
-    assert.equal(once.failure?.reason, 'stalled', once.failure?.message);
+    const stalledTwice = await transferFile({ ...quick, attempts: 2 }, item);
+    assert.equal(stalledTwice.failure?.reason, 'stalled', stalledTwice.failure?.message);
     assert.ok(Date.now() - started < 60_000, 'given up on the stall timeout, not on a transfer timeout');
     const [stalled] = emulator.requests.filter((r) => r.path === `/drive/v3/files/${f.id}`);
     // The emulator sees the hang-up a moment after the client's side has given up.
     while (stalled.ended === undefined && Date.now() - started < 60_000) await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual([stalled.bytesSent, stalled.ended], [stallAt, 'early'], 'the stalled download was closed');
 
-    emulator.faults.add({ match: `GET /drive/v3/files/${f.id}\\?`, times: 1, stallAfterBytes: stallAgainAt });
     const retried = await transferFile(quick, item);
     assert.equal(retried.failure, undefined, retried.failure?.message);
-    assert.equal(emulator.requests.filter((r) => r.path === `/drive/v3/files/${f.id}`).length, 3, 'a stalled try, then one that went through');
+    const tries = emulator.requests.filter((r) => r.path === `/drive/v3/files/${f.id}`);
+    assert.equal(tries.length, 3, 'two stalled tries, then one that went through');
     for (const copy of Object.values(await readBack(`k/${f.name}`))) assert.equal(sha(copy), f.hashes!.sha256);
   }
-  // The large file's tries resume from the part written before the stall.
+  // The large file's second try resumes from the part written before the first stall; given up, it starts over.
   const ranges = emulator.requests.filter((r) => r.path === `/drive/v3/files/${large.id}`).map((r) => r.range);
-  assert.deepEqual(ranges, [undefined, `bytes=${5 * MiB}-`, `bytes=${5 * MiB}-`]);
+  assert.deepEqual(ranges, [undefined, `bytes=${5 * MiB}-`, undefined]);
 });
 
 test('a Drive reply that never comes fails over within the stall timeout', { timeout: 120_000 }, async () => {
@@ -309,21 +310,26 @@ test('a large file whose bytes do not match Drive is never completed, and is fet
 test('a crash after the last part and before completion resumes without downloading again', async () => {
   const MiB = 1024 * 1024;
   const f = await stack.emulator!.store.addFile({ name: 'almost.bin', content: generatedContent(9 * MiB + 1, 91) });
-  // The store outlives the failed try as a heartbeat would; the destination dies at completion, like a crash.
+  // The store outlives the failed try as a heartbeat would; the destination dies at completion, like a crash,
+  // and the attempt is cancelled, so it gives nothing up: its retry is to resume.
   class HeartbeatLikeStore extends CheckpointStore {
     override clear(): void {}
   }
   const checkpoints = new HeartbeatLikeStore();
+  const attempt = new AbortController();
   const crashing = Object.assign(Object.create(local) as LocalDestination, {
     beginPartUpload: async (...args: Parameters<LocalDestination['beginPartUpload']>) => ({
       ...(await local.beginPartUpload(...args)),
-      complete: async () => Promise.reject(new Error('worker killed')),
+      complete: async () => {
+        attempt.abort();
+        throw new Error('worker killed');
+      },
       abort: async () => undefined,
     }),
   });
   const item = itemFor(f, [{ format: '', key: 'k/almost.bin' }]);
-  const first = await transferFile({ ...deps, destinations: [crashing], attempts: 1, resumableMinBytes: 8 * MiB, checkpoints }, item);
-  assert.equal(first.failure?.message, 'worker killed');
+  const crashDeps = { ...deps, destinations: [crashing], attempts: 1, resumableMinBytes: 8 * MiB, checkpoints, signal: attempt.signal };
+  await assert.rejects(transferFile(crashDeps, item), { name: 'AbortError' }, 'a cancelled attempt ends by its cancellation');
   assert.equal(checkpoints.get(f.id)?.offset, 9 * MiB + 1);
   const second = await transferFile({ ...deps, destinations: [local], resumableMinBytes: 8 * MiB, checkpoints }, item);
   assert.equal(second.failure, undefined);
@@ -337,10 +343,15 @@ test('a fresh start at a large file removes the partial files that earlier attem
   const f = await stack.emulator!.store.addFile({ name: 'restarted.bin', content: generatedContent(9 * MiB, 92) });
   const item = itemFor(f, [{ format: '', key: 'k/restarted/restarted.bin' }]);
   const partials = () => readdirSync(join(stack.tmp, 'nas', 'k', 'restarted')).filter((n) => n.endsWith('.partial'));
+  class LostCheckpoints extends CheckpointStore {
+    override save(): void {}
+  }
   for (let i = 0; i < 2; i++) {
-    // Each attempt is cut off after its first part, and its checkpoint is lost, as when a batch's heartbeat is.
+    // Each attempt is cut off after its first part, and its checkpoint is lost, as when a batch's heartbeat is:
+    // nothing names the partial file, so nothing gives it up either.
     stack.emulator!.faults.add({ match: `GET /drive/v3/files/${f.id}\\?`, times: 1, cutOffAfterBytes: 6 * MiB });
-    const cut = await transferFile({ ...deps, destinations: [local], attempts: 1, resumableMinBytes: 8 * MiB, checkpoints: new CheckpointStore() }, item);
+    const cutDeps = { ...deps, destinations: [local], attempts: 1, resumableMinBytes: 8 * MiB, checkpoints: new LostCheckpoints() };
+    const cut = await transferFile(cutDeps, item);
     assert.equal(cut.failure?.reason, 'network');
     assert.equal(partials().length, 1, 'the cut attempt kept its partial file for a resume; the one before is gone');
   }

@@ -94,8 +94,8 @@ export async function fullSync(input: FullSyncInput): Promise<FullSyncSummary> {
   }
 
   // The next batch is claimed, and the last one recorded, while a batch streams: the transfer lanes do not
-  // wait for the catalog between batches. A claim only reads (and marks out-of-scope files skipped), so one
-  // dropped at continueAsNew is simply made again.
+  // wait for the catalog between batches. A claim records keys and skips, nothing a second claim of the same
+  // files would do differently, so one dropped at continueAsNew is simply made again.
   let claimed = phase === 'transfer' ? catalog.claimPendingBatch({ afterId, limit: batchSize, countPending: true }) : undefined;
   let recording = Promise.resolve();
   const record = async (outcomes: TransferOutcome[]) => {
@@ -113,6 +113,8 @@ export async function fullSync(input: FullSyncInput): Promise<FullSyncSummary> {
   while (phase === 'transfer') {
     const batch = await claimed!;
     pending = batch.pendingAfter ?? { files: pending.files - batch.consumed.files, bytes: pending.bytes - batch.consumed.bytes };
+    // Current details are not history: a run continued as new shows them again before its first record.
+    report();
     if (batch.items.length === 0) {
       await recording;
       phase = 'verify';

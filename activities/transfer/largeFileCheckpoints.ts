@@ -8,7 +8,7 @@ export interface LargeFileCheckpoint {
   offset: number;
   nextPart: number;
   hashes: string;
-  /** Each destination's resume token, by destination name. */
+  /** Each destination's resume token, by destination name: a few numbers and an id, whatever the part count. */
   uploads: Record<string, unknown>;
 }
 

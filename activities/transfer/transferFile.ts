@@ -9,7 +9,7 @@ import { objectMetadataOf } from './objectMetadata';
 import { TransferErrorClass, backoffMs, classifyTransferError } from './retryPolicy';
 import { StallWatch } from './stallWatch';
 import type { TransferDeps, TryResult } from './transferDeps';
-import { tryLargeFileOnce } from './transferLargeFile';
+import { giveUpLargeFile, tryLargeFileOnce } from './transferLargeFile';
 
 /** Waits before the next try; the activity's cancellation ends the wait at once. */
 async function backOff(ms: number, signal?: AbortSignal): Promise<void> {
@@ -39,7 +39,7 @@ async function tryObjectOnce(
   } catch (error) {
     return { stored: [], failed: destinations, error, bytes: 0 };
   }
-  const expected = item.kind === 'binary' ? { md5: item.md5, size: item.size } : {};
+  const expected = item.kind === 'binary' ? { md5: item.md5, sha256: item.sha256, size: item.size } : {};
   const { results, verified } = await fanOut(Readable.from(watch.chunksOf(body)), expected, destinations, () => ({
     key: object.key,
     size: item.kind === 'binary' ? (item.size ?? undefined) : undefined,
@@ -91,6 +91,7 @@ async function transferObject(deps: TransferDeps, item: TransferItem, object: Pl
     if (last.action === 'defer' || last.action === 'fail') break;
     if (last.action === 'retry-acknowledging-abuse') acknowledgeAbuse = true;
   }
+  if (!deps.signal?.aborted) await giveUpLargeFile(deps, item);
   return {
     bytes,
     failure: { reason: last!.reason, message: last!.message, attempts: deps.attempts, destinations: remaining.map((d) => d.name), deferred: last!.action === 'defer' },

@@ -8,6 +8,44 @@ import { ResumableHashes } from './resumableHashes';
 import type { StallWatch } from './stallWatch';
 import type { TransferDeps, TryResult } from './transferDeps';
 
+const partUploadRequest = (item: TransferItem, key: string) => ({
+  key,
+  size: item.size!,
+  contentType: item.mimeType,
+  metadata: objectMetadataOf(item),
+});
+
+/**
+ * Drops the uploads a checkpoint names: S3 bills the parts of an open multipart upload until it is aborted,
+ * and a partial file holds its disk space. Best effort; the bucket's AbortIncompleteMultipartUpload
+ * lifecycle rule catches what this misses. Cleanup takes no abort signal: like S3's AbortMultipartUpload, it
+ * writes no byte of the backup, and a cancelled attempt that stopped it halfway would leave the parts billed.
+ */
+async function dropUploads(deps: TransferDeps, item: TransferItem, checkpoint: LargeFileCheckpoint): Promise<void> {
+  const request = partUploadRequest(item, checkpoint.key);
+  const named = deps.destinations.filter((d) => d.name in checkpoint.uploads);
+  if (named.length === 0) return;
+  const dropped = await Promise.allSettled(named.map(async (d) => (await d.beginPartUpload(request, checkpoint.uploads[d.name])).abort()));
+  dropped.forEach((r, i) => {
+    if (r.status === 'fulfilled') return;
+    const destination = named[i].name;
+    deps.logger.warn({ event: 'transfer.drop_upload_failed', fileId: item.fileId, destination, err: r.reason }, 'could not drop an upload');
+  });
+  const destinations = named.map((d) => d.name);
+  deps.logger.info({ event: 'transfer.uploads_dropped', fileId: item.fileId, destinations }, 'dropped the uploads of a checkpoint');
+}
+
+/**
+ * The file is given up in this run (its tries are spent, or it is deferred): its checkpoint would leave with
+ * the batch's last heartbeat, so nothing could ever resume or complete its uploads. Drops them.
+ */
+export async function giveUpLargeFile(deps: TransferDeps, item: TransferItem): Promise<void> {
+  const checkpoint = deps.checkpoints.get(item.fileId);
+  if (!checkpoint) return;
+  deps.checkpoints.clear(item.fileId);
+  await dropUploads(deps, item, checkpoint);
+}
+
 /** Opens a part upload on every destination, continuing from the checkpoint when it still holds for all. */
 async function beginUploads(
   deps: TransferDeps,
@@ -18,14 +56,9 @@ async function beginUploads(
   signal: AbortSignal,
   checkpoint?: LargeFileCheckpoint,
 ) {
-  const request = {
-    key: object.key,
-    size: item.size!,
-    contentType: item.mimeType,
-    metadata: objectMetadataOf(item),
-    signal,
-  };
+  const request = { ...partUploadRequest(item, object.key), signal };
   const usable = checkpoint && checkpoint.version === item.version && checkpoint.key === object.key && checkpoint.partSize === partSize && destinations.every((d) => d.name in checkpoint.uploads);
+  if (checkpoint && !usable) await dropUploads(deps, item, checkpoint);
   if (usable) {
     const resumed = await Promise.allSettled(destinations.map((d) => d.beginPartUpload(request, checkpoint.uploads[d.name])));
     if (resumed.every((r) => r.status === 'fulfilled')) {
@@ -124,7 +157,7 @@ export async function tryLargeFileOnce(
 
   checkpoints.clear(item.fileId);
   const { md5, sha256 } = hashes.digest();
-  const mismatch = contentMismatch({ size, md5: item.md5 }, { size: offset, md5 });
+  const mismatch = contentMismatch({ size, md5: item.md5, sha256: item.sha256 }, { size: offset, md5, sha256 });
   if (mismatch) {
     await Promise.allSettled([...live.values()].map((u) => u.abort()));
     return { stored: [], failed: destinations, error: mismatch, bytes: offset - startOffset };

@@ -20,6 +20,7 @@ const newFileSchema = z
     shortcutTargetId: z.string().optional(),
     trashed: z.boolean().optional(),
     sharedWithMe: z.boolean().optional(),
+    ownedByMe: z.boolean().optional(),
     abusive: z.boolean().optional(),
     ...contentFields,
   })

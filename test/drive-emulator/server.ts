@@ -273,7 +273,7 @@ export class DriveEmulator {
         predicate({
           name: f.name,
           mimeType: f.mimeType,
-          parents: f.parentId === this.store.rootId ? [f.parentId, 'root'] : [f.parentId],
+          parents: f.parentId === undefined ? [] : f.parentId === this.store.rootId ? [f.parentId, 'root'] : [f.parentId],
           trashed: f.trashed,
           modifiedTime: f.modifiedTime,
         }),

@@ -1,6 +1,6 @@
 import { S3DestinationConfig, parseConfig } from '../../common/config';
 import { S3Destination } from '../../activities/storage/s3';
-import type { MinioServer } from '../../worker/embedded/minioServer';
+import type { MinioServer } from '../../scripts/launchers/minioServer';
 import { BUCKETS } from './stack';
 
 /** An S3 destination on the test MinIO, configured the way a user would (path style, prefix; the config's stall timeout unless given). */
