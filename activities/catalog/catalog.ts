@@ -218,9 +218,9 @@ export class Catalog {
   isUnderSharedWithMe(id: string): boolean {
     const row = this.db
       .prepare(
-        `WITH RECURSIVE up(id, parent_id, drive_id) AS (
-           SELECT id, parent_id, drive_id FROM files WHERE id = ?
-           UNION SELECT f.id, f.parent_id, f.drive_id FROM files f JOIN up ON f.id = up.parent_id
+        `WITH RECURSIVE up(id, parent_id, drive_id, owned_by_me) AS (
+           SELECT id, parent_id, drive_id, owned_by_me FROM files WHERE id = ?
+           UNION SELECT f.id, f.parent_id, f.drive_id, f.owned_by_me FROM files f JOIN up ON f.id = up.parent_id
          )
          SELECT EXISTS (SELECT 1 FROM up WHERE parent_id IS NULL AND drive_id IS NULL AND owned_by_me = 0) AS shared`,
       )
