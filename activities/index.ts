@@ -1,5 +1,5 @@
 import type { drive_v3 } from 'googleapis';
-import type { ExportFormatConfig } from '../common/exportFormats';
+import type { ExportFormatConfig } from '../common/config';
 import type { Logger } from '../common/logger';
 import type { FullSyncTotals, ListDrivePageInput, TransferItem, TransferOutcome } from '../common/types';
 import type { Catalog } from './catalog/catalog';
@@ -56,6 +56,7 @@ export interface TransferActivityDeps {
   backoffBaseMs: number;
   concurrency: number;
   resumableMinBytes: number;
+  stallTimeoutMs: number;
 }
 
 /** Stateless streaming activities for the transfer task queue: any number of workers on any hosts. */

@@ -90,6 +90,8 @@ export const configSchema = z
         retryBaseDelayMs: z.number().int().min(1).max(600_000).default(1000),
         /** Binary files from this size on are sent part by part with checkpoints, resumable after a crash. */
         resumableMinBytes: z.number().int().min(1).default(64 * 1024 * 1024),
+        /** A Drive or S3 stream that moves no byte for this long is given up, and the file retried. */
+        stallTimeoutSeconds: z.number().int().min(1).max(3600).default(60),
       })
       .strict()
       .prefault({}),

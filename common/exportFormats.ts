@@ -1,7 +1,3 @@
-import type { ExportFormatConfig } from './config';
-
-export type { ExportFormatConfig };
-
 /** Export targets by file extension, as Drive's about.exportFormats names them: the formats the config accepts. */
 export const EXPORT_MIME_TYPES: Readonly<Record<string, string>> = {
   docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
@@ -27,8 +23,10 @@ export const EXPORT_MIME_TYPES: Readonly<Record<string, string>> = {
 
 export const EXPORT_FORMATS = Object.keys(EXPORT_MIME_TYPES) as [string, ...string[]];
 
-/** The extensions a Workspace file is exported to, from its MIME type and the config. */
-export function exportExtensionsFor(mimeType: string, formats: ExportFormatConfig): string[] {
-  const type = mimeType.replace('application/vnd.google-apps.', '') as keyof ExportFormatConfig;
-  return formats[type] ?? [];
+/**
+ * The extensions a Workspace file is exported to, from its MIME type and the config's `exportFormats`
+ * (typed by shape: config.ts builds its schema from the list above, so this module does not import it).
+ */
+export function exportExtensionsFor(mimeType: string, formats: Readonly<Record<string, string[] | undefined>>): string[] {
+  return formats[mimeType.replace('application/vnd.google-apps.', '')] ?? [];
 }

@@ -15,6 +15,9 @@ test('the example config in the repository is valid and fills defaults', () => {
   assert.equal(config.exportFormats.document[0], 'docx');
   const scw = config.destinations.find((d) => d.name === 'scaleway');
   assert.ok(scw?.kind === 's3' && scw.maxParts === 1000 && scw.forcePathStyle === false);
+  assert.equal(config.transfer.stallTimeoutSeconds, 60);
+  assert.equal(parseConfig(minimal).transfer.stallTimeoutSeconds, 60, 'the default without a transfer section');
+  assert.equal(parseConfig({ ...minimal, transfer: { attempts: 3 } }).transfer.stallTimeoutSeconds, 60, 'the default beside other transfer keys');
 });
 
 test('a section left out gets the defaults a section written empty gets, and the example config documents them', () => {
@@ -44,6 +47,7 @@ test('a bad value names the key and what is expected', () => {
     [{ ...minimal, destinations: [minimal.destinations[0], minimal.destinations[0]] }, /destination names must be unique/],
     [{ ...minimal, exportFormats: { document: ['doc'] } }, /exportFormats\.document\.0/],
     [{ ...minimal, account: 'a/b' }, /account: no "\/"/],
+    [{ ...minimal, transfer: { stallTimeoutSeconds: 0 } }, /transfer\.stallTimeoutSeconds/],
   ];
   for (const [raw, message] of cases) assert.throws(() => parseConfig(raw), message);
 });

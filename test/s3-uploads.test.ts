@@ -11,6 +11,7 @@ import {
   PutBucketVersioningCommand,
   PutObjectTaggingCommand,
   S3Client,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { drive_v3 } from 'googleapis';
 import { createCatalogActivities } from '../activities';
@@ -19,8 +20,9 @@ import { createDriveClient, createOAuthClient } from '../activities/drive/client
 import { DestinationError } from '../activities/storage/destination';
 import { LocalDestination } from '../activities/storage/local';
 import { S3Destination } from '../activities/storage/s3';
-import { TransferDeps, transferFile } from '../activities/transfer/transferFile';
-import { CheckpointStore, LargeFileCheckpoint } from '../activities/transfer/transferLargeFile';
+import { CheckpointStore, LargeFileCheckpoint } from '../activities/transfer/largeFileCheckpoints';
+import type { TransferDeps } from '../activities/transfer/transferDeps';
+import { transferFile } from '../activities/transfer/transferFile';
 import { parseConfig } from '../common/config';
 import { createLogger } from '../common/logger';
 import type { ObjectKey, TransferItem } from '../common/types';
@@ -78,6 +80,7 @@ const transferDeps = (over: Partial<TransferDeps>): TransferDeps => ({
   backoffBaseMs: 10,
   resumableMinBytes: 8 * MiB,
   checkpoints: new CheckpointStore(),
+  stallTimeoutMs: 60_000,
   ...over,
 });
 
@@ -291,4 +294,36 @@ test('a part upload resumed from its token completes with the right bytes, its p
   assert.equal(done.size, whole.length);
   assert.ok((await streamToBuffer(await second.read(request.key))).equals(whole), 'the bytes of all six parts, in order');
   assert.equal((await second.head(request.key))?.sha256, sha(whole));
+});
+
+test('a part another attempt rewrote is never completed with the resumed upload: before the resume nor after it', async () => {
+  const { destination } = recordingDestination(stack.minio!, 'aws');
+  const metadata = { driveFileId: 'z', drivePath: 'My Drive/z', modifiedTime: '2024-01-01T00:00:00.000Z', version: '1' };
+  const request = { key: 'k/overlapped-parts.bin', size: 3 * 5 * MiB, contentType: 'application/octet-stream', metadata };
+  const Key = destination.fullKey(request.key);
+  const parts = Array.from({ length: 3 }, (_, i) => Buffer.alloc(5 * MiB, i + 1));
+  const wrong = Buffer.alloc(5 * MiB, 0xee);
+  // An old attempt that was never told it was replaced still holds the upload id and writes its own bytes.
+  const oldAttemptWrites = (UploadId: string, PartNumber: number) =>
+    raw.send(new UploadPartCommand({ Bucket: BUCKETS.aws, Key, UploadId, PartNumber, Body: wrong, ContentLength: wrong.length }));
+  const whole = Buffer.concat(parts);
+  const verified = { sha256: sha(whole), size: whole.length };
+
+  // Between the checkpoint and the resume: the resume refuses the upload, which nobody can complete right any more.
+  const first = await destination.beginPartUpload(request);
+  for (const n of [1, 2]) await first.writePart(n, parts[n - 1]);
+  const token = first.resumeToken() as { uploadId: string };
+  await oldAttemptWrites(token.uploadId, 1);
+  await assert.rejects(destination.beginPartUpload(request, token), /rewritten by another attempt/);
+  assert.deepEqual(await openUploads(BUCKETS.aws, Key), [], 'the spoilt upload was aborted');
+
+  // After the resume: completion names the ETags this attempt wrote or listed, and the store refuses a changed part.
+  const second = await destination.beginPartUpload(request);
+  for (const n of [1, 2]) await second.writePart(n, parts[n - 1]);
+  const resumed = await destination.beginPartUpload(request, second.resumeToken());
+  await resumed.writePart(3, parts[2]);
+  await oldAttemptWrites((second.resumeToken() as { uploadId: string }).uploadId, 2);
+  await assert.rejects(resumed.complete(verified), /InvalidPart/);
+  assert.equal(await destination.head(request.key), undefined, 'nothing was completed under the key');
+  await resumed.abort();
 });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { ExportFormatConfig, exportExtensionsFor } from '../../common/exportFormats';
+import type { ExportFormatConfig } from '../../common/config';
+import { exportExtensionsFor } from '../../common/exportFormats';
 import type { ObjectKey } from '../../common/types';
 
 /** Longest name segment we write: local filesystems stop at 255 bytes, and S3 keys at 1,024. */

@@ -1,4 +1,5 @@
 import {
+  AbortMultipartUploadCommand,
   GetObjectCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
@@ -45,6 +46,11 @@ export interface S3Credentials {
   secretAccessKey: string;
 }
 
+export interface S3ConnectionOptions {
+  /** A request whose connection moves no byte, either way, for this long fails (and the SDK retries it). */
+  stallTimeoutMs: number;
+}
+
 /** AWS S3 or any S3-compatible store (Scaleway, OVH, Hetzner, Exoscale, MinIO). */
 export class S3Destination implements Destination {
   readonly name: string;
@@ -53,7 +59,7 @@ export class S3Destination implements Destination {
   readonly client: S3Client;
   private readonly storageClass?: StorageClass;
 
-  constructor(private readonly config: S3DestinationConfig, credentials: S3Credentials) {
+  constructor(private readonly config: S3DestinationConfig, credentials: S3Credentials, connection: S3ConnectionOptions) {
     this.name = config.name;
     this.maxParts = config.maxParts;
     const checksums = config.requestChecksums === 'when_required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
@@ -66,6 +72,8 @@ export class S3Destination implements Destination {
       responseChecksumValidation: checksums,
       // Builds each command's middleware chain once, not per request: thousands of small objects per minute.
       cacheMiddleware: true,
+      // An idle timeout, not a total one: a large part may take minutes on a slow link, as long as it moves.
+      requestHandler: { socketTimeout: connection.stallTimeoutMs },
     });
     // Intelligent-Tiering is the right default on AWS only; other providers reject or ignore the class.
     this.storageClass = (config.storageClass ?? (config.endpoint ? undefined : 'INTELLIGENT_TIERING')) as StorageClass | undefined;
@@ -107,6 +115,7 @@ export class S3Destination implements Destination {
         ...this.objectSettings(request.contentType),
         Metadata: toS3Metadata({ ...request.metadata, sha256: verified.sha256 }),
       }),
+      { abortSignal: request.signal },
     );
     return { key: Key, size: verified.size, etag: done.ETag, versionId: done.VersionId };
   }
@@ -129,7 +138,7 @@ export class S3Destination implements Destination {
         ...this.objectSettings(request.contentType),
         Metadata: toS3Metadata(request.metadata),
       }),
-      { abortSignal: aborted.signal },
+      { abortSignal: request.signal ? AbortSignal.any([aborted.signal, request.signal]) : aborted.signal },
     );
     const verified = await request.verified;
     const written = { key: Key, size: verified.size, etag: done.ETag, versionId: done.VersionId };
@@ -138,7 +147,7 @@ export class S3Destination implements Destination {
 
   private async uploadInParts(Key: string, request: UploadRequest): Promise<UploadResult> {
     const upload = new Upload({
-      client: this.client,
+      client: this.clientAbortedBy(request.signal),
       // A failed or unverified upload is aborted: no parts left behind, nothing under the key.
       leavePartsOnError: false,
       partSize: partSizeFor(request.size, this.config.maxParts),
@@ -151,10 +160,25 @@ export class S3Destination implements Destination {
     return await this.storeSha256IfMissing(written, request, verified.sha256);
   }
 
+  /**
+   * The client as lib-storage's Upload sees it: every request carries the abort signal, which the Upload
+   * would not pass on to its part uploads, except the AbortMultipartUpload that cleans up after it.
+   */
+  private clientAbortedBy(signal: AbortSignal | undefined): S3Client {
+    if (!signal) return this.client;
+    const client = this.client;
+    const send = ((command: Parameters<S3Client['send']>[0], options?: object) => {
+      const cleanup = command instanceof AbortMultipartUploadCommand;
+      return client.send(command, cleanup ? options : { ...options, abortSignal: signal });
+    }) as S3Client['send'];
+    return Object.assign(Object.create(client) as S3Client, { send });
+  }
+
   async beginPartUpload(request: PartUploadRequest, resumeToken?: unknown): Promise<PartUpload> {
     const Key = this.fullKey(request.key);
     const target = {
       client: this.client,
+      signal: request.signal,
       Bucket: this.config.bucket,
       Key,
       create: { ...this.objectSettings(request.contentType), Metadata: toS3Metadata(request.metadata) },
@@ -175,10 +199,15 @@ export class S3Destination implements Destination {
   }
 
   /** When the metadata lacks the SHA-256 (exports, files Drive gave none for), tags the version just written with it. */
-  private async storeSha256IfMissing(done: UploadResult, request: Pick<UploadRequest, 'metadata'>, sha256: string): Promise<UploadResult> {
+  private async storeSha256IfMissing(
+    done: UploadResult,
+    request: Pick<UploadRequest, 'metadata' | 'signal'>,
+    sha256: string,
+  ): Promise<UploadResult> {
     if (request.metadata.sha256 === sha256) return done;
     const Tagging = { TagSet: [{ Key: SHA256_TAG, Value: sha256 }] };
-    await this.client.send(new PutObjectTaggingCommand({ Bucket: this.config.bucket, Key: done.key, VersionId: done.versionId, Tagging }));
+    const tagging = new PutObjectTaggingCommand({ Bucket: this.config.bucket, Key: done.key, VersionId: done.versionId, Tagging });
+    await this.client.send(tagging, { abortSignal: request.signal });
     return done;
   }
 

@@ -383,14 +383,15 @@ describe('changes feed', () => {
 });
 
 describe('fault rules and the request log', () => {
-  test('a status fault fires the set number of times; the client retries a 500 by itself but not a 403', async () => {
+  test('a status fault fires the set number of times; our client retries nothing by itself', async () => {
     const f = await emulator.store.addFile({ name: 'flaky.txt', content: bytesContent('flaky') });
     emulator.faults.add({ match: `GET /drive/v3/files/${f.id}\\?`, times: 2, status: 500, reason: 'backendError' });
     const start = emulator.requests.length;
-    const ok = await drive.files.get({ fileId: f.id, fields: 'id' });
-    assert.equal(ok.status, 200);
+    assert.equal((await driveErrorOf(drive.files.get({ fileId: f.id, fields: 'id' }))).status, 500);
+    assert.equal((await driveErrorOf(drive.files.get({ fileId: f.id, fields: 'id' }))).status, 500);
+    assert.equal((await drive.files.get({ fileId: f.id, fields: 'id' })).status, 200);
     const tries = emulator.requests.slice(start).filter((r) => r.path.endsWith(f.id));
-    assert.deepEqual(tries.map((r) => r.status), [500, 500, 200]);
+    assert.deepEqual(tries.map((r) => r.status), [500, 500, 200], 'one request per call');
 
     emulator.faults.add({ match: `GET /drive/v3/files/${f.id}\\?`, times: 1, reason: 'userRateLimitExceeded' });
     const limited = await driveErrorOf(drive.files.get({ fileId: f.id, fields: 'id' }));
@@ -425,6 +426,30 @@ describe('fault rules and the request log', () => {
     assert.notEqual(createHash('md5').update(wrong.bytes).digest('hex'), f.hashes!.md5);
     const right = await download(f.id);
     assert.equal(createHash('md5').update(right.bytes).digest('hex'), f.hashes!.md5);
+    emulator.faults.add({ match: `/files/${f.id}\\?.*alt=media`, times: 1, wrongBytes: true, wrongBytesAfter: 150_000 });
+    const late = await download(f.id);
+    assert.ok(late.bytes.subarray(0, 150_000).equals(right.bytes.subarray(0, 150_000)), 'intact up to wrongBytesAfter');
+    assert.ok(!late.bytes.subarray(150_000).equals(right.bytes.subarray(150_000)), 'wrong after it');
+    assert.deepEqual(emulator.requests.filter((r) => r.path.endsWith(f.id)).map((r) => r.ended), ['early', 'complete', 'complete', 'complete']);
+  });
+
+  test('a stall fault sends part of the body, then nothing, with the connection open until the client hangs up', async () => {
+    const f = await emulator.store.addFile({ name: 'stalled.bin', content: generatedContent(300_000, 4) });
+    emulator.faults.add({ match: `/files/${f.id}\\?.*alt=media`, times: 1, stallAfterBytes: 100_000 });
+    const hangUp = new AbortController();
+    const res = await drive.files.get({ fileId: f.id, alt: 'media' }, { responseType: 'stream', signal: hangUp.signal });
+    let received = 0;
+    const reading = (async () => {
+      for await (const chunk of res.data as unknown as AsyncIterable<Buffer>) received += chunk.length;
+    })();
+    const logged = () => emulator.requests.filter((r) => r.path.endsWith(f.id)).at(-1)!;
+    while (received < 100_000) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual([received, logged().bytesSent, logged().ended], [100_000, 100_000, undefined], 'silent, still open');
+    hangUp.abort();
+    await assert.rejects(reading);
+    while (logged().ended === undefined) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(logged().ended, 'early');
   });
 
   test('a delay fault holds the reply back', async () => {
