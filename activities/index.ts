@@ -4,8 +4,8 @@ import type { Logger } from '../common/logger';
 import type { FullSyncTotals, ListDrivePageInput, TransferItem, TransferOutcome } from '../common/types';
 import type { Catalog } from './catalog/catalog';
 import { ObjectKeyPlanner } from './catalog/objectKeys';
-import { RunKind, finishRun, startRun } from './catalog/runs';
-import { ScopeRules } from './catalog/scopeRules';
+import { type RunKind, finishRun, startRun } from './catalog/runs';
+import type { ScopeRules } from './catalog/scopeRules';
 import { claimPendingBatch, recordFailedBatch, recordTransferOutcomes, requeueFailures } from './catalog/syncQueue';
 import { listDrivePage, listSharedDrives } from './drive/listing';
 import { followShortcutsStep, resolveShortcutsPage } from './drive/shortcuts';
@@ -39,10 +39,15 @@ export function createCatalogActivities(deps: CatalogActivityDeps) {
     resolveShortcutsPage: (input: { listingId: string; afterId: string; limit: number }) => resolveShortcutsPage(deps, input),
     startRun: async (input: { runId: string; kind: RunKind; workflowId: string }) => startRun(catalog, input),
     requeueFailures: async () => requeueFailures(catalog),
-    claimPendingBatch: async (input: { afterId: string; limit: number; countPending?: boolean }) => claimPendingBatch(catalog, { planner, scopeRules: deps.scopeRules, includeSharedWithMe: deps.includeSharedWithMe }, input),
+    claimPendingBatch: async (input: { afterId: string; limit: number; countPending?: boolean }) =>
+      claimPendingBatch(catalog, { planner, scopeRules: deps.scopeRules, includeSharedWithMe: deps.includeSharedWithMe }, input),
     recordTransferOutcomes: async (input: { runId: string; outcomes: TransferOutcome[] }) => recordTransferOutcomes(catalog, input),
     recordFailedBatch: async (input: { runId: string; fileIds: string[]; message: string }) =>
-      recordFailedBatch(catalog, deps.destinations.map((d) => d.name), input),
+      recordFailedBatch(
+        catalog,
+        deps.destinations.map((d) => d.name),
+        input,
+      ),
     verifyObjectsPage: (input: { afterRowId: number; limit: number }) => verifyObjectsPage(deps, input),
     finishRun: async (input: { runId: string; totals: FullSyncTotals }) => finishRun(catalog, input),
   };

@@ -17,11 +17,21 @@ const HEADS_IN_FLIGHT = 32;
  * run uploads it again. A destination that cannot be reached is not HEADed again in this page: its objects
  * keep their state and count as unverified, and the run reports the destination as degraded.
  */
-export async function verifyObjectsPage(deps: { catalog: Catalog; destinations: Destination[]; logger: Logger }, input: { afterRowId: number; limit: number }): Promise<VerifyPageResult> {
+export async function verifyObjectsPage(
+  deps: { catalog: Catalog; destinations: Destination[]; logger: Logger },
+  input: { afterRowId: number; limit: number },
+): Promise<VerifyPageResult> {
   const db = deps.catalog.db;
   const rows = db
     .prepare('SELECT rowid, file_id, destination, key, size, sha256 FROM objects WHERE rowid > ? ORDER BY rowid LIMIT ?')
-    .all(input.afterRowId, input.limit) as Array<{ rowid: number; file_id: string; destination: string; key: string; size: number; sha256: string }>;
+    .all(input.afterRowId, input.limit) as Array<{
+    rowid: number;
+    file_id: string;
+    destination: string;
+    key: string;
+    size: number;
+    sha256: string;
+  }>;
   const byName = new Map(deps.destinations.map((d) => [d.name, d]));
   const verdicts: Array<{ rowid: number; fileId: string; destination: string; ok: boolean; problem?: string }> = [];
   const unreachable = new Set<string>();
@@ -42,12 +52,21 @@ export async function verifyObjectsPage(deps: { catalog: Catalog; destinations: 
         try {
           head = await destination.head(row.key);
         } catch (err) {
-          deps.logger.warn({ event: 'verify.destination_unreachable', destination: destination.name, err }, 'destination unreachable; its objects stay unverified');
+          deps.logger.warn(
+            { event: 'verify.destination_unreachable', destination: destination.name, err },
+            'destination unreachable; its objects stay unverified',
+          );
           unreachable.add(destination.name);
           countUnverified();
           continue;
         }
-        const problem = !head ? 'missing' : head.size !== row.size ? `size ${head.size}, catalog ${row.size}` : head.sha256 !== row.sha256 ? `sha256 ${head.sha256 ?? 'absent'}, catalog ${row.sha256}` : undefined;
+        const problem = !head
+          ? 'missing'
+          : head.size !== row.size
+            ? `size ${head.size}, catalog ${row.size}`
+            : head.sha256 !== row.sha256
+              ? `sha256 ${head.sha256 ?? 'absent'}, catalog ${row.sha256}`
+              : undefined;
         verdicts.push({ rowid: row.rowid, fileId: row.file_id, destination: row.destination, ok: !problem, problem });
       }
     }),
@@ -62,7 +81,17 @@ export async function verifyObjectsPage(deps: { catalog: Catalog; destinations: 
       counts[v.destination] = (counts[v.destination] ?? 0) + 1;
       if (!v.ok) {
         requeueFile.run(now, v.fileId);
-        deps.catalog.recordFailure({ fileId: v.fileId, destination: v.destination, runId: null, attempts: 1, reason: 'verifyMismatch', message: `HEAD after upload: ${v.problem}` }, now);
+        deps.catalog.recordFailure(
+          {
+            fileId: v.fileId,
+            destination: v.destination,
+            runId: null,
+            attempts: 1,
+            reason: 'verifyMismatch',
+            message: `HEAD after upload: ${v.problem}`,
+          },
+          now,
+        );
       }
     }
   })();

@@ -9,7 +9,11 @@ const backupKind = defineSearchAttributeKey('BackupKind', SearchAttributeType.KE
 const account = defineSearchAttributeKey('Account', SearchAttributeType.KEYWORD);
 
 /** Starts a full sync on demand, tagged so the Web UI can filter runs by kind and account. */
-export async function startFullSync(client: Client, config: Config, workflowId = `full-sync-${new Date().toISOString().replace(/[:.]/g, '-')}`): Promise<WorkflowHandle<typeof fullSync>> {
+export async function startFullSync(
+  client: Client,
+  config: Config,
+  workflowId = `full-sync-${new Date().toISOString().replace(/[:.]/g, '-')}`,
+): Promise<WorkflowHandle<typeof fullSync>> {
   return client.workflow.start(fullSync, {
     taskQueue: TASK_QUEUES.workflows,
     workflowId,
@@ -34,6 +38,7 @@ const perDestination = (counts: Record<string, number>) =>
 
 /** A person-readable summary of a finished full sync. */
 export function formatFullSyncSummary(summary: FullSyncSummary, link: string): string {
+  const unreachable = Object.keys(summary.unverified).length ? ` (unreachable at verification: ${perDestination(summary.unverified)})` : '';
   return [
     `full sync ${summary.runId}`,
     `  files     ${summary.filesSynced} transferred, ${summary.listed} items listed, ${summary.pending} still pending`,
@@ -42,7 +47,7 @@ export function formatFullSyncSummary(summary: FullSyncSummary, link: string): s
     `  failures  ${summary.filesFailed} failed, ${summary.filesDeferred} deferred (retried by the next run)`,
     `  verified  ${perDestination(summary.verified)}`,
     `  mismatch  ${perDestination(summary.mismatched)}`,
-    `  degraded  ${summary.degraded.join(', ') || 'none'}${Object.keys(summary.unverified).length ? ` (unreachable at verification: ${perDestination(summary.unverified)})` : ''}`,
+    `  degraded  ${summary.degraded.join(', ') || 'none'}${unreachable}`,
     `  Web UI    ${link}`,
   ].join('\n');
 }

@@ -12,7 +12,11 @@ const usage = `usage: drive-vault sync full [--config config.yaml] [--wait]
 async function main() {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { config: { type: 'string', default: process.env.DRIVE_VAULT_CONFIG ?? 'config.yaml' }, wait: { type: 'boolean', default: false }, help: { type: 'boolean' } },
+    options: {
+      config: { type: 'string', default: process.env.DRIVE_VAULT_CONFIG ?? 'config.yaml' },
+      wait: { type: 'boolean', default: false },
+      help: { type: 'boolean' },
+    },
   });
   if (values.help || positionals.join(' ') !== 'sync full') {
     console.error(usage);

@@ -14,9 +14,14 @@ const s3Destination = z
     endpoint: z.url().optional().describe('unset for AWS; the provider URL for Scaleway, OVH, Hetzner, Exoscale, MinIO'),
     region: z.string().min(1).default('us-east-1'),
     bucket: z.string().min(3).max(63),
-    prefix: z.string().default('').refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'no leading "/" and no ".." segment'),
+    prefix: z
+      .string()
+      .default('')
+      .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'no leading "/" and no ".." segment'),
     forcePathStyle: z.boolean().default(false),
-    storageClass: z.enum(['STANDARD', 'INTELLIGENT_TIERING', 'STANDARD_IA', 'ONEZONE_IA', 'GLACIER_IR', 'ONEZONE', 'STANDARD_IA']).optional(),
+    storageClass: z
+      .enum(['STANDARD', 'INTELLIGENT_TIERING', 'STANDARD_IA', 'ONEZONE_IA', 'GLACIER_IR', 'ONEZONE', 'STANDARD_IA'])
+      .optional(),
     serverSideEncryption: z.enum(['AES256', 'aws:kms']).optional(),
     /** Some S3-compatible providers reject the SDK's default CRC32 request checksums. */
     requestChecksums: z.enum(['when_supported', 'when_required']).default('when_supported'),
@@ -40,7 +45,10 @@ const localDestination = z
 export const configSchema = z
   .object({
     /** The account's label in object keys: `<prefix>/drive/<account>/...`. */
-    account: z.string().min(1).regex(/^[^/\\]+$/, 'no "/" or "\\"'),
+    account: z
+      .string()
+      .min(1)
+      .regex(/^[^/\\]+$/, 'no "/" or "\\"'),
     google: z
       .object({
         apiRootUrl: z.url().default('https://www.googleapis.com/'),
@@ -89,18 +97,28 @@ export const configSchema = z
         /** First retry delay; doubles per try, with jitter. */
         retryBaseDelayMs: z.number().int().min(1).max(600_000).default(1000),
         /** Binary files from this size on are sent part by part with checkpoints, resumable after a crash. */
-        resumableMinBytes: z.number().int().min(1).default(64 * 1024 * 1024),
+        resumableMinBytes: z
+          .number()
+          .int()
+          .min(1)
+          .default(64 * 1024 * 1024),
         /** A Drive or S3 stream that moves no byte for this long is given up, and the file retried. */
         stallTimeoutSeconds: z.number().int().min(1).max(3600).default(60),
       })
       .strict()
       .prefault({}),
-    catalog: z.object({ path: z.string().min(1).default('data/catalog.db') }).strict().prefault({}),
+    catalog: z
+      .object({ path: z.string().min(1).default('data/catalog.db') })
+      .strict()
+      .prefault({}),
     destinations: z
       .array(z.discriminatedUnion('kind', [s3Destination, localDestination]))
       .min(1, 'at least one destination is needed')
       .refine((ds) => new Set(ds.map((d) => d.name)).size === ds.length, 'destination names must be unique'),
-    log: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') }).strict().prefault({}),
+    log: z
+      .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') })
+      .strict()
+      .prefault({}),
   })
   .strict();
 
@@ -117,7 +135,8 @@ function describeIssues(source: string, error: z.ZodError): string {
   const lines = error.issues.map((issue) => {
     const key = issue.path.join('.') || '(top level)';
     if (issue.code === 'unrecognized_keys') {
-      return `  ${issue.keys.map((k) => (issue.path.length ? `${key}.${k}` : k)).join(', ')}: unknown key${issue.keys.length > 1 ? 's' : ''} (check the spelling against config.example.yaml)`;
+      const names = issue.keys.map((k) => (issue.path.length ? `${key}.${k}` : k)).join(', ');
+      return `  ${names}: unknown key${issue.keys.length > 1 ? 's' : ''} (check the spelling against config.example.yaml)`;
     }
     return `  ${key}: ${issue.message}`;
   });

@@ -1,5 +1,5 @@
 import { types } from 'node:util';
-import pino, { Logger } from 'pino';
+import pino, { type Logger } from 'pino';
 
 export type { Logger };
 

@@ -109,7 +109,16 @@ export interface FullSyncTotals {
   unverified: Record<string, number>;
 }
 
-export const emptyFullSyncTotals = (): FullSyncTotals => ({ listed: 0, filesSynced: 0, filesFailed: 0, filesDeferred: 0, bytes: 0, verified: {}, mismatched: {}, unverified: {} });
+export const emptyFullSyncTotals = (): FullSyncTotals => ({
+  listed: 0,
+  filesSynced: 0,
+  filesFailed: 0,
+  filesDeferred: 0,
+  bytes: 0,
+  verified: {},
+  mismatched: {},
+  unverified: {},
+});
 
 export function addCounts<K extends string>(a: Record<K, number>, b: Record<K, number>): Record<K, number> {
   const out = { ...a };

@@ -4,7 +4,7 @@ import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { Catalog, CatalogFileInput } from '../activities/catalog/catalog';
+import { Catalog, type CatalogFileInput } from '../activities/catalog/catalog';
 import { ObjectKeyPlanner } from '../activities/catalog/objectKeys';
 import { claimPendingBatch } from '../activities/catalog/syncQueue';
 import { type ExportFormatConfig, parseConfig } from '../common/config';
@@ -54,7 +54,9 @@ function peakRssBytes(wrapperPid: number): number {
 
 /** CPU seconds (user + system) a process has used; with `waited`, those of the children it has reaped. */
 function cpuSeconds(pid: number | 'self', waited = false): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    .replace(/^.*\) /, '')
+    .split(' ');
   // Fields 14-17 of stat(5), counted from the state field (3): utime, stime, cutime, cstime, in clock ticks.
   const [utime, stime, cutime, cstime] = fields.slice(11, 15).map(Number);
   return (waited ? cutime + cstime : utime + stime) / 100;
@@ -78,7 +80,11 @@ function rcloneCopy(source: string, minio: { endpoint: string; accessKeyId: stri
     RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY: minio.secretAccessKey,
   };
   const started = performance.now();
-  const run = spawnSync('rclone', ['copy', source, `bench:${target}`, '--transfers', '4', '--checkers', '8', '--no-check-dest', '--no-update-modtime'], { env, encoding: 'utf8' });
+  const run = spawnSync(
+    'rclone',
+    ['copy', source, `bench:${target}`, '--transfers', '4', '--checkers', '8', '--no-check-dest', '--no-update-modtime'],
+    { env, encoding: 'utf8' },
+  );
   if (run.status !== 0) throw new Error(`rclone copy failed: ${run.stderr}`);
   return (performance.now() - started) / 1000;
 }
@@ -86,11 +92,39 @@ function rcloneCopy(source: string, minio: { endpoint: string; accessKeyId: stri
 /** Seconds to claim every pending file of a fresh catalog holding `files` spread over `folders`, in batches of 100. */
 function claimAllSeconds(dir: string, exportFormats: ExportFormatConfig, files: number, folders: number): number {
   const catalog = Catalog.open(join(dir, `claim-${folders}.db`));
-  const base = { driveId: null, md5: null, driveSha256: null, modifiedTime: '2024-01-01T00:00:00Z', createdTime: '2024-01-01T00:00:00Z', version: '1', headRevisionId: null, shortcutTargetId: null, skipReason: null };
+  const base = {
+    driveId: null,
+    md5: null,
+    driveSha256: null,
+    modifiedTime: '2024-01-01T00:00:00Z',
+    createdTime: '2024-01-01T00:00:00Z',
+    version: '1',
+    headRevisionId: null,
+    shortcutTargetId: null,
+    skipReason: null,
+  };
   const rows: CatalogFileInput[] = [];
-  for (let f = 0; f < folders; f++) rows.push({ ...base, id: `folder-${f}`, kind: 'folder', name: `folder ${f}`, mimeType: 'application/vnd.google-apps.folder', parentId: 'root', size: null });
+  for (let f = 0; f < folders; f++)
+    rows.push({
+      ...base,
+      id: `folder-${f}`,
+      kind: 'folder',
+      name: `folder ${f}`,
+      mimeType: 'application/vnd.google-apps.folder',
+      parentId: 'root',
+      size: null,
+    });
   // Ids in a different order than folders, as Drive's are; every name twice, so collisions are resolved.
-  for (let i = 0; i < files; i++) rows.push({ ...base, id: `file-${(i * 7919) % files}`, kind: 'binary', name: `photo-${i % (files / 2)}.jpg`, mimeType: 'image/jpeg', parentId: `folder-${i % folders}`, size: 1 });
+  for (let i = 0; i < files; i++)
+    rows.push({
+      ...base,
+      id: `file-${(i * 7919) % files}`,
+      kind: 'binary',
+      name: `photo-${i % (files / 2)}.jpg`,
+      mimeType: 'image/jpeg',
+      parentId: `folder-${i % folders}`,
+      size: 1,
+    });
   for (let i = 0; i < rows.length; i += 1000) catalog.recordListedFiles(rows.slice(i, i + 1000), 'bench');
   const planner = new ObjectKeyPlanner(catalog.db, 'bench', exportFormats);
   const started = performance.now();
@@ -144,14 +178,25 @@ async function main() {
       })),
     });
     writeFileSync(configPath, JSON.stringify(config));
-    const env = { GOOGLE_CLIENT_SECRET: oauth.clientSecret, GOOGLE_REFRESH_TOKEN: oauth.refreshToken, BENCH_KEY: minio.accessKeyId, BENCH_SECRET: minio.secretAccessKey };
+    const env = {
+      GOOGLE_CLIENT_SECRET: oauth.clientSecret,
+      GOOGLE_REFRESH_TOKEN: oauth.refreshToken,
+      BENCH_KEY: minio.accessKeyId,
+      BENCH_SECRET: minio.secretAccessKey,
+    };
     const sync = async (workflowId: string): Promise<{ seconds: number; summary: FullSyncSummary }> => {
       const started = performance.now();
-      const summary = await client.workflow.execute(fullSync, { taskQueue: TASK_QUEUES.workflows, workflowId, args: [{ includeSharedDrives: false }] });
+      const summary = await client.workflow.execute(fullSync, {
+        taskQueue: TASK_QUEUES.workflows,
+        workflowId,
+        args: [{ includeSharedDrives: false }],
+      });
       return { seconds: (performance.now() - started) / 1000, summary };
     };
 
-    console.log(`bench: ${new Date().toISOString()}, ${readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)!.length} cores; Temporal dev server, MinIO and the emulator on loopback`);
+    console.log(
+      `bench: ${new Date().toISOString()}, ${readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)!.length} cores; Temporal dev server, MinIO and the emulator on loopback`,
+    );
     // First, on a fresh worker and a Drive holding only this file: the peak RSS is that of streaming it.
     worker = await startWorkerProcess(configPath, env, { compiled: true });
     const idle = peakRssBytes(worker.pid!);
@@ -161,7 +206,9 @@ async function main() {
     const large = await sync('bench-1gb');
     if (large.summary.filesSynced !== 1) throw new Error('the 1 GB file did not sync');
     const peak = peakRssBytes(worker.pid!);
-    console.log(`c: 1 x 1 GB          drive-vault ${large.seconds.toFixed(1)} s ${(1000 / large.seconds).toFixed(1)} MB/s to 2 buckets | worker peak RSS ${(peak / 1024 / 1024).toFixed(0)} MiB (target 300 MiB), of which ${(idle / 1024 / 1024).toFixed(0)} MiB before the sync began`);
+    console.log(
+      `c: 1 x 1 GB          drive-vault ${large.seconds.toFixed(1)} s ${(1000 / large.seconds).toFixed(1)} MB/s to 2 buckets | worker peak RSS ${(peak / 1024 / 1024).toFixed(0)} MiB (target 300 MiB), of which ${(idle / 1024 / 1024).toFixed(0)} MiB before the sync began`,
+    );
     const rows: string[] = [];
     for (const [i, w] of workloads.entries()) {
       const folder = await emulator.store.addFile({ name: `workload-${i}` });
@@ -182,7 +229,13 @@ async function main() {
       // rclone writing the two copies drive-vault writes, one after the other: the like-for-like reference.
       const referenceTwice = reference + rcloneCopy(local, minio, `bench-rclone/workload-${i}-second-copy`);
       const temporalPid = tiedChildPid(temporal.process.pid!);
-      const before = { worker: cpuSeconds(tiedChildPid(worker.pid!)), minio: cpuSeconds(minioPid), self: cpuSeconds('self'), temporal: cpuSeconds(temporalPid), idle: idleSeconds() };
+      const before = {
+        worker: cpuSeconds(tiedChildPid(worker.pid!)),
+        minio: cpuSeconds(minioPid),
+        self: cpuSeconds('self'),
+        temporal: cpuSeconds(temporalPid),
+        idle: idleSeconds(),
+      };
       const ours = await sync(`bench-${i}`);
       const cpuOurs = {
         worker: cpuSeconds(tiedChildPid(worker.pid!)) - before.worker,
@@ -191,7 +244,8 @@ async function main() {
         temporal: cpuSeconds(temporalPid) - before.temporal,
         idle: idleSeconds() - before.idle,
       };
-      if (ours.summary.filesSynced !== w.files || ours.summary.filesFailed !== 0) throw new Error(`${w.name}: synced ${ours.summary.filesSynced} of ${w.files}, ${ours.summary.filesFailed} failed`);
+      if (ours.summary.filesSynced !== w.files || ours.summary.filesFailed !== 0)
+        throw new Error(`${w.name}: synced ${ours.summary.filesSynced} of ${w.files}, ${ours.summary.filesFailed} failed`);
       const mbps = (s: number) => (bytes / MB / s).toFixed(1);
       rows.push(
         `${w.name.padEnd(18)} rclone (1 bucket) ${reference.toFixed(1).padStart(6)} s ${mbps(reference).padStart(7)} MB/s | drive-vault (2 buckets, verified) ${ours.seconds.toFixed(1).padStart(6)} s ${mbps(ours.seconds).padStart(7)} MB/s | throughput ratio ${(reference / ours.seconds).toFixed(2)}, time ratio ${(ours.seconds / reference).toFixed(2)} | rclone writing both copies ${referenceTwice.toFixed(1)} s, ratio ${(referenceTwice / ours.seconds).toFixed(2)}`,
@@ -203,10 +257,14 @@ async function main() {
     }
 
     const afterAll = peakRssBytes(worker.pid!);
-    console.log(`${''.padEnd(18)} worker peak RSS over the three full syncs (each lists and HEADs all that came before): ${(afterAll / 1024 / 1024).toFixed(0)} MiB`);
+    console.log(
+      `${''.padEnd(18)} worker peak RSS over the three full syncs (each lists and HEADs all that came before): ${(afterAll / 1024 / 1024).toFixed(0)} MiB`,
+    );
     const spread = claimAllSeconds(tmp, config.exportFormats, 100_000, 1000);
     const oneFolder = claimAllSeconds(tmp, config.exportFormats, 100_000, 1);
-    console.log(`d: claim 100,000      in 1,000 folders ${spread.toFixed(1)} s | in one folder ${oneFolder.toFixed(1)} s, ratio ${(oneFolder / spread).toFixed(2)}`);
+    console.log(
+      `d: claim 100,000      in 1,000 folders ${spread.toFixed(1)} s | in one folder ${oneFolder.toFixed(1)} s, ratio ${(oneFolder / spread).toFixed(2)}`,
+    );
     console.log(`bench: catalog and MinIO data in ${tmp} (removed)`);
   } finally {
     if (worker) await stopTied(worker);

@@ -57,7 +57,17 @@ async function main() {
   }
 
   const destinations: unknown[] = [{ kind: 'local', name: 'local', path: join(dataDir, 'backup') }];
-  if (minio) destinations.push({ kind: 's3', name: 'minio', endpoint: minio.endpoint, bucket: 'drive-vault-demo', prefix: 'vault', forcePathStyle: true, accessKeyIdEnv: 'DEMO_S3_KEY', secretAccessKeyEnv: 'DEMO_S3_SECRET' });
+  if (minio)
+    destinations.push({
+      kind: 's3',
+      name: 'minio',
+      endpoint: minio.endpoint,
+      bucket: 'drive-vault-demo',
+      prefix: 'vault',
+      forcePathStyle: true,
+      accessKeyIdEnv: 'DEMO_S3_KEY',
+      secretAccessKeyEnv: 'DEMO_S3_SECRET',
+    });
   const config = parseConfig(
     {
       account: 'demo@drive-vault.test',
@@ -68,7 +78,12 @@ async function main() {
     },
     'the demo defaults',
   );
-  const env = { GOOGLE_CLIENT_SECRET: demoOAuth.clientSecret, GOOGLE_REFRESH_TOKEN: demoOAuth.refreshToken, DEMO_S3_KEY: minio?.accessKeyId, DEMO_S3_SECRET: minio?.secretAccessKey };
+  const env = {
+    GOOGLE_CLIENT_SECRET: demoOAuth.clientSecret,
+    GOOGLE_REFRESH_TOKEN: demoOAuth.refreshToken,
+    DEMO_S3_KEY: minio?.accessKeyId,
+    DEMO_S3_SECRET: minio?.secretAccessKey,
+  };
   const wired = wireActivities(config, logger, env);
   const workerConnection = await NativeConnection.connect({ address: temporal.address });
   const workers = await startWorkers({ connection: workerConnection, namespace: config.temporal.namespace, ...wired });

@@ -6,7 +6,7 @@ import { TASK_QUEUES } from '../common/taskQueues';
 import { fullSync, listDriveIntoCatalog } from '../workflows';
 import { bytesContent } from '../test/drive-emulator/content';
 import type { DriveStore } from '../test/drive-emulator/store';
-import { HISTORIES_DIR, RecordedHistory, historyToJson } from '../test/support/histories';
+import { HISTORIES_DIR, type RecordedHistory, historyToJson } from '../test/support/histories';
 import { startStack } from '../test/support/stack';
 import { stackConfig, startTestWorker } from '../test/support/worker';
 

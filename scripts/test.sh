@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# npm test: type-check, run every test file (one at a time: each starts its own servers), then make sure
+# npm test: type-check, check format and lint (Biome), run every test file (one at a time: each starts its own servers), then make sure
 # no server a test started is still running.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 npx tsc --noEmit -p . || { echo "test: type check failed" >&2; exit 1; }
+npx biome ci --colors=off . || { echo "test: format or lint check failed (npx biome check --write . fixes the format)" >&2; exit 1; }
 
 pgids="$(mktemp)"
 export DRIVE_VAULT_TEST_PGIDS="$pgids"

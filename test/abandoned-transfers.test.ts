@@ -14,8 +14,8 @@ import { fullSync } from '../workflows';
 import { bytesContent, generatedContent } from './drive-emulator/content';
 import type { EmuFile } from './drive-emulator/store';
 import { emulatorOAuth } from './support/drive';
-import { BUCKETS, Stack, startStack } from './support/stack';
-import { RunningWorker, stackConfig, startTestWorker, testLogger } from './support/worker';
+import { BUCKETS, type Stack, startStack } from './support/stack';
+import { type RunningWorker, stackConfig, startTestWorker, testLogger } from './support/worker';
 
 const MiB = 1024 * 1024;
 let stack: Stack;
@@ -33,7 +33,9 @@ after(async () => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The requests that fetched a file's bytes: downloads, or exports. */
 const downloadsOf = (f: EmuFile) =>
-  stack.emulator!.requests.filter((r) => (r.path === `/drive/v3/files/${f.id}` && r.query.alt === 'media') || r.path === `/drive/v3/files/${f.id}/export`);
+  stack.emulator!.requests.filter(
+    (r) => (r.path === `/drive/v3/files/${f.id}` && r.query.alt === 'media') || r.path === `/drive/v3/files/${f.id}/export`,
+  );
 
 async function until(what: string, done: () => boolean, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -75,8 +77,14 @@ test('a transfer cancelled mid-file stops its downloads and writes no byte to an
   // through lib-storage); all slowed down so the cancellation lands mid-file.
   const streamed = await emulator.store.addFile({ name: 'streamed.bin', parentId: folder.id, content: generatedContent(40 * MiB, 71) });
   const parts = await emulator.store.addFile({ name: 'parts.bin', parentId: folder.id, content: generatedContent(64 * MiB, 72) });
-  const exported = await emulator.store.addFile({ name: 'Exported', parentId: folder.id, mimeType: 'application/vnd.google-apps.document', exportSize: 9 * MiB });
-  for (const f of [streamed, parts]) emulator.faults.add({ match: `GET /drive/v3/files/${f.id}\\?.*alt=media`, times: 1, bytesPerSecond: 2 * MiB });
+  const exported = await emulator.store.addFile({
+    name: 'Exported',
+    parentId: folder.id,
+    mimeType: 'application/vnd.google-apps.document',
+    exportSize: 9 * MiB,
+  });
+  for (const f of [streamed, parts])
+    emulator.faults.add({ match: `GET /drive/v3/files/${f.id}\\?.*alt=media`, times: 1, bytesPerSecond: 2 * MiB });
   emulator.faults.add({ match: `GET /drive/v3/files/${exported.id}/export`, times: 1, bytesPerSecond: MiB / 2 });
   const files = [streamed, parts, exported];
   const sizeOf = (f: EmuFile) => (f === exported ? 9 * MiB : emulator.store.size(f)!);
@@ -86,7 +94,9 @@ test('a transfer cancelled mid-file stops its downloads and writes no byte to an
     // A short heartbeat timeout: the worker hears of the cancellation at its next heartbeat.
     args: [{ includeSharedDrives: false, transferHeartbeatTimeout: '5 seconds' }],
   });
-  await until('the downloads are past the large file\'s first part', () => files.every((f) => (downloadsOf(f)[0]?.bytesSent ?? 0) > (f === parts ? 6 * MiB : MiB)));
+  await until("the downloads are past the large file's first part", () =>
+    files.every((f) => (downloadsOf(f)[0]?.bytesSent ?? 0) > (f === parts ? 6 * MiB : MiB)),
+  );
   await handle.cancel();
 
   await until('the worker closes every download', () => files.every((f) => downloadsOf(f)[0].ended !== undefined));
@@ -106,10 +116,16 @@ test('a transfer cancelled mid-file stops its downloads and writes no byte to an
   assert.deepEqual(await destinationState(), settled, 'nothing was written after the cancellation took effect');
   const everything = JSON.stringify(settled);
   assert.doesNotMatch(everything, /streamed\.bin"|parts\.bin"|Exported\.docx"/, 'no file landed under its key on any destination');
-  assert.deepEqual(files.map((f) => downloadsOf(f).length), [1, 1, 1], 'no download was started after the cancellation');
+  assert.deepEqual(
+    files.map((f) => downloadsOf(f).length),
+    [1, 1, 1],
+    'no download was started after the cancellation',
+  );
 });
 
-test('a batch stuck on a Drive wait that its stall abort cannot end stops heartbeating; cancelling it ends it at once', { timeout: 120_000 }, async () => {
+test('a batch stuck on a Drive wait that its stall abort cannot end stops heartbeating; cancelling it ends it at once', {
+  timeout: 120_000,
+}, async () => {
   const emulator = stack.emulator!;
   const f = await emulator.store.addFile({ name: 'behind-a-hung-token.txt', content: bytesContent('hung') });
   // A new OAuth client fetches a token before its first request; the token endpoint, which the request's

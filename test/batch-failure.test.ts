@@ -8,8 +8,8 @@ import { wireActivities } from '../worker/wiring';
 import { startWorkers } from '../worker/workers';
 import { fullSync } from '../workflows';
 import { bytesContent } from './drive-emulator/content';
-import { Stack, startStack } from './support/stack';
-import { RunningWorker, stackConfig, stackEnv, startTestWorker, testLogger, workflowBundle } from './support/worker';
+import { type Stack, startStack } from './support/stack';
+import { type RunningWorker, stackConfig, stackEnv, startTestWorker, testLogger, workflowBundle } from './support/worker';
 
 let stack: Stack;
 
@@ -40,10 +40,16 @@ test('a transfer batch that fails on every try fails its files for the next run,
   });
   const client = new Client({ connection: await Connection.connect({ address: stack.temporal!.address }) });
   try {
-    const summary = await client.workflow.execute(fullSync, { taskQueue: TASK_QUEUES.workflows, workflowId: 'doomed', args: [{ includeSharedDrives: false }] });
+    const summary = await client.workflow.execute(fullSync, {
+      taskQueue: TASK_QUEUES.workflows,
+      workflowId: 'doomed',
+      args: [{ includeSharedDrives: false }],
+    });
     assert.deepEqual([summary.filesSynced, summary.filesFailed], [0, 5]);
     assert.deepEqual(summary.degraded, ['nas']);
-    const failures = wired.catalog.db.prepare(`SELECT reason, destination, message FROM failures WHERE resolved_at IS NULL`).all() as Array<Record<string, string>>;
+    const failures = wired.catalog.db.prepare(`SELECT reason, destination, message FROM failures WHERE resolved_at IS NULL`).all() as Array<
+      Record<string, string>
+    >;
     assert.equal(failures.length, 5);
     for (const f of failures) {
       assert.deepEqual([f.reason, f.destination], ['transferBatchFailed', 'nas']);
@@ -58,7 +64,11 @@ test('a transfer batch that fails on every try fails its files for the next run,
   let worker: RunningWorker | undefined;
   try {
     worker = await startTestWorker(stack, config);
-    const next = await worker.client.workflow.execute(fullSync, { taskQueue: TASK_QUEUES.workflows, workflowId: 'recovered', args: [{ includeSharedDrives: false }] });
+    const next = await worker.client.workflow.execute(fullSync, {
+      taskQueue: TASK_QUEUES.workflows,
+      workflowId: 'recovered',
+      args: [{ includeSharedDrives: false }],
+    });
     assert.deepEqual([next.filesSynced, next.filesFailed, next.verified.nas], [5, 0, 5], 'the next run copies them');
   } finally {
     await worker?.stop();

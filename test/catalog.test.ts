@@ -4,16 +4,16 @@ import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { drive_v3 } from 'googleapis';
+import type { drive_v3 } from 'googleapis';
 import { migrations } from '../activities/catalog/migrations';
 import { Catalog } from '../activities/catalog/catalog';
 import { finishRun, startRun } from '../activities/catalog/runs';
 import { recordTransferOutcomes } from '../activities/catalog/syncQueue';
 import { listDrivePage, listSharedDrives } from '../activities/drive/listing';
 import { createLogger } from '../common/logger';
-import { DriveScope, ListingCounts, addListingCounts, emptyFullSyncTotals, emptyListingCounts } from '../common/types';
+import { type DriveScope, type ListingCounts, addListingCounts, emptyFullSyncTotals, emptyListingCounts } from '../common/types';
 import { bytesContent } from './drive-emulator/content';
-import { DriveEmulator } from './drive-emulator/server';
+import type { DriveEmulator } from './drive-emulator/server';
 import { startDrive } from './support/drive';
 
 const G = 'application/vnd.google-apps.';
@@ -45,13 +45,19 @@ after(async () => {
 
 async function listEverything(catalog: Catalog, listingId: string): Promise<ListingCounts> {
   const deps = { drive, catalog, logger };
-  const scopes: DriveScope[] = [{ kind: 'my-drive' }, ...(await listSharedDrives(deps)).map((d) => ({ kind: 'shared-drive' as const, ...d }))];
+  const scopes: DriveScope[] = [
+    { kind: 'my-drive' },
+    ...(await listSharedDrives(deps)).map((d) => ({ kind: 'shared-drive' as const, ...d })),
+  ];
   let totals = emptyListingCounts();
   for (const scope of scopes) {
     let pageToken: string | undefined;
     do {
       const page = await listDrivePage(deps, { scope, pageToken, listingId });
-      assert.deepEqual(Object.keys(page).sort(), page.nextPageToken ? ['counts', 'nextPageToken'] : ['counts', 'nextPageToken'].filter((k) => k in page));
+      assert.deepEqual(
+        Object.keys(page).sort(),
+        page.nextPageToken ? ['counts', 'nextPageToken'] : ['counts', 'nextPageToken'].filter((k) => k in page),
+      );
       totals = addListingCounts(totals, page.counts);
       pageToken = page.nextPageToken;
     } while (pageToken);
@@ -67,7 +73,9 @@ test('the catalog is a 0600 WAL file with foreign keys on and every migration ap
     assert.equal(catalog.db.pragma('journal_mode', { simple: true }), 'wal');
     assert.equal(catalog.db.pragma('foreign_keys', { simple: true }), 1);
     assert.equal(catalog.schemaVersion(), latest);
-    const tables = (catalog.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((t) => t.name);
+    const tables = (catalog.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map(
+      (t) => t.name,
+    );
     for (const t of ['files', 'objects', 'runs', 'failures', 'change_tokens', 'drives']) assert.ok(tables.includes(t), t);
   } finally {
     catalog.close();
@@ -94,7 +102,10 @@ test('listDrivePage pages My Drive and shared drives into the catalog; a re-list
     assert.deepEqual([doc.kind, doc.state, doc.md5], ['workspace', 'pending', null]);
     const team = all.find((f) => f.name === 'team.txt')!;
     assert.ok(team.driveId, 'shared drive files carry their drive id');
-    assert.equal(all.find((f) => f.name === 'bulk-7.bin')!.md5, emulator.store.files.get(all.find((f) => f.name === 'bulk-7.bin')!.id)!.hashes!.md5);
+    assert.equal(
+      all.find((f) => f.name === 'bulk-7.bin')!.md5,
+      emulator.store.files.get(all.find((f) => f.name === 'bulk-7.bin')!.id)!.hashes!.md5,
+    );
     assert.ok(!all.some((f) => f.name === 'binned.txt'));
 
     catalog.db.prepare("UPDATE files SET state = 'synced' WHERE state = 'pending'").run();
@@ -169,7 +180,11 @@ test('only content or place counts as a change: a folder edit, a new version wit
     const counts = await listEverything(catalog, 'm2');
     assert.equal(counts.changed, 0);
     assert.equal(catalog.getFile(bin.id)!.state, 'synced');
-    assert.equal(catalog.getFile(bin.id)!.version, s.files.get(bin.id)!.version.toString(), 'metadata is refreshed even when nothing changed');
+    assert.equal(
+      catalog.getFile(bin.id)!.version,
+      s.files.get(bin.id)!.version.toString(),
+      'metadata is refreshed even when nothing changed',
+    );
     s.rename(folder.id, 'meta-folder-renamed');
     assert.equal((await listEverything(catalog, 'm3')).changed, 1, 'a renamed folder is a change of place');
   } finally {
@@ -187,20 +202,62 @@ test('transfer failures are kept per destination: a destination that has the fil
     old.exec(m.sql);
     old.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(m.version, m.name, '2026-01-01T00:00:00Z');
   }
-  const file = (id: string) => ({ id, driveId: null, kind: 'binary', name: `${id}.bin`, mimeType: 'application/octet-stream', parentId: 'root', size: 1, md5: null, driveSha256: null, modifiedTime: '2026-01-01T00:00:00Z', createdTime: null, version: '1', headRevisionId: null, shortcutTargetId: null, skipReason: null });
-  old.prepare(`INSERT INTO files (id, kind, name, mime_type, parent_id, modified_time, version, state, last_listing_id, created_at, updated_at) VALUES ('old', 'binary', 'old.bin', 'x', 'root', 't', '1', 'failed', 'l', 't', 't')`).run();
-  old.prepare(`INSERT INTO failures (file_id, destination, run_id, attempts, reason, message, first_failed_at, last_failed_at) VALUES ('old', 'aws,eu', 'r0', 5, 'destinationError', 'down', 't', 't')`).run();
+  const file = (id: string) => ({
+    id,
+    driveId: null,
+    kind: 'binary',
+    name: `${id}.bin`,
+    mimeType: 'application/octet-stream',
+    parentId: 'root',
+    size: 1,
+    md5: null,
+    driveSha256: null,
+    modifiedTime: '2026-01-01T00:00:00Z',
+    createdTime: null,
+    version: '1',
+    headRevisionId: null,
+    shortcutTargetId: null,
+    skipReason: null,
+  });
+  old
+    .prepare(
+      `INSERT INTO files (id, kind, name, mime_type, parent_id, modified_time, version, state, last_listing_id, created_at, updated_at) VALUES ('old', 'binary', 'old.bin', 'x', 'root', 't', '1', 'failed', 'l', 't', 't')`,
+    )
+    .run();
+  old
+    .prepare(
+      `INSERT INTO failures (file_id, destination, run_id, attempts, reason, message, first_failed_at, last_failed_at) VALUES ('old', 'aws,eu', 'r0', 5, 'destinationError', 'down', 't', 't')`,
+    )
+    .run();
   old.close();
 
   const catalog = Catalog.open(path);
   try {
-    const open = (id: string) => catalog.db.prepare('SELECT destination, attempts FROM failures WHERE file_id = ? AND resolved_at IS NULL ORDER BY destination').all(id);
-    assert.deepEqual(open('old'), [{ destination: 'aws', attempts: 5 }, { destination: 'eu', attempts: 5 }], 'the migration split the list');
+    const open = (id: string) =>
+      catalog.db
+        .prepare('SELECT destination, attempts FROM failures WHERE file_id = ? AND resolved_at IS NULL ORDER BY destination')
+        .all(id);
+    assert.deepEqual(
+      open('old'),
+      [
+        { destination: 'aws', attempts: 5 },
+        { destination: 'eu', attempts: 5 },
+      ],
+      'the migration split the list',
+    );
 
     catalog.recordListedFiles([file('f1') as never], 'l1');
-    const fail = (destinations: string[]) => ({ fileId: 'f1', stored: [], bytesDownloaded: 0, failure: { reason: 'destinationError', message: 'down', attempts: 5, destinations, deferred: false } });
+    const fail = (destinations: string[]) => ({
+      fileId: 'f1',
+      stored: [],
+      bytesDownloaded: 0,
+      failure: { reason: 'destinationError', message: 'down', attempts: 5, destinations, deferred: false },
+    });
     recordTransferOutcomes(catalog, { runId: 'r1', outcomes: [fail(['aws', 'eu'])] });
-    assert.deepEqual(open('f1'), [{ destination: 'aws', attempts: 5 }, { destination: 'eu', attempts: 5 }]);
+    assert.deepEqual(open('f1'), [
+      { destination: 'aws', attempts: 5 },
+      { destination: 'eu', attempts: 5 },
+    ]);
     startRun(catalog, { runId: 'r2', kind: 'full-sync', workflowId: 'w' });
     recordTransferOutcomes(catalog, { runId: 'r2', outcomes: [fail(['eu'])] });
     assert.deepEqual(open('f1'), [{ destination: 'eu', attempts: 10 }], 'aws has the file now; eu keeps failing');

@@ -12,7 +12,9 @@ interface Service {
 }
 
 test('docker-compose.temporal.yml parses and runs Temporal on PostgreSQL, the Web UI and MinIO, pinned and on loopback', () => {
-  const compose = parse(readFileSync(join(__dirname, '..', 'docker-compose.temporal.yml'), 'utf8')) as { services: Record<string, Service> };
+  const compose = parse(readFileSync(join(__dirname, '..', 'docker-compose.temporal.yml'), 'utf8')) as {
+    services: Record<string, Service>;
+  };
   const services = compose.services;
   for (const name of ['postgresql', 'temporal', 'temporal-ui', 'minio']) assert.ok(services[name], `service ${name}`);
   assert.match(services.postgresql.image, /^postgres:/);
@@ -24,5 +26,8 @@ test('docker-compose.temporal.yml parses and runs Temporal on PostgreSQL, the We
     assert.doesNotMatch(service.image, /:latest$|^[^:]+$/, `${name} is pinned to a version`);
     for (const port of service.ports ?? []) assert.match(port, /^127\.0\.0\.1:/, `${name} publishes ${port} on loopback only`);
   }
-  assert.ok(services['temporal-ui'].ports?.some((p) => p.endsWith(':8080') && p.includes(':8233:')), 'Web UI on 8233 as in the docs');
+  assert.ok(
+    services['temporal-ui'].ports?.some((p) => p.endsWith(':8080') && p.includes(':8233:')),
+    'Web UI on 8233 as in the docs',
+  );
 });

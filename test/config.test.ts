@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
-import { Config, ConfigError, loadConfig, parseConfig, secretFromEnv } from '../common/config';
+import { type Config, ConfigError, loadConfig, parseConfig, secretFromEnv } from '../common/config';
 import { createLogger } from '../common/logger';
 
 const minimal = { account: 'me', google: { clientId: 'cid' }, destinations: [{ kind: 'local', name: 'nas', path: '/tmp/x' }] };
@@ -17,7 +17,11 @@ test('the example config in the repository is valid and fills defaults', () => {
   assert.ok(scw?.kind === 's3' && scw.maxParts === 1000 && scw.forcePathStyle === false);
   assert.equal(config.transfer.stallTimeoutSeconds, 60);
   assert.equal(parseConfig(minimal).transfer.stallTimeoutSeconds, 60, 'the default without a transfer section');
-  assert.equal(parseConfig({ ...minimal, transfer: { attempts: 3 } }).transfer.stallTimeoutSeconds, 60, 'the default beside other transfer keys');
+  assert.equal(
+    parseConfig({ ...minimal, transfer: { attempts: 3 } }).transfer.stallTimeoutSeconds,
+    60,
+    'the default beside other transfer keys',
+  );
 });
 
 test('a section left out gets the defaults a section written empty gets, and the example config documents them', () => {
@@ -43,7 +47,10 @@ test('a bad value names the key and what is expected', () => {
     [{ ...minimal, destinations: [{ kind: 's3', name: 'aws' }] }, /destinations\.0\.bucket/],
     [{ ...minimal, destinations: [{ kind: 'ftp', name: 'x' }] }, /destinations\.0\.kind/],
     [{ ...minimal, destinations: [{ kind: 's3', name: 'aws', bucket: 'b', maxParts: 20000 }] }, /destinations\.0\.maxParts/],
-    [{ ...minimal, destinations: [{ kind: 's3', name: 'aws', bucket: 'b', prefix: '../up' }] }, /destinations\.0\.prefix: no leading "\/" and no "\.\." segment/],
+    [
+      { ...minimal, destinations: [{ kind: 's3', name: 'aws', bucket: 'b', prefix: '../up' }] },
+      /destinations\.0\.prefix: no leading "\/" and no "\.\." segment/,
+    ],
     [{ ...minimal, destinations: [minimal.destinations[0], minimal.destinations[0]] }, /destination names must be unique/],
     [{ ...minimal, exportFormats: { document: ['doc'] } }, /exportFormats\.document\.0/],
     [{ ...minimal, account: 'a/b' }, /account: no "\/"/],
@@ -75,7 +82,16 @@ test('logs are one JSON event per line with secrets redacted', () => {
     },
   });
   const logger = createLogger({ level: 'info' }, sink);
-  logger.info({ workflowId: 'wf-1', fileId: 'f1', credentials: { secretAccessKey: 'AKIA-SECRET' }, refresh_token: 'rt-secret', headers: { authorization: 'Bearer ya29.x' } }, 'uploaded');
+  logger.info(
+    {
+      workflowId: 'wf-1',
+      fileId: 'f1',
+      credentials: { secretAccessKey: 'AKIA-SECRET' },
+      refresh_token: 'rt-secret',
+      headers: { authorization: 'Bearer ya29.x' },
+    },
+    'uploaded',
+  );
   assert.equal(lines.length, 1);
   const event = JSON.parse(lines[0]);
   assert.equal(event.workflowId, 'wf-1');

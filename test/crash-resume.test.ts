@@ -13,8 +13,8 @@ import { stopTied } from '../scripts/launchers/tiedProcess';
 import { startWorkerProcess } from '../scripts/launchers/workerProcess';
 import { fullSync } from '../workflows';
 import { generatedContent } from './drive-emulator/content';
-import { EmuFile } from './drive-emulator/store';
-import { Stack, recordProcessGroups, startStack } from './support/stack';
+import type { EmuFile } from './drive-emulator/store';
+import { type Stack, recordProcessGroups, startStack } from './support/stack';
 import { stackConfig, stackEnv } from './support/worker';
 
 const MiB = 1024 * 1024;
@@ -83,7 +83,9 @@ test('a worker killed in the middle of a 200 MB upload: the retry resumes from i
   t.diagnostic(`checkpoint at ${seen.offset / MiB} MiB (${seen.nextPart - 1} parts): ${JSON.stringify(seen).length} bytes`);
   process.kill(-first.pid!, 'SIGKILL');
   await once(first, 'exit');
-  const servedBeforeKill = stack.emulator!.requests.filter((r) => r.path === `/drive/v3/files/${big.id}` && r.query.alt === 'media').map((r) => r.bytesSent);
+  const servedBeforeKill = stack
+    .emulator!.requests.filter((r) => r.path === `/drive/v3/files/${big.id}` && r.query.alt === 'media')
+    .map((r) => r.bytesSent);
   assert.ok(servedBeforeKill[0] < SIZE, 'the kill came before the whole file was downloaded');
 
   await startWorker();

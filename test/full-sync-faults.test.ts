@@ -5,10 +5,10 @@ import { createDestinations } from '../activities/storage/createDestinations';
 import { TASK_QUEUES } from '../common/taskQueues';
 import { fullSync } from '../workflows';
 import { bytesContent, generatedContent } from './drive-emulator/content';
-import { EmuFile } from './drive-emulator/store';
+import type { EmuFile } from './drive-emulator/store';
 import { streamToBuffer } from './support/drive';
-import { Stack, startStack } from './support/stack';
-import { RunningWorker, stackConfig, stackEnv, startTestWorker } from './support/worker';
+import { type Stack, startStack } from './support/stack';
+import { type RunningWorker, stackConfig, stackEnv, startTestWorker } from './support/worker';
 
 let stack: Stack;
 let worker: RunningWorker;
@@ -20,10 +20,19 @@ before(async () => {
   stack = await startStack({ temporal: true, minio: true, emulator: true });
   const folder = await stack.emulator!.store.addFile({ name: 'faulty' });
   for (let i = 0; i < 150; i++) {
-    files.push(await stack.emulator!.store.addFile({ name: `f-${i}.bin`, parentId: folder.id, content: i % 10 === 0 ? generatedContent(300_000 + i, i) : bytesContent(`file ${i} `.repeat(50)) }));
+    files.push(
+      await stack.emulator!.store.addFile({
+        name: `f-${i}.bin`,
+        parentId: folder.id,
+        content: i % 10 === 0 ? generatedContent(300_000 + i, i) : bytesContent(`file ${i} `.repeat(50)),
+      }),
+    );
   }
   // Eight tries per file: at a 20% fault rate the chance that one of 150 files fails every try is about 4 in 10,000.
-  worker = await startTestWorker(stack, stackConfig(stack, { transfer: { attempts: 8, retryBaseDelayMs: 5, concurrency: 4, batchSize: 40, stallTimeoutSeconds: 2 } }));
+  worker = await startTestWorker(
+    stack,
+    stackConfig(stack, { transfer: { attempts: 8, retryBaseDelayMs: 5, concurrency: 4, batchSize: 40, stallTimeoutSeconds: 2 } }),
+  );
 });
 after(async () => {
   await worker?.stop();
@@ -31,7 +40,12 @@ after(async () => {
 });
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const run = (workflowId: string) => worker.client.workflow.execute(fullSync, { taskQueue: TASK_QUEUES.workflows, workflowId, args: [{ includeSharedDrives: false, batchSize: 40 }] });
+const run = (workflowId: string) =>
+  worker.client.workflow.execute(fullSync, {
+    taskQueue: TASK_QUEUES.workflows,
+    workflowId,
+    args: [{ includeSharedDrives: false, batchSize: 40 }],
+  });
 
 test('under rate limits, 500s, cut-off, stalled and wrong bodies every file lands with the right bytes', async () => {
   const faults = stack.emulator!.faults;
@@ -52,26 +66,43 @@ test('under rate limits, 500s, cut-off, stalled and wrong bodies every file land
   assert.deepEqual([summary.filesSynced, summary.filesFailed, summary.pending], [150, 0, 0], JSON.stringify(failures));
   assert.deepEqual(summary.mismatched, {});
   const catalog = worker.wired.catalog;
-  const objects = catalog.db.prepare('SELECT file_id, destination, key, sha256 FROM objects').all() as Array<{ file_id: string; destination: string; key: string; sha256: string }>;
+  const objects = catalog.db.prepare('SELECT file_id, destination, key, sha256 FROM objects').all() as Array<{
+    file_id: string;
+    destination: string;
+    key: string;
+    sha256: string;
+  }>;
   assert.equal(objects.length, 450);
   const bySource = new Map(files.map((f) => [f.id, f.hashes!.sha256]));
   for (const o of objects) assert.equal(o.sha256, bySource.get(o.file_id), 'no wrong bytes were ever recorded');
   const destinations = new Map(createDestinations(stackConfig(stack), stackEnv(stack)).map((d) => [d.name, d]));
-  for (const o of objects) assert.equal(sha(await streamToBuffer(await destinations.get(o.destination)!.read(o.key))), bySource.get(o.file_id), `${o.destination}:${o.key}`);
+  for (const o of objects)
+    assert.equal(
+      sha(await streamToBuffer(await destinations.get(o.destination)!.read(o.key))),
+      bySource.get(o.file_id),
+      `${o.destination}:${o.key}`,
+    );
 });
 
 test('a destination that is down misses files without stopping the others; a later run completes it', async () => {
   const extra: EmuFile[] = [];
-  for (let i = 0; i < 5; i++) extra.push(await stack.emulator!.store.addFile({ name: `late-${i}.txt`, content: bytesContent(`late ${i}`) }));
+  for (let i = 0; i < 5; i++)
+    extra.push(await stack.emulator!.store.addFile({ name: `late-${i}.txt`, content: bytesContent(`late ${i}`) }));
   await stack.minio!.stop();
   const degraded = await run('sync-with-minio-down');
   assert.equal(degraded.filesFailed, 5);
   assert.deepEqual(degraded.degraded, ['aws', 'eu']);
-  assert.deepEqual([degraded.unverified.aws, degraded.unverified.eu, degraded.verified.nas], [150, 150, 155], 'the stopped destination is unverified, not marked bad');
+  assert.deepEqual(
+    [degraded.unverified.aws, degraded.unverified.eu, degraded.verified.nas],
+    [150, 150, 155],
+    'the stopped destination is unverified, not marked bad',
+  );
   assert.deepEqual(degraded.mismatched, {});
   const nasCopies = () =>
     worker.wired.catalog.db
-      .prepare(`SELECT file_id, uploaded_at FROM objects WHERE destination = 'nas' AND file_id IN (${extra.map(() => '?').join(',')}) ORDER BY file_id`)
+      .prepare(
+        `SELECT file_id, uploaded_at FROM objects WHERE destination = 'nas' AND file_id IN (${extra.map(() => '?').join(',')}) ORDER BY file_id`,
+      )
       .all(...extra.map((f) => f.id));
   const before = nasCopies();
   assert.equal(before.length, 5, 'the local destination got every new file');
@@ -81,7 +112,11 @@ test('a destination that is down misses files without stopping the others; a lat
   const healed = await run('sync-after-restart');
   assert.deepEqual([healed.filesFailed, healed.pending, healed.degraded], [0, 0, []]);
   assert.deepEqual(nasCopies(), before, 'the destination that had the files is not written again');
-  assert.equal(stack.emulator!.requests.filter((r) => r.query.alt === 'media').length - downloadsBefore, 5, 'only the missed files are downloaded again');
+  assert.equal(
+    stack.emulator!.requests.filter((r) => r.query.alt === 'media').length - downloadsBefore,
+    5,
+    'only the missed files are downloaded again',
+  );
   assert.equal(healed.verified.aws, 155);
   assert.equal(healed.verified.eu, 155);
   assert.deepEqual(healed.mismatched, {});

@@ -1,13 +1,25 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatFullSyncSummary } from '../api/fullSyncRuns';
-import { FullSyncSummary, emptyFullSyncTotals } from '../common/types';
+import { type FullSyncSummary, emptyFullSyncTotals } from '../common/types';
 
-const summary = (over: Partial<FullSyncSummary>): FullSyncSummary => ({ ...emptyFullSyncTotals(), runId: 'r', seconds: 2, bytesPerSecond: 1024 ** 2, pending: 0, skipped: 0, degraded: [], ...over });
+const summary = (over: Partial<FullSyncSummary>): FullSyncSummary => ({
+  ...emptyFullSyncTotals(),
+  runId: 'r',
+  seconds: 2,
+  bytesPerSecond: 1024 ** 2,
+  pending: 0,
+  skipped: 0,
+  degraded: [],
+  ...over,
+});
 const line = (text: string, label: string) => text.split('\n').find((l) => l.trimStart().startsWith(label));
 
 test('the summary names a degraded destination and what could not be verified on it', () => {
-  const text = formatFullSyncSummary(summary({ degraded: ['aws'], unverified: { aws: 300 }, verified: { nas: 155, aws: 0 } }), 'http://ui/r');
+  const text = formatFullSyncSummary(
+    summary({ degraded: ['aws'], unverified: { aws: 300 }, verified: { nas: 155, aws: 0 } }),
+    'http://ui/r',
+  );
   assert.equal(line(text, 'degraded'), '  degraded  aws (unreachable at verification: aws 300)');
   assert.equal(line(text, 'verified'), '  verified  nas 155, aws 0');
   assert.equal(line(text, 'Web UI'), '  Web UI    http://ui/r');

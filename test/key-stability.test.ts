@@ -10,8 +10,8 @@ import { fullSync } from '../workflows';
 import { bytesContent } from './drive-emulator/content';
 import type { EmuFile } from './drive-emulator/store';
 import { streamToBuffer } from './support/drive';
-import { BUCKETS, Stack, startStack } from './support/stack';
-import { RunningWorker, stackConfig, startTestWorker } from './support/worker';
+import { BUCKETS, type Stack, startStack } from './support/stack';
+import { type RunningWorker, stackConfig, startTestWorker } from './support/worker';
 
 // DESIGN.md section 7: a key, once given to a file, stays with it; no write replaces another file's object.
 let stack: Stack;
@@ -32,11 +32,16 @@ after(async () => {
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 async function sync(): Promise<FullSyncSummary> {
-  return worker.client.workflow.execute(fullSync, { taskQueue: TASK_QUEUES.workflows, workflowId: `keys-${++runs}`, args: [{ includeSharedDrives: false }] });
+  return worker.client.workflow.execute(fullSync, {
+    taskQueue: TASK_QUEUES.workflows,
+    workflowId: `keys-${++runs}`,
+    args: [{ includeSharedDrives: false }],
+  });
 }
 
 type ObjectRow = { file_id: string; destination: string; format: string; key: string };
-const objectRows = () => worker.wired.catalog.db.prepare('SELECT file_id, destination, format, key FROM objects ORDER BY destination, key').all() as ObjectRow[];
+const objectRows = () =>
+  worker.wired.catalog.db.prepare('SELECT file_id, destination, format, key FROM objects ORDER BY destination, key').all() as ObjectRow[];
 
 async function readBack(destination: string, key: string): Promise<Buffer> {
   if (destination === 'nas') return readFileSync(join(stack.tmp, 'nas', ...key.split('/')));
@@ -69,7 +74,12 @@ test('an older file moved next to an equal name gets its own key; the first file
   const x = await s.addFile({ name: 'X' });
   const other = await s.addFile({ name: 'Other' });
   const a = await s.addFile({ name: 'a.txt', parentId: x.id, content: bytesContent('A: the first a.txt in X') });
-  const c = await s.addFile({ name: 'a.txt', parentId: other.id, content: bytesContent('C: an older a.txt from elsewhere'), modifiedTime: OLD });
+  const c = await s.addFile({
+    name: 'a.txt',
+    parentId: other.id,
+    content: bytesContent('C: an older a.txt from elsewhere'),
+    modifiedTime: OLD,
+  });
   assert.equal((await sync()).filesFailed, 0);
   const keyOfA = objectRows().find((r) => r.file_id === a.id)!.key;
   assert.equal(keyOfA, 'drive/me@example.com/My Drive/X/a.txt');
@@ -79,8 +89,17 @@ test('an older file moved next to an equal name gets its own key; the first file
   assert.equal(second.filesSynced, 1, 'only the moved file is copied again');
   assert.deepEqual(second.mismatched, {});
   await assertEachFileOwnsItsKey([a, c]);
-  assert.ok(objectRows().filter((r) => r.file_id === a.id).every((r) => r.key === keyOfA), 'A keeps its key');
-  assert.ok(objectRows().filter((r) => r.file_id === c.id).every((r) => r.key === `drive/me@example.com/My Drive/X/a [${c.id.slice(0, 8)}].txt`));
+  assert.ok(
+    objectRows()
+      .filter((r) => r.file_id === a.id)
+      .every((r) => r.key === keyOfA),
+    'A keeps its key',
+  );
+  assert.ok(
+    objectRows()
+      .filter((r) => r.file_id === c.id)
+      .every((r) => r.key === `drive/me@example.com/My Drive/X/a [${c.id.slice(0, 8)}].txt`),
+  );
 
   const before = objectRows();
   const third = await sync();
@@ -94,10 +113,19 @@ test('a newly created older file of the same name takes the suffix, not the key'
   const z = await s.addFile({ name: 'Z' });
   const n = await s.addFile({ name: 'n.txt', parentId: z.id, content: bytesContent('N: backed up first') });
   await sync();
-  const older = await s.addFile({ name: 'n.txt', parentId: z.id, content: bytesContent('created later, with an older date'), modifiedTime: OLD });
+  const older = await s.addFile({
+    name: 'n.txt',
+    parentId: z.id,
+    content: bytesContent('created later, with an older date'),
+    modifiedTime: OLD,
+  });
   await sync();
   await assertEachFileOwnsItsKey([n, older]);
-  assert.ok(objectRows().filter((r) => r.file_id === n.id).every((r) => r.key === 'drive/me@example.com/My Drive/Z/n.txt'));
+  assert.ok(
+    objectRows()
+      .filter((r) => r.file_id === n.id)
+      .every((r) => r.key === 'drive/me@example.com/My Drive/Z/n.txt'),
+  );
   const before = objectRows();
   assert.equal((await sync()).filesSynced, 0);
   assert.deepEqual(objectRows(), before);

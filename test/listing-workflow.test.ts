@@ -3,8 +3,8 @@ import { after, before, test } from 'node:test';
 import { TASK_QUEUES } from '../common/taskQueues';
 import { listDriveIntoCatalog, listingProgressQuery } from '../workflows';
 import { bytesContent } from './drive-emulator/content';
-import { Stack, startStack } from './support/stack';
-import { RunningWorker, stackConfig, startTestWorker } from './support/worker';
+import { type Stack, startStack } from './support/stack';
+import { type RunningWorker, stackConfig, startTestWorker } from './support/worker';
 
 let stack: Stack;
 let worker: RunningWorker;
@@ -15,7 +15,8 @@ before(async () => {
   const emulator = stack.emulator!;
   for (let i = 0; i < 2500; i++) await emulator.store.addFile({ name: `file-${i}.txt`, content: bytesContent(`content ${i}`) });
   const team = emulator.store.addDrive('Team');
-  for (let i = 0; i < 10; i++) await emulator.store.addFile({ name: `team-${i}.txt`, driveId: team.id, content: bytesContent(`team ${i}`) });
+  for (let i = 0; i < 10; i++)
+    await emulator.store.addFile({ name: `team-${i}.txt`, driveId: team.id, content: bytesContent(`team ${i}`) });
   worker = await startTestWorker(stack, stackConfig(stack));
 });
 
@@ -32,7 +33,15 @@ test('a real worker lists the emulated Drive into the catalog through listDriveP
     args: [{ listingId: 'listing-1', includeSharedDrives: true }],
   });
   const totals = await handle.result();
-  assert.deepEqual(totals, { listed: 2510, new: 2510, changed: 0, unchanged: 0, skipped: 0, folders: 0, shortcuts: { inScope: 0, followed: 0, dangling: 0, loops: 0 } });
+  assert.deepEqual(totals, {
+    listed: 2510,
+    new: 2510,
+    changed: 0,
+    unchanged: 0,
+    skipped: 0,
+    folders: 0,
+    shortcuts: { inScope: 0, followed: 0, dangling: 0, loops: 0 },
+  });
 
   const firstRun = worker.client.workflow.getHandle(workflowId, handle.firstExecutionRunId);
   assert.equal((await firstRun.describe()).status.name, 'CONTINUED_AS_NEW', 'the first run handed over to a new one');
@@ -50,5 +59,13 @@ test('a real worker lists the emulated Drive into the catalog through listDriveP
     workflowId: `${workflowId}-again`,
     args: [{ listingId: 'listing-2', includeSharedDrives: true }],
   });
-  assert.deepEqual(again, { listed: 2510, new: 0, changed: 0, unchanged: 2510, skipped: 0, folders: 0, shortcuts: { inScope: 0, followed: 0, dangling: 0, loops: 0 } });
+  assert.deepEqual(again, {
+    listed: 2510,
+    new: 0,
+    changed: 0,
+    unchanged: 2510,
+    skipped: 0,
+    folders: 0,
+    shortcuts: { inScope: 0, followed: 0, dangling: 0, loops: 0 },
+  });
 });

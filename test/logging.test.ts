@@ -4,8 +4,8 @@ import { after, before, test } from 'node:test';
 import { createLogger } from '../common/logger';
 import { TASK_QUEUES } from '../common/taskQueues';
 import { listDriveIntoCatalog } from '../workflows';
-import { Stack, startStack } from './support/stack';
-import { RunningWorker, stackConfig, startTestWorker } from './support/worker';
+import { type Stack, startStack } from './support/stack';
+import { type RunningWorker, stackConfig, startTestWorker } from './support/worker';
 
 /** A logger as production builds it, writing its JSON lines into `lines`. */
 function capturingLogger() {

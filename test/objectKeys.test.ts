@@ -54,7 +54,13 @@ test('the planner keys files by drive and folder path, with exports, collisions 
     await listDrivePage(deps, { scope: { kind: 'my-drive' }, listingId: 'l' });
     await listDrivePage(deps, { scope: { kind: 'shared-drive', driveId: team.id, name: team.name }, listingId: 'l' });
 
-    const planner = new ObjectKeyPlanner(catalog.db, 'me@example.com', { document: ['docx', 'pdf'], spreadsheet: ['xlsx'], presentation: ['pptx'], drawing: ['pdf'], script: ['json'] });
+    const planner = new ObjectKeyPlanner(catalog.db, 'me@example.com', {
+      document: ['docx', 'pdf'],
+      spreadsheet: ['xlsx'],
+      presentation: ['pptx'],
+      drawing: ['pdf'],
+      script: ['json'],
+    });
     const base = 'drive/me@example.com/My Drive/Docs %2F 2024/%2E%2E';
     assert.deepEqual(planner.assignKeys(older.id), [{ format: '', key: `${base}/report.docx` }]);
     assert.deepEqual(planner.assignKeys(doc.id), [
@@ -64,8 +70,18 @@ test('the planner keys files by drive and folder path, with exports, collisions 
     assert.equal(planner.locate(doc.id).drivePath, 'My Drive/Docs / 2024/../report');
     assert.deepEqual(planner.assignKeys(sheet.id), [{ format: 'xlsx', key: 'drive/me@example.com/My Drive/Budget.xlsx' }]);
     const sharedKey = planner.assignKeys(teamFile.id)[0].key;
-    assert.equal(sharedKey, `drive/me@example.com/My Drive [${team.id.slice(0, 8)}]/plan.txt`, 'a shared drive named "My Drive" does not merge into My Drive');
-    const again = new ObjectKeyPlanner(catalog.db, 'me@example.com', { document: ['docx', 'pdf'], spreadsheet: ['xlsx'], presentation: ['pptx'], drawing: ['pdf'], script: ['json'] });
+    assert.equal(
+      sharedKey,
+      `drive/me@example.com/My Drive [${team.id.slice(0, 8)}]/plan.txt`,
+      'a shared drive named "My Drive" does not merge into My Drive',
+    );
+    const again = new ObjectKeyPlanner(catalog.db, 'me@example.com', {
+      document: ['docx', 'pdf'],
+      spreadsheet: ['xlsx'],
+      presentation: ['pptx'],
+      drawing: ['pdf'],
+      script: ['json'],
+    });
     assert.deepEqual(again.assignKeys(doc.id), planner.assignKeys(doc.id), 'keys are read back from the catalog');
   } finally {
     catalog.close();
@@ -74,13 +90,39 @@ test('the planner keys files by drive and folder path, with exports, collisions 
   }
 });
 
-
 const formats = { document: ['docx'], spreadsheet: ['xlsx'], presentation: ['pptx'], drawing: ['pdf'], script: ['json'] };
-const listed = { driveId: null, mimeType: 'text/plain', size: 1, md5: null, driveSha256: null, headRevisionId: null, shortcutTargetId: null, skipReason: null };
-const folderInput = (id: string, name: string, parentId: string | null = 'root') =>
-  ({ ...listed, id, kind: 'folder' as const, name, mimeType: `${G}folder`, parentId, size: null, modifiedTime: '2024-01-01T00:00:00Z', createdTime: '2024-01-01T00:00:00Z', version: '1' });
-const fileInput = (id: string, name: string, parentId: string | null, createdTime = '2024-03-01T00:00:00Z', version = '1') =>
-  ({ ...listed, id, kind: 'binary' as const, name, parentId, createdTime, modifiedTime: createdTime, version });
+const listed = {
+  driveId: null,
+  mimeType: 'text/plain',
+  size: 1,
+  md5: null,
+  driveSha256: null,
+  headRevisionId: null,
+  shortcutTargetId: null,
+  skipReason: null,
+};
+const folderInput = (id: string, name: string, parentId: string | null = 'root') => ({
+  ...listed,
+  id,
+  kind: 'folder' as const,
+  name,
+  mimeType: `${G}folder`,
+  parentId,
+  size: null,
+  modifiedTime: '2024-01-01T00:00:00Z',
+  createdTime: '2024-01-01T00:00:00Z',
+  version: '1',
+});
+const fileInput = (id: string, name: string, parentId: string | null, createdTime = '2024-03-01T00:00:00Z', version = '1') => ({
+  ...listed,
+  id,
+  kind: 'binary' as const,
+  name,
+  parentId,
+  createdTime,
+  modifiedTime: createdTime,
+  version,
+});
 
 /** A temp catalog and a claim that takes every pending file, as the full sync does batch by batch. */
 function claimingCatalog(includeSharedWithMe = false) {
@@ -93,12 +135,21 @@ function claimingCatalog(includeSharedWithMe = false) {
   };
   /** What a transfer records: the claimed keys now hold each file's object on one destination. */
   const store = (keys: Record<string, string>) => {
-    const insert = catalog.db.prepare(`INSERT INTO objects (file_id, destination, format, key, file_version, state) VALUES (?, 'aws', '', ?, '1', 'uploaded')
+    const insert =
+      catalog.db.prepare(`INSERT INTO objects (file_id, destination, format, key, file_version, state) VALUES (?, 'aws', '', ?, '1', 'uploaded')
       ON CONFLICT (file_id, destination, format) DO UPDATE SET key = excluded.key`);
     for (const [id, key] of Object.entries(keys)) insert.run(id, key);
     catalog.db.prepare(`UPDATE files SET state = 'synced' WHERE state = 'pending'`).run();
   };
-  return { catalog, claim, store, close: () => (catalog.close(), rmSync(dir, { recursive: true, force: true })) };
+  return {
+    catalog,
+    claim,
+    store,
+    close: () => {
+      catalog.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 test('a key stays with its file: an older newcomer of the same name gets the suffix, whatever its age', () => {
@@ -112,7 +163,11 @@ test('a key stays with its file: an older newcomer of the same name gets the suf
     c.catalog.recordListedFiles([fileInput('file-a', 'b.txt', 'folder-1', '2020-01-01T00:00:00Z')], 'l2');
     assert.deepEqual(c.claim(), { 'file-a': 'drive/me/My Drive/Notes/b [file-a].txt' });
     c.catalog.recordListedFiles([fileInput('file-b', 'b.txt', 'folder-1', '2024-03-01T00:00:00Z', '2')], 'l3');
-    assert.equal((c.catalog.db.prepare("SELECT state FROM files WHERE id = 'file-b'").get() as { state: string }).state, 'synced', 'a new version with the same bytes changes nothing');
+    assert.equal(
+      (c.catalog.db.prepare("SELECT state FROM files WHERE id = 'file-b'").get() as { state: string }).state,
+      'synced',
+      'a new version with the same bytes changes nothing',
+    );
   } finally {
     c.close();
   }
@@ -123,7 +178,10 @@ test('a renamed file gets a new key, and its old key is not given away while its
   try {
     c.catalog.recordListedFiles([folderInput('folder-1', 'Notes'), fileInput('file-x', 'x.txt', 'folder-1')], 'l1');
     c.store(c.claim());
-    c.catalog.recordListedFiles([{ ...fileInput('file-x', 'renamed.txt', 'folder-1', '2024-03-01T00:00:00Z', '2') }, fileInput('file-y', 'x.txt', 'folder-1')], 'l2');
+    c.catalog.recordListedFiles(
+      [{ ...fileInput('file-x', 'renamed.txt', 'folder-1', '2024-03-01T00:00:00Z', '2') }, fileInput('file-y', 'x.txt', 'folder-1')],
+      'l2',
+    );
     // Both are claimed in one batch: x's new name is planned first, but its object still sits at x.txt.
     assert.deepEqual(c.claim(), { 'file-x': 'drive/me/My Drive/Notes/renamed.txt', 'file-y': 'drive/me/My Drive/Notes/x [file-y].txt' });
   } finally {
@@ -157,7 +215,10 @@ test('items without a visible parent go under Shared with me, and only when the 
       } else {
         assert.deepEqual(claimed, { 'file-m': 'drive/me/My Drive/mine.txt', 'file-u': 'drive/me/My Drive/unorganized.txt' });
         const skipped = c.catalog.db.prepare(`SELECT id, skip_reason FROM files WHERE state = 'skipped' ORDER BY id`).all();
-        assert.deepEqual(skipped, [{ id: 'file-in', skip_reason: SHARED_WITH_ME_SKIP }, { id: 'file-s', skip_reason: SHARED_WITH_ME_SKIP }]);
+        assert.deepEqual(skipped, [
+          { id: 'file-in', skip_reason: SHARED_WITH_ME_SKIP },
+          { id: 'file-s', skip_reason: SHARED_WITH_ME_SKIP },
+        ]);
       }
     } finally {
       c.close();
@@ -170,10 +231,22 @@ test('a shared drive named like a later one, or like "Shared with me", keeps the
   try {
     c.catalog.upsertDrive({ id: 'drive-b', name: 'Team', kind: 'shared-drive' });
     c.catalog.upsertDrive({ id: 'drive-c', name: 'Shared with me', kind: 'shared-drive' });
-    c.catalog.recordListedFiles([{ ...fileInput('file-1', 'one.txt', 'drive-b'), driveId: 'drive-b' }, { ...fileInput('file-2', 'two.txt', 'drive-c'), driveId: 'drive-c' }], 'l1');
+    c.catalog.recordListedFiles(
+      [
+        { ...fileInput('file-1', 'one.txt', 'drive-b'), driveId: 'drive-b' },
+        { ...fileInput('file-2', 'two.txt', 'drive-c'), driveId: 'drive-c' },
+      ],
+      'l1',
+    );
     c.store(c.claim());
     c.catalog.upsertDrive({ id: 'drive-a', name: 'Team', kind: 'shared-drive' });
-    c.catalog.recordListedFiles([{ ...fileInput('file-0', 'zero.txt', 'drive-a'), driveId: 'drive-a' }, { ...fileInput('file-3', 'three.txt', null), ownedByMe: false }], 'l2');
+    c.catalog.recordListedFiles(
+      [
+        { ...fileInput('file-0', 'zero.txt', 'drive-a'), driveId: 'drive-a' },
+        { ...fileInput('file-3', 'three.txt', null), ownedByMe: false },
+      ],
+      'l2',
+    );
     assert.deepEqual(c.claim(), { 'file-0': 'drive/me/Team [drive-a]/zero.txt', 'file-3': 'drive/me/Shared with me/three.txt' });
     const held = c.catalog.db.prepare(`SELECT key FROM objects WHERE file_id IN ('file-1', 'file-2') ORDER BY file_id`).all();
     assert.deepEqual(held, [{ key: 'drive/me/Team/one.txt' }, { key: 'drive/me/Shared with me [drive-c]/two.txt' }]);
@@ -190,10 +263,16 @@ test('migration 7 records the keys objects already have, so a file changed later
   old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
   for (const m of migrations.filter((m) => m.version <= 6)) old.exec(m.sql);
   old.prepare('INSERT INTO schema_migrations VALUES (6, ?, ?)').run('six', '2026-01-01T00:00:00Z');
-  const insertFile = old.prepare(`INSERT INTO files (id, kind, name, mime_type, parent_id, modified_time, version, state, last_listing_id, created_at, updated_at)
+  const insertFile =
+    old.prepare(`INSERT INTO files (id, kind, name, mime_type, parent_id, modified_time, version, state, last_listing_id, created_at, updated_at)
     VALUES (?, 'binary', 'report.pdf', 'application/pdf', 'root', 't', '1', 'synced', 'l', 't', 't')`);
-  const insertObject = old.prepare(`INSERT INTO objects (file_id, destination, format, key, file_version, state) VALUES (?, ?, '', ?, '1', 'verified')`);
-  for (const [id, key] of [['file-old', 'drive/me/My Drive/report.pdf'], ['file-new', 'drive/me/My Drive/report [file-new].pdf']]) {
+  const insertObject = old.prepare(
+    `INSERT INTO objects (file_id, destination, format, key, file_version, state) VALUES (?, ?, '', ?, '1', 'verified')`,
+  );
+  for (const [id, key] of [
+    ['file-old', 'drive/me/My Drive/report.pdf'],
+    ['file-new', 'drive/me/My Drive/report [file-new].pdf'],
+  ]) {
     insertFile.run(id);
     for (const destination of ['aws', 'nas']) insertObject.run(id, destination, key);
   }
@@ -201,13 +280,26 @@ test('migration 7 records the keys objects already have, so a file changed later
   const catalog = Catalog.open(path);
   try {
     assert.deepEqual(catalog.db.prepare('SELECT holder, format, key, parent_key, name FROM object_keys ORDER BY holder').all(), [
-      { holder: 'file-new', format: '', key: 'drive/me/My Drive/report [file-new].pdf', parent_key: 'drive/me/My Drive', name: 'report.pdf' },
+      {
+        holder: 'file-new',
+        format: '',
+        key: 'drive/me/My Drive/report [file-new].pdf',
+        parent_key: 'drive/me/My Drive',
+        name: 'report.pdf',
+      },
       { holder: 'file-old', format: '', key: 'drive/me/My Drive/report.pdf', parent_key: 'drive/me/My Drive', name: 'report.pdf' },
     ]);
     catalog.recordListedFiles([{ ...fileInput('file-new', 'report.pdf', 'root', '2024-03-01T00:00:00Z', '2'), md5: '0'.repeat(32) }], 'l2');
     const planner = new ObjectKeyPlanner(catalog.db, 'me', formats);
-    const batch = claimPendingBatch(catalog, { planner, scopeRules: { exclude: [] }, includeSharedWithMe: false }, { afterId: '', limit: 10 });
-    assert.deepEqual(batch.items.map((i) => i.objects[0].key), ['drive/me/My Drive/report [file-new].pdf']);
+    const batch = claimPendingBatch(
+      catalog,
+      { planner, scopeRules: { exclude: [] }, includeSharedWithMe: false },
+      { afterId: '', limit: 10 },
+    );
+    assert.deepEqual(
+      batch.items.map((i) => i.objects[0].key),
+      ['drive/me/My Drive/report [file-new].pdf'],
+    );
   } finally {
     catalog.close();
     rmSync(dir, { recursive: true, force: true });

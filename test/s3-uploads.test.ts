@@ -7,31 +7,31 @@ import {
   CreateBucketCommand,
   ListMultipartUploadsCommand,
   ListObjectVersionsCommand,
-  ListPartsCommandInput,
+  type ListPartsCommandInput,
   PutBucketVersioningCommand,
   PutObjectTaggingCommand,
-  S3Client,
+  type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { drive_v3 } from 'googleapis';
+import type { drive_v3 } from 'googleapis';
 import { createCatalogActivities } from '../activities';
-import { Catalog } from '../activities/catalog/catalog';
+import type { Catalog } from '../activities/catalog/catalog';
 import { createDriveClient, createOAuthClient } from '../activities/drive/client';
 import { DestinationError } from '../activities/storage/destination';
 import { LocalDestination } from '../activities/storage/local';
-import { S3Destination } from '../activities/storage/s3';
-import { CheckpointStore, LargeFileCheckpoint } from '../activities/transfer/largeFileCheckpoints';
+import type { S3Destination } from '../activities/storage/s3';
+import { CheckpointStore, type LargeFileCheckpoint } from '../activities/transfer/largeFileCheckpoints';
 import type { TransferDeps } from '../activities/transfer/transferDeps';
 import { transferFile } from '../activities/transfer/transferFile';
 import { parseConfig } from '../common/config';
 import { createLogger } from '../common/logger';
 import type { ObjectKey, TransferItem } from '../common/types';
 import { bytesContent, generatedContent } from './drive-emulator/content';
-import { EmuFile } from './drive-emulator/store';
+import type { EmuFile } from './drive-emulator/store';
 import { openTestCatalog } from './support/catalog';
 import { minioDestination } from './support/destinations';
 import { emulatorOAuth, streamToBuffer } from './support/drive';
-import { BUCKETS, Stack, startStack } from './support/stack';
+import { BUCKETS, type Stack, startStack } from './support/stack';
 
 const MiB = 1024 * 1024;
 const G = 'application/vnd.google-apps.';
@@ -145,7 +145,11 @@ test('the SHA-256 is stored without rewriting any object: no CopyObject, one ver
     assert.equal(ours.length, files.length);
     const outcomes = [];
     for (const item of ours) outcomes.push(await transferFile(transferDeps({ destinations: [destination] }), item));
-    assert.deepEqual(outcomes.map((o) => o.failure), outcomes.map(() => undefined), 'every file transferred');
+    assert.deepEqual(
+      outcomes.map((o) => o.failure),
+      outcomes.map(() => undefined),
+      'every file transferred',
+    );
     await activities.recordTransferOutcomes({ runId: 'r1', outcomes });
 
     const count = (command: string) => sent.filter((c) => c === command).length;
@@ -155,7 +159,11 @@ test('the SHA-256 is stored without rewriting any object: no CopyObject, one ver
     const perKey = new Map<string, number>();
     for (const v of versions.Versions ?? []) perKey.set(v.Key!, (perKey.get(v.Key!) ?? 0) + 1);
     assert.equal(perKey.size, files.length);
-    assert.deepEqual([...perKey].filter(([, n]) => n !== 1), [], 'exactly one version of each uploaded object');
+    assert.deepEqual(
+      [...perKey].filter(([, n]) => n !== 1),
+      [],
+      'exactly one version of each uploaded object',
+    );
 
     for (const o of outcomes.flatMap((x) => x.stored)) {
       const bytes = await streamToBuffer(await destination.read(o.key));
@@ -194,9 +202,17 @@ test('a large file given up after its last try leaves no multipart upload open a
 
   assert.equal(outcome.failure?.attempts, 5);
   const served = stack.emulator!.requests.filter((r) => r.path === `/drive/v3/files/${f.id}` && r.query.alt === 'media');
-  assert.deepEqual(served.map((r) => r.range), [undefined, ...Array(4).fill(`bytes=${5 * MiB}-`)], 'the tries resumed the upload');
+  assert.deepEqual(
+    served.map((r) => r.range),
+    [undefined, ...Array(4).fill(`bytes=${5 * MiB}-`)],
+    'the tries resumed the upload',
+  );
   assert.deepEqual(await openUploads(BUCKETS.aws, 'vault/k/given-up.bin'), [], 'the multipart upload was aborted');
-  assert.deepEqual(readdirSync(join(stack.tmp, 'nas', 'k')).filter((n) => n.endsWith('.partial')), [], 'no partial file is left');
+  assert.deepEqual(
+    readdirSync(join(stack.tmp, 'nas', 'k')).filter((n) => n.endsWith('.partial')),
+    [],
+    'no partial file is left',
+  );
   assert.equal(checkpoints.get(f.id), undefined, 'no checkpoint is left for a heartbeat to carry');
 });
 
@@ -225,7 +241,7 @@ test('a checkpoint that no longer holds for every destination has its uploads dr
   const outcome = await transferFile(transferDeps({ destinations: [flaky, destination] }), itemFor(f, 'k/refit.bin'));
   assert.equal(outcome.failure, undefined, outcome.failure?.message);
   assert.ok(failed);
-  assert.deepEqual(await openUploads(BUCKETS.aws, 'vault/k/refit.bin'), [], 'the first try\'s upload was aborted, not left open');
+  assert.deepEqual(await openUploads(BUCKETS.aws, 'vault/k/refit.bin'), [], "the first try's upload was aborted, not left open");
   assert.equal(sha(await streamToBuffer(await destination.read('k/refit.bin'))), f.hashes!.sha256);
 });
 

@@ -2,11 +2,16 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { compileScopeRules } from '../activities/catalog/scopeRules';
 
-const verdict = (exclude: string[], drivePath: string, size: number | null = 1, maxFileSizeBytes?: number) => compileScopeRules({ exclude, maxFileSizeBytes })({ drivePath, size });
+const verdict = (exclude: string[], drivePath: string, size: number | null = 1, maxFileSizeBytes?: number) =>
+  compileScopeRules({ exclude, maxFileSizeBytes })({ drivePath, size });
 
 test('exclude patterns: names at any depth, anchored paths, folders cover their contents, * stays in a segment', () => {
   assert.equal(verdict(['*.tmp'], 'My Drive/a/b/x.tmp'), 'excluded by pattern "*.tmp"');
-  assert.equal(verdict(['*.tmp'], 'My Drive/a.tmp/keep.txt'), 'excluded by pattern "*.tmp"', 'a folder named like the pattern excludes its contents');
+  assert.equal(
+    verdict(['*.tmp'], 'My Drive/a.tmp/keep.txt'),
+    'excluded by pattern "*.tmp"',
+    'a folder named like the pattern excludes its contents',
+  );
   assert.equal(verdict(['*.tmp'], 'My Drive/a/x.tmpl'), undefined);
   assert.equal(verdict(['My Drive/Photos'], 'My Drive/Photos/2024/img.jpg'), 'excluded by pattern "My Drive/Photos"');
   assert.equal(verdict(['My Drive/Photos'], 'My Drive/Photos old/img.jpg'), undefined, 'a prefix must end at a segment boundary');

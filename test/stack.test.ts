@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { after, before, test } from 'node:test';
 import { ListBucketsCommand } from '@aws-sdk/client-s3';
 import { Connection } from '@temporalio/client';
-import { BUCKETS, Stack, startStack } from './support/stack';
+import { BUCKETS, type Stack, startStack } from './support/stack';
 
 const alive = (pid: number) => {
   try {

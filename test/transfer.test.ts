@@ -3,22 +3,22 @@ import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { drive_v3 } from 'googleapis';
+import type { drive_v3 } from 'googleapis';
 import { LocalDestination } from '../activities/storage/local';
 import { partSizeFor } from '../activities/storage/destination';
-import { S3Destination } from '../activities/storage/s3';
+import type { S3Destination } from '../activities/storage/s3';
 import { CheckpointStore } from '../activities/transfer/largeFileCheckpoints';
 import type { TransferDeps } from '../activities/transfer/transferDeps';
 import { transferFile } from '../activities/transfer/transferFile';
 import { createLogger } from '../common/logger';
 import type { ObjectKey, TransferItem } from '../common/types';
 import { bytesContent, generatedContent } from './drive-emulator/content';
-import { EmuFile } from './drive-emulator/store';
+import type { EmuFile } from './drive-emulator/store';
 import { zipEntryNames } from './drive-emulator/zip';
 import { createDriveClient, createOAuthClient } from '../activities/drive/client';
 import { minioDestination } from './support/destinations';
 import { emulatorOAuth, streamToBuffer } from './support/drive';
-import { BUCKETS, Stack, startStack } from './support/stack';
+import { BUCKETS, type Stack, startStack } from './support/stack';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 
 const G = 'application/vnd.google-apps.';
@@ -36,7 +36,16 @@ before(async () => {
   aws = minioDestination(stack.minio!, 'aws');
   eu = minioDestination(stack.minio!, 'eu', { maxParts: 1000 });
   local = new LocalDestination('nas', join(stack.tmp, 'nas'));
-  deps = { drive, destinations: [aws, eu, local], logger, attempts: 5, backoffBaseMs: 10, resumableMinBytes: 64 * 1024 * 1024, checkpoints: new CheckpointStore(), stallTimeoutMs: 60_000 };
+  deps = {
+    drive,
+    destinations: [aws, eu, local],
+    logger,
+    attempts: 5,
+    backoffBaseMs: 10,
+    resumableMinBytes: 64 * 1024 * 1024,
+    checkpoints: new CheckpointStore(),
+    stallTimeoutMs: 60_000,
+  };
 });
 after(async () => {
   aws?.destroy();
@@ -63,7 +72,8 @@ const readBack = async (key: string) => ({
   eu: await streamToBuffer(await eu.read(key)),
   nas: readFileSync(join(stack.tmp, 'nas', ...key.split('/'))),
 });
-const downloadsOf = (id: string) => stack.emulator!.requests.filter((r) => r.path === `/drive/v3/files/${id}` && r.query.alt === 'media').length;
+const downloadsOf = (id: string) =>
+  stack.emulator!.requests.filter((r) => r.path === `/drive/v3/files/${id}` && r.query.alt === 'media').length;
 
 test('part size scales so no upload needs more parts than the provider allows', () => {
   assert.equal(partSizeFor(1024, 10_000), 5 * 1024 * 1024);
@@ -86,7 +96,10 @@ test('one download feeds every destination; bytes, SHA-256 and metadata land eve
   const raw = stack.minio!.client();
   const listed = await raw.send(new ListObjectsV2Command({ Bucket: BUCKETS.aws, Prefix: 'vault/drive/me/' }));
   raw.destroy();
-  assert.ok(listed.Contents!.some((o) => o.Key === `vault/${key}`), 'the prefix is applied');
+  assert.ok(
+    listed.Contents!.some((o) => o.Key === `vault/${key}`),
+    'the prefix is applied',
+  );
   assert.equal((await local.head(key))!.sha256, f.hashes!.sha256);
 });
 
@@ -187,7 +200,7 @@ test('the Drive client makes no hidden retries: the request log shows exactly th
   assert.deepEqual([once.failure?.reason, downloadsOf(f.id)], ['backendError', 1], 'one try allowed, one request made');
   emulator.faults.add({ match: `/files/${f.id}\\?.*alt=media`, status: 500, reason: 'backendError', times: 1 });
   const twice = await transferFile({ ...deps, attempts: 2 }, itemFor(f, [{ format: '', key: 'k/flaky.txt' }]));
-  assert.deepEqual([twice.failure, downloadsOf(f.id) - 1], [undefined, 2], 'a 500, then the policy\'s second try');
+  assert.deepEqual([twice.failure, downloadsOf(f.id) - 1], [undefined, 2], "a 500, then the policy's second try");
 });
 
 // Generous timeouts: without a stall timeout these tries would wait forever.
@@ -198,7 +211,10 @@ test('a Drive body that stalls mid-stream fails over within the stall timeout, t
   const large = await emulator.store.addFile({ name: 'stalls-large.bin', content: generatedContent(9 * MiB + 5, 62) });
   const quick = { ...deps, stallTimeoutMs: 2_000, resumableMinBytes: 8 * MiB, checkpoints: new CheckpointStore() };
   // Both tries stall; the large file's second one 2 MiB into a download resumed at 5 MiB, before its next part.
-  for (const [f, stallAt, stallAgainAt] of [[streamed, MiB, MiB], [large, 6 * MiB, 2 * MiB]] as const) {
+  for (const [f, stallAt, stallAgainAt] of [
+    [streamed, MiB, MiB],
+    [large, 6 * MiB, 2 * MiB],
+  ] as const) {
     const item = itemFor(f, [{ format: '', key: `k/${f.name}` }]);
     const match = `GET /drive/v3/files/${f.id}\\?`;
     for (const at of [stallAt, stallAgainAt]) emulator.faults.add({ match, times: 1, stallAfterBytes: at });
@@ -227,7 +243,10 @@ test('a Drive reply that never comes fails over within the stall timeout', { tim
   stack.emulator!.faults.add({ match: `GET /drive/v3/files/${f.id}\\?`, times: 1, delayMs: 600_000 });
   const outcome = await transferFile({ ...deps, stallTimeoutMs: 2_000 }, itemFor(f, [{ format: '', key: 'k/silent.txt' }]));
   assert.equal(outcome.failure, undefined, outcome.failure?.message);
-  assert.deepEqual(stack.emulator!.requests.filter((r) => r.path === `/drive/v3/files/${f.id}`).map((r) => r.ended), ['early', 'complete']);
+  assert.deepEqual(
+    stack.emulator!.requests.filter((r) => r.path === `/drive/v3/files/${f.id}`).map((r) => r.ended),
+    ['early', 'complete'],
+  );
 });
 
 test('an S3 destination that stops answering fails within the stall timeout; the others get the file', { timeout: 120_000 }, async () => {
@@ -236,8 +255,14 @@ test('an S3 destination that stops answering fails within the stall timeout; the
   // A stopped MinIO accepts connections and data into the kernel's buffers, and never answers.
   process.kill(-stack.minio!.process.pid!, 'SIGSTOP');
   try {
-    const outcome = await transferFile({ ...deps, destinations: [stalling, local], attempts: 1, stallTimeoutMs: 1_000 }, itemFor(f, [{ format: '', key: 'k/frozen.txt' }]));
-    assert.deepEqual(outcome.stored.map((s) => s.destination), ['nas']);
+    const outcome = await transferFile(
+      { ...deps, destinations: [stalling, local], attempts: 1, stallTimeoutMs: 1_000 },
+      itemFor(f, [{ format: '', key: 'k/frozen.txt' }]),
+    );
+    assert.deepEqual(
+      outcome.stored.map((s) => s.destination),
+      ['nas'],
+    );
     assert.deepEqual([outcome.failure?.destinations, outcome.failure?.reason], [['stalling'], 'destinationError']);
     assert.match(outcome.failure!.message, /TimeoutError.*inactivity/);
   } finally {
@@ -257,8 +282,14 @@ test('a destination that is down does not stop the others; it is named in the fa
   const broken = minioDestination(stack.minio!, 'aws', { bucket: 'no-such-bucket', name: 'broken' } as never);
   try {
     const f = await stack.emulator!.store.addFile({ name: 'partial.txt', content: bytesContent('partial') });
-    const outcome = await transferFile({ ...deps, destinations: [broken, local], attempts: 2 }, itemFor(f, [{ format: '', key: 'k/partial.txt' }]));
-    assert.deepEqual(outcome.stored.map((s) => s.destination), ['nas']);
+    const outcome = await transferFile(
+      { ...deps, destinations: [broken, local], attempts: 2 },
+      itemFor(f, [{ format: '', key: 'k/partial.txt' }]),
+    );
+    assert.deepEqual(
+      outcome.stored.map((s) => s.destination),
+      ['nas'],
+    );
     assert.deepEqual(outcome.failure?.destinations, ['broken']);
     assert.equal(outcome.failure?.reason, 'destinationError');
     assert.match(outcome.failure!.message, /broken: uploading vault\/k\/partial\.txt failed: NoSuchBucket/);
@@ -272,7 +303,10 @@ test('a later run writes only to the destinations that lack this version of the 
   const f = await stack.emulator!.store.addFile({ name: 'resend.txt', content: bytesContent('resend me') });
   const [object] = itemFor(f, [{ format: '', key: 'k/resend.txt' }]).objects;
   const outcome = await transferFile(deps, { ...itemFor(f, []), objects: [{ ...object, storedAt: ['nas', 'eu'] }] });
-  assert.deepEqual(outcome.stored.map((s) => s.destination), ['aws']);
+  assert.deepEqual(
+    outcome.stored.map((s) => s.destination),
+    ['aws'],
+  );
   assert.equal(outcome.stored[0].fileVersion, String(f.version));
   const everywhere = await transferFile(deps, { ...itemFor(f, []), objects: [{ ...object, storedAt: ['aws', 'eu', 'nas'] }] });
   assert.deepEqual([everywhere.stored, everywhere.failure, everywhere.bytesDownloaded], [[], undefined, 0]);
@@ -284,10 +318,17 @@ test('a large file goes part by part: a cut-off download resumes from the last p
   const f = await stack.emulator!.store.addFile({ name: 'large.bin', content: generatedContent(17 * MiB + 3, 17) });
   stack.emulator!.faults.add({ match: `GET /drive/v3/files/${f.id}\\?`, times: 1, cutOffAfterBytes: 11 * MiB });
   const checkpoints = new CheckpointStore();
-  const outcome = await transferFile({ ...deps, resumableMinBytes: 8 * MiB, checkpoints }, itemFor(f, [{ format: '', key: 'k/large.bin' }]));
+  const outcome = await transferFile(
+    { ...deps, resumableMinBytes: 8 * MiB, checkpoints },
+    itemFor(f, [{ format: '', key: 'k/large.bin' }]),
+  );
   assert.equal(outcome.failure, undefined);
   const served = stack.emulator!.requests.filter((r) => r.path === `/drive/v3/files/${f.id}` && r.query.alt === 'media');
-  assert.deepEqual(served.map((r) => r.range), [undefined, `bytes=${10 * MiB}-`], 'the retry asks for the bytes after the two 5 MiB parts written');
+  assert.deepEqual(
+    served.map((r) => r.range),
+    [undefined, `bytes=${10 * MiB}-`],
+    'the retry asks for the bytes after the two 5 MiB parts written',
+  );
   assert.equal(served[1].bytesSent, 7 * MiB + 3);
   assert.equal(outcome.bytesDownloaded, 17 * MiB + 3, 'bytes written before the cut are not downloaded again');
   assert.deepEqual(checkpoints.snapshot(), {}, 'a finished file leaves no checkpoint');
@@ -300,10 +341,16 @@ test('a large file whose bytes do not match Drive is never completed, and is fet
   const MiB = 1024 * 1024;
   const f = await stack.emulator!.store.addFile({ name: 'large-corrupt.bin', content: generatedContent(9 * MiB, 9) });
   stack.emulator!.faults.add({ match: `GET /drive/v3/files/${f.id}\\?`, times: 1, wrongBytes: true });
-  const outcome = await transferFile({ ...deps, resumableMinBytes: 8 * MiB, checkpoints: new CheckpointStore() }, itemFor(f, [{ format: '', key: 'k/large-corrupt.bin' }]));
+  const outcome = await transferFile(
+    { ...deps, resumableMinBytes: 8 * MiB, checkpoints: new CheckpointStore() },
+    itemFor(f, [{ format: '', key: 'k/large-corrupt.bin' }]),
+  );
   assert.equal(outcome.failure, undefined);
   const served = stack.emulator!.requests.filter((r) => r.path === `/drive/v3/files/${f.id}` && r.query.alt === 'media');
-  assert.deepEqual(served.map((r) => r.range), [undefined, undefined]);
+  assert.deepEqual(
+    served.map((r) => r.range),
+    [undefined, undefined],
+  );
   for (const copy of Object.values(await readBack('k/large-corrupt.bin'))) assert.equal(sha(copy), f.hashes!.sha256);
 });
 
@@ -367,7 +414,13 @@ test('two overlapping attempts at a large file never leave mixed bytes on the lo
   const item = itemFor(f, [{ format: '', key: 'k/overlap.bin' }]);
   const options = { ...deps, destinations: [local], attempts: 1, resumableMinBytes: 8 * MiB };
   // The first attempt lives on, unaware that it was given up: slow, and its bytes go bad after its first 5 MiB part.
-  stack.emulator!.faults.add({ match: `GET /drive/v3/files/${f.id}\\?`, times: 1, bytesPerSecond: 3 * MiB, wrongBytes: true, wrongBytesAfter: 6 * MiB });
+  stack.emulator!.faults.add({
+    match: `GET /drive/v3/files/${f.id}\\?`,
+    times: 1,
+    bytesPerSecond: 3 * MiB,
+    wrongBytes: true,
+    wrongBytesAfter: 6 * MiB,
+  });
   const zombieCheckpoints = new CheckpointStore();
   const zombie = transferFile({ ...options, checkpoints: zombieCheckpoints }, item);
   const deadline = Date.now() + 60_000;
@@ -379,8 +432,15 @@ test('two overlapping attempts at a large file never leave mixed bytes on the lo
   const retry = await transferFile({ ...options, checkpoints: new CheckpointStore(zombieCheckpoints.snapshot()) }, item);
   assert.equal(retry.failure, undefined, retry.failure?.message);
   assert.equal((await zombie).failure?.reason, 'corruptDownload');
-  assert.deepEqual(stack.emulator!.requests.filter((r) => r.path === `/drive/v3/files/${f.id}`).map((r) => r.range), [undefined, `bytes=${5 * MiB}-`]);
+  assert.deepEqual(
+    stack.emulator!.requests.filter((r) => r.path === `/drive/v3/files/${f.id}`).map((r) => r.range),
+    [undefined, `bytes=${5 * MiB}-`],
+  );
   assert.equal(sha(readFileSync(join(stack.tmp, 'nas', 'k', 'overlap.bin'))), f.hashes!.sha256, 'only the source bytes');
   assert.equal((await local.head('k/overlap.bin'))?.sha256, f.hashes!.sha256);
-  assert.deepEqual(readdirSync(join(stack.tmp, 'nas', 'k')).filter((n) => n.endsWith('.partial')), [], 'no partial file is left');
+  assert.deepEqual(
+    readdirSync(join(stack.tmp, 'nas', 'k')).filter((n) => n.endsWith('.partial')),
+    [],
+    'no partial file is left',
+  );
 });

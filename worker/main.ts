@@ -19,8 +19,16 @@ async function main() {
   installTemporalLogging(logger);
   const { catalog, catalogActivities, transferActivities } = wireActivities(config, logger);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const bundle = existsSync(PREBUILT_BUNDLE) ? { codePath: PREBUILT_BUNDLE, remove: () => undefined } : await bundleWorkflowsInChildProcess();
-  const workers = await startWorkers({ connection, namespace: config.temporal.namespace, catalogActivities, transferActivities, workflowBundle: { codePath: bundle.codePath } });
+  const bundle = existsSync(PREBUILT_BUNDLE)
+    ? { codePath: PREBUILT_BUNDLE, remove: () => undefined }
+    : await bundleWorkflowsInChildProcess();
+  const workers = await startWorkers({
+    connection,
+    namespace: config.temporal.namespace,
+    catalogActivities,
+    transferActivities,
+    workflowBundle: { codePath: bundle.codePath },
+  });
   bundle.remove();
   logger.info({ event: 'worker.started', temporal: config.temporal.address, namespace: config.temporal.namespace }, 'worker started');
   const stop = () => void workers.shutdown();

@@ -1,4 +1,4 @@
-import { DefaultLogger, LogLevel, Runtime } from '@temporalio/worker';
+import { DefaultLogger, type LogLevel, Runtime } from '@temporalio/worker';
 import type { Logger } from '../common/logger';
 
 const levels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {

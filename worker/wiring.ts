@@ -2,7 +2,7 @@ import { createCatalogActivities, createTransferActivities } from '../activities
 import { Catalog } from '../activities/catalog/catalog';
 import { createDriveClient, createOAuthClient } from '../activities/drive/client';
 import { createDestinations } from '../activities/storage/createDestinations';
-import { Config, secretFromEnv } from '../common/config';
+import { type Config, secretFromEnv } from '../common/config';
 import type { Logger } from '../common/logger';
 
 /** Builds every activity's dependencies from a validated config; secrets come from `env`. */

@@ -1,4 +1,4 @@
-import { NativeConnection, Worker, WorkflowBundleOption } from '@temporalio/worker';
+import { type NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { CatalogActivities, TransferActivities } from '../activities';
 import { TASK_QUEUES } from '../common/taskQueues';
 
@@ -20,7 +20,9 @@ export interface WorkerSet {
 /** One worker per task queue: workflows, the catalog activities owned by this host, and transfers. */
 export async function startWorkers(options: WorkerSetOptions): Promise<WorkerSet> {
   const { connection, namespace } = options;
-  const workflowSource = options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: require.resolve('../workflows') };
+  const workflowSource = options.workflowBundle
+    ? { workflowBundle: options.workflowBundle }
+    : { workflowsPath: require.resolve('../workflows') };
   const workers = [
     await Worker.create({ connection, namespace, taskQueue: TASK_QUEUES.workflows, ...workflowSource }),
     await Worker.create({ connection, namespace, taskQueue: TASK_QUEUES.catalog, activities: options.catalogActivities }),

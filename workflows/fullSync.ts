@@ -1,6 +1,6 @@
 import {
   ActivityFailure,
-  ActivityOptions,
+  type ActivityOptions,
   continueAsNew,
   defineQuery,
   executeChild,
@@ -12,7 +12,7 @@ import {
 } from '@temporalio/workflow';
 import type { CatalogActivities, TransferActivities } from '../activities';
 import { TASK_QUEUES } from '../common/taskQueues';
-import { FullSyncSummary, FullSyncTotals, addCounts, emptyFullSyncTotals } from '../common/types';
+import { type FullSyncSummary, type FullSyncTotals, addCounts, emptyFullSyncTotals } from '../common/types';
 import { listDriveIntoCatalog } from './listDriveIntoCatalog';
 
 export interface FullSyncInput {
@@ -85,16 +85,27 @@ export async function fullSync(input: FullSyncInput): Promise<FullSyncSummary> {
   let pending = { files: 0, bytes: 0 };
   // Measured by the catalog host at each recorded batch; carried over continueAsNew so the rate never reads 0.
   let runSeconds = input.resume?.runSeconds ?? 0;
-  const rate = () => ({ filesPerSecond: runSeconds ? totals.filesSynced / runSeconds : 0, bytesPerSecond: runSeconds ? totals.bytes / runSeconds : 0 });
+  const rate = () => ({
+    filesPerSecond: runSeconds ? totals.filesSynced / runSeconds : 0,
+    bytesPerSecond: runSeconds ? totals.bytes / runSeconds : 0,
+  });
   setHandler(fullSyncProgressQuery, () => ({ runId, phase, totals, pending, rate: rate() }));
   const mib = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
   const report = () =>
     setCurrentDetails(
-      `**${phase}** · listed ${totals.listed} · synced ${totals.filesSynced} files, ${mib(totals.bytes)} at ${mib(rate().bytesPerSecond)}/s · failed ${totals.filesFailed} · deferred ${totals.filesDeferred} · pending ${pending.files} files, ${mib(pending.bytes)}`,
+      [
+        `**${phase}** · listed ${totals.listed}`,
+        `synced ${totals.filesSynced} files, ${mib(totals.bytes)} at ${mib(rate().bytesPerSecond)}/s`,
+        `failed ${totals.filesFailed} · deferred ${totals.filesDeferred}`,
+        `pending ${pending.files} files, ${mib(pending.bytes)}`,
+      ].join(' · '),
     );
   const continueIfSuggested = async () => {
     if (workflowInfo().continueAsNewSuggested) {
-      await continueAsNew<typeof fullSync>({ ...input, resume: { runId, phase: phase as 'transfer' | 'verify', afterId, afterRowId, totals, runSeconds } });
+      await continueAsNew<typeof fullSync>({
+        ...input,
+        resume: { runId, phase: phase as 'transfer' | 'verify', afterId, afterRowId, totals, runSeconds },
+      });
     }
   };
 
@@ -149,7 +160,11 @@ export async function fullSync(input: FullSyncInput): Promise<FullSyncSummary> {
     await recording;
     recording = record(
       outcomes instanceof ActivityFailure
-        ? catalog.recordFailedBatch({ runId, fileIds: batch.items.map((i) => i.fileId), message: `${outcomes.message}: ${outcomes.cause?.message}` })
+        ? catalog.recordFailedBatch({
+            runId,
+            fileIds: batch.items.map((i) => i.fileId),
+            message: `${outcomes.message}: ${outcomes.cause?.message}`,
+          })
         : catalog.recordTransferOutcomes({ runId, outcomes }),
     );
     afterId = batch.nextAfterId;

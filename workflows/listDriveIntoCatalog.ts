@@ -1,7 +1,7 @@
-import { ActivityOptions, continueAsNew, defineQuery, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { type ActivityOptions, continueAsNew, defineQuery, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { CatalogActivities } from '../activities';
 import { TASK_QUEUES } from '../common/taskQueues';
-import { DriveScope, ListingCounts, ShortcutCounts, addCounts, addListingCounts, emptyListingCounts } from '../common/types';
+import { type DriveScope, type ListingCounts, type ShortcutCounts, addCounts, addListingCounts, emptyListingCounts } from '../common/types';
 
 export interface ListDriveInput {
   /** Identifies this listing in the catalog (files it does not see were removed from Drive). */
@@ -95,7 +95,11 @@ export async function listDriveIntoCatalog(input: ListDriveInput): Promise<ListD
   // Histories from before the patch: 200 shortcuts per activity, each with everything it leads to.
   let afterId: string | undefined = input.cursor?.shortcutsAfterId ?? '';
   while (afterId !== undefined) {
-    const page: { nextAfterId?: string; counts: ShortcutCounts } = await catalogActivities.resolveShortcutsPage({ listingId: input.listingId, afterId, limit: 200 });
+    const page: { nextAfterId?: string; counts: ShortcutCounts } = await catalogActivities.resolveShortcutsPage({
+      listingId: input.listingId,
+      afterId,
+      limit: 200,
+    });
     shortcuts = addCounts(shortcuts, page.counts);
     afterId = page.nextAfterId;
     if (afterId !== undefined && workflowInfo().continueAsNewSuggested) {

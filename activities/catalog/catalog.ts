@@ -69,12 +69,16 @@ export class Catalog {
   }
 
   private migrate(): void {
-    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+    this.db.exec(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
+    );
     const applied = this.schemaVersion();
     for (const m of migrations.filter((m) => m.version > applied)) {
       this.db.transaction(() => {
         this.db.exec(m.sql);
-        this.db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString());
+        this.db
+          .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
+          .run(m.version, m.name, new Date().toISOString());
       })();
     }
   }
@@ -118,7 +122,8 @@ export class Catalog {
     const touch = this.db.prepare('UPDATE files SET last_listing_id = ?, owned_by_me = ? WHERE id = ?');
     this.db.transaction(() => {
       for (const f of files) {
-        const initialState: FileState | null = f.kind === 'unsupported' ? 'skipped' : f.kind === 'binary' || f.kind === 'workspace' ? 'pending' : null;
+        const initialState: FileState | null =
+          f.kind === 'unsupported' ? 'skipped' : f.kind === 'binary' || f.kind === 'workspace' ? 'pending' : null;
         if (f.kind === 'folder') counts.folders++;
         if (f.kind === 'unsupported') counts.skipped++;
         const ownedByMe = f.ownedByMe == null ? null : Number(f.ownedByMe);
@@ -152,10 +157,13 @@ export class Catalog {
         }
         // Drive bumps version on any edit; only new content or a new place means the copy must be redone.
         const contentChanged =
-          f.kind === 'binary' ? existing.md5 !== f.md5 || existing.size !== f.size
-          : f.kind === 'workspace' ? existing.modified_time !== f.modifiedTime
-          : f.kind === 'shortcut' ? existing.shortcut_target_id !== f.shortcutTargetId
-          : false;
+          f.kind === 'binary'
+            ? existing.md5 !== f.md5 || existing.size !== f.size
+            : f.kind === 'workspace'
+              ? existing.modified_time !== f.modifiedTime
+              : f.kind === 'shortcut'
+                ? existing.shortcut_target_id !== f.shortcutTargetId
+                : false;
         const changed = contentChanged || existing.name !== f.name || existing.parent_id !== f.parentId;
         update.run(changed ? row : { ...row, state: existing.state });
         if (changed) counts.changed++;
@@ -169,16 +177,25 @@ export class Catalog {
    * Records that a file did not reach one destination: adds to the failure already open for that pair, or
    * opens one. A transfer that failed and a HEAD that found the object wrong land in the same row.
    */
-  recordFailure(failure: { fileId: string; destination: string; runId: string | null; attempts: number; reason: string; message: string }, now: string): void {
-    const open = this.db.prepare('SELECT id FROM failures WHERE file_id = ? AND destination = ? AND resolved_at IS NULL').get(failure.fileId, failure.destination) as { id: number } | undefined;
+  recordFailure(
+    failure: { fileId: string; destination: string; runId: string | null; attempts: number; reason: string; message: string },
+    now: string,
+  ): void {
+    const open = this.db
+      .prepare('SELECT id FROM failures WHERE file_id = ? AND destination = ? AND resolved_at IS NULL')
+      .get(failure.fileId, failure.destination) as { id: number } | undefined;
     if (open) {
       this.db
-        .prepare('UPDATE failures SET attempts = attempts + ?, reason = ?, message = ?, run_id = coalesce(?, run_id), last_failed_at = ? WHERE id = ?')
+        .prepare(
+          'UPDATE failures SET attempts = attempts + ?, reason = ?, message = ?, run_id = coalesce(?, run_id), last_failed_at = ? WHERE id = ?',
+        )
         .run(failure.attempts, failure.reason, failure.message, failure.runId, now, open.id);
       return;
     }
     this.db
-      .prepare('INSERT INTO failures (file_id, destination, run_id, attempts, reason, message, first_failed_at, last_failed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .prepare(
+        'INSERT INTO failures (file_id, destination, run_id, attempts, reason, message, first_failed_at, last_failed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      )
       .run(failure.fileId, failure.destination, failure.runId, failure.attempts, failure.reason, failure.message, now, now);
   }
 
@@ -190,7 +207,9 @@ export class Catalog {
 
   /** Records why an item is not backed up under its own name (a followed shortcut, an excluded path). */
   markSkipped(id: string, reason: string): void {
-    this.db.prepare(`UPDATE files SET state = 'skipped', skip_reason = ?, updated_at = ? WHERE id = ?`).run(reason, new Date().toISOString(), id);
+    this.db
+      .prepare(`UPDATE files SET state = 'skipped', skip_reason = ?, updated_at = ? WHERE id = ?`)
+      .run(reason, new Date().toISOString(), id);
   }
 
   getFile(id: string): CatalogFile | undefined {
@@ -230,15 +249,19 @@ export class Catalog {
 
   /** Files of a listing, in id order, for reading the catalog back page by page. */
   filesPage(afterId: string, limit: number): CatalogFile[] {
-    const rows = this.db.prepare('SELECT * FROM files WHERE id > ? ORDER BY id LIMIT ?').all(afterId, limit) as Array<Record<string, unknown>>;
+    const rows = this.db.prepare('SELECT * FROM files WHERE id > ? ORDER BY id LIMIT ?').all(afterId, limit) as Array<
+      Record<string, unknown>
+    >;
     return rows.map(toCatalogFile);
   }
 
   countsByState(): Record<string, number> {
-    const rows = this.db.prepare(`SELECT coalesce(state, kind) AS k, count(*) AS n FROM files GROUP BY k`).all() as Array<{ k: string; n: number }>;
+    const rows = this.db.prepare(`SELECT coalesce(state, kind) AS k, count(*) AS n FROM files GROUP BY k`).all() as Array<{
+      k: string;
+      n: number;
+    }>;
     return Object.fromEntries(rows.map((r) => [r.k, r.n]));
   }
-
 }
 
 function toCatalogFile(row: Record<string, unknown>): CatalogFile {

@@ -156,7 +156,7 @@ export const migrations: Array<{ version: number; name: string; sql: string }> =
   },
   {
     version: 8,
-    name: 'who owns an item (null in shared drives); a shortcut walk\'s queue and resolved shortcuts, so it goes on in bounded steps',
+    name: "who owns an item (null in shared drives); a shortcut walk's queue and resolved shortcuts, so it goes on in bounded steps",
     sql: `
       ALTER TABLE files ADD COLUMN owned_by_me INTEGER;
       CREATE TABLE shortcut_walks (

@@ -18,6 +18,7 @@ export const SHARED_WITH_ME = 'Shared with me';
  * too long for a filesystem is cut at a character boundary with a hash of the whole name appended.
  */
 export function safeSegment(name: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what gets encoded
   let safe = name.replace(/[%/\\\u0000-\u001f\u007f]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
   if (safe === '') safe = '%00';
   if (safe === '.' || safe === '..') safe = safe.replace(/\./g, '%2E');
@@ -129,7 +130,10 @@ export class ObjectKeyPlanner {
     const row = this.fileRow(fileId);
     const parentKey = this.parentKeyOf(row);
     const formats = row.kind === 'workspace' ? exportExtensionsFor(row.mime_type, this.exportFormats) : [''];
-    return formats.map((format) => ({ format, key: this.assign(row.id, format, parentKey, objectFileName(row.name, format || undefined)) }));
+    return formats.map((format) => ({
+      format,
+      key: this.assign(row.id, format, parentKey, objectFileName(row.name, format || undefined)),
+    }));
   }
 
   private fileRow(id: string): Row {

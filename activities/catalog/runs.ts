@@ -20,8 +20,18 @@ export function finishRun(catalog: Catalog, input: { runId: string; totals: Full
     .prepare('SELECT DISTINCT destination FROM failures WHERE run_id = ? AND resolved_at IS NULL AND destination IS NOT NULL')
     .all(input.runId) as Array<{ destination: string }>;
   const degraded = [...new Set([...failedDestinations.map((r) => r.destination), ...Object.keys(input.totals.unverified)])].sort();
-  const summary: FullSyncSummary = { ...input.totals, runId: input.runId, seconds, bytesPerSecond: input.totals.bytes / seconds, pending: countPending(catalog), skipped: countSkipped(catalog), degraded };
+  const summary: FullSyncSummary = {
+    ...input.totals,
+    runId: input.runId,
+    seconds,
+    bytesPerSecond: input.totals.bytes / seconds,
+    pending: countPending(catalog),
+    skipped: countSkipped(catalog),
+    degraded,
+  };
   const status = input.totals.filesFailed > 0 ? 'failed' : 'completed';
-  catalog.db.prepare('UPDATE runs SET ended_at = ?, status = ?, summary = ? WHERE id = ?').run(ended.toISOString(), status, JSON.stringify(summary), input.runId);
+  catalog.db
+    .prepare('UPDATE runs SET ended_at = ?, status = ?, summary = ? WHERE id = ?')
+    .run(ended.toISOString(), status, JSON.stringify(summary), input.runId);
   return summary;
 }

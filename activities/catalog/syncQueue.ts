@@ -1,9 +1,19 @@
 import type { TransferItem, TransferOutcome } from '../../common/types';
 import type { Catalog } from './catalog';
-import { ObjectKeyPlanner } from './objectKeys';
-import { ScopeRules, compileScopeRules } from './scopeRules';
+import type { ObjectKeyPlanner } from './objectKeys';
+import { type ScopeRules, compileScopeRules } from './scopeRules';
 
-type PendingRow = { id: string; name: string; kind: 'binary' | 'workspace'; mime_type: string; size: number | null; md5: string | null; drive_sha256: string | null; modified_time: string; version: string };
+type PendingRow = {
+  id: string;
+  name: string;
+  kind: 'binary' | 'workspace';
+  mime_type: string;
+  size: number | null;
+  md5: string | null;
+  drive_sha256: string | null;
+  modified_time: string;
+  version: string;
+};
 
 export interface PendingBatch {
   items: TransferItem[];
@@ -63,7 +73,8 @@ function claimInTransaction(
     for (const r of rows) {
       consumed.bytes += r.size ?? 0;
       const { drivePath, root } = planner.locate(r.id);
-      const skipReason = root === 'shared-with-me' && !options.includeSharedWithMe ? SHARED_WITH_ME_SKIP : outOfScope({ drivePath, size: r.size });
+      const skipReason =
+        root === 'shared-with-me' && !options.includeSharedWithMe ? SHARED_WITH_ME_SKIP : outOfScope({ drivePath, size: r.size });
       if (skipReason) {
         catalog.markSkipped(r.id, skipReason);
         continue;
@@ -110,7 +121,13 @@ export interface RecordedOutcomes {
 export function recordTransferOutcomes(catalog: Catalog, input: { runId: string; outcomes: TransferOutcome[] }): RecordedOutcomes {
   const db = catalog.db;
   const now = new Date().toISOString();
-  const counts: RecordedOutcomes = { synced: 0, failed: 0, deferred: 0, bytes: 0, runSeconds: catalog.secondsSinceRunStarted(input.runId) ?? 0 };
+  const counts: RecordedOutcomes = {
+    synced: 0,
+    failed: 0,
+    deferred: 0,
+    bytes: 0,
+    runSeconds: catalog.secondsSinceRunStarted(input.runId) ?? 0,
+  };
   const keyHolder = db.prepare('SELECT file_id FROM objects WHERE destination = ? AND key = ? AND file_id != ?');
   const upsertObject = db.prepare(
     `INSERT INTO objects (file_id, destination, format, key, size, sha256, etag, version_id, file_version, state, uploaded_at, verified_at)
@@ -123,7 +140,8 @@ export function recordTransferOutcomes(catalog: Catalog, input: { runId: string;
   const resolveFailures = db.prepare('UPDATE failures SET resolved_at = ? WHERE file_id = ? AND resolved_at IS NULL');
   // One open failure per file and destination: a destination that has the file now is no longer failing.
   const resolveOtherFailures = db.prepare(
-    'UPDATE failures SET resolved_at = ? WHERE file_id = ? AND resolved_at IS NULL AND (destination IS NULL OR destination NOT IN (SELECT value FROM json_each(?)))',
+    `UPDATE failures SET resolved_at = ? WHERE file_id = ? AND resolved_at IS NULL
+       AND (destination IS NULL OR destination NOT IN (SELECT value FROM json_each(?)))`,
   );
   db.transaction(() => {
     for (const outcome of input.outcomes) {
@@ -131,8 +149,22 @@ export function recordTransferOutcomes(catalog: Catalog, input: { runId: string;
       for (const o of outcome.stored) {
         // Claims never give a key that another file's object holds; finding one here is a bug, never overwritten.
         const holder = keyHolder.get(o.destination, o.key, outcome.fileId) as { file_id: string } | undefined;
-        if (holder) throw new Error(`object ${o.key} on ${o.destination} belongs to file ${holder.file_id}; not recording file ${outcome.fileId} there`);
-        upsertObject.run({ fileId: outcome.fileId, destination: o.destination, format: o.format, key: o.key, size: o.size, sha256: o.sha256, etag: o.etag ?? null, versionId: o.versionId ?? null, fileVersion: o.fileVersion, now });
+        if (holder)
+          throw new Error(
+            `object ${o.key} on ${o.destination} belongs to file ${holder.file_id}; not recording file ${outcome.fileId} there`,
+          );
+        upsertObject.run({
+          fileId: outcome.fileId,
+          destination: o.destination,
+          format: o.format,
+          key: o.key,
+          size: o.size,
+          sha256: o.sha256,
+          etag: o.etag ?? null,
+          versionId: o.versionId ?? null,
+          fileVersion: o.fileVersion,
+          now,
+        });
       }
       const f = outcome.failure;
       if (!f) {
@@ -146,7 +178,10 @@ export function recordTransferOutcomes(catalog: Catalog, input: { runId: string;
       else counts.failed++;
       resolveOtherFailures.run(now, outcome.fileId, JSON.stringify(f.destinations));
       for (const destination of f.destinations) {
-        catalog.recordFailure({ fileId: outcome.fileId, destination, runId: input.runId, attempts: f.attempts, reason: f.reason, message: f.message }, now);
+        catalog.recordFailure(
+          { fileId: outcome.fileId, destination, runId: input.runId, attempts: f.attempts, reason: f.reason, message: f.message },
+          now,
+        );
       }
     }
   })();
@@ -157,14 +192,23 @@ export function recordTransferOutcomes(catalog: Catalog, input: { runId: string;
  * A transfer batch that failed as a whole, every try of it lost: each of its files is recorded failed on
  * every destination, so the run goes on and the next run retries them.
  */
-export function recordFailedBatch(catalog: Catalog, destinations: string[], input: { runId: string; fileIds: string[]; message: string }): RecordedOutcomes {
+export function recordFailedBatch(
+  catalog: Catalog,
+  destinations: string[],
+  input: { runId: string; fileIds: string[]; message: string },
+): RecordedOutcomes {
   const failure = { reason: 'transferBatchFailed', message: input.message, attempts: 1, destinations, deferred: false };
-  return recordTransferOutcomes(catalog, { runId: input.runId, outcomes: input.fileIds.map((fileId) => ({ fileId, stored: [], bytesDownloaded: 0, failure })) });
+  return recordTransferOutcomes(catalog, {
+    runId: input.runId,
+    outcomes: input.fileIds.map((fileId) => ({ fileId, stored: [], bytesDownloaded: 0, failure })),
+  });
 }
 
 /** Failed and deferred files go back to pending, so each run (and a manual retry) tries them again. */
 export function requeueFailures(catalog: Catalog): number {
-  return catalog.db.prepare(`UPDATE files SET state = 'pending', updated_at = ? WHERE state IN ('failed', 'deferred')`).run(new Date().toISOString()).changes;
+  return catalog.db
+    .prepare(`UPDATE files SET state = 'pending', updated_at = ? WHERE state IN ('failed', 'deferred')`)
+    .run(new Date().toISOString()).changes;
 }
 
 export function countSkipped(catalog: Catalog): number {

@@ -32,7 +32,8 @@ export async function openDriveExport(drive: drive_v3.Drive, fileId: string, mim
   }
   const meta = await drive.files.get({ fileId, fields: 'exportLinks', supportsAllDrives: true }, { signal });
   const link = meta.data.exportLinks?.[mimeType];
-  if (!link) throw new Error(`export of ${fileId} as ${mimeType} is over Drive's 10 MB limit and the file has no export link for that type`);
+  if (!link)
+    throw new Error(`export of ${fileId} as ${mimeType} is over Drive's 10 MB limit and the file has no export link for that type`);
   const auth = drive.context._options.auth as OAuth2Client;
   const res = await auth.request<Readable>({ url: link, responseType: 'stream', signal });
   return res.data;

@@ -20,7 +20,8 @@ const unsupportedReasons: Record<string, string> = {
 
 /** Fields requested per file: everything the catalog records, nothing more (Drive meters by response size). */
 export const FILE_FIELDS =
-  'id,name,mimeType,parents,driveId,size,md5Checksum,sha256Checksum,modifiedTime,createdTime,version,headRevisionId,trashed,ownedByMe,shortcutDetails(targetId,targetMimeType)';
+  'id,name,mimeType,parents,driveId,size,md5Checksum,sha256Checksum,modifiedTime,createdTime,version,headRevisionId,trashed,ownedByMe,' +
+  'shortcutDetails(targetId,targetMimeType)';
 export const LIST_FIELDS = `nextPageToken,incompleteSearch,files(${FILE_FIELDS})`;
 const PAGE_SIZE = 1000;
 
@@ -32,8 +33,14 @@ export const listedFileSchema = z.object({
   parents: z.array(z.string()).max(1).optional(),
   driveId: z.string().optional(),
   size: z.string().regex(/^\d+$/).optional(),
-  md5Checksum: z.string().regex(/^[0-9a-f]{32}$/).optional(),
-  sha256Checksum: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  md5Checksum: z
+    .string()
+    .regex(/^[0-9a-f]{32}$/)
+    .optional(),
+  sha256Checksum: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
   modifiedTime: z.string().min(1),
   createdTime: z.string().min(1).optional(),
   version: z.string().min(1),
@@ -94,7 +101,10 @@ export function toCatalogInput(f: ListedFile): CatalogFileInput {
     headRevisionId: f.headRevisionId ?? null,
     shortcutTargetId: f.shortcutDetails?.targetId ?? null,
     ownedByMe: f.driveId ? null : (f.ownedByMe ?? null),
-    skipReason: kind === 'unsupported' ? (unsupportedReasons[f.mimeType] ?? `${f.mimeType} has no export through the Drive API; metadata recorded only`) : null,
+    skipReason:
+      kind === 'unsupported'
+        ? (unsupportedReasons[f.mimeType] ?? `${f.mimeType} has no export through the Drive API; metadata recorded only`)
+        : null,
   };
 }
 
@@ -129,7 +139,13 @@ export async function listDrivePage(deps: ListingDeps, input: ListDrivePageInput
   const wanted = page.files.filter((f) => !f.trashed);
   const counts = deps.catalog.recordListedFiles(wanted.map(toCatalogInput), input.listingId);
   deps.logger.info(
-    { event: 'drive.list.page', scope: scope.kind === 'my-drive' ? 'my-drive' : scope.driveId, listingId: input.listingId, ...counts, incompleteSearch: page.incompleteSearch },
+    {
+      event: 'drive.list.page',
+      scope: scope.kind === 'my-drive' ? 'my-drive' : scope.driveId,
+      listingId: input.listingId,
+      ...counts,
+      incompleteSearch: page.incompleteSearch,
+    },
     'listed a Drive page',
   );
   return { nextPageToken: page.nextPageToken, counts };

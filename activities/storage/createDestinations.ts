@@ -1,4 +1,4 @@
-import { Config, secretFromEnv } from '../../common/config';
+import { type Config, secretFromEnv } from '../../common/config';
 import type { Destination } from './destination';
 import { LocalDestination } from './local';
 import { S3Destination } from './s3';

@@ -91,7 +91,11 @@ export interface Destination {
 
 export class DestinationError extends Error {
   override name = 'DestinationError';
-  constructor(readonly destination: string, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly destination: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(`${destination}: ${message}`, options);
   }
 }

@@ -1,10 +1,18 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { constants, createReadStream, createWriteStream } from 'node:fs';
-import { FileHandle, copyFile, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { type FileHandle, copyFile, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
-import { Destination, DestinationError, ObjectHead, PartUpload, PartUploadRequest, UploadRequest, UploadResult } from './destination';
+import {
+  type Destination,
+  DestinationError,
+  type ObjectHead,
+  type PartUpload,
+  type PartUploadRequest,
+  type UploadRequest,
+  type UploadResult,
+} from './destination';
 
 /** Metadata lives in a parallel hidden tree, so the backup itself stays a plain browsable copy. */
 const META_DIR = '.drive-vault-meta';
@@ -34,7 +42,10 @@ export class LocalDestination implements Destination {
   readonly maxParts = Number.POSITIVE_INFINITY;
   private readonly root: string;
 
-  constructor(readonly name: string, root: string) {
+  constructor(
+    readonly name: string,
+    root: string,
+  ) {
     this.root = resolve(root);
   }
 
@@ -138,7 +149,10 @@ export class LocalDestination implements Destination {
   async head(key: string): Promise<ObjectHead | undefined> {
     try {
       const { size } = await stat(this.pathOf(key));
-      const meta = JSON.parse(await readFile(this.pathOf(`${key}.json`, join(this.root, META_DIR)), 'utf8')) as { sha256?: string; driveFileId?: string };
+      const meta = JSON.parse(await readFile(this.pathOf(`${key}.json`, join(this.root, META_DIR)), 'utf8')) as {
+        sha256?: string;
+        driveFileId?: string;
+      };
       return { size, sha256: meta.sha256, driveFileId: meta.driveFileId };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;

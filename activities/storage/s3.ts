@@ -7,13 +7,23 @@ import {
   PutObjectCommand,
   PutObjectTaggingCommand,
   S3Client,
-  S3ServiceException,
-  StorageClass,
+  type S3ServiceException,
+  type StorageClass,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { PassThrough, Readable } from 'node:stream';
 import type { S3DestinationConfig } from '../../common/config';
-import { Destination, DestinationError, ObjectHead, ObjectMetadata, PartUpload, PartUploadRequest, UploadRequest, UploadResult, partSizeFor } from './destination';
+import {
+  type Destination,
+  DestinationError,
+  type ObjectHead,
+  type ObjectMetadata,
+  type PartUpload,
+  type PartUploadRequest,
+  type UploadRequest,
+  type UploadResult,
+  partSizeFor,
+} from './destination';
 import { S3PartUpload } from './s3PartUpload';
 
 const MiB = 1024 * 1024;
@@ -59,7 +69,11 @@ export class S3Destination implements Destination {
   readonly client: S3Client;
   private readonly storageClass?: StorageClass;
 
-  constructor(private readonly config: S3DestinationConfig, credentials: S3Credentials, connection: S3ConnectionOptions) {
+  constructor(
+    private readonly config: S3DestinationConfig,
+    credentials: S3Credentials,
+    connection: S3ConnectionOptions,
+  ) {
     this.name = config.name;
     this.maxParts = config.maxParts;
     const checksums = config.requestChecksums === 'when_required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
@@ -152,7 +166,13 @@ export class S3Destination implements Destination {
       leavePartsOnError: false,
       partSize: partSizeFor(request.size, this.config.maxParts),
       queueSize: 2,
-      params: { Bucket: this.config.bucket, Key, Body: request.body, ...this.objectSettings(request.contentType), Metadata: toS3Metadata(request.metadata) },
+      params: {
+        Bucket: this.config.bucket,
+        Key,
+        Body: request.body,
+        ...this.objectSettings(request.contentType),
+        Metadata: toS3Metadata(request.metadata),
+      },
     });
     const done = await upload.done();
     const verified = await request.verified;
@@ -255,7 +275,14 @@ async function readHead(body: Readable, max: number): Promise<{ whole: Buffer; r
     read += next.value.length;
     if (read > max) {
       const remaining = { [Symbol.asyncIterator]: () => reader };
-      return { rest: Readable.from((async function* () { yield* chunks; yield* remaining; })()) };
+      return {
+        rest: Readable.from(
+          (async function* () {
+            yield* chunks;
+            yield* remaining;
+          })(),
+        ),
+      };
     }
   }
   return { whole: Buffer.concat(chunks, read) };

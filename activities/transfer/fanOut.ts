@@ -1,6 +1,6 @@
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import type { Destination, UploadRequest, UploadResult, VerifiedContent } from '../storage/destination';
-import { ExpectedContent, HashingVerifier } from './hashingVerifier';
+import { type ExpectedContent, HashingVerifier } from './hashingVerifier';
 
 export interface FanOutResult {
   results: Array<{ destination: Destination; outcome: PromiseSettledResult<UploadResult> }>;
@@ -24,7 +24,9 @@ export async function fanOut(
   // A branch's error reaches its upload, which rejects; the event itself needs no other listener.
   for (const branch of branches) branch.on('error', () => undefined);
   source.on('error', (err) => verifier.destroy(err));
-  verifier.on('error', (err) => branches.forEach((b) => b.destroy(err)));
+  verifier.on('error', (err) => {
+    for (const b of branches) b.destroy(err);
+  });
   source.pipe(verifier);
   for (const branch of branches) verifier.pipe(branch);
 

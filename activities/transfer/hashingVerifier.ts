@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Transform, TransformCallback } from 'node:stream';
+import { Transform, type TransformCallback } from 'node:stream';
 import type { VerifiedContent } from '../storage/destination';
 
 /** The bytes read do not match what Drive says the file is: a corrupted download, never to be recorded. */

@@ -1,4 +1,4 @@
-import { IHasher, createMD5, createSHA256 } from 'hash-wasm';
+import { type IHasher, createMD5, createSHA256 } from 'hash-wasm';
 
 /**
  * MD5 and SHA-256 whose running state can be saved in a heartbeat and loaded by another process, so a
@@ -28,7 +28,10 @@ export class ResumableHashes {
   }
 
   save(): string {
-    return JSON.stringify({ md5: Buffer.from(this.md5.save()).toString('base64'), sha256: Buffer.from(this.sha256.save()).toString('base64') });
+    return JSON.stringify({
+      md5: Buffer.from(this.md5.save()).toString('base64'),
+      sha256: Buffer.from(this.sha256.save()).toString('base64'),
+    });
   }
 
   digest(): { md5: string; sha256: string } {

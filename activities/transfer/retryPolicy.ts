@@ -10,7 +10,15 @@ export type TransferErrorClass =
   | { action: 'fail'; reason: string; message: string };
 
 const RETRYABLE_DRIVE_REASONS = new Set(['userRateLimitExceeded', 'rateLimitExceeded', 'backendError', 'internalError']);
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_SOCKET', 'ECONNABORTED']);
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'UND_ERR_SOCKET',
+  'ECONNABORTED',
+]);
 
 /** The one place that decides what a transfer error means (DESIGN.md section 9). */
 export function classifyTransferError(err: unknown): TransferErrorClass {
@@ -23,7 +31,8 @@ export function classifyTransferError(err: unknown): TransferErrorClass {
     const m = `Drive ${drive.status} ${drive.reason}: ${drive.message}`;
     if (drive.reason === 'downloadQuotaExceeded') return { action: 'defer', reason: drive.reason, message: m };
     if (drive.reason === 'cannotDownloadAbusiveFile') return { action: 'retry-acknowledging-abuse', reason: drive.reason, message: m };
-    if (drive.status === 429 || drive.status >= 500 || RETRYABLE_DRIVE_REASONS.has(drive.reason)) return { action: 'retry', reason: drive.reason, message: m };
+    if (drive.status === 429 || drive.status >= 500 || RETRYABLE_DRIVE_REASONS.has(drive.reason))
+      return { action: 'retry', reason: drive.reason, message: m };
     return { action: 'fail', reason: drive.reason === 'unknown' ? `http${drive.status}` : drive.reason, message: m };
   }
   const code = (err as NodeJS.ErrnoException).code ?? (err as { cause?: NodeJS.ErrnoException }).cause?.code;

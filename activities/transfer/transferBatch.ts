@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type { TransferItem, TransferOutcome } from '../../common/types';
-import { CheckpointStore, LargeFileCheckpoint } from './largeFileCheckpoints';
+import { CheckpointStore, type LargeFileCheckpoint } from './largeFileCheckpoints';
 import { TransferMeter } from './stallWatch';
 import type { TransferDeps } from './transferDeps';
 import { transferFile } from './transferFile';
@@ -36,7 +36,11 @@ export async function transferBatch(
   const checkpoints = new CheckpointStore(previous?.checkpoints);
   const meter = new TransferMeter(previous?.bytesMoved ?? 0);
   if (previous) {
-    const resumed = { attempt: ctx.info.attempt, finished: Object.keys(finished).length, checkpoints: Object.keys(previous.checkpoints).length };
+    const resumed = {
+      attempt: ctx.info.attempt,
+      finished: Object.keys(finished).length,
+      checkpoints: Object.keys(previous.checkpoints).length,
+    };
     deps.logger.info({ event: 'transfer.batch_resumed', ...resumed }, 'retrying a transfer batch from its last heartbeat');
   }
   const fileDeps: TransferDeps = { ...deps, checkpoints, meter, signal: ctx.cancellationSignal };

@@ -6,7 +6,7 @@ import { openDriveDownload, openDriveExport } from '../drive/download';
 import type { Destination } from '../storage/destination';
 import { fanOut } from './fanOut';
 import { objectMetadataOf } from './objectMetadata';
-import { TransferErrorClass, backoffMs, classifyTransferError } from './retryPolicy';
+import { type TransferErrorClass, backoffMs, classifyTransferError } from './retryPolicy';
 import { StallWatch } from './stallWatch';
 import type { TransferDeps, TryResult } from './transferDeps';
 import { giveUpLargeFile, tryLargeFileOnce } from './transferLargeFile';
@@ -54,7 +54,16 @@ async function tryObjectOnce(
   let error: unknown;
   for (const { destination, outcome } of results) {
     if (outcome.status === 'fulfilled') {
-      stored.push({ format: object.format, destination: destination.name, key: object.key, size, sha256, etag: outcome.value.etag, versionId: outcome.value.versionId, fileVersion: item.version });
+      stored.push({
+        format: object.format,
+        destination: destination.name,
+        key: object.key,
+        size,
+        sha256,
+        etag: outcome.value.etag,
+        versionId: outcome.value.versionId,
+        fileVersion: item.version,
+      });
     } else {
       failed.push(destination);
       error ??= outcome.reason;
@@ -67,7 +76,12 @@ async function tryObjectOnce(
  * Copies one object of a file (the file, or one export format) to every destination, with one download
  * per try. A retry, in this run or a later one, only writes to the destinations that do not have it yet.
  */
-async function transferObject(deps: TransferDeps, item: TransferItem, object: PlannedObject, stored: StoredObjectRecord[]): Promise<{ failure?: TransferOutcome['failure']; bytes: number }> {
+async function transferObject(
+  deps: TransferDeps,
+  item: TransferItem,
+  object: PlannedObject,
+  stored: StoredObjectRecord[],
+): Promise<{ failure?: TransferOutcome['failure']; bytes: number }> {
   let remaining = deps.destinations.filter((d) => !object.storedAt.includes(d.name));
   if (remaining.length === 0) return { bytes: 0 };
   let acknowledgeAbuse = false;
@@ -85,7 +99,15 @@ async function transferObject(deps: TransferDeps, item: TransferItem, object: Pl
     // An aborted try failed because of the stall, whatever error its streams then saw.
     last = classifyTransferError(watch.signal.aborted ? watch.signal.reason : result.error);
     deps.logger.warn(
-      { event: 'transfer.attempt_failed', fileId: item.fileId, format: object.format || undefined, attempt, reason: last.reason, destinations: remaining.map((d) => d.name), err: last.message },
+      {
+        event: 'transfer.attempt_failed',
+        fileId: item.fileId,
+        format: object.format || undefined,
+        attempt,
+        reason: last.reason,
+        destinations: remaining.map((d) => d.name),
+        err: last.message,
+      },
       'transfer attempt failed',
     );
     if (last.action === 'defer' || last.action === 'fail') break;
@@ -94,7 +116,13 @@ async function transferObject(deps: TransferDeps, item: TransferItem, object: Pl
   if (!deps.signal?.aborted) await giveUpLargeFile(deps, item);
   return {
     bytes,
-    failure: { reason: last!.reason, message: last!.message, attempts: deps.attempts, destinations: remaining.map((d) => d.name), deferred: last!.action === 'defer' },
+    failure: {
+      reason: last!.reason,
+      message: last!.message,
+      attempts: deps.attempts,
+      destinations: remaining.map((d) => d.name),
+      deferred: last!.action === 'defer',
+    },
   };
 }
 
@@ -107,6 +135,9 @@ export async function transferFile(deps: TransferDeps, item: TransferItem): Prom
     bytesDownloaded += bytes;
     if (failure) return { fileId: item.fileId, stored, failure, bytesDownloaded };
   }
-  deps.logger.info({ event: 'transfer.file_done', fileId: item.fileId, objects: stored.length, bytes: bytesDownloaded }, 'file transferred');
+  deps.logger.info(
+    { event: 'transfer.file_done', fileId: item.fileId, objects: stored.length, bytes: bytesDownloaded },
+    'file transferred',
+  );
   return { fileId: item.fileId, stored, bytesDownloaded };
 }

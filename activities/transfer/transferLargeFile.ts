@@ -1,6 +1,6 @@
 import type { PlannedObject, StoredObjectRecord, TransferItem } from '../../common/types';
 import { openDriveDownload } from '../drive/download';
-import { Destination, PartUpload, partSizeFor } from '../storage/destination';
+import { type Destination, type PartUpload, partSizeFor } from '../storage/destination';
 import { contentMismatch } from './hashingVerifier';
 import type { LargeFileCheckpoint } from './largeFileCheckpoints';
 import { objectMetadataOf } from './objectMetadata';
@@ -57,20 +57,31 @@ async function beginUploads(
   checkpoint?: LargeFileCheckpoint,
 ) {
   const request = { ...partUploadRequest(item, object.key), signal };
-  const usable = checkpoint && checkpoint.version === item.version && checkpoint.key === object.key && checkpoint.partSize === partSize && destinations.every((d) => d.name in checkpoint.uploads);
+  const usable =
+    checkpoint &&
+    checkpoint.version === item.version &&
+    checkpoint.key === object.key &&
+    checkpoint.partSize === partSize &&
+    destinations.every((d) => d.name in checkpoint.uploads);
   if (checkpoint && !usable) await dropUploads(deps, item, checkpoint);
   if (usable) {
     const resumed = await Promise.allSettled(destinations.map((d) => d.beginPartUpload(request, checkpoint.uploads[d.name])));
     if (resumed.every((r) => r.status === 'fulfilled')) {
-      deps.logger.info({ event: 'transfer.resume', fileId: item.fileId, offset: checkpoint.offset, nextPart: checkpoint.nextPart }, 'resuming a large file from its checkpoint');
+      deps.logger.info(
+        { event: 'transfer.resume', fileId: item.fileId, offset: checkpoint.offset, nextPart: checkpoint.nextPart },
+        'resuming a large file from its checkpoint',
+      );
       return { uploads: resumed.map((r) => (r as PromiseFulfilledResult<PartUpload>).value), from: checkpoint };
     }
     const reason = resumed.find((r) => r.status === 'rejected') as PromiseRejectedResult;
-    deps.logger.warn({ event: 'transfer.resume_failed', fileId: item.fileId, err: reason.reason }, 'checkpoint no longer usable; starting the file over');
+    deps.logger.warn(
+      { event: 'transfer.resume_failed', fileId: item.fileId, err: reason.reason },
+      'checkpoint no longer usable; starting the file over',
+    );
     await Promise.allSettled(resumed.map((r) => (r.status === 'fulfilled' ? r.value.abort() : undefined)));
   }
   const started = await Promise.allSettled(destinations.map((d) => d.beginPartUpload(request)));
-  return { uploads: started.map((r) => (r.status === 'fulfilled' ? r.value : r.reason as Error)), from: undefined };
+  return { uploads: started.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error))), from: undefined };
 }
 
 /**
@@ -103,7 +114,11 @@ export async function tryLargeFileOnce(
     error ??= err;
     if (upload) void upload.abort().catch(() => undefined);
   };
-  destinations.forEach((d, i) => (opened[i] instanceof Error ? drop(d, opened[i]) : live.set(d, opened[i] as PartUpload)));
+  for (const [i, d] of destinations.entries()) {
+    const upload = opened[i];
+    if (upload instanceof Error) drop(d, upload);
+    else live.set(d, upload);
+  }
   const uploadTokens = () => Object.fromEntries([...live].map(([d, u]) => [d.name, u.resumeToken()]));
   // A resumed upload may now live under another name (a local partial file is this try's own): the
   // checkpoint names it at once, so the next try finds it even if this one writes no part.
@@ -116,11 +131,23 @@ export async function tryLargeFileOnce(
   const writePart = async (bytes: Buffer) => {
     hashes.update(bytes);
     const written = await Promise.allSettled([...live.values()].map((u) => u.writePart(partNumber, bytes)));
-    [...live.keys()].forEach((d, i) => written[i].status === 'rejected' && drop(d, (written[i] as PromiseRejectedResult).reason));
+    for (const [i, d] of [...live.keys()].entries()) {
+      const result = written[i];
+      if (result.status === 'rejected') drop(d, result.reason);
+    }
     partNumber++;
     offset += bytes.length;
     const { fileId, version } = item;
-    checkpoints.save({ fileId, version, key: object.key, partSize, offset, nextPart: partNumber, hashes: hashes.save(), uploads: uploadTokens() });
+    checkpoints.save({
+      fileId,
+      version,
+      key: object.key,
+      partSize,
+      offset,
+      nextPart: partNumber,
+      hashes: hashes.save(),
+      uploads: uploadTokens(),
+    });
   };
 
   const downloadParts = async (): Promise<void> => {
@@ -167,7 +194,17 @@ export async function tryLargeFileOnce(
   const completed = await Promise.allSettled(completing.map(([, u]) => u.complete({ sha256, size })));
   completing.forEach(([d], i) => {
     const r = completed[i];
-    if (r.status === 'fulfilled') stored.push({ format: object.format, destination: d.name, key: object.key, size, sha256, etag: r.value.etag, versionId: r.value.versionId, fileVersion: item.version });
+    if (r.status === 'fulfilled')
+      stored.push({
+        format: object.format,
+        destination: d.name,
+        key: object.key,
+        size,
+        sha256,
+        etag: r.value.etag,
+        versionId: r.value.versionId,
+        fileVersion: item.version,
+      });
     else drop(d, r.reason);
   });
   return { stored, failed, error, bytes: offset - startOffset };

@@ -20,20 +20,23 @@ export async function startMinio(dataDir: string, options: { port?: number } = {
   const consolePort = await freePort();
   const accessKeyId = 'drivevault';
   const secretAccessKey = 'drivevault-secret';
-  const child = spawnTied(toolPath('minio'), ['server', '--quiet', '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${consolePort}`, dataDir], {
-    ...process.env,
-    MINIO_ROOT_USER: accessKeyId,
-    MINIO_ROOT_PASSWORD: secretAccessKey,
-    MINIO_UPDATE: 'off',
-    MINIO_BROWSER: 'off',
-    MINIO_CALLHOME_ENABLE: 'off',
-  });
+  const child = spawnTied(
+    toolPath('minio'),
+    ['server', '--quiet', '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${consolePort}`, dataDir],
+    {
+      ...process.env,
+      MINIO_ROOT_USER: accessKeyId,
+      MINIO_ROOT_PASSWORD: secretAccessKey,
+      MINIO_UPDATE: 'off',
+      MINIO_BROWSER: 'off',
+      MINIO_CALLHOME_ENABLE: 'off',
+    },
+  );
   let output = '';
   child.stdout?.on('data', (d) => (output = (output + d).slice(-10000)));
   child.stderr?.on('data', (d) => (output = (output + d).slice(-10000)));
   const endpoint = `http://127.0.0.1:${port}`;
-  const client = () =>
-    new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId, secretAccessKey } });
+  const client = () => new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId, secretAccessKey } });
   try {
     await waitFor(`MinIO on ${endpoint}`, async () => (await fetch(`${endpoint}/minio/health/live`)).ok, 60_000, child);
   } catch (err) {

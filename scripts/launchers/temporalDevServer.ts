@@ -34,7 +34,8 @@ async function startOnce(options: TemporalDevServerOptions): Promise<TemporalDev
   if (options.uiPort) args.push('--ui-port', String(options.uiPort), '--ui-ip', '127.0.0.1');
   else args.push('--headless');
   for (const [key, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${key}=${type}`);
-  for (const [key, value] of Object.entries(options.dynamicConfig ?? {})) args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
+  for (const [key, value] of Object.entries(options.dynamicConfig ?? {}))
+    args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   const child = spawnTied(toolPath('temporal'), args, { ...process.env, TEMPORAL_CLI_SHOW_UPDATE: 'false' });
   let output = '';
   child.stdout?.on('data', (d) => (output = (output + d).slice(-20000)));

@@ -10,7 +10,11 @@ const repoRoot = resolve(__dirname, '..', '..');
  * the benchmark, which measures its memory on its own. `compiled` runs the `npm run build` output, as in
  * production (about 35 MB less than running the TypeScript through tsx).
  */
-export async function startWorkerProcess(configPath: string, env: NodeJS.ProcessEnv, options: { compiled?: boolean; timeoutMs?: number } = {}): Promise<ChildProcess> {
+export async function startWorkerProcess(
+  configPath: string,
+  env: NodeJS.ProcessEnv,
+  options: { compiled?: boolean; timeoutMs?: number } = {},
+): Promise<ChildProcess> {
   const timeoutMs = options.timeoutMs ?? 180_000;
   const entry = options.compiled ? [join(repoRoot, 'dist', 'worker', 'main.js')] : ['--import', 'tsx', join(repoRoot, 'worker', 'main.ts')];
   const child = spawnTied(process.execPath, [...entry, configPath], { ...process.env, ...env });

@@ -61,7 +61,10 @@ function parse<T>(schema: z.ZodType<T>, body: Buffer): T {
 }
 
 class AdminError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -74,7 +77,15 @@ export async function handleAdmin(emu: DriveEmulator, method: string, url: URL, 
   try {
     let m: RegExpMatchArray | null;
     if (method === 'GET' && path === '/state') {
-      return { status: 200, body: { rootId: store.rootId, files: store.files.size, drives: [...store.drives.values()], nextChangeToken: store.nextChangeToken() } };
+      return {
+        status: 200,
+        body: {
+          rootId: store.rootId,
+          files: store.files.size,
+          drives: [...store.drives.values()],
+          nextChangeToken: store.nextChangeToken(),
+        },
+      };
     }
     if (method === 'POST' && path === '/seed') {
       const { dir } = parse(z.object({ dir: z.string().min(1) }).strict(), body);

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Auth, drive_v3 } from 'googleapis';
+import type { Auth, drive_v3 } from 'googleapis';
 import { driveErrorOf, startDrive, streamToBuffer } from '../support/drive';
 import { bytesContent, generatedContent } from './content';
 import { exportFormats, mime } from './exports';
@@ -23,18 +23,28 @@ after(() => emulator.close());
 
 const download = async (fileId: string, headers: Record<string, string> = {}, params: Record<string, unknown> = {}) => {
   const res = await drive.files.get({ fileId, alt: 'media', supportsAllDrives: true, ...params }, { responseType: 'stream', headers });
-  return { status: res.status, headers: res.headers as unknown as Headers, bytes: await streamToBuffer(res.data as unknown as NodeJS.ReadableStream) };
+  return {
+    status: res.status,
+    headers: res.headers as unknown as Headers,
+    bytes: await streamToBuffer(res.data as unknown as NodeJS.ReadableStream),
+  };
 };
 
 describe('files.list', () => {
   test('pages through 2,500 files with opaque tokens, each file exactly once', async () => {
     const folder = await emulator.store.addFile({ name: 'many' });
-    for (let i = 0; i < 2500; i++) await emulator.store.addFile({ name: `f${i}.txt`, parentId: folder.id, content: bytesContent(`file ${i}`) });
+    for (let i = 0; i < 2500; i++)
+      await emulator.store.addFile({ name: `f${i}.txt`, parentId: folder.id, content: bytesContent(`file ${i}`) });
     const seen = new Set<string>();
     let pageToken: string | undefined;
     let pages = 0;
     do {
-      const res = await drive.files.list({ q: `'${folder.id}' in parents`, pageSize: 1000, pageToken, fields: 'nextPageToken, files(id,name)' });
+      const res = await drive.files.list({
+        q: `'${folder.id}' in parents`,
+        pageSize: 1000,
+        pageToken,
+        fields: 'nextPageToken, files(id,name)',
+      });
       for (const f of res.data.files ?? []) seen.add(f.id!);
       pageToken = res.data.nextPageToken ?? undefined;
       if (pageToken) assert.doesNotMatch(pageToken, /^\d+$/, 'page tokens are opaque, not offsets');
@@ -58,7 +68,9 @@ describe('files.list', () => {
     assert.deepEqual(Object.keys(plain.data).sort(), ['files', 'incompleteSearch', 'kind']);
     assert.deepEqual(Object.keys(plain.data.files![0]).sort(), ['id', 'kind', 'mimeType', 'name']);
     const nested = await drive.files.list({ q, fields: 'nextPageToken, files(id,name,md5Checksum)' });
-    assert.deepEqual(nested.data, { files: [{ id: f.id, name: 'mask.bin', md5Checksum: createHash('md5').update('mask me').digest('hex') }] });
+    assert.deepEqual(nested.data, {
+      files: [{ id: f.id, name: 'mask.bin', md5Checksum: createHash('md5').update('mask me').digest('hex') }],
+    });
     const path = await drive.files.list({ q, fields: 'files/id,files/size' });
     assert.deepEqual(path.data, { files: [{ id: f.id, size: '7' }] });
     const star = await drive.files.get({ fileId: f.id, fields: '*' });
@@ -197,7 +209,15 @@ describe('auth', () => {
     const raw = await fetch(`${emulator.baseUrl}drive/v3/about?fields=user`, { headers: { Authorization: 'Bearer forged' } });
     assert.equal(raw.status, 401);
     assert.equal(((await raw.json()) as { error: { errors: Array<{ reason: string }> } }).error.errors[0].reason, 'authError');
-    const refused = await fetch(`${emulator.baseUrl}token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token', client_id: 'test-client', client_secret: 'test-secret', refresh_token: 'stolen' }) });
+    const refused = await fetch(`${emulator.baseUrl}token`, {
+      method: 'POST',
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        client_id: 'test-client',
+        client_secret: 'test-secret',
+        refresh_token: 'stolen',
+      }),
+    });
     assert.equal(refused.status, 400);
     assert.equal(((await refused.json()) as { error: string }).error, 'invalid_grant');
   });
@@ -213,13 +233,22 @@ describe('shared drives, shortcuts, trash, equal names', () => {
     assert.equal(hidden.status, 404);
     const got = await drive.files.get({ fileId: f.id, supportsAllDrives: true, fields: 'driveId,parents,owners' });
     assert.deepEqual(got.data, { driveId: team.id, parents: [team.id] });
-    const listed = await drive.files.list({ corpora: 'drive', driveId: team.id, includeItemsFromAllDrives: true, supportsAllDrives: true, fields: 'files(id)' });
+    const listed = await drive.files.list({
+      corpora: 'drive',
+      driveId: team.id,
+      includeItemsFromAllDrives: true,
+      supportsAllDrives: true,
+      fields: 'files(id)',
+    });
     assert.deepEqual(listed.data.files, [{ id: f.id }]);
     const refused = await driveErrorOf(drive.files.list({ corpora: 'drive', driveId: team.id }));
     assert.equal(refused.status, 403);
     const sheet = await emulator.store.addFile({ name: 'Team sheet', driveId: team.id, mimeType: `${G}spreadsheet` });
     const exported = await drive.files.export({ fileId: sheet.id, mimeType: mime.xlsx }, { responseType: 'arraybuffer' });
-    assert.ok(zipEntryNames(Buffer.from(exported.data as ArrayBuffer)).includes('xl/workbook.xml'), 'files.export has no supportsAllDrives and needs none');
+    assert.ok(
+      zipEntryNames(Buffer.from(exported.data as ArrayBuffer)).includes('xl/workbook.xml'),
+      'files.export has no supportsAllDrives and needs none',
+    );
     const myDrive = await drive.files.list({ q: `name = 'plan.txt'`, fields: 'files(id)' });
     assert.deepEqual(myDrive.data.files, [], 'shared drive items are not in the user corpus');
   });
@@ -276,27 +305,54 @@ describe('visibility: shared items and files others own', () => {
   test('an item shared with the account whose parent it cannot see has no parents in list, get and changes replies', async () => {
     const token = (await drive.changes.getStartPageToken({})).data.startPageToken!;
     const folder = await emulator.store.addFile({ name: 'From Ana', sharedWithMe: true });
-    const inside = await emulator.store.addFile({ name: 'inside.txt', parentId: folder.id, sharedWithMe: true, content: bytesContent('in') });
+    const inside = await emulator.store.addFile({
+      name: 'inside.txt',
+      parentId: folder.id,
+      sharedWithMe: true,
+      content: bytesContent('in'),
+    });
     const lone = await emulator.store.addFile({ name: 'lone.txt', sharedWithMe: true, content: bytesContent('lone') });
     const fields = 'id,parents,ownedByMe,owners(emailAddress,me)';
     const ana = { emailAddress: 'colleague@drive-vault.test', me: false };
     for (const f of [folder, lone]) {
-      assert.deepEqual((await drive.files.get({ fileId: f.id, fields })).data, { id: f.id, ownedByMe: false, owners: [ana] }, `get ${f.name}`);
+      assert.deepEqual(
+        (await drive.files.get({ fileId: f.id, fields })).data,
+        { id: f.id, ownedByMe: false, owners: [ana] },
+        `get ${f.name}`,
+      );
       const listed = await drive.files.list({ q: `name = '${f.name}'`, fields: `files(${fields})` });
       assert.deepEqual(listed.data.files, [{ id: f.id, ownedByMe: false, owners: [ana] }], `list ${f.name}`);
     }
-    assert.deepEqual((await drive.files.get({ fileId: inside.id, fields: 'parents' })).data, { parents: [folder.id] }, 'a shared folder is its items\' parent');
+    assert.deepEqual(
+      (await drive.files.get({ fileId: inside.id, fields: 'parents' })).data,
+      { parents: [folder.id] },
+      "a shared folder is its items' parent",
+    );
     const inRoot = await drive.files.list({ q: `'root' in parents and name = 'lone.txt'`, fields: 'files(id)' });
     assert.deepEqual(inRoot.data.files, [], 'not in My Drive');
     const changes = await drive.changes.list({ pageToken: token, fields: 'changes(fileId,file(parents))' });
-    assert.deepEqual(changes.data.changes, [{ fileId: folder.id, file: {} }, { fileId: inside.id, file: { parents: [folder.id] } }, { fileId: lone.id, file: {} }]);
+    assert.deepEqual(changes.data.changes, [
+      { fileId: folder.id, file: {} },
+      { fileId: inside.id, file: { parents: [folder.id] } },
+      { fileId: lone.id, file: {} },
+    ]);
   });
 
   test("a file another person owns in the account's folder is listed with ownedByMe false and its My Drive parent", async () => {
     const mine = await emulator.store.addFile({ name: 'Mine' });
-    const theirs = await emulator.store.addFile({ name: 'theirs.txt', parentId: mine.id, ownedByMe: false, content: bytesContent('theirs') });
+    const theirs = await emulator.store.addFile({
+      name: 'theirs.txt',
+      parentId: mine.id,
+      ownedByMe: false,
+      content: bytesContent('theirs'),
+    });
     const fields = 'id,parents,ownedByMe,owners(emailAddress,me)';
-    const expected = { id: theirs.id, parents: [mine.id], ownedByMe: false, owners: [{ emailAddress: 'colleague@drive-vault.test', me: false }] };
+    const expected = {
+      id: theirs.id,
+      parents: [mine.id],
+      ownedByMe: false,
+      owners: [{ emailAddress: 'colleague@drive-vault.test', me: false }],
+    };
     assert.deepEqual((await drive.files.list({ q: `'${mine.id}' in parents`, fields: `files(${fields})` })).data.files, [expected]);
     assert.deepEqual((await drive.files.get({ fileId: theirs.id, fields })).data, expected);
     await assert.rejects(emulator.store.addFile({ name: 'contradiction', sharedWithMe: true, ownedByMe: true }), /shared with the account/);
@@ -319,10 +375,17 @@ describe('visibility: shared items and files others own', () => {
     };
     assert.deepEqual(view('Mine/theirs.txt'), { parentId: byPath.get('Mine')!.id, ownedByMe: false, sharedWithMe: false });
     assert.deepEqual(view('From Ana'), { parentId: undefined, ownedByMe: false, sharedWithMe: true });
-    assert.deepEqual(view('From Ana/notes.txt'), { parentId: byPath.get('From Ana')!.id, ownedByMe: false, sharedWithMe: true }, 'inside a shared folder: the owner\'s too');
+    assert.deepEqual(
+      view('From Ana/notes.txt'),
+      { parentId: byPath.get('From Ana')!.id, ownedByMe: false, sharedWithMe: true },
+      "inside a shared folder: the owner's too",
+    );
     assert.deepEqual(view('lone'), { parentId: undefined, ownedByMe: false, sharedWithMe: true });
 
-    const admin = (body: object) => fetch(`${emulator.baseUrl}_admin/files`, { method: 'POST', body: JSON.stringify(body) }).then((r) => r.json() as Promise<Record<string, unknown>>);
+    const admin = (body: object) =>
+      fetch(`${emulator.baseUrl}_admin/files`, { method: 'POST', body: JSON.stringify(body) }).then(
+        (r) => r.json() as Promise<Record<string, unknown>>,
+      );
     const mine = await admin({ name: 'Mine via admin' });
     const theirs = await admin({ name: 'theirs.bin', parentId: mine.id, ownedByMe: false, contentBase64: 'AAE=' });
     assert.deepEqual([theirs.parents, theirs.ownedByMe], [[mine.id], false]);
@@ -347,7 +410,11 @@ describe('changes feed', () => {
       let pageToken: string | undefined = token;
       let newStart: string | undefined;
       while (pageToken) {
-        const res: { data: drive_v3.Schema$ChangeList } = await drive.changes.list({ pageToken, pageSize: 2, fields: 'nextPageToken,newStartPageToken,changes(fileId,removed,file(name,trashed,parents,version))' });
+        const res: { data: drive_v3.Schema$ChangeList } = await drive.changes.list({
+          pageToken,
+          pageSize: 2,
+          fields: 'nextPageToken,newStartPageToken,changes(fileId,removed,file(name,trashed,parents,version))',
+        });
         changes.push(...(res.data.changes ?? []));
         pageToken = res.data.nextPageToken ?? undefined;
         newStart = res.data.newStartPageToken ?? newStart;
@@ -357,7 +424,11 @@ describe('changes feed', () => {
     let token = (await drive.changes.getStartPageToken({})).data.startPageToken!;
     const created = await emulator.store.addFile({ name: 'changing.txt', content: bytesContent('v1') });
     let read = await readAll(token);
-    assert.deepEqual(read.changes.map((c) => c.fileId), [created.id], 'create');
+    assert.deepEqual(
+      read.changes.map((c) => c.fileId),
+      [created.id],
+      'create',
+    );
     token = read.newStart;
     for (const [kind, mutate, removed] of mutations) {
       await mutate(created.id);
@@ -391,7 +462,11 @@ describe('fault rules and the request log', () => {
     assert.equal((await driveErrorOf(drive.files.get({ fileId: f.id, fields: 'id' }))).status, 500);
     assert.equal((await drive.files.get({ fileId: f.id, fields: 'id' })).status, 200);
     const tries = emulator.requests.slice(start).filter((r) => r.path.endsWith(f.id));
-    assert.deepEqual(tries.map((r) => r.status), [500, 500, 200], 'one request per call');
+    assert.deepEqual(
+      tries.map((r) => r.status),
+      [500, 500, 200],
+      'one request per call',
+    );
 
     emulator.faults.add({ match: `GET /drive/v3/files/${f.id}\\?`, times: 1, reason: 'userRateLimitExceeded' });
     const limited = await driveErrorOf(drive.files.get({ fileId: f.id, fields: 'id' }));
@@ -400,7 +475,10 @@ describe('fault rules and the request log', () => {
 
     emulator.faults.add({ match: `GET /drive/v3/files/${f.id}\\?`, times: 1, reason: 'downloadQuotaExceeded' });
     assert.equal((await driveErrorOf(download(f.id))).reason, 'downloadQuotaExceeded');
-    assert.deepEqual(emulator.faults.list().map((r) => r.fired), [2, 1, 1]);
+    assert.deepEqual(
+      emulator.faults.list().map((r) => r.fired),
+      [2, 1, 1],
+    );
   });
 
   test('a 429 rateLimitExceeded fault with a rate fires on about that share of requests', async () => {
@@ -408,7 +486,10 @@ describe('fault rules and the request log', () => {
     const f = await emulator.store.addFile({ name: 'rated.txt', content: bytesContent('r') });
     emulator.faults.add({ match: `/files/${f.id}\\?`, rate: 0.3, status: 429, reason: 'rateLimitExceeded' });
     const start = emulator.requests.length;
-    for (let i = 0; i < 100; i++) await fetch(`${emulator.baseUrl}drive/v3/files/${f.id}?fields=id`, { headers: { Authorization: `Bearer ${emulator.issueAccessToken()}` } });
+    for (let i = 0; i < 100; i++)
+      await fetch(`${emulator.baseUrl}drive/v3/files/${f.id}?fields=id`, {
+        headers: { Authorization: `Bearer ${emulator.issueAccessToken()}` },
+      });
     const limited = emulator.requests.slice(start).filter((r) => r.status === 429).length;
     assert.ok(limited > 15 && limited < 45, `30% of 100 requests limited, got ${limited}`);
     emulator.faults.clear();
@@ -430,7 +511,10 @@ describe('fault rules and the request log', () => {
     const late = await download(f.id);
     assert.ok(late.bytes.subarray(0, 150_000).equals(right.bytes.subarray(0, 150_000)), 'intact up to wrongBytesAfter');
     assert.ok(!late.bytes.subarray(150_000).equals(right.bytes.subarray(150_000)), 'wrong after it');
-    assert.deepEqual(emulator.requests.filter((r) => r.path.endsWith(f.id)).map((r) => r.ended), ['early', 'complete', 'complete', 'complete']);
+    assert.deepEqual(
+      emulator.requests.filter((r) => r.path.endsWith(f.id)).map((r) => r.ended),
+      ['early', 'complete', 'complete', 'complete'],
+    );
   });
 
   test('a stall fault sends part of the body, then nothing, with the connection open until the client hangs up', async () => {
@@ -470,8 +554,15 @@ describe('fault rules and the request log', () => {
   });
 
   test('the admin API mutates, injects faults and shows the request log over HTTP', async () => {
-    const created = (await (await fetch(`${emulator.baseUrl}_admin/files`, { method: 'POST', body: JSON.stringify({ name: 'via-admin.txt', contentBase64: Buffer.from('hi').toString('base64') }) })).json()) as { id: string };
-    const patched = (await (await fetch(`${emulator.baseUrl}_admin/files/${created.id}`, { method: 'PATCH', body: JSON.stringify({ name: 'renamed-admin.txt' }) })).json()) as { name: string; version: string };
+    const created = (await (
+      await fetch(`${emulator.baseUrl}_admin/files`, {
+        method: 'POST',
+        body: JSON.stringify({ name: 'via-admin.txt', contentBase64: Buffer.from('hi').toString('base64') }),
+      })
+    ).json()) as { id: string };
+    const patched = (await (
+      await fetch(`${emulator.baseUrl}_admin/files/${created.id}`, { method: 'PATCH', body: JSON.stringify({ name: 'renamed-admin.txt' }) })
+    ).json()) as { name: string; version: string };
     assert.equal(patched.name, 'renamed-admin.txt');
     assert.equal(patched.version, '2');
     const bad = await fetch(`${emulator.baseUrl}_admin/faults`, { method: 'POST', body: JSON.stringify({ match: 'x', colour: 'red' }) });

@@ -26,8 +26,16 @@ export const reasonDefaults: Record<string, { status: number; domain: string; me
   userRateLimitExceeded: { status: 403, domain: 'usageLimits', message: 'User rate limit exceeded.' },
   rateLimitExceeded: { status: 403, domain: 'usageLimits', message: 'Rate limit exceeded.' },
   downloadQuotaExceeded: { status: 403, domain: 'global', message: 'The download quota for this file has been exceeded.' },
-  cannotDownloadAbusiveFile: { status: 403, domain: 'global', message: 'This file has been identified as malware or spam and cannot be downloaded.' },
-  fileNotDownloadable: { status: 403, domain: 'global', message: 'Only files with binary content can be downloaded. Use Export with Docs Editors files.' },
+  cannotDownloadAbusiveFile: {
+    status: 403,
+    domain: 'global',
+    message: 'This file has been identified as malware or spam and cannot be downloaded.',
+  },
+  fileNotDownloadable: {
+    status: 403,
+    domain: 'global',
+    message: 'Only files with binary content can be downloaded. Use Export with Docs Editors files.',
+  },
   fileNotExportable: { status: 403, domain: 'global', message: 'Export only supports Docs Editors files.' },
   exportSizeLimitExceeded: { status: 403, domain: 'global', message: 'This file is too large to be exported.' },
   notFound: { status: 404, domain: 'global', message: 'File not found.' },
@@ -44,6 +52,5 @@ export function errorForReason(reason: string, status?: number, message?: string
   return new DriveApiError(status ?? d.status, reason, message ?? d?.message ?? reason, d?.domain ?? 'global');
 }
 
-export const invalidParameter = (name: string, message = `Invalid Value`) =>
-  new DriveApiError(400, 'invalid', message, 'global', name);
+export const invalidParameter = (name: string, message = `Invalid Value`) => new DriveApiError(400, 'invalid', message, 'global', name);
 export const fileNotFound = (id: string) => new DriveApiError(404, 'notFound', `File not found: ${id}.`, 'global', 'fileId');

@@ -97,45 +97,89 @@ function png(): Buffer {
 }
 
 /** A JFIF header and end marker: the JPEG signature a type check looks for, not a decodable picture. */
-const jpeg = () =>
-  Buffer.from('ffd8ffe000104a46494600010100000100010000ffd9', 'hex');
+const jpeg = () => Buffer.from('ffd8ffe000104a46494600010100000100010000ffd9', 'hex');
 
 function render(target: string, src: ExportSource, text: string): Buffer {
   switch (target) {
     case mime.docx:
       return storedZip([
-        { name: '[Content_Types].xml', data: contentTypes({ '/word/document.xml': 'application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml' }) },
+        {
+          name: '[Content_Types].xml',
+          data: contentTypes({ '/word/document.xml': 'application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml' }),
+        },
         { name: '_rels/.rels', data: rels('word/document.xml', officeDocRel) },
-        { name: 'word/document.xml', data: `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>${xml(text)}</w:t></w:r></w:p></w:body></w:document>` },
+        {
+          name: 'word/document.xml',
+          data: `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>${xml(text)}</w:t></w:r></w:p></w:body></w:document>`,
+        },
       ]);
     case mime.xlsx:
       return storedZip([
-        { name: '[Content_Types].xml', data: contentTypes({ '/xl/workbook.xml': 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml', '/xl/worksheets/sheet1.xml': 'application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml' }) },
+        {
+          name: '[Content_Types].xml',
+          data: contentTypes({
+            '/xl/workbook.xml': 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml',
+            '/xl/worksheets/sheet1.xml': 'application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml',
+          }),
+        },
         { name: '_rels/.rels', data: rels('xl/workbook.xml', officeDocRel) },
-        { name: 'xl/workbook.xml', data: '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>' },
-        { name: 'xl/_rels/workbook.xml.rels', data: rels('worksheets/sheet1.xml', 'http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet') },
-        { name: 'xl/worksheets/sheet1.xml', data: `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>${xml(text)}</t></is></c></row></sheetData></worksheet>` },
+        {
+          name: 'xl/workbook.xml',
+          data: '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        },
+        {
+          name: 'xl/_rels/workbook.xml.rels',
+          data: rels('worksheets/sheet1.xml', 'http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet'),
+        },
+        {
+          name: 'xl/worksheets/sheet1.xml',
+          data: `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>${xml(text)}</t></is></c></row></sheetData></worksheet>`,
+        },
       ]);
     case mime.pptx:
       return storedZip([
-        { name: '[Content_Types].xml', data: contentTypes({ '/ppt/presentation.xml': 'application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml', '/ppt/slides/slide1.xml': 'application/vnd.openxmlformats-officedocument.presentationml.slide+xml' }) },
+        {
+          name: '[Content_Types].xml',
+          data: contentTypes({
+            '/ppt/presentation.xml': 'application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml',
+            '/ppt/slides/slide1.xml': 'application/vnd.openxmlformats-officedocument.presentationml.slide+xml',
+          }),
+        },
         { name: '_rels/.rels', data: rels('ppt/presentation.xml', officeDocRel) },
-        { name: 'ppt/presentation.xml', data: '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><p:presentation xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><p:sldIdLst><p:sldId id="256" r:id="rId1"/></p:sldIdLst></p:presentation>' },
-        { name: 'ppt/_rels/presentation.xml.rels', data: rels('slides/slide1.xml', 'http://schemas.openxmlformats.org/officeDocument/2006/relationships/slide') },
-        { name: 'ppt/slides/slide1.xml', data: `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><p:sld xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/main" xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"><p:cSld><p:spTree><p:sp><p:txBody><a:p><a:r><a:t>${xml(text)}</a:t></a:r></a:p></p:txBody></p:sp></p:spTree></p:cSld></p:sld>` },
+        {
+          name: 'ppt/presentation.xml',
+          data: '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><p:presentation xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><p:sldIdLst><p:sldId id="256" r:id="rId1"/></p:sldIdLst></p:presentation>',
+        },
+        {
+          name: 'ppt/_rels/presentation.xml.rels',
+          data: rels('slides/slide1.xml', 'http://schemas.openxmlformats.org/officeDocument/2006/relationships/slide'),
+        },
+        {
+          name: 'ppt/slides/slide1.xml',
+          data: `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><p:sld xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/main" xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"><p:cSld><p:spTree><p:sp><p:txBody><a:p><a:r><a:t>${xml(text)}</a:t></a:r></a:p></p:txBody></p:sp></p:spTree></p:cSld></p:sld>`,
+        },
       ]);
     case mime.odt:
     case mime.ods:
     case mime.odp:
       return storedZip([
         { name: 'mimetype', data: target.replace('application/x-vnd', 'application/vnd') },
-        { name: 'META-INF/manifest.xml', data: '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"><manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>' },
-        { name: 'content.xml', data: `<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><text:p>${xml(text)}</text:p></office:body></office:document-content>` },
+        {
+          name: 'META-INF/manifest.xml',
+          data: '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"><manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>',
+        },
+        {
+          name: 'content.xml',
+          data: `<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><text:p>${xml(text)}</text:p></office:body></office:document-content>`,
+        },
       ]);
     case mime.epub:
       return storedZip([
         { name: 'mimetype', data: mime.epub },
-        { name: 'META-INF/container.xml', data: '<?xml version="1.0"?><container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles><rootfile full-path="content.opf" media-type="application/oebps-package+xml"/></rootfiles></container>' },
+        {
+          name: 'META-INF/container.xml',
+          data: '<?xml version="1.0"?><container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles><rootfile full-path="content.opf" media-type="application/oebps-package+xml"/></rootfiles></container>',
+        },
         { name: 'content.xhtml', data: `<html xmlns="http://www.w3.org/1999/xhtml"><body><p>${xml(text)}</p></body></html>` },
       ]);
     case mime.zip:
@@ -169,5 +213,5 @@ export function renderExport(src: ExportSource, target: string): Buffer | undefi
   const plain = render(target, src, text);
   if (!src.exportSize || src.exportSize <= plain.length) return plain;
   // Padding goes inside the document text so the result stays a valid file of its type.
-  return render(target, src, text + ' ' + 'x'.repeat(src.exportSize - plain.length));
+  return render(target, src, `${text} ${'x'.repeat(src.exportSize - plain.length)}`);
 }

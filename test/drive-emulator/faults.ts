@@ -1,4 +1,4 @@
-import { Transform, TransformCallback } from 'node:stream';
+import { Transform, type TransformCallback } from 'node:stream';
 
 /**
  * A fault rule: requests whose `METHOD path?query` matches `match` (a regular expression) get the fault,
@@ -105,10 +105,13 @@ export function throttleBytes(bytesPerSecond: number): Transform {
         const slice = chunk.subarray(offset, offset + SLICE);
         sent += slice.length;
         const wait = (sent / bytesPerSecond) * 1000 - (Date.now() - started);
-        setTimeout(() => {
-          this.push(slice);
-          sendFrom(offset + SLICE);
-        }, Math.max(0, wait));
+        setTimeout(
+          () => {
+            this.push(slice);
+            sendFrom(offset + SLICE);
+          },
+          Math.max(0, wait),
+        );
       };
       sendFrom(0);
     },

@@ -26,7 +26,9 @@ async function main() {
     console.error(`drive-emulator: seeded ${files.size} items from ${values.seed}`);
   }
   console.log(emulator.baseUrl);
-  console.error(`drive-emulator: token endpoint ${emulator.baseUrl}token (client ${values['client-id']}, refresh token ${values['refresh-token']}); admin API under ${emulator.baseUrl}_admin/`);
+  console.error(
+    `drive-emulator: token endpoint ${emulator.baseUrl}token (client ${values['client-id']}, refresh token ${values['refresh-token']}); admin API under ${emulator.baseUrl}_admin/`,
+  );
   const stop = () => void emulator.close().then(() => process.exit(0));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

@@ -1,25 +1,68 @@
 import { extname } from 'node:path';
 import { exportFormats, mime } from './exports';
-import { DriveStore, EmuFile, FOLDER, SHORTCUT, isWorkspaceType } from './store';
+import { type DriveStore, type EmuFile, FOLDER, SHORTCUT, isWorkspaceType } from './store';
 
 /** Every field of the file resource the emulator knows, for field-mask validation. */
 export const FILE_FIELDS = new Set([
-  'kind', 'id', 'name', 'mimeType', 'parents', 'driveId', 'teamDriveId', 'createdTime', 'modifiedTime', 'version',
-  'trashed', 'explicitlyTrashed', 'capabilities', 'quotaBytesUsed', 'webViewLink', 'owners', 'ownedByMe',
-  'shared', 'sharedWithMeTime', 'shortcutDetails', 'exportLinks', 'size', 'md5Checksum', 'sha1Checksum',
-  'sha256Checksum', 'headRevisionId', 'originalFilename', 'fullFileExtension', 'fileExtension', 'starred',
-  'description', 'spaces', 'viewedByMe', 'modifiedByMe',
+  'kind',
+  'id',
+  'name',
+  'mimeType',
+  'parents',
+  'driveId',
+  'teamDriveId',
+  'createdTime',
+  'modifiedTime',
+  'version',
+  'trashed',
+  'explicitlyTrashed',
+  'capabilities',
+  'quotaBytesUsed',
+  'webViewLink',
+  'owners',
+  'ownedByMe',
+  'shared',
+  'sharedWithMeTime',
+  'shortcutDetails',
+  'exportLinks',
+  'size',
+  'md5Checksum',
+  'sha1Checksum',
+  'sha256Checksum',
+  'headRevisionId',
+  'originalFilename',
+  'fullFileExtension',
+  'fileExtension',
+  'starred',
+  'description',
+  'spaces',
+  'viewedByMe',
+  'modifiedByMe',
 ]);
 
 /** exportLinks map an export target to the docs host's download URL; the emulator serves that path itself. */
 const exportLinkFormat: Record<string, string> = {
-  [mime.docx]: 'docx', [mime.xlsx]: 'xlsx', [mime.pptx]: 'pptx', [mime.odt]: 'odt', [mime.ods]: 'ods',
-  [mime.odp]: 'odp', [mime.pdf]: 'pdf', [mime.rtf]: 'rtf', [mime.txt]: 'txt', [mime.html]: 'html',
-  [mime.zip]: 'zip', [mime.epub]: 'epub', [mime.md]: 'md', [mime.csv]: 'csv', [mime.tsv]: 'tsv',
-  [mime.jpeg]: 'jpeg', [mime.png]: 'png', [mime.svg]: 'svg', [mime.scriptJson]: 'json',
+  [mime.docx]: 'docx',
+  [mime.xlsx]: 'xlsx',
+  [mime.pptx]: 'pptx',
+  [mime.odt]: 'odt',
+  [mime.ods]: 'ods',
+  [mime.odp]: 'odp',
+  [mime.pdf]: 'pdf',
+  [mime.rtf]: 'rtf',
+  [mime.txt]: 'txt',
+  [mime.html]: 'html',
+  [mime.zip]: 'zip',
+  [mime.epub]: 'epub',
+  [mime.md]: 'md',
+  [mime.csv]: 'csv',
+  [mime.tsv]: 'tsv',
+  [mime.jpeg]: 'jpeg',
+  [mime.png]: 'png',
+  [mime.svg]: 'svg',
+  [mime.scriptJson]: 'json',
 };
-export const mimeForExportFormat = (format: string) =>
-  Object.entries(exportLinkFormat).find(([, f]) => f === format)?.[0];
+export const mimeForExportFormat = (format: string) => Object.entries(exportLinkFormat).find(([, f]) => f === format)?.[0];
 
 /** The whole file resource, as Drive v3 returns it with `fields=*`. */
 export function fileResource(store: DriveStore, f: EmuFile, baseUrl: string): Record<string, unknown> {

@@ -2,10 +2,21 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { z } from 'zod';
 import { bytesContent, fileContent, generatedContent } from './content';
-import { DriveStore, EmuFile, FOLDER, SHORTCUT, mimeFromName } from './store';
+import { type DriveStore, type EmuFile, FOLDER, SHORTCUT, mimeFromName } from './store';
 
 const G = 'application/vnd.google-apps.';
-const workspaceTypes = ['document', 'spreadsheet', 'presentation', 'drawing', 'script', 'form', 'site', 'map', 'jam', 'fusiontable'] as const;
+const workspaceTypes = [
+  'document',
+  'spreadsheet',
+  'presentation',
+  'drawing',
+  'script',
+  'form',
+  'site',
+  'map',
+  'jam',
+  'fusiontable',
+] as const;
 
 /**
  * The sidecar convention: `<name>.gdrive.json` beside (or instead of) a file, `.gdrive.json` inside a folder.
@@ -36,7 +47,8 @@ const SIDECAR = '.gdrive.json';
 
 function readSidecar(path: string): Sidecar {
   const parsed = sidecarSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
-  if (!parsed.success) throw new Error(`bad sidecar ${path}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new Error(`bad sidecar ${path}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return parsed.data;
 }
 
@@ -67,7 +79,15 @@ export async function seedFromDirectory(store: DriveStore, dir: string): Promise
           continue;
         }
         const sharedWithMe = side.sharedWithMe ?? inShared;
-        const created = await store.addFile({ name: side.name ?? entry, mimeType: FOLDER, parentId, driveId, trashed: side.trashed, sharedWithMe, ownedByMe: side.ownedByMe });
+        const created = await store.addFile({
+          name: side.name ?? entry,
+          mimeType: FOLDER,
+          parentId,
+          driveId,
+          trashed: side.trashed,
+          sharedWithMe,
+          ownedByMe: side.ownedByMe,
+        });
         byPath.set(rel, created);
         await walk(full, created.id, driveId, false, sharedWithMe);
         continue;
@@ -93,7 +113,12 @@ export async function seedFromDirectory(store: DriveStore, dir: string): Promise
       } else if (side.type && side.type !== 'binary') {
         created = await store.addFile({ ...common, mimeType: G + side.type, text: side.text ?? name, exportSize: side.exportSize });
       } else {
-        const content = side.size !== undefined ? generatedContent(side.size, side.seed ?? 1) : isSidecar ? bytesContent(side.text ?? '') : fileContent(full);
+        const content =
+          side.size !== undefined
+            ? generatedContent(side.size, side.seed ?? 1)
+            : isSidecar
+              ? bytesContent(side.text ?? '')
+              : fileContent(full);
         created = await store.addFile({ ...common, mimeType: side.mimeType ?? mimeFromName(name), content });
       }
       byPath.set(isSidecar ? rel.slice(0, -SIDECAR.length) : rel, created);

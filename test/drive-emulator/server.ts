@@ -1,16 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { IncomingMessage, Server, ServerResponse, createServer } from 'node:http';
-import { AddressInfo } from 'node:net';
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { contentSize, readContent } from './content';
 import { DriveApiError, errorForReason, invalidParameter } from './errors';
 import { EXPORT_LIMIT_BYTES, exportFormats, renderExport } from './exports';
-import { ActiveFault, FaultTable, LoggedRequest, corruptBytes, throttleBytes } from './faults';
-import { FieldMask, applyFieldMask, parseFieldMask } from './fields';
+import { type ActiveFault, FaultTable, type LoggedRequest, corruptBytes, throttleBytes } from './faults';
+import { type FieldMask, applyFieldMask, parseFieldMask } from './fields';
 import { compileQuery } from './query';
 import { fileResource, knownFileField, knownListField, mimeForExportFormat } from './resources';
-import { DriveStore, EmuFile, FOLDER, SHORTCUT, isExportable, isWorkspaceType } from './store';
+import { DriveStore, type EmuFile, FOLDER, SHORTCUT, isExportable, isWorkspaceType } from './store';
 import { handleAdmin } from './admin';
 
 export interface Reply {
@@ -132,10 +132,12 @@ export class DriveEmulator {
       seq: this.requests.length + 1,
       method,
       path: url.pathname,
-      query: Object.fromEntries([...url.searchParams.keys()].map((k) => {
-        const all = url.searchParams.getAll(k);
-        return [k, all.length === 1 ? all[0] : all];
-      })),
+      query: Object.fromEntries(
+        [...url.searchParams.keys()].map((k) => {
+          const all = url.searchParams.getAll(k);
+          return [k, all.length === 1 ? all[0] : all];
+        }),
+      ),
       range: req.headers.range,
       status: 0,
       bytesSent: 0,
@@ -153,7 +155,11 @@ export class DriveEmulator {
         if (fault) entry.faultId = fault.id;
         if (fault?.delayMs) await delayUnlessClosed(fault.delayMs, res);
         if (fault?.replaceBody !== undefined) {
-          reply = { status: fault.status ?? 200, headers: { 'content-type': 'application/json; charset=UTF-8' }, body: Buffer.from(fault.replaceBody) };
+          reply = {
+            status: fault.status ?? 200,
+            headers: { 'content-type': 'application/json; charset=UTF-8' },
+            body: Buffer.from(fault.replaceBody),
+          };
         } else if (fault && (fault.status !== undefined || fault.reason !== undefined)) {
           throw errorForReason(fault.reason ?? 'backendError', fault.status, fault.message);
         } else {
@@ -230,7 +236,10 @@ export class DriveEmulator {
       importFormats: {},
       maxUploadSize: String(5 * 1024 ** 4),
     };
-    return json(200, masked(q, about, '', (p) => Object.keys(about).includes(p.split('.')[0])));
+    return json(
+      200,
+      masked(q, about, '', (p) => Object.keys(about).includes(p.split('.')[0])),
+    );
   }
 
   /** A file the caller may see: shared-drive items need supportsAllDrives=true, as in Drive. */
@@ -248,12 +257,21 @@ export class DriveEmulator {
     const allDrives = bool(q, 'includeItemsFromAllDrives');
     const supportsAllDrives = bool(q, 'supportsAllDrives');
     if (!['user', 'drive', 'allDrives', 'domain'].includes(corpora)) throw invalidParameter('corpora');
-    if (corpora === 'drive' && !driveId) throw invalidParameter('driveId', 'The driveId parameter must be specified if and only if corpora is set to drive.');
-    if (driveId && corpora !== 'drive') throw invalidParameter('corpora', 'The driveId parameter must be specified if and only if corpora is set to drive.');
+    if (corpora === 'drive' && !driveId)
+      throw invalidParameter('driveId', 'The driveId parameter must be specified if and only if corpora is set to drive.');
+    if (driveId && corpora !== 'drive')
+      throw invalidParameter('corpora', 'The driveId parameter must be specified if and only if corpora is set to drive.');
     if ((corpora !== 'user' || allDrives) && !(allDrives && supportsAllDrives)) {
-      throw new DriveApiError(403, 'teamDriveInclusionRequired', 'The includeItemsFromAllDrives and supportsAllDrives parameters must be set to true when corpora is drive or allDrives.', 'global', 'includeItemsFromAllDrives');
+      throw new DriveApiError(
+        403,
+        'teamDriveInclusionRequired',
+        'The includeItemsFromAllDrives and supportsAllDrives parameters must be set to true when corpora is drive or allDrives.',
+        'global',
+        'includeItemsFromAllDrives',
+      );
     }
-    if (driveId && !this.store.drives.has(driveId)) throw new DriveApiError(404, 'notFound', `Shared drive not found: ${driveId}`, 'global', 'driveId');
+    if (driveId && !this.store.drives.has(driveId))
+      throw new DriveApiError(404, 'notFound', `Shared drive not found: ${driveId}`, 'global', 'driveId');
     const predicate = q.get('q') ? compileQuery(q.get('q')!) : () => true;
     const pageSize = intParam(q, 'pageSize', 100, 1000);
     const orderBy = q.get('orderBy') ?? '';
@@ -299,7 +317,11 @@ export class DriveEmulator {
 
   private download(file: EmuFile, q: Query, range: string | undefined): Reply {
     if (!file.content || file.mimeType === FOLDER || file.mimeType === SHORTCUT) {
-      throw errorForReason('fileNotDownloadable', 403, 'Only files with binary content can be downloaded. Use Export with Docs Editors files.');
+      throw errorForReason(
+        'fileNotDownloadable',
+        403,
+        'Only files with binary content can be downloaded. Use Export with Docs Editors files.',
+      );
     }
     if (file.abusive && !bool(q, 'acknowledgeAbuse')) throw errorForReason('cannotDownloadAbusiveFile');
     const size = contentSize(file.content);
@@ -354,8 +376,10 @@ export class DriveEmulator {
 
   private startPageToken(q: Query): Reply {
     const driveId = q.get('driveId');
-    if (driveId && !bool(q, 'supportsAllDrives')) throw invalidParameter('supportsAllDrives', 'The supportsAllDrives parameter must be set to true when driveId is specified.');
-    if (driveId && !this.store.drives.has(driveId)) throw new DriveApiError(404, 'notFound', `Shared drive not found: ${driveId}`, 'global', 'driveId');
+    if (driveId && !bool(q, 'supportsAllDrives'))
+      throw invalidParameter('supportsAllDrives', 'The supportsAllDrives parameter must be set to true when driveId is specified.');
+    if (driveId && !this.store.drives.has(driveId))
+      throw new DriveApiError(404, 'notFound', `Shared drive not found: ${driveId}`, 'global', 'driveId');
     return json(200, { kind: 'drive#startPageToken', startPageToken: this.store.nextChangeToken() });
   }
 
@@ -383,7 +407,14 @@ export class DriveEmulator {
       if (driveId ? c.driveId !== driveId : c.driveId && (!allDrives || restrictToMyDrive)) continue;
       if (c.removed && !includeRemoved) continue;
       const file = this.store.files.get(c.fileId);
-      const change: Record<string, unknown> = { kind: 'drive#change', changeType: 'file', type: 'file', fileId: c.fileId, removed: c.removed || !file, time: c.time };
+      const change: Record<string, unknown> = {
+        kind: 'drive#change',
+        changeType: 'file',
+        type: 'file',
+        fileId: c.fileId,
+        removed: c.removed || !file,
+        time: c.time,
+      };
       if (c.driveId) change.driveId = c.driveId;
       if (file && !c.removed) change.file = fileResource(this.store, file, this.baseUrl);
       changes.push(change);
@@ -450,7 +481,11 @@ function errorReply(err: unknown): Reply {
     return { status: err.status, headers: { 'content-type': 'application/json; charset=UTF-8' }, body: Buffer.from(err.body()) };
   }
   const message = err instanceof Error ? err.message : String(err);
-  return { status: 500, headers: { 'content-type': 'application/json; charset=UTF-8' }, body: Buffer.from(new DriveApiError(500, 'backendError', `Emulator error: ${message}`).body()) };
+  return {
+    status: 500,
+    headers: { 'content-type': 'application/json; charset=UTF-8' },
+    body: Buffer.from(new DriveApiError(500, 'backendError', `Emulator error: ${message}`).body()),
+  };
 }
 
 /** Waits `ms`, or until the client hangs up (or the emulator closes), whichever comes first. */
@@ -473,7 +508,12 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
 }
 
 /** Writes the reply, applying a fault's cut-off, stall or corruption to its body; says whether all of it went out. */
-async function send(res: ServerResponse, reply: Reply, fault: ActiveFault | undefined, onSent: (bytes: number) => void): Promise<'complete' | 'early'> {
+async function send(
+  res: ServerResponse,
+  reply: Reply,
+  fault: ActiveFault | undefined,
+  onSent: (bytes: number) => void,
+): Promise<'complete' | 'early'> {
   let body: Readable;
   const headers = { ...reply.headers };
   if (reply.body === undefined) body = Readable.from([]);
@@ -512,7 +552,11 @@ async function send(res: ServerResponse, reply: Reply, fault: ActiveFault | unde
       done(null, chunk);
     },
   });
-  const stages: NodeJS.ReadWriteStream[] = [...(fault?.wrongBytes ? [corruptBytes(fault.wrongBytesAfter)] : []), ...(fault?.bytesPerSecond ? [throttleBytes(fault.bytesPerSecond)] : []), counter];
+  const stages: NodeJS.ReadWriteStream[] = [
+    ...(fault?.wrongBytes ? [corruptBytes(fault.wrongBytesAfter)] : []),
+    ...(fault?.bytesPerSecond ? [throttleBytes(fault.bytesPerSecond)] : []),
+    counter,
+  ];
   try {
     await pipeline(body, ...(stages as [Transform]), res);
     return 'complete';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Content, Hashes, bytesContent, contentHashes, contentSize } from './content';
+import { type Content, type Hashes, bytesContent, contentHashes, contentSize } from './content';
 import { exportFormats } from './exports';
 import { fileNotFound } from './errors';
 
@@ -71,8 +71,18 @@ export interface NewFile {
 }
 
 const extensionTypes: Record<string, string> = {
-  txt: 'text/plain', md: 'text/markdown', pdf: 'application/pdf', jpg: 'image/jpeg', jpeg: 'image/jpeg', png: 'image/png',
-  gif: 'image/gif', json: 'application/json', csv: 'text/csv', html: 'text/html', zip: 'application/zip', mp4: 'video/mp4',
+  txt: 'text/plain',
+  md: 'text/markdown',
+  pdf: 'application/pdf',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  gif: 'image/gif',
+  json: 'application/json',
+  csv: 'text/csv',
+  html: 'text/html',
+  zip: 'application/zip',
+  mp4: 'video/mp4',
   docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
   xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
 };
@@ -102,7 +112,9 @@ export class DriveStore {
 
   /** Deterministic Drive-like ids, so a seeded tree gets the same ids on every run. */
   newId(prefix = '1'): string {
-    const digest = createHash('sha256').update(`${this.idSeed}:${this.idCounter++}`).digest('base64url');
+    const digest = createHash('sha256')
+      .update(`${this.idSeed}:${this.idCounter++}`)
+      .digest('base64url');
     return (prefix + digest).slice(0, 33);
   }
 

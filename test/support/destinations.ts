@@ -1,4 +1,4 @@
-import { S3DestinationConfig, parseConfig } from '../../common/config';
+import { type S3DestinationConfig, parseConfig } from '../../common/config';
 import { S3Destination } from '../../activities/storage/s3';
 import type { MinioServer } from '../../scripts/launchers/minioServer';
 import { BUCKETS } from './stack';
@@ -13,9 +13,22 @@ export function minioDestination(
   const config = parseConfig({
     account: 'a',
     google: { clientId: 'c' },
-    destinations: [{ kind: 's3', name, endpoint: minio.endpoint, region: 'us-east-1', bucket: BUCKETS[name], prefix: 'vault', forcePathStyle: true, ...overrides }],
+    destinations: [
+      {
+        kind: 's3',
+        name,
+        endpoint: minio.endpoint,
+        region: 'us-east-1',
+        bucket: BUCKETS[name],
+        prefix: 'vault',
+        forcePathStyle: true,
+        ...overrides,
+      },
+    ],
     transfer: { stallTimeoutSeconds },
   });
   const credentials = { accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey };
-  return new S3Destination(config.destinations[0] as S3DestinationConfig, credentials, { stallTimeoutMs: config.transfer.stallTimeoutSeconds * 1000 });
+  return new S3Destination(config.destinations[0] as S3DestinationConfig, credentials, {
+    stallTimeoutMs: config.transfer.stallTimeoutSeconds * 1000,
+  });
 }

@@ -1,12 +1,14 @@
-import { drive_v3 } from 'googleapis';
+import type { drive_v3 } from 'googleapis';
 import { createDriveClient, createOAuthClient } from '../../activities/drive/client';
-import { DriveFailure, driveFailureOf } from '../../activities/drive/errors';
+import { type DriveFailure, driveFailureOf } from '../../activities/drive/errors';
 import { DriveEmulator } from '../drive-emulator/server';
 
 export const emulatorOAuth = { clientId: 'test-client', clientSecret: 'test-secret', refreshToken: 'test-refresh-token' };
 
 /** Starts an emulator and a googleapis Drive client that authenticates through its token endpoint. */
-export async function startDrive(options: { accessTokenLifetimeSeconds?: number } = {}): Promise<{ emulator: DriveEmulator; drive: drive_v3.Drive }> {
+export async function startDrive(
+  options: { accessTokenLifetimeSeconds?: number } = {},
+): Promise<{ emulator: DriveEmulator; drive: drive_v3.Drive }> {
   const emulator = await DriveEmulator.start({ oauth: emulatorOAuth, ...options });
   const auth = createOAuthClient({ ...emulatorOAuth, tokenUrl: `${emulator.baseUrl}token` });
   return { emulator, drive: createDriveClient(auth, emulator.baseUrl) };

@@ -1,8 +1,8 @@
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MinioServer, startMinio } from '../../scripts/launchers/minioServer';
-import { TemporalDevServer, TemporalDevServerOptions, startTemporalDevServer } from '../../scripts/launchers/temporalDevServer';
+import { type MinioServer, startMinio } from '../../scripts/launchers/minioServer';
+import { type TemporalDevServer, type TemporalDevServerOptions, startTemporalDevServer } from '../../scripts/launchers/temporalDevServer';
 import { DriveEmulator } from '../drive-emulator/server';
 import { emulatorOAuth } from './drive';
 
@@ -30,7 +30,11 @@ export interface Stack {
  * Starts what a test file needs: a Temporal dev server, a MinIO with both buckets, the Drive emulator.
  * stop() tears all of it down; the processes are also tied to this one, so none outlives a crashed test.
  */
-export async function startStack(wants: { temporal?: boolean | TemporalDevServerOptions; minio?: boolean; emulator?: boolean }): Promise<Stack> {
+export async function startStack(wants: {
+  temporal?: boolean | TemporalDevServerOptions;
+  minio?: boolean;
+  emulator?: boolean;
+}): Promise<Stack> {
   const tmp = mkdtempSync(join(tmpdir(), 'drive-vault-test-'));
   const stack: Stack = {
     tmp,

@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, WorkflowBundleWithSourceMap, bundleWorkflowCode } from '@temporalio/worker';
-import { Config, parseConfig } from '../../common/config';
-import { Logger, createLogger } from '../../common/logger';
+import { NativeConnection, type WorkflowBundleWithSourceMap, bundleWorkflowCode } from '@temporalio/worker';
+import { type Config, parseConfig } from '../../common/config';
+import { type Logger, createLogger } from '../../common/logger';
 import { installTemporalLogging } from '../../worker/temporalLogging';
 import { wireActivities } from '../../worker/wiring';
-import { WorkerSet, startWorkers } from '../../worker/workers';
+import { type WorkerSet, startWorkers } from '../../worker/workers';
 import { emulatorOAuth } from './drive';
-import { BUCKETS, Stack } from './stack';
+import { BUCKETS, type Stack } from './stack';
 
 export const testLogger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 let runtimeInstalled = false;
@@ -15,7 +15,10 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 /** The workflows bundled once per test file. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as never });
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: require.resolve('../../workflows'),
+    logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as never,
+  });
   return bundle;
 }
 
@@ -24,7 +27,16 @@ export function stackConfig(stack: Stack, overrides: Record<string, unknown> = {
   const destinations: unknown[] = [{ kind: 'local', name: 'nas', path: join(stack.tmp, 'nas') }];
   if (stack.minio) {
     for (const name of ['aws', 'eu'] as const) {
-      destinations.unshift({ kind: 's3', name, endpoint: stack.minio.endpoint, bucket: BUCKETS[name], prefix: 'vault', forcePathStyle: true, accessKeyIdEnv: 'MINIO_KEY', secretAccessKeyEnv: 'MINIO_SECRET' });
+      destinations.unshift({
+        kind: 's3',
+        name,
+        endpoint: stack.minio.endpoint,
+        bucket: BUCKETS[name],
+        prefix: 'vault',
+        forcePathStyle: true,
+        accessKeyIdEnv: 'MINIO_KEY',
+        secretAccessKeyEnv: 'MINIO_SECRET',
+      });
     }
   }
   return parseConfig({
