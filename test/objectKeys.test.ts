@@ -201,6 +201,8 @@ test('items without a visible parent go under Shared with me, and only when the 
           fileInput('file-m', 'mine.txt', 'root'),
           // The user's own file whose folder is gone from view ("unorganized"): part of My Drive.
           { ...fileInput('file-u', 'unorganized.txt', null), ownedByMe: true },
+          // The user's own file put into a folder someone shared with them: theirs, so always backed up.
+          { ...fileInput('file-o', 'my upload.txt', 'folder-s'), ownedByMe: true },
         ],
         'l1',
       );
@@ -209,11 +211,16 @@ test('items without a visible parent go under Shared with me, and only when the 
         assert.deepEqual(claimed, {
           'file-in': 'drive/me/Shared with me/Shared folder/inside.txt',
           'file-m': 'drive/me/My Drive/mine.txt',
+          'file-o': 'drive/me/Shared with me/Shared folder/my upload.txt',
           'file-s': 'drive/me/Shared with me/shared.txt',
           'file-u': 'drive/me/My Drive/unorganized.txt',
         });
       } else {
-        assert.deepEqual(claimed, { 'file-m': 'drive/me/My Drive/mine.txt', 'file-u': 'drive/me/My Drive/unorganized.txt' });
+        assert.deepEqual(claimed, {
+          'file-m': 'drive/me/My Drive/mine.txt',
+          'file-o': 'drive/me/Shared with me/Shared folder/my upload.txt',
+          'file-u': 'drive/me/My Drive/unorganized.txt',
+        });
         const skipped = c.catalog.db.prepare(`SELECT id, skip_reason FROM files WHERE state = 'skipped' ORDER BY id`).all();
         assert.deepEqual(skipped, [
           { id: 'file-in', skip_reason: SHARED_WITH_ME_SKIP },
@@ -300,6 +307,66 @@ test('migration 7 records the keys objects already have, so a file changed later
       batch.items.map((i) => i.objects[0].key),
       ['drive/me/My Drive/report [file-new].pdf'],
     );
+  } finally {
+    catalog.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('migration 7 gives a key two files hold on different destinations to neither, and copies robbed files again', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'keys-test-'));
+  const path = join(dir, 'catalog.db');
+  // What the old rule left: C moved next to A took A's key K; C's upload reached aws (A's aws row deleted)
+  // but not nas, where A's object still sits at K. P, a parentless file, lost its '.../undefined' key to Q.
+  const old = new Database(path);
+  old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+  for (const m of migrations.filter((m) => m.version <= 6)) old.exec(m.sql);
+  old.prepare('INSERT INTO schema_migrations VALUES (6, ?, ?)').run('six', '2026-01-01T00:00:00Z');
+  const insertFile =
+    old.prepare(`INSERT INTO files (id, kind, name, mime_type, parent_id, modified_time, version, state, last_listing_id, created_at, updated_at)
+    VALUES (?, 'binary', ?, 'text/plain', ?, 't', '1', ?, 'l', 't', 't')`);
+  const insertObject = old.prepare(
+    `INSERT INTO objects (file_id, destination, format, key, file_version, state) VALUES (?, ?, '', ?, '1', 'verified')`,
+  );
+  const K = 'drive/me/My Drive/a.txt';
+  insertFile.run('file-c', 'a.txt', 'root', 'failed');
+  insertObject.run('file-c', 'aws', K);
+  insertFile.run('file-a', 'a.txt', 'root', 'synced');
+  insertObject.run('file-a', 'nas', K);
+  insertFile.run('file-p', 'p.txt', null, 'synced');
+  insertFile.run('file-q', 'q.txt', null, 'synced');
+  for (const destination of ['aws', 'nas']) insertObject.run('file-q', destination, 'drive/me/My Drive/undefined');
+  insertFile.run('file-ok', 'ok.txt', 'root', 'synced');
+  for (const destination of ['aws', 'nas']) insertObject.run('file-ok', destination, 'drive/me/My Drive/ok.txt');
+  old.close();
+  const catalog = Catalog.open(path);
+  try {
+    assert.deepEqual(catalog.db.prepare('SELECT holder, key FROM object_keys').all(), [
+      { holder: 'file-ok', key: 'drive/me/My Drive/ok.txt' },
+    ]);
+    const states = catalog.db.prepare('SELECT id, state FROM files ORDER BY id').all();
+    assert.deepEqual(states, [
+      { id: 'file-a', state: 'pending' },
+      { id: 'file-c', state: 'failed' },
+      { id: 'file-ok', state: 'synced' },
+      { id: 'file-p', state: 'pending' },
+      { id: 'file-q', state: 'pending' },
+    ]);
+    catalog.db.prepare(`UPDATE files SET state = 'pending' WHERE id = 'file-c'`).run();
+    const planner = new ObjectKeyPlanner(catalog.db, 'me', formats);
+    const batch = claimPendingBatch(
+      catalog,
+      { planner, scopeRules: { exclude: [] }, includeSharedWithMe: true },
+      { afterId: '', limit: 10 },
+    );
+    const keys = Object.fromEntries(batch.items.map((i) => [i.fileId, i.objects[0].key]));
+    // K still holds A's bytes on nas and C's on aws: neither file is sent there again.
+    assert.deepEqual(keys, {
+      'file-a': 'drive/me/My Drive/a [file-a].txt',
+      'file-c': 'drive/me/My Drive/a [file-c].txt',
+      'file-p': 'drive/me/My Drive/p.txt',
+      'file-q': 'drive/me/My Drive/q.txt',
+    });
   } finally {
     catalog.close();
     rmSync(dir, { recursive: true, force: true });

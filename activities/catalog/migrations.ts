@@ -148,10 +148,20 @@ export const migrations: Array<{ version: number; name: string; sql: string }> =
       );
       CREATE INDEX objects_by_key ON objects(key, file_id);
       -- The keys objects already have; parent_key is the key up to its last '/' (rtrim strips the last segment).
+      -- A key two files' objects share (the old rule moved keys between files) and the '.../undefined' key
+      -- parentless items got are given to no one: their files get new keys when next claimed.
       INSERT OR IGNORE INTO object_keys (holder, format, key, parent_key, name, assigned_at)
         SELECT o.file_id, o.format, o.key, substr(rtrim(o.key, replace(o.key, '/', '')), 1, length(rtrim(o.key, replace(o.key, '/', ''))) - 1),
           f.name || CASE WHEN o.format = '' THEN '' ELSE '.' || o.format END, coalesce(o.uploaded_at, f.updated_at)
-        FROM objects o JOIN files f ON f.id = o.file_id ORDER BY o.rowid;
+        FROM objects o JOIN files f ON f.id = o.file_id
+        WHERE o.key NOT LIKE '%/undefined' AND NOT EXISTS (SELECT 1 FROM objects other WHERE other.key = o.key AND other.file_id != o.file_id)
+        ORDER BY o.rowid;
+      -- Files the old rule robbed of an object (another file's upload took their key) are copied again.
+      UPDATE files SET state = 'pending'
+        WHERE state = 'synced' AND kind IN ('binary', 'workspace') AND (
+          (SELECT count(DISTINCT destination) FROM objects o WHERE o.file_id = files.id) < (SELECT count(DISTINCT destination) FROM objects)
+          OR EXISTS (SELECT 1 FROM objects o WHERE o.file_id = files.id AND (o.key LIKE '%/undefined'
+            OR EXISTS (SELECT 1 FROM objects other WHERE other.key = o.key AND other.file_id != o.file_id))));
     `,
   },
   {

@@ -211,11 +211,13 @@ export class ObjectKeyPlanner {
   /** The holder's recorded key while its place and name are those it was given for; else the first free one. */
   private assign(holder: string, format: string, parentKey: string, name: string): string {
     const held = this.statements.heldKey.get(holder, format) as HeldKey | undefined;
-    if (held && held.parent_key === parentKey && held.name === name) return held.key;
+    // A recorded key another file's object still sits at (a catalog from before keys were recorded) is not ours.
+    const heldIsFree = held !== undefined && !this.isTaken(held.key, holder);
+    if (heldIsFree && held.parent_key === parentKey && held.name === name) return held.key;
     const segment = safeSegment(name);
     for (const candidate of [segment, disambiguate(segment, holder.slice(0, 8)), disambiguate(segment, holder)]) {
       const key = `${parentKey}/${candidate}`;
-      if (key !== held?.key && this.isTaken(key, holder)) continue;
+      if (key === held?.key ? !heldIsFree : this.isTaken(key, holder)) continue;
       this.statements.recordKey.run({ holder, format, key, parentKey, name, now: new Date().toISOString() });
       return key;
     }

@@ -13,6 +13,7 @@ type PendingRow = {
   drive_sha256: string | null;
   modified_time: string;
   version: string;
+  owned_by_me: number | null;
 };
 
 export interface PendingBatch {
@@ -54,7 +55,7 @@ function claimInTransaction(
   input: { afterId: string; limit: number; countPending?: boolean },
 ): PendingBatch {
   const selectPending = catalog.db.prepare(
-    `SELECT id, name, kind, mime_type, size, md5, drive_sha256, modified_time, version FROM files
+    `SELECT id, name, kind, mime_type, size, md5, drive_sha256, modified_time, version, owned_by_me FROM files
      WHERE state = 'pending' AND id > ? ORDER BY id LIMIT ?`,
   );
   const { planner } = options;
@@ -74,7 +75,10 @@ function claimInTransaction(
       consumed.bytes += r.size ?? 0;
       const { drivePath, root } = planner.locate(r.id);
       const skipReason =
-        root === 'shared-with-me' && !options.includeSharedWithMe ? SHARED_WITH_ME_SKIP : outOfScope({ drivePath, size: r.size });
+        // The user's own file inside a folder shared with them is theirs to keep, whatever the scope says of others'.
+        root === 'shared-with-me' && !options.includeSharedWithMe && r.owned_by_me !== 1
+          ? SHARED_WITH_ME_SKIP
+          : outOfScope({ drivePath, size: r.size });
       if (skipReason) {
         catalog.markSkipped(r.id, skipReason);
         continue;
@@ -147,7 +151,8 @@ export function recordTransferOutcomes(catalog: Catalog, input: { runId: string;
     for (const outcome of input.outcomes) {
       counts.bytes += outcome.bytesDownloaded;
       for (const o of outcome.stored) {
-        // Claims never give a key that another file's object holds; finding one here is a bug, never overwritten.
+        // A claim never gives a key another file's object holds (checked in its transaction); should one turn up
+        // here anyway, the other file's record is kept and this one refused, loudly.
         const holder = keyHolder.get(o.destination, o.key, outcome.fileId) as { file_id: string } | undefined;
         if (holder)
           throw new Error(
