@@ -42,7 +42,7 @@ export function createCatalogActivities(deps: CatalogActivityDeps) {
     claimPendingBatch: async (input: { afterId: string; limit: number; countPending?: boolean }) =>
       claimPendingBatch(catalog, { planner, scopeRules: deps.scopeRules, includeSharedWithMe: deps.includeSharedWithMe }, input),
     recordTransferOutcomes: async (input: { runId: string; outcomes: TransferOutcome[] }) => recordTransferOutcomes(catalog, input),
-    recordFailedBatch: async (input: { runId: string; fileIds: string[]; message: string }) =>
+    recordFailedBatch: async (input: { runId: string; fileIds: string[]; finished: TransferOutcome[]; message: string }) =>
       recordFailedBatch(
         catalog,
         deps.destinations.map((d) => d.name),

@@ -94,6 +94,18 @@ export interface TransferOutcome {
   bytesDownloaded: number;
 }
 
+/**
+ * What a transfer batch heartbeats: a retry skips the files done and resumes the large ones, and a batch
+ * whose every try was lost still has its finished files recorded.
+ */
+export interface TransferBatchProgress<Checkpoint = unknown> {
+  /** Outcomes of the files finished so far, by position in the batch. */
+  finished: Record<number, TransferOutcome>;
+  checkpoints: Record<string, Checkpoint>;
+  /** Bytes read from Drive by this batch, over all its attempts. */
+  bytesMoved: number;
+}
+
 /** Counts a full sync carries across continue-as-new and reports at the end. */
 export interface FullSyncTotals {
   listed: number;

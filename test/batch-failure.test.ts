@@ -1,13 +1,19 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { NativeConnection } from '@temporalio/worker';
+import { startRun } from '../activities/catalog/runs';
+import { recordFailedBatch } from '../activities/catalog/syncQueue';
 import { TASK_QUEUES } from '../common/taskQueues';
 import { wireActivities } from '../worker/wiring';
 import { startWorkers } from '../worker/workers';
 import { fullSync } from '../workflows';
 import { bytesContent } from './drive-emulator/content';
+import { openTestCatalog } from './support/catalog';
 import { type Stack, startStack } from './support/stack';
 import { type RunningWorker, stackConfig, stackEnv, startTestWorker, testLogger, workflowBundle } from './support/worker';
 
@@ -73,5 +79,48 @@ test('a transfer batch that fails on every try fails its files for the next run,
   } finally {
     await worker?.stop();
     await client.connection.close();
+  }
+});
+
+test('a failed batch keeps what its last heartbeat finished: those files are recorded as they ended, the rest fail', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'batch-failure-'));
+  const catalog = openTestCatalog(dir);
+  try {
+    const file = (id: string) => ({
+      id,
+      driveId: null,
+      kind: 'binary' as const,
+      name: `${id}.bin`,
+      mimeType: 'application/octet-stream',
+      parentId: 'root',
+      size: 3,
+      md5: null,
+      driveSha256: null,
+      modifiedTime: '2026-01-01T00:00:00Z',
+      createdTime: null,
+      version: '1',
+      headRevisionId: null,
+      shortcutTargetId: null,
+      skipReason: null,
+    });
+    catalog.recordListedFiles([file('done'), file('lost')], 'l');
+    startRun(catalog, { runId: 'r', kind: 'full-sync', workflowId: 'w' });
+    const stored = { format: '', destination: 'nas', key: 'drive/me/My Drive/done.bin', size: 3, sha256: 'a'.repeat(64), fileVersion: '1' };
+    const recorded = recordFailedBatch(catalog, ['nas'], {
+      runId: 'r',
+      fileIds: ['done', 'lost'],
+      finished: [{ fileId: 'done', stored: [stored], bytesDownloaded: 3 }],
+      message: 'heartbeat timeout',
+    });
+    assert.deepEqual([recorded.synced, recorded.failed, recorded.bytes], [1, 1, 3]);
+    const states = catalog.db.prepare('SELECT id, state FROM files ORDER BY id').all();
+    assert.deepEqual(states, [
+      { id: 'done', state: 'synced' },
+      { id: 'lost', state: 'failed' },
+    ]);
+    assert.deepEqual(catalog.db.prepare('SELECT file_id, key FROM objects').all(), [{ file_id: 'done', key: stored.key }]);
+  } finally {
+    catalog.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -8,11 +8,19 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  TimeoutFailure,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { CatalogActivities, TransferActivities } from '../activities';
 import { TASK_QUEUES } from '../common/taskQueues';
-import { type FullSyncSummary, type FullSyncTotals, addCounts, emptyFullSyncTotals } from '../common/types';
+import {
+  type FullSyncSummary,
+  type FullSyncTotals,
+  type TransferBatchProgress,
+  type TransferOutcome,
+  addCounts,
+  emptyFullSyncTotals,
+} from '../common/types';
 import { listDriveIntoCatalog } from './listDriveIntoCatalog';
 
 export interface FullSyncInput {
@@ -63,6 +71,13 @@ const transferActivities = (heartbeatTimeout: ActivityOptions['heartbeatTimeout'
 const BATCH_SURVIVES_CRASHES = 'transfer-batch-survives-worker-crashes';
 
 type RecordedOutcomes = Awaited<ReturnType<CatalogActivities['recordTransferOutcomes']>>;
+
+/** The files a batch finished before its last try was lost, from that try's last heartbeat. */
+function finishedBeforeFailing(failure: ActivityFailure): TransferOutcome[] {
+  const progress =
+    failure.cause instanceof TimeoutFailure ? (failure.cause.lastHeartbeatDetails as TransferBatchProgress | undefined) : undefined;
+  return Object.values(progress?.finished ?? {});
+}
 
 /**
  * Full sync: lists every drive into the catalog, transfers every pending file to every destination in
@@ -163,6 +178,7 @@ export async function fullSync(input: FullSyncInput): Promise<FullSyncSummary> {
         ? catalog.recordFailedBatch({
             runId,
             fileIds: batch.items.map((i) => i.fileId),
+            finished: finishedBeforeFailing(outcomes),
             message: `${outcomes.message}: ${outcomes.cause?.message}`,
           })
         : catalog.recordTransferOutcomes({ runId, outcomes }),

@@ -194,19 +194,19 @@ export function recordTransferOutcomes(catalog: Catalog, input: { runId: string;
 }
 
 /**
- * A transfer batch that failed as a whole, every try of it lost: each of its files is recorded failed on
- * every destination, so the run goes on and the next run retries them.
+ * A transfer batch that failed as a whole, every try of it lost: the files its last heartbeat reported
+ * finished are recorded as they ended, every other one failed on every destination, so the run goes on
+ * and the next run retries them.
  */
 export function recordFailedBatch(
   catalog: Catalog,
   destinations: string[],
-  input: { runId: string; fileIds: string[]; message: string },
+  input: { runId: string; fileIds: string[]; finished: TransferOutcome[]; message: string },
 ): RecordedOutcomes {
   const failure = { reason: 'transferBatchFailed', message: input.message, attempts: 1, destinations, deferred: false };
-  return recordTransferOutcomes(catalog, {
-    runId: input.runId,
-    outcomes: input.fileIds.map((fileId) => ({ fileId, stored: [], bytesDownloaded: 0, failure })),
-  });
+  const finished = new Set(input.finished.map((o) => o.fileId));
+  const lost = input.fileIds.filter((id) => !finished.has(id)).map((fileId) => ({ fileId, stored: [], bytesDownloaded: 0, failure }));
+  return recordTransferOutcomes(catalog, { runId: input.runId, outcomes: [...input.finished, ...lost] });
 }
 
 /** Failed and deferred files go back to pending, so each run (and a manual retry) tries them again. */

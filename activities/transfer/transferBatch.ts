@@ -1,18 +1,12 @@
 import { Context } from '@temporalio/activity';
-import type { TransferItem, TransferOutcome } from '../../common/types';
+import type { TransferBatchProgress, TransferItem, TransferOutcome } from '../../common/types';
 import { CheckpointStore, type LargeFileCheckpoint } from './largeFileCheckpoints';
 import { TransferMeter } from './stallWatch';
 import type { TransferDeps } from './transferDeps';
 import { transferFile } from './transferFile';
 
 /** What a transfer batch heartbeats: a retry after a crash skips the files done and resumes the large ones. */
-interface BatchProgress {
-  /** Outcomes of the files finished so far, by position in the batch. */
-  finished: Record<number, TransferOutcome>;
-  checkpoints: Record<string, LargeFileCheckpoint>;
-  /** Bytes read from Drive by this batch, over all its attempts. */
-  bytesMoved: number;
-}
+type BatchProgress = TransferBatchProgress<LargeFileCheckpoint>;
 
 /** Rejects with the signal's reason once it fires. */
 const abortOf = (signal: AbortSignal) =>
