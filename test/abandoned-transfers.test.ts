@@ -167,3 +167,49 @@ test('a batch stuck on a Drive wait that its stall abort cannot end stops heartb
   env.cancel();
   await assert.rejects(running, CancelledFailure);
 });
+
+test('a batch whose destination hangs without failing (a dead NAS mount) stops heartbeating', { timeout: 120_000 }, async () => {
+  const emulator = stack.emulator!;
+  const f = await emulator.store.addFile({ name: 'onto-a-dead-mount.txt', content: bytesContent('never lands') });
+  // A file-system call on a hard-mounted share that lost its server never returns, and never fails.
+  class HungMount extends LocalDestination {
+    override upload(): Promise<never> {
+      return new Promise(() => undefined);
+    }
+  }
+  const item: TransferItem = {
+    fileId: f.id,
+    name: f.name,
+    kind: 'binary',
+    mimeType: f.mimeType,
+    size: emulator.store.size(f)!,
+    md5: f.hashes!.md5,
+    sha256: f.hashes!.sha256,
+    modifiedTime: f.modifiedTime,
+    version: String(f.version),
+    drivePath: `My Drive/${f.name}`,
+    objects: [{ format: '', key: `k/${f.name}`, storedAt: [] }],
+  };
+  const deps = {
+    drive: createDriveClient(createOAuthClient({ ...emulatorOAuth, tokenUrl: `${emulator.baseUrl}token` }), emulator.baseUrl),
+    destinations: [new HungMount('nas', join(stack.tmp, 'dead-mount'))],
+    logger: testLogger,
+    attempts: 5,
+    backoffBaseMs: 10,
+    concurrency: 2,
+    resumableMinBytes: 64 * MiB,
+    stallTimeoutMs: 1_000,
+  };
+  const env = new MockActivityEnvironment();
+  const heartbeats: number[] = [];
+  env.on('heartbeat', () => heartbeats.push(Date.now()));
+  const started = Date.now();
+  const running = env.run(transferBatch, deps, [item]);
+  running.catch(() => undefined);
+  await sleep(12_000);
+  assert.ok(heartbeats.length > 0, 'it heartbeat while the download was starting');
+  const late = heartbeats.filter((t) => t - started > 8_000);
+  assert.deepEqual(late, [], 'no heartbeat once nothing moved for five stall timeouts');
+  env.cancel();
+  await assert.rejects(running, CancelledFailure);
+});

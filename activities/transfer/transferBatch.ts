@@ -41,17 +41,29 @@ export async function transferBatch(
   const todo = items.map((_, i) => i).filter((i) => !(i in finished));
   let next = 0;
   let silent = false;
+  let progress = { bytes: meter.bytesMoved, finished: 0, at: Date.now() };
   // On a timer, not per file: the details grow with the batch, and serializing them per small file costs
-  // more than redoing two seconds of work after a crash. A wait on Drive that outlived its stall abort
-  // by far cannot be ended from here: the batch goes silent, and Temporal's heartbeat timeout retries it.
+  // more than redoing two seconds of work after a crash. The batch goes silent, and Temporal's heartbeat
+  // timeout retries it, when a wait on Drive outlived its stall abort by far (nothing here can end it), or
+  // when neither a byte nor a file moved for five stall timeouts: a destination that hangs (a dead NAS
+  // mount) holds the stream back without failing. Backoffs between tries last a minute at most.
   const beat = setInterval(() => {
-    const waitedMs = meter.longestWaitMs();
-    if (waitedMs <= 2 * deps.stallTimeoutMs) {
+    const now = Date.now();
+    const finishedCount = Object.keys(finished).length;
+    if (meter.bytesMoved !== progress.bytes || finishedCount !== progress.finished)
+      progress = { bytes: meter.bytesMoved, finished: finishedCount, at: now };
+    const waitedMs = meter.longestWaitMs(now);
+    const idleMs = now - progress.at;
+    if (waitedMs <= 2 * deps.stallTimeoutMs && idleMs <= 5 * deps.stallTimeoutMs) {
+      silent = false;
       ctx.heartbeat({ finished, checkpoints: checkpoints.snapshot(), bytesMoved: meter.bytesMoved } satisfies BatchProgress);
     } else if (!silent) {
       silent = true;
-      const event = { event: 'transfer.batch_stuck', attempt: ctx.info.attempt, waitedMs };
-      deps.logger.error(event, 'a wait on Drive outlived its stall abort; no more heartbeats');
+      const event = { event: 'transfer.batch_stuck', attempt: ctx.info.attempt, waitedMs, idleMs };
+      deps.logger.error(
+        event,
+        'the batch stopped moving (a Drive wait past its stall abort, or a destination that hangs); no more heartbeats',
+      );
     }
   }, 2_000);
   try {
