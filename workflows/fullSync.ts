@@ -47,13 +47,19 @@ export interface FullSyncProgress {
 
 export const fullSyncProgressQuery = defineQuery<FullSyncProgress>('fullSyncProgress');
 
-/** Catalog work is short; it must not hang if the catalog host is gone. */
-const catalog = proxyActivities<CatalogActivities>({
-  taskQueue: TASK_QUEUES.catalog,
-  startToCloseTimeout: '5 minutes',
-  scheduleToCloseTimeout: '1 hour',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 20 },
-});
+/**
+ * Catalog work must not hang if the catalog host is gone. Claims and records take milliseconds: a short
+ * timeout means a task lost with a killed worker is retried within seconds, not after minutes. A page of
+ * HEADs to verify takes longer.
+ */
+const catalogActivities = (startToCloseTimeout: ActivityOptions['startToCloseTimeout']) =>
+  proxyActivities<CatalogActivities>({
+    taskQueue: TASK_QUEUES.catalog,
+    startToCloseTimeout,
+    scheduleToCloseTimeout: '1 hour',
+    retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 20 },
+  });
+const verifying = catalogActivities('5 minutes');
 
 /**
  * A batch streams many bytes: a dead worker is noticed by its missing heartbeat, not by a long timeout,
@@ -67,7 +73,10 @@ const transferActivities = (heartbeatTimeout: ActivityOptions['heartbeatTimeout'
     retry: { initialInterval: '1 second', maximumInterval: '5 minutes', maximumAttempts },
   });
 
-/** Runs from this version on give a batch more tries, and record a batch that still fails instead of failing. */
+/**
+ * Runs from this version on survive killed workers: a batch gets more tries, one that still fails is recorded
+ * instead of failing the run, and a catalog task lost with its worker is retried after seconds, not minutes.
+ */
 const BATCH_SURVIVES_CRASHES = 'transfer-batch-survives-worker-crashes';
 
 type RecordedOutcomes = Awaited<ReturnType<CatalogActivities['recordTransferOutcomes']>>;
@@ -89,6 +98,7 @@ export async function fullSync(input: FullSyncInput): Promise<FullSyncSummary> {
   const info = workflowInfo();
   const runId = input.resume?.runId ?? info.workflowId;
   const survivesCrashes = patched(BATCH_SURVIVES_CRASHES);
+  const catalog = catalogActivities(survivesCrashes ? '30 seconds' : '5 minutes');
   // Each worker lost mid-batch costs one try, and the next try resumes from the heartbeat: tries are cheap.
   const transfer = transferActivities(input.transferHeartbeatTimeout ?? '1 minute', survivesCrashes ? 10 : 5);
   const batchSize = input.batchSize ?? 100;
@@ -191,7 +201,7 @@ export async function fullSync(input: FullSyncInput): Promise<FullSyncSummary> {
   }
 
   while (phase === 'verify') {
-    const page = await catalog.verifyObjectsPage({ afterRowId, limit: verifyPageSize });
+    const page = await verifying.verifyObjectsPage({ afterRowId, limit: verifyPageSize });
     totals = {
       ...totals,
       verified: addCounts(totals.verified, page.verified),
