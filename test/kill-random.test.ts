@@ -2,12 +2,23 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { createHash, randomInt } from 'node:crypto';
 import { once } from 'node:events';
-import { createReadStream, createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  WriteStream,
+  createReadStream,
+  createWriteStream,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
 import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
+import { decodeTimeoutType } from '@temporalio/common';
 import type { Config } from '../common/config';
 import { EXPORT_MIME_TYPES, exportExtensionsFor } from '../common/exportFormats';
 import { TASK_QUEUES } from '../common/taskQueues';
@@ -26,7 +37,14 @@ import { stackConfig, stackEnv } from './support/worker';
 /*
  * Issue 9, section 8: a full sync of 500 files to two S3 buckets and a directory while the worker process is
  * killed with SIGKILL at 5 random moments and restarted each time. The moments come from a seeded generator:
- * the seed is printed, and KILL_RANDOM_SEED=<seed> replays the same schedule.
+ * the seed is printed, and KILL_RANDOM_SEED=<seed> replays the same delays (where they land still depends on
+ * how fast the machine is). It prints the bytes downloaded and uploaded again because of the kills.
+ *
+ * KNOWN FAILURE, a product bug left for its fix: the transfer batch activity allows 5 attempts
+ * (workflows/fullSync.ts), and each kill of a running attempt ends in a heartbeat timeout that counts as one.
+ * When the five kills all land on attempts of one batch (KILL_RANDOM_SEED=1 does, most runs), the fifth fails
+ * the activity and with it the whole full sync: "WorkflowFailedError <- ActivityFailure: Activity task timed
+ * out <- TimeoutFailure: activity Heartbeat timeout".
  */
 
 const MiB = 1024 * 1024;
@@ -41,6 +59,7 @@ const KILL_DELAY_MS = { min: 1_000, max: 9_000 };
 const DOWNLOAD_BYTES_PER_SECOND = 6 * MiB;
 const WORKFLOW_ID = 'kill-random';
 const seed = process.env.KILL_RANDOM_SEED ? Number(process.env.KILL_RANDOM_SEED) : randomInt(2 ** 31);
+assert.ok(Number.isSafeInteger(seed), `KILL_RANDOM_SEED must be an integer, not ${process.env.KILL_RANDOM_SEED}`);
 
 /** mulberry32: a small seeded generator of floats in [0, 1), so one number replays a whole schedule. */
 function seededRandom(s: number): () => number {
@@ -70,24 +89,33 @@ let worker: ChildProcess;
 const workers: ChildProcess[] = [];
 const expected = new Map<string, Expected>();
 const expectedKey = (fileId: string, format: string) => `${fileId}/${format}`;
-/** Large-file resumes and batch retries the workers logged, to tell what each restart did. */
-const resumeEvents: Record<string, number> = {};
 
-/** Every worker's log, kept when the test fails (its path is printed) and removed when it passes. */
+/** Every worker's log after its start line, kept when the test fails (the path is printed) and removed when it passes. */
 const logDir = mkdtempSync(join(tmpdir(), `kill-random-${seed}-`));
+const logs: WriteStream[] = [];
 
 const startWorker = async () => {
   const child = await startWorkerProcess(configPath, stackEnv(stack));
   workers.push(child);
   recordProcessGroups([child.pid]);
   const log = createWriteStream(join(logDir, `worker-${workers.length}.log`));
+  logs.push(log);
   child.stdout!.pipe(log);
   child.stderr!.pipe(log);
-  child.stdout!.on('data', (chunk: Buffer) => {
-    for (const m of chunk.toString().matchAll(/"event":"(transfer\.(?:resume|resume_failed|batch_resumed))"/g)) resumeEvents[m[1]] = (resumeEvents[m[1]] ?? 0) + 1;
-  });
   return child;
 };
+
+/** How often the workers logged resuming a batch or a large file, and starting a large file over. */
+async function resumeEvents(): Promise<Record<string, number>> {
+  await Promise.all(logs.map((log) => (log.writableFinished ? undefined : once(log, 'finish'))));
+  const counts: Record<string, number> = {};
+  for (const name of readdirSync(logDir)) {
+    for (const m of readFileSync(join(logDir, name), 'utf8').matchAll(/"event":"(transfer\.(?:resume|resume_failed|batch_resumed))"/g)) {
+      counts[m[1]] = (counts[m[1]] ?? 0) + 1;
+    }
+  }
+  return counts;
+}
 
 /**
  * The tree: the emulator's sample seed (Workspace files of every exportable type, a 64 MiB video, a form,
@@ -99,19 +127,19 @@ async function seedDrive(): Promise<void> {
   const store = stack.emulator!.store;
   await seedFromDirectory(store, join(__dirname, 'drive-emulator', 'sample-drive'));
   const footage = await store.addFile({ name: 'Footage', mimeType: FOLDER });
-  await store.addFile({ name: 'raw-1.mov', parentId: footage.id, content: generatedContent(64 * MiB + 12_345, 801), withoutSha256: true });
-  await store.addFile({ name: 'raw-2.mp4', parentId: footage.id, content: generatedContent(72 * MiB, 802) });
-  for (const [i, size] of [2 * MiB + 1, 5 * MiB, 11 * MiB - 7].entries()) {
-    await store.addFile({ name: `scan-${i}.pdf`, parentId: footage.id, content: generatedContent(size, 810 + i), withoutSha256: i === 1 });
-  }
+  const add = (name: string, parentId: string, size: number, contentSeed: number, withoutSha256: boolean) =>
+    store.addFile({ name, parentId, content: generatedContent(size, contentSeed), withoutSha256 });
+  await add('raw-1.mov', footage.id, 64 * MiB + 12_345, 801, true);
+  await add('raw-2.mp4', footage.id, 72 * MiB, 802, false);
+  for (const [i, size] of [2 * MiB + 1, 5 * MiB, 11 * MiB - 7].entries()) await add(`scan-${i}.pdf`, footage.id, size, 810 + i, i === 1);
   const sizes = seededRandom(8);
-  const folders = await Promise.all(Array.from({ length: 6 }, (_, i) => store.addFile({ name: `bulk ${i}`, mimeType: FOLDER })));
+  const folders: EmuFile[] = [];
+  for (let i = 0; i < 6; i++) folders.push(await store.addFile({ name: `bulk ${i}`, mimeType: FOLDER }));
   const extensions = ['bin', 'jpg', 'pdf', 'txt', 'dat', 'zip'];
-  const backedUp = () => [...store.files.values()].filter((f) => contentFormats(f).length > 0).length;
-  for (let i = 0, n = FILES - backedUp(); i < n; i++) {
+  const backedUp = [...store.files.values()].filter((f) => contentFormats(f).length > 0).length;
+  for (let i = 0; i < FILES - backedUp; i++) {
     const size = Math.floor(sizes() ** 3 * 256 * 1024);
-    const name = `item-${i}.${extensions[i % extensions.length]}`;
-    await store.addFile({ name, parentId: folders[i % folders.length].id, content: generatedContent(size, 1000 + i), withoutSha256: i % 7 === 0 });
+    await add(`item-${i}.${extensions[i % extensions.length]}`, folders[i % folders.length].id, size, 1000 + i, i % 7 === 0);
   }
 }
 
@@ -134,7 +162,8 @@ before(async () => {
     for (const format of contentFormats(file)) {
       const exported = format ? renderExport(file, EXPORT_MIME_TYPES[format]) : undefined;
       const size = exported ? exported.length : contentSize(file.content!);
-      expected.set(expectedKey(file.id, format), { file, format, size, sha256: exported ? sha(exported) : file.hashes!.sha256 });
+      const sha256 = exported ? sha(exported) : file.hashes!.sha256;
+      expected.set(expectedKey(file.id, format), { file, format, size, sha256 });
     }
   }
   configPath = join(stack.tmp, 'config.json');
@@ -154,7 +183,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function receivedBytes(): Promise<Record<string, number>> {
   const text = await (await fetch(`${stack.minio!.endpoint}/minio/v2/metrics/bucket`)).text();
   const counts: Record<string, number> = {};
-  for (const m of text.matchAll(/^minio_bucket_traffic_received_bytes\{bucket="([^"]+)"[^}]*\} (\S+)$/gm)) counts[m[1]] = Number(m[2]);
+  for (const m of text.matchAll(/^minio_bucket_traffic_received_bytes\{bucket="([^"]+)"[^}]*\} (\S+)$/gm)) {
+    counts[m[1]] = Number(m[2]);
+  }
   return counts;
 }
 
@@ -184,17 +215,54 @@ async function listKeys(s3: S3Client, bucket: string): Promise<string[]> {
 /** A Temporal failure with every cause below it: which activity failed, and why. */
 function causeChain(err: unknown): string {
   const parts: string[] = [];
-  for (let e = err as (Error & { cause?: unknown }) | undefined; e; e = e.cause as typeof e) parts.push(`${e.name}: ${e.message}`);
+  for (let e = err as (Error & { cause?: unknown }) | undefined; e; e = e.cause as typeof e) {
+    parts.push(`${e.name}: ${e.message}`);
+  }
   return parts.join(' <- ');
+}
+
+/**
+ * The activities of a workflow run that took more than one attempt: after how long the last one started, and
+ * what ended the one before (a heartbeat timeout is a killed transfer noticed; a start-to-close timeout is a
+ * task that died with its worker and was waited out to the end).
+ */
+async function retriedActivities(workflowId: string): Promise<string[]> {
+  const { events } = await client.workflow.getHandle(workflowId).fetchHistory();
+  const ms = (ts?: { seconds?: unknown; nanos?: number | null } | null) => Number(String(ts?.seconds ?? 0)) * 1000 + (ts?.nanos ?? 0) / 1e6;
+  const scheduled = new Map<string, { type: string; at: number }>();
+  const retried: string[] = [];
+  for (const e of events ?? []) {
+    const task = e.activityTaskScheduledEventAttributes;
+    if (task) scheduled.set(String(e.eventId), { type: task.activityType?.name ?? '?', at: ms(e.eventTime) });
+    const start = e.activityTaskStartedEventAttributes;
+    if (!start || (start.attempt ?? 1) <= 1) continue;
+    const of = scheduled.get(String(start.scheduledEventId))!;
+    const cause = decodeTimeoutType(start.lastFailure?.timeoutFailureInfo?.timeoutType) ?? start.lastFailure?.message;
+    const after = ((ms(e.eventTime) - of.at) / 1000).toFixed(0);
+    retried.push(`${of.type} attempt ${start.attempt} began ${after} s after it was scheduled; last failure ${cause}`);
+  }
+  return retried;
 }
 
 const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
 
-test(`a full sync killed with SIGKILL at ${KILLS} random moments completes with every object's bytes right on every destination`, { timeout: 15 * 60_000 }, async (t) => {
+/** Files under the local destination's root that no catalog row names, its metadata folder aside. */
+function unrecordedLocalFiles(root: string, recorded: Set<string>, dir = root): string[] {
+  return readdirSync(dir).flatMap((entry) => {
+    const path = join(dir, entry);
+    if (dir === root && entry === '.drive-vault-meta') return [];
+    if (statSync(path).isDirectory()) return unrecordedLocalFiles(root, recorded, path);
+    return recorded.has(relative(root, path)) ? [] : [relative(root, path)];
+  });
+}
+
+const title = `a full sync killed with SIGKILL at ${KILLS} random moments completes with every object's bytes right on every destination`;
+test(title, { timeout: 15 * 60_000 }, async (t) => {
   const random = seededRandom(seed);
   const delays = Array.from({ length: KILLS }, () => Math.round(KILL_DELAY_MS.min + random() * (KILL_DELAY_MS.max - KILL_DELAY_MS.min)));
   // Printed at once, not only at the end, so a run that hangs can still be replayed.
-  console.log(`kill-random: seed ${seed} (replay with KILL_RANDOM_SEED=${seed}); kill delays after each start: ${delays.join(', ')} ms; logs in ${logDir}`);
+  console.log(`kill-random: seed ${seed} (replay with KILL_RANDOM_SEED=${seed}); kill delays after each start: ${delays.join(', ')} ms`);
+  console.log(`kill-random: worker logs in ${logDir}`);
   t.diagnostic(`seed ${seed}; kill delays ${delays.join(', ')} ms`);
   const sourceBytes = [...expected.values()].reduce((sum, e) => sum + e.size, 0);
   assert.equal(expected.size, FILES, 'the tree backs up 500 files');
@@ -218,7 +286,8 @@ test(`a full sync killed with SIGKILL at ${KILLS} random moments completes with 
     process.kill(-worker.pid!, 'SIGKILL');
     await once(worker, 'exit');
     const at = `${((Date.now() - started) / 1000).toFixed(1)} s`;
-    kills.push(`kill ${k + 1} at ${at}: ${progress ? `${progress.phase}, ${progress.totals.filesSynced} files recorded` : 'progress unknown'}`);
+    const where = progress ? `${progress.phase}, ${progress.totals.filesSynced} files recorded` : 'progress unknown';
+    kills.push(`kill ${k + 1} at ${at}: ${where}`);
     const restarting = Date.now();
     worker = await startWorker();
     kills[k] += `; restarted in ${((Date.now() - restarting) / 1000).toFixed(1)} s`;
@@ -230,19 +299,25 @@ test(`a full sync killed with SIGKILL at ${KILLS} random moments completes with 
   });
   const seconds = (Date.now() - started) / 1000;
   const afterLastRestart = (Date.now() - restartedAt) / 1000;
+  const retried = [...(await retriedActivities(WORKFLOW_ID)), ...(await retriedActivities(`${WORKFLOW_ID}-listing`))];
   const received = await receivedBytes();
   const served = contentBytesServed();
   await stopTied(worker);
 
   for (const line of kills) t.diagnostic(line);
-  t.diagnostic(`run took ${seconds.toFixed(0)} s, ${afterLastRestart.toFixed(0)} s after the last restart; worker events ${JSON.stringify(resumeEvents)}`);
-  t.diagnostic(`source ${mib(sourceBytes)}; served by the emulator ${mib(served)}: ${mib(served - sourceBytes)} downloaded again, ${mib((served - sourceBytes) / KILLS)} per kill`);
-  for (const bucket of Object.values(BUCKETS)) {
-    const again = (received[bucket] ?? 0) - sourceBytes;
-    t.diagnostic(`${bucket}: received ${mib(received[bucket] ?? 0)}: ${mib(again)} uploaded again, ${mib(again / KILLS)} per kill`);
-  }
+  t.diagnostic(`run took ${seconds.toFixed(0)} s, ${afterLastRestart.toFixed(0)} s after the last restart`);
+  t.diagnostic(`worker log events ${JSON.stringify(await resumeEvents())}`);
+  for (const line of retried) t.diagnostic(line);
+  // Without kills both counts equal the source size to the byte: what is beyond it is the kills' cost.
+  const beyond = (what: string, total: number) => {
+    const again = total - sourceBytes;
+    return `${what} ${total} bytes, ${again} (${mib(again)}) beyond the source, ${mib(again / KILLS)} per kill`;
+  };
+  t.diagnostic(`source ${sourceBytes} bytes (${mib(sourceBytes)}); ${beyond('downloaded from the emulator', served)}`);
+  for (const bucket of Object.values(BUCKETS)) t.diagnostic(beyond(`uploaded to ${bucket}`, received[bucket] ?? 0));
 
-  assert.deepEqual([summary.filesSynced, summary.filesFailed, summary.filesDeferred, summary.pending], [FILES, 0, 0, 0], `summary ${JSON.stringify(summary)}`);
+  const counts = [summary.filesSynced, summary.filesFailed, summary.filesDeferred, summary.pending];
+  assert.deepEqual(counts, [FILES, 0, 0, 0], `synced, failed, deferred, pending in ${JSON.stringify(summary)}`);
   for (const d of ['aws', 'eu', 'nas']) assert.equal(summary.verified[d], FILES, `${d}: every object verified`);
   assert.deepEqual(summary.mismatched, {});
 
@@ -251,21 +326,16 @@ test(`a full sync killed with SIGKILL at ${KILLS} random moments completes with 
   const states = catalog.db.prepare('SELECT id, state FROM files WHERE state IS NOT NULL').all() as Array<{ id: string; state: string }>;
   const stateOf = new Map(states.map((r) => [r.id, r.state]));
   for (const e of expected.values()) assert.equal(stateOf.get(e.file.id), 'synced', `${e.file.name} (${e.file.id}) is synced`);
-  const rows = catalog.db.prepare('SELECT file_id AS fileId, destination, format, key, size, sha256, state FROM objects').all() as Array<{
-    fileId: string;
-    destination: string;
-    format: string;
-    key: string;
-    size: number;
-    sha256: string;
-    state: string;
-  }>;
+  type ObjectRow = { fileId: string; destination: string; format: string; key: string; size: number; sha256: string; state: string };
+  const objectRows = 'SELECT file_id AS fileId, destination, format, key, size, sha256, state FROM objects';
+  const rows = catalog.db.prepare(objectRows).all() as ObjectRow[];
   catalog.db.close();
   assert.equal(rows.length, FILES * 3, 'one object row per file and destination');
   for (const row of rows) {
     const e = expected.get(expectedKey(row.fileId, row.format));
     assert.ok(e, `object row for a file that should not be backed up: ${JSON.stringify(row)}`);
-    assert.deepEqual([row.state, row.sha256, row.size], ['verified', e.sha256, e.size], `catalog row of ${row.key} on ${row.destination}`);
+    const recorded = [row.state, row.sha256, row.size];
+    assert.deepEqual(recorded, ['verified', e.sha256, e.size], `catalog row of ${row.key} on ${row.destination}`);
   }
   for (const destination of ['aws', 'eu', 'nas']) {
     const held = new Set(rows.filter((r) => r.destination === destination).map((r) => expectedKey(r.fileId, r.format)));
@@ -277,12 +347,14 @@ test(`a full sync killed with SIGKILL at ${KILLS} random moments completes with 
   try {
     for (const [destination, bucket] of [['aws', BUCKETS.aws], ['eu', BUCKETS.eu]] as const) {
       const mine = rows.filter((r) => r.destination === destination);
-      assert.deepEqual(new Set(await listKeys(s3, bucket)), new Set(mine.map((r) => `vault/${r.key}`)), `${bucket} holds exactly the recorded keys`);
+      const keys = new Set(await listKeys(s3, bucket));
+      assert.deepEqual(keys, new Set(mine.map((r) => `vault/${r.key}`)), `${bucket} holds exactly the recorded keys`);
       for (const row of mine) {
         const e = expected.get(expectedKey(row.fileId, row.format))!;
         const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: `vault/${row.key}` }));
         assert.equal(await sha256Of(object.Body as NodeJS.ReadableStream), e.sha256, `bytes of ${row.key} in ${bucket}`);
-        assert.deepEqual([object.Metadata?.['drive-file-id'], object.Metadata?.sha256], [e.file.id, e.sha256], `metadata of ${row.key} in ${bucket}`);
+        const metadata = [object.Metadata?.['drive-file-id'], object.Metadata?.sha256];
+        assert.deepEqual(metadata, [e.file.id, e.sha256], `metadata of ${row.key} in ${bucket}`);
       }
       const open = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
       t.diagnostic(`${bucket}: ${open.Uploads?.length ?? 0} multipart uploads left open`);
@@ -290,9 +362,15 @@ test(`a full sync killed with SIGKILL at ${KILLS} random moments completes with 
   } finally {
     s3.destroy();
   }
-  for (const row of rows.filter((r) => r.destination === 'nas')) {
+  const nas = join(stack.tmp, 'nas');
+  const onNas = rows.filter((r) => r.destination === 'nas');
+  for (const row of onNas) {
     const e = expected.get(expectedKey(row.fileId, row.format))!;
-    assert.equal(await sha256Of(createReadStream(join(stack.tmp, 'nas', ...row.key.split('/')))), e.sha256, `bytes of ${row.key} in nas`);
+    assert.equal(await sha256Of(createReadStream(join(nas, ...row.key.split('/')))), e.sha256, `bytes of ${row.key} in nas`);
   }
+  // A killed write leaves its temporary file behind; anything else there would be an object nobody recorded.
+  const leftovers = unrecordedLocalFiles(nas, new Set(onNas.map((r) => join(...r.key.split('/')))));
+  assert.deepEqual(leftovers.filter((p) => !p.endsWith('.partial')), [], 'nas holds no file the catalog does not name');
+  t.diagnostic(`nas: ${leftovers.length} temporary files left by killed writes`);
   rmSync(logDir, { recursive: true, force: true });
 });
