@@ -40,11 +40,15 @@ import { stackConfig, stackEnv } from './support/worker';
  * the seed is printed, and KILL_RANDOM_SEED=<seed> replays the same delays (where they land still depends on
  * how fast the machine is). It prints the bytes downloaded and uploaded again because of the kills.
  *
- * KNOWN FAILURE, a product bug left for its fix: the transfer batch activity allows 5 attempts
- * (workflows/fullSync.ts), and each kill of a running attempt ends in a heartbeat timeout that counts as one.
- * When the five kills all land on attempts of one batch (KILL_RANDOM_SEED=1 does, most runs), the fifth fails
- * the activity and with it the whole full sync: "WorkflowFailedError <- ActivityFailure: Activity task timed
- * out <- TimeoutFailure: activity Heartbeat timeout".
+ * KNOWN FAILURES, two product bugs left for their fix (workflows/fullSync.ts), each hit by some kill schedules:
+ * 1. The transfer batch activity allows 5 attempts, and each kill of a running attempt ends in a heartbeat
+ *    timeout that counts as one. When the five kills all land on attempts of one batch (KILL_RANDOM_SEED=1 does,
+ *    most runs here), the fifth fails the activity and with it the whole full sync: "WorkflowFailedError <-
+ *    ActivityFailure: Activity task timed out <- TimeoutFailure: activity Heartbeat timeout".
+ * 2. Catalog activities send no heartbeat and have a 5-minute start-to-close timeout: one that was running on
+ *    (or just handed to) the killed worker is waited out for 5 minutes before its retry, and the run stalls
+ *    (seen with KILL_RANDOM_SEED=983418212: claimPendingBatch and recordTransferOutcomes, "attempt 2 began
+ *    301 s after it was scheduled; last failure START_TO_CLOSE"). The last assertion catches it.
  */
 
 const MiB = 1024 * 1024;
@@ -105,13 +109,22 @@ const startWorker = async () => {
   return child;
 };
 
-/** How often the workers logged resuming a batch or a large file, and starting a large file over. */
-async function resumeEvents(): Promise<Record<string, number>> {
+/** What the workers logged about resuming (batches, large files), and every warning or error, counted by message. */
+async function loggedEvents(): Promise<Record<string, number>> {
   await Promise.all(logs.map((log) => (log.writableFinished ? undefined : once(log, 'finish'))));
   const counts: Record<string, number> = {};
+  const count = (what: string) => (counts[what] = (counts[what] ?? 0) + 1);
   for (const name of readdirSync(logDir)) {
-    for (const m of readFileSync(join(logDir, name), 'utf8').matchAll(/"event":"(transfer\.(?:resume|resume_failed|batch_resumed))"/g)) {
-      counts[m[1]] = (counts[m[1]] ?? 0) + 1;
+    for (const line of readFileSync(join(logDir, name), 'utf8').split('\n').filter(Boolean)) {
+      let entry: { level?: number; event?: string; msg?: string };
+      try {
+        entry = JSON.parse(line);
+      } catch {
+        count('(not a log line)');
+        continue;
+      }
+      if (entry.event?.match(/^transfer\.(resume|resume_failed|batch_resumed)$/)) count(entry.event);
+      else if ((entry.level ?? 0) >= 40) count(`${entry.level === 40 ? 'warn' : 'error'}: ${entry.msg}`);
     }
   }
   return counts;
@@ -226,20 +239,21 @@ function causeChain(err: unknown): string {
  * what ended the one before (a heartbeat timeout is a killed transfer noticed; a start-to-close timeout is a
  * task that died with its worker and was waited out to the end).
  */
-async function retriedActivities(workflowId: string): Promise<string[]> {
+async function retriedActivities(workflowId: string): Promise<Array<{ line: string; lastFailure?: string }>> {
   const { events } = await client.workflow.getHandle(workflowId).fetchHistory();
   const ms = (ts?: { seconds?: unknown; nanos?: number | null } | null) => Number(String(ts?.seconds ?? 0)) * 1000 + (ts?.nanos ?? 0) / 1e6;
   const scheduled = new Map<string, { type: string; at: number }>();
-  const retried: string[] = [];
+  const retried: Array<{ line: string; lastFailure?: string }> = [];
   for (const e of events ?? []) {
     const task = e.activityTaskScheduledEventAttributes;
     if (task) scheduled.set(String(e.eventId), { type: task.activityType?.name ?? '?', at: ms(e.eventTime) });
     const start = e.activityTaskStartedEventAttributes;
     if (!start || (start.attempt ?? 1) <= 1) continue;
     const of = scheduled.get(String(start.scheduledEventId))!;
-    const cause = decodeTimeoutType(start.lastFailure?.timeoutFailureInfo?.timeoutType) ?? start.lastFailure?.message;
+    const lastFailure = decodeTimeoutType(start.lastFailure?.timeoutFailureInfo?.timeoutType) ?? start.lastFailure?.message ?? undefined;
     const after = ((ms(e.eventTime) - of.at) / 1000).toFixed(0);
-    retried.push(`${of.type} attempt ${start.attempt} began ${after} s after it was scheduled; last failure ${cause}`);
+    const line = `${of.type} attempt ${start.attempt} began ${after} s after it was scheduled; last failure ${lastFailure}`;
+    retried.push({ line, lastFailure });
   }
   return retried;
 }
@@ -306,8 +320,8 @@ test(title, { timeout: 15 * 60_000 }, async (t) => {
 
   for (const line of kills) t.diagnostic(line);
   t.diagnostic(`run took ${seconds.toFixed(0)} s, ${afterLastRestart.toFixed(0)} s after the last restart`);
-  t.diagnostic(`worker log events ${JSON.stringify(await resumeEvents())}`);
-  for (const line of retried) t.diagnostic(line);
+  t.diagnostic(`worker logs: ${JSON.stringify(await loggedEvents())}`);
+  for (const { line } of retried) t.diagnostic(line);
   // Without kills both counts equal the source size to the byte: what is beyond it is the kills' cost.
   const beyond = (what: string, total: number) => {
     const again = total - sourceBytes;
@@ -372,5 +386,9 @@ test(title, { timeout: 15 * 60_000 }, async (t) => {
   const leftovers = unrecordedLocalFiles(nas, new Set(onNas.map((r) => join(...r.key.split('/')))));
   assert.deepEqual(leftovers.filter((p) => !p.endsWith('.partial')), [], 'nas holds no file the catalog does not name');
   t.diagnostic(`nas: ${leftovers.length} temporary files left by killed writes`);
+
+  // A task that died with its worker must be noticed by a missed heartbeat, not waited out to its start-to-close timeout.
+  const waitedOut = retried.filter((r) => r.lastFailure === 'START_TO_CLOSE').map((r) => r.line);
+  assert.deepEqual(waitedOut, [], `the run stalled on tasks lost with a killed worker (seed ${seed})`);
   rmSync(logDir, { recursive: true, force: true });
 });
