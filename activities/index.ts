@@ -1,14 +1,14 @@
 import type { drive_v3 } from 'googleapis';
-import type { ExportFormatConfig } from '../common/exportFormats';
+import type { ExportFormatConfig } from '../common/config';
 import type { Logger } from '../common/logger';
 import type { FullSyncTotals, ListDrivePageInput, TransferItem, TransferOutcome } from '../common/types';
 import type { Catalog } from './catalog/catalog';
 import { ObjectKeyPlanner } from './catalog/objectKeys';
 import { RunKind, finishRun, startRun } from './catalog/runs';
 import { ScopeRules } from './catalog/scopeRules';
-import { claimPendingBatch, recordTransferOutcomes, requeueFailures } from './catalog/syncQueue';
+import { claimPendingBatch, recordFailedBatch, recordTransferOutcomes, requeueFailures } from './catalog/syncQueue';
 import { listDrivePage, listSharedDrives } from './drive/listing';
-import { resolveShortcutsPage } from './drive/shortcuts';
+import { followShortcutsStep, resolveShortcutsPage } from './drive/shortcuts';
 import type { Destination } from './storage/destination';
 import { transferBatch } from './transfer/transferBatch';
 import { verifyObjectsPage } from './verify';
@@ -34,11 +34,15 @@ export function createCatalogActivities(deps: CatalogActivityDeps) {
   return {
     listDrivePage: (input: ListDrivePageInput) => listDrivePage(deps, input),
     listSharedDrives: () => listSharedDrives(deps),
+    followShortcutsStep: (input: { listingId: string; begin?: { afterId: string } }) => followShortcutsStep(deps, input),
+    /** Replaced by followShortcutsStep; served for listings whose history calls it. */
     resolveShortcutsPage: (input: { listingId: string; afterId: string; limit: number }) => resolveShortcutsPage(deps, input),
     startRun: async (input: { runId: string; kind: RunKind; workflowId: string }) => startRun(catalog, input),
     requeueFailures: async () => requeueFailures(catalog),
-    claimPendingBatch: async (input: { afterId: string; limit: number; countPending?: boolean }) => claimPendingBatch(catalog, { planner, scopeRules: deps.scopeRules }, input),
+    claimPendingBatch: async (input: { afterId: string; limit: number; countPending?: boolean }) => claimPendingBatch(catalog, { planner, scopeRules: deps.scopeRules, includeSharedWithMe: deps.includeSharedWithMe }, input),
     recordTransferOutcomes: async (input: { runId: string; outcomes: TransferOutcome[] }) => recordTransferOutcomes(catalog, input),
+    recordFailedBatch: async (input: { runId: string; fileIds: string[]; message: string }) =>
+      recordFailedBatch(catalog, deps.destinations.map((d) => d.name), input),
     verifyObjectsPage: (input: { afterRowId: number; limit: number }) => verifyObjectsPage(deps, input),
     finishRun: async (input: { runId: string; totals: FullSyncTotals }) => finishRun(catalog, input),
   };
@@ -52,6 +56,7 @@ export interface TransferActivityDeps {
   backoffBaseMs: number;
   concurrency: number;
   resumableMinBytes: number;
+  stallTimeoutMs: number;
 }
 
 /** Stateless streaming activities for the transfer task queue: any number of workers on any hosts. */

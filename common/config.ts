@@ -2,13 +2,15 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { EXPORT_FORMATS } from './exportFormats';
 
-const exportFormat = z.enum(['docx', 'odt', 'rtf', 'pdf', 'txt', 'html', 'zip', 'epub', 'md', 'xlsx', 'ods', 'csv', 'tsv', 'pptx', 'odp', 'jpeg', 'png', 'svg', 'json']);
+const exportFormat = z.enum(EXPORT_FORMATS);
+const destinationName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}$/, 'lowercase letters, digits and dashes, at most 31 characters');
 
 const s3Destination = z
   .object({
     kind: z.literal('s3'),
-    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}$/, 'lowercase letters, digits and dashes, at most 31 characters'),
+    name: destinationName,
     endpoint: z.url().optional().describe('unset for AWS; the provider URL for Scaleway, OVH, Hetzner, Exoscale, MinIO'),
     region: z.string().min(1).default('us-east-1'),
     bucket: z.string().min(3).max(63),
@@ -29,11 +31,12 @@ const s3Destination = z
 const localDestination = z
   .object({
     kind: z.literal('local'),
-    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}$/, 'lowercase letters, digits and dashes, at most 31 characters'),
+    name: destinationName,
     path: z.string().min(1),
   })
   .strict();
 
+/** Each default is written once, on its key: a section left out is parsed as written empty (`prefault`). */
 export const configSchema = z
   .object({
     /** The account's label in object keys: `<prefix>/drive/<account>/...`. */
@@ -56,7 +59,7 @@ export const configSchema = z
         maxFileSizeBytes: z.number().int().positive().optional(),
       })
       .strict()
-      .default({ sharedDrives: true, sharedWithMe: false, exclude: [] }),
+      .prefault({}),
     exportFormats: z
       .object({
         document: z.array(exportFormat).min(1).default(['docx']),
@@ -66,7 +69,7 @@ export const configSchema = z
         script: z.array(exportFormat).min(1).default(['json']),
       })
       .strict()
-      .default({ document: ['docx'], spreadsheet: ['xlsx'], presentation: ['pptx'], drawing: ['pdf'], script: ['json'] }),
+      .prefault({}),
     temporal: z
       .object({
         address: z.string().min(1).default('127.0.0.1:7233'),
@@ -74,7 +77,7 @@ export const configSchema = z
         webUiUrl: z.url().default('http://127.0.0.1:8233/'),
       })
       .strict()
-      .default({ address: '127.0.0.1:7233', namespace: 'default', webUiUrl: 'http://127.0.0.1:8233/' }),
+      .prefault({}),
     transfer: z
       .object({
         /** Files streamed at once per transfer worker. */
@@ -87,21 +90,25 @@ export const configSchema = z
         retryBaseDelayMs: z.number().int().min(1).max(600_000).default(1000),
         /** Binary files from this size on are sent part by part with checkpoints, resumable after a crash. */
         resumableMinBytes: z.number().int().min(1).default(64 * 1024 * 1024),
+        /** A Drive or S3 stream that moves no byte for this long is given up, and the file retried. */
+        stallTimeoutSeconds: z.number().int().min(1).max(3600).default(60),
       })
       .strict()
-      .default({ concurrency: 4, batchSize: 100, attempts: 5, retryBaseDelayMs: 1000, resumableMinBytes: 64 * 1024 * 1024 }),
-    catalog: z.object({ path: z.string().min(1).default('data/catalog.db') }).strict().default({ path: 'data/catalog.db' }),
+      .prefault({}),
+    catalog: z.object({ path: z.string().min(1).default('data/catalog.db') }).strict().prefault({}),
     destinations: z
       .array(z.discriminatedUnion('kind', [s3Destination, localDestination]))
       .min(1, 'at least one destination is needed')
       .refine((ds) => new Set(ds.map((d) => d.name)).size === ds.length, 'destination names must be unique'),
-    log: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') }).strict().default({ level: 'info' }),
+    log: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') }).strict().prefault({}),
   })
   .strict();
 
 export type Config = z.infer<typeof configSchema>;
 export type DestinationConfig = Config['destinations'][number];
 export type S3DestinationConfig = z.infer<typeof s3Destination>;
+/** Export formats (extensions) per Workspace type. */
+export type ExportFormatConfig = Config['exportFormats'];
 
 export class ConfigError extends Error {}
 

@@ -1,5 +1,5 @@
-/** Export targets by file extension, as Drive's about.exportFormats names them. */
-export const EXPORT_MIME_TYPES: Record<string, string> = {
+/** Export targets by file extension, as Drive's about.exportFormats names them: the formats the config accepts. */
+export const EXPORT_MIME_TYPES: Readonly<Record<string, string>> = {
   docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
   odt: 'application/vnd.oasis.opendocument.text',
   rtf: 'application/rtf',
@@ -21,11 +21,12 @@ export const EXPORT_MIME_TYPES: Record<string, string> = {
   json: 'application/vnd.google-apps.script+json',
 };
 
-/** The config's export section: formats (extensions) per Workspace type. */
-export type ExportFormatConfig = Record<'document' | 'spreadsheet' | 'presentation' | 'drawing' | 'script', string[]>;
+export const EXPORT_FORMATS = Object.keys(EXPORT_MIME_TYPES) as [string, ...string[]];
 
-/** The extensions a Workspace file is exported to, from its MIME type and the config. */
-export function exportExtensionsFor(mimeType: string, formats: ExportFormatConfig): string[] {
-  const type = mimeType.replace('application/vnd.google-apps.', '') as keyof ExportFormatConfig;
-  return formats[type] ?? [];
+/**
+ * The extensions a Workspace file is exported to, from its MIME type and the config's `exportFormats`
+ * (typed by shape: config.ts builds its schema from the list above, so this module does not import it).
+ */
+export function exportExtensionsFor(mimeType: string, formats: Readonly<Record<string, string[] | undefined>>): string[] {
+  return formats[mimeType.replace('application/vnd.google-apps.', '')] ?? [];
 }

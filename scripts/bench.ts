@@ -7,16 +7,15 @@ import { pipeline } from 'node:stream/promises';
 import { Catalog, CatalogFileInput } from '../activities/catalog/catalog';
 import { ObjectKeyPlanner } from '../activities/catalog/objectKeys';
 import { claimPendingBatch } from '../activities/catalog/syncQueue';
-import { parseConfig } from '../common/config';
-import type { ExportFormatConfig } from '../common/exportFormats';
+import { type ExportFormatConfig, parseConfig } from '../common/config';
 import { TASK_QUEUES } from '../common/taskQueues';
 import type { FullSyncSummary } from '../common/types';
 import { fileContent, generatedContent, readContent } from '../test/drive-emulator/content';
 import { DriveEmulator } from '../test/drive-emulator/server';
-import { startMinio } from '../worker/embedded/minioServer';
-import { startTemporalDevServer } from '../worker/embedded/temporalDevServer';
-import { stopTied } from '../worker/embedded/tiedProcess';
-import { startWorkerProcess } from '../worker/embedded/workerProcess';
+import { startMinio } from './launchers/minioServer';
+import { startTemporalDevServer } from './launchers/temporalDevServer';
+import { stopTied } from './launchers/tiedProcess';
+import { startWorkerProcess } from './launchers/workerProcess';
 import { fullSync } from '../workflows';
 
 /**
@@ -97,7 +96,7 @@ function claimAllSeconds(dir: string, exportFormats: ExportFormatConfig, files: 
   const started = performance.now();
   let claimed = 0;
   for (let afterId = ''; ; ) {
-    const batch = claimPendingBatch(catalog, { planner, scopeRules: { exclude: [] } }, { afterId, limit: 100 });
+    const batch = claimPendingBatch(catalog, { planner, scopeRules: { exclude: [] }, includeSharedWithMe: false }, { afterId, limit: 100 });
     if (batch.items.length === 0) break;
     claimed += batch.items.length;
     afterId = batch.nextAfterId;
@@ -141,7 +140,7 @@ async function main() {
         accessKeyIdEnv: 'BENCH_KEY',
         secretAccessKeyEnv: 'BENCH_SECRET',
         // BENCH_REQUEST_CHECKSUMS=when_required measures the cost of the SDK's default CRC32 checksums.
-        requestChecksums: process.env.BENCH_REQUEST_CHECKSUMS ?? 'when_supported',
+        ...(process.env.BENCH_REQUEST_CHECKSUMS && { requestChecksums: process.env.BENCH_REQUEST_CHECKSUMS }),
       })),
     });
     writeFileSync(configPath, JSON.stringify(config));

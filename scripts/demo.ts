@@ -8,9 +8,9 @@ import { parseConfig } from '../common/config';
 import { createLogger } from '../common/logger';
 import { seedFromDirectory } from '../test/drive-emulator/seed';
 import { DriveEmulator } from '../test/drive-emulator/server';
-import { startMinio } from '../worker/embedded/minioServer';
-import { startTemporalDevServer } from '../worker/embedded/temporalDevServer';
-import { toolPath } from '../worker/embedded/tiedProcess';
+import { startMinio } from './launchers/minioServer';
+import { startTemporalDevServer } from './launchers/temporalDevServer';
+import { toolPath } from './launchers/tiedProcess';
 import { installTemporalLogging } from '../worker/temporalLogging';
 import { wireActivities } from '../worker/wiring';
 import { startWorkers } from '../worker/workers';
@@ -62,7 +62,7 @@ async function main() {
     {
       account: 'demo@drive-vault.test',
       google: { clientId: demoOAuth.clientId, apiRootUrl: emulator.baseUrl, tokenUrl: `${emulator.baseUrl}token` },
-      temporal: { address: temporal.address, webUiUrl: 'http://127.0.0.1:8233/' },
+      temporal: { address: temporal.address, webUiUrl: `${temporal.uiUrl}/` },
       catalog: { path: join(dataDir, 'catalog.db') },
       destinations,
     },
@@ -71,7 +71,7 @@ async function main() {
   const env = { GOOGLE_CLIENT_SECRET: demoOAuth.clientSecret, GOOGLE_REFRESH_TOKEN: demoOAuth.refreshToken, DEMO_S3_KEY: minio?.accessKeyId, DEMO_S3_SECRET: minio?.secretAccessKey };
   const wired = wireActivities(config, logger, env);
   const workerConnection = await NativeConnection.connect({ address: temporal.address });
-  const workers = await startWorkers({ connection: workerConnection, namespace: 'default', ...wired });
+  const workers = await startWorkers({ connection: workerConnection, namespace: config.temporal.namespace, ...wired });
   const clientConnection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection: clientConnection });
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
-import { ConfigError, loadConfig, parseConfig, secretFromEnv } from '../common/config';
+import { Config, ConfigError, loadConfig, parseConfig, secretFromEnv } from '../common/config';
 import { createLogger } from '../common/logger';
 
 const minimal = { account: 'me', google: { clientId: 'cid' }, destinations: [{ kind: 'local', name: 'nas', path: '/tmp/x' }] };
@@ -15,6 +15,18 @@ test('the example config in the repository is valid and fills defaults', () => {
   assert.equal(config.exportFormats.document[0], 'docx');
   const scw = config.destinations.find((d) => d.name === 'scaleway');
   assert.ok(scw?.kind === 's3' && scw.maxParts === 1000 && scw.forcePathStyle === false);
+  assert.equal(config.transfer.stallTimeoutSeconds, 60);
+  assert.equal(parseConfig(minimal).transfer.stallTimeoutSeconds, 60, 'the default without a transfer section');
+  assert.equal(parseConfig({ ...minimal, transfer: { attempts: 3 } }).transfer.stallTimeoutSeconds, 60, 'the default beside other transfer keys');
+});
+
+test('a section left out gets the defaults a section written empty gets, and the example config documents them', () => {
+  const sections = ['scope', 'exportFormats', 'temporal', 'transfer', 'catalog', 'log'] as const;
+  const pick = (config: Config) => Object.fromEntries(sections.map((s) => [s, config[s]]));
+  const omitted = pick(parseConfig(minimal));
+  assert.deepEqual(pick(parseConfig({ ...minimal, ...Object.fromEntries(sections.map((s) => [s, {}])) })), omitted);
+  assert.deepEqual(omitted.temporal, { address: '127.0.0.1:7233', namespace: 'default', webUiUrl: 'http://127.0.0.1:8233/' });
+  assert.deepEqual(pick(loadConfig(join(__dirname, '..', 'config.example.yaml'))), omitted);
 });
 
 test('an unknown key stops start-up with a message that names it', () => {
@@ -35,6 +47,7 @@ test('a bad value names the key and what is expected', () => {
     [{ ...minimal, destinations: [minimal.destinations[0], minimal.destinations[0]] }, /destination names must be unique/],
     [{ ...minimal, exportFormats: { document: ['doc'] } }, /exportFormats\.document\.0/],
     [{ ...minimal, account: 'a/b' }, /account: no "\/"/],
+    [{ ...minimal, transfer: { stallTimeoutSeconds: 0 } }, /transfer\.stallTimeoutSeconds/],
   ];
   for (const [raw, message] of cases) assert.throws(() => parseConfig(raw), message);
 });

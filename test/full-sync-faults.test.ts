@@ -23,7 +23,7 @@ before(async () => {
     files.push(await stack.emulator!.store.addFile({ name: `f-${i}.bin`, parentId: folder.id, content: i % 10 === 0 ? generatedContent(300_000 + i, i) : bytesContent(`file ${i} `.repeat(50)) }));
   }
   // Eight tries per file: at a 20% fault rate the chance that one of 150 files fails every try is about 4 in 10,000.
-  worker = await startTestWorker(stack, stackConfig(stack, { transfer: { attempts: 8, retryBaseDelayMs: 5, concurrency: 4, batchSize: 40 } }));
+  worker = await startTestWorker(stack, stackConfig(stack, { transfer: { attempts: 8, retryBaseDelayMs: 5, concurrency: 4, batchSize: 40, stallTimeoutSeconds: 2 } }));
 });
 after(async () => {
   await worker?.stop();
@@ -33,7 +33,7 @@ after(async () => {
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const run = (workflowId: string) => worker.client.workflow.execute(fullSync, { taskQueue: TASK_QUEUES.workflows, workflowId, args: [{ includeSharedDrives: false, batchSize: 40 }] });
 
-test('under rate limits, 500s, cut-off bodies and wrong bytes every file lands with the right bytes', async () => {
+test('under rate limits, 500s, cut-off, stalled and wrong bodies every file lands with the right bytes', async () => {
   const faults = stack.emulator!.faults;
   faults.add({ match: DOWNLOAD, rate: 0.1, reason: 'userRateLimitExceeded' });
   faults.add({ match: DOWNLOAD, rate: 0.1, status: 500, reason: 'backendError' });
@@ -41,11 +41,13 @@ test('under rate limits, 500s, cut-off bodies and wrong bytes every file lands w
   // downloaded again and again, which tests the attempt count rather than recovery.
   for (const f of files.slice(0, 10)) faults.add({ match: downloadOf(f), times: 1, cutOffAfterBytes: 100 });
   for (const f of files.slice(10, 30)) faults.add({ match: downloadOf(f), times: 1, wrongBytes: true });
+  // Bodies that go silent halfway: each is given up after the 2 s stall timeout and tried again.
+  for (const f of files.slice(30, 38)) faults.add({ match: downloadOf(f), times: 1, stallAfterBytes: 100 });
   const summary = await run('faulty-sync');
   const fired = faults.list().map((r) => r.fired);
   faults.clear();
   assert.ok(fired[0] > 5 && fired[1] > 5, `rate-limit and 500 faults fired: ${fired}`);
-  assert.deepEqual(fired.slice(2), Array(30).fill(1), 'every cut-off and wrong-bytes fault fired');
+  assert.deepEqual(fired.slice(2), Array(38).fill(1), 'every cut-off, wrong-bytes and stall fault fired');
   const failures = worker.wired.catalog.db.prepare('SELECT file_id, reason, message, attempts FROM failures').all();
   assert.deepEqual([summary.filesSynced, summary.filesFailed, summary.pending], [150, 0, 0], JSON.stringify(failures));
   assert.deepEqual(summary.mismatched, {});
@@ -54,7 +56,7 @@ test('under rate limits, 500s, cut-off bodies and wrong bytes every file lands w
   assert.equal(objects.length, 450);
   const bySource = new Map(files.map((f) => [f.id, f.hashes!.sha256]));
   for (const o of objects) assert.equal(o.sha256, bySource.get(o.file_id), 'no wrong bytes were ever recorded');
-  const destinations = new Map(createDestinations(stackConfig(stack).destinations, stackEnv(stack)).map((d) => [d.name, d]));
+  const destinations = new Map(createDestinations(stackConfig(stack), stackEnv(stack)).map((d) => [d.name, d]));
   for (const o of objects) assert.equal(sha(await streamToBuffer(await destinations.get(o.destination)!.read(o.key))), bySource.get(o.file_id), `${o.destination}:${o.key}`);
 });
 

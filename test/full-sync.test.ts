@@ -151,7 +151,7 @@ test('a full sync lands every file in every destination with correct bytes, veri
   for (const o of objects.filter((x) => x.destination === 'nas')) assert.equal(sha(readFileSync(join(stack.tmp, 'nas', ...o.key.split('/')))), o.sha256);
   const [olderReport, newerReport] = contentFiles.filter((f) => f.name === 'report.pdf');
   const base = join('drive', 'me@example.com', 'My Drive', 'Projects');
-  assert.ok(local.includes(join(base, 'report.pdf')), 'the oldest of equal names keeps the name');
+  assert.ok(local.includes(join(base, 'report.pdf')), 'the first of equal names to be backed up keeps the name');
   assert.ok(local.includes(join(base, `report [${newerReport.id.slice(0, 8)}].pdf`)), 'the other gets its id prefix');
   assert.notEqual(olderReport.id, newerReport.id);
   assert.ok(local.includes(join('drive', 'me@example.com', 'Team Drive', 'team plan.txt')), 'the shared drive has its own folder');

@@ -42,3 +42,12 @@ test('a body longer than Drive says fails before the extra bytes are passed on',
   await assert.rejects(verifier.result, /more than the 16 bytes Drive says/);
   assert.equal(Buffer.concat(out).length, 0, 'not even the first chunk, which was still held back');
 });
+
+test("bytes whose SHA-256 differs from Drive's are rejected, even when Drive gives no MD5", async () => {
+  const sha256 = createHash('sha256').update('something else').digest('hex');
+  const verifier = new HashingVerifier({ sha256, size: whole.length });
+  const { out } = await passedBeforeEnd(verifier);
+  verifier.end();
+  await assert.rejects(verifier.result, /SHA-256 [0-9a-f]{64} differs from Drive's/);
+  assert.equal(Buffer.concat(out).toString(), 'first chunk, second chunk, ', 'the last chunk is never passed on');
+});

@@ -3,10 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import Database from 'better-sqlite3';
 import { Catalog } from '../activities/catalog/catalog';
-import { ObjectKeyPlanner } from '../activities/catalog/objectKeys';
+import { migrations } from '../activities/catalog/migrations';
+import { ObjectKeyPlanner, safeSegment } from '../activities/catalog/objectKeys';
+import { SHARED_WITH_ME_SKIP, claimPendingBatch } from '../activities/catalog/syncQueue';
 import { listDrivePage, listSharedDrives } from '../activities/drive/listing';
-import { safeSegment, uniqueSegments } from '../activities/storage/objectNames';
 import { createLogger } from '../common/logger';
 import { bytesContent } from './drive-emulator/content';
 import { startDrive } from './support/drive';
@@ -34,20 +36,6 @@ test('hostile names become safe, distinct segments and none is dropped', () => {
   assert.equal(safeSegment(long1), safeSegment(long1), 'deterministic');
 });
 
-test('equal names: the oldest keeps the name, the others get their id prefix, whatever the input order', () => {
-  const siblings = [
-    { fileId: 'bbbbbbbbbbbb', createdTime: '2024-02-01T00:00:00Z', name: 'report.pdf' },
-    { fileId: 'aaaaaaaaaaaa', createdTime: '2024-01-01T00:00:00Z', name: 'report.pdf' },
-    { fileId: 'cccccccccccc', createdTime: '2024-01-01T00:00:00Z', name: 'notes' },
-  ];
-  const a = uniqueSegments(siblings);
-  const b = uniqueSegments([...siblings].reverse());
-  assert.deepEqual([...a].sort(), [...b].sort());
-  assert.equal(a.get('aaaaaaaaaaaa\u0000report.pdf'), 'report.pdf');
-  assert.equal(a.get('bbbbbbbbbbbb\u0000report.pdf'), 'report [bbbbbbbb].pdf');
-  assert.equal(a.get('cccccccccccc\u0000notes'), 'notes');
-});
-
 test('the planner keys files by drive and folder path, with exports, collisions and shared drives', async () => {
   const { emulator, drive } = await startDrive();
   const dir = mkdtempSync(join(tmpdir(), 'keys-test-'));
@@ -68,17 +56,17 @@ test('the planner keys files by drive and folder path, with exports, collisions 
 
     const planner = new ObjectKeyPlanner(catalog.db, 'me@example.com', { document: ['docx', 'pdf'], spreadsheet: ['xlsx'], presentation: ['pptx'], drawing: ['pdf'], script: ['json'] });
     const base = 'drive/me@example.com/My Drive/Docs %2F 2024/%2E%2E';
-    assert.deepEqual(planner.plan(older.id).objects, [{ format: '', key: `${base}/report.docx` }]);
-    assert.deepEqual(planner.plan(doc.id).objects, [
+    assert.deepEqual(planner.assignKeys(older.id), [{ format: '', key: `${base}/report.docx` }]);
+    assert.deepEqual(planner.assignKeys(doc.id), [
       { format: 'docx', key: `${base}/report [${doc.id.slice(0, 8)}].docx` },
       { format: 'pdf', key: `${base}/report.pdf` },
     ]);
-    assert.equal(planner.plan(doc.id).drivePath, 'My Drive/Docs / 2024/../report');
-    assert.deepEqual(planner.plan(sheet.id).objects, [{ format: 'xlsx', key: 'drive/me@example.com/My Drive/Budget.xlsx' }]);
-    const sharedKey = planner.plan(teamFile.id).objects[0].key;
+    assert.equal(planner.locate(doc.id).drivePath, 'My Drive/Docs / 2024/../report');
+    assert.deepEqual(planner.assignKeys(sheet.id), [{ format: 'xlsx', key: 'drive/me@example.com/My Drive/Budget.xlsx' }]);
+    const sharedKey = planner.assignKeys(teamFile.id)[0].key;
     assert.equal(sharedKey, `drive/me@example.com/My Drive [${team.id.slice(0, 8)}]/plan.txt`, 'a shared drive named "My Drive" does not merge into My Drive');
     const again = new ObjectKeyPlanner(catalog.db, 'me@example.com', { document: ['docx', 'pdf'], spreadsheet: ['xlsx'], presentation: ['pptx'], drawing: ['pdf'], script: ['json'] });
-    assert.deepEqual(again.plan(doc.id), planner.plan(doc.id), 'the same catalog gives the same keys');
+    assert.deepEqual(again.assignKeys(doc.id), planner.assignKeys(doc.id), 'keys are read back from the catalog');
   } finally {
     catalog.close();
     await emulator.close();
@@ -86,31 +74,140 @@ test('the planner keys files by drive and folder path, with exports, collisions 
   }
 });
 
-test('one planner serves every batch: its keys hold until a name or place changes in the catalog', () => {
+
+const formats = { document: ['docx'], spreadsheet: ['xlsx'], presentation: ['pptx'], drawing: ['pdf'], script: ['json'] };
+const listed = { driveId: null, mimeType: 'text/plain', size: 1, md5: null, driveSha256: null, headRevisionId: null, shortcutTargetId: null, skipReason: null };
+const folderInput = (id: string, name: string, parentId: string | null = 'root') =>
+  ({ ...listed, id, kind: 'folder' as const, name, mimeType: `${G}folder`, parentId, size: null, modifiedTime: '2024-01-01T00:00:00Z', createdTime: '2024-01-01T00:00:00Z', version: '1' });
+const fileInput = (id: string, name: string, parentId: string | null, createdTime = '2024-03-01T00:00:00Z', version = '1') =>
+  ({ ...listed, id, kind: 'binary' as const, name, parentId, createdTime, modifiedTime: createdTime, version });
+
+/** A temp catalog and a claim that takes every pending file, as the full sync does batch by batch. */
+function claimingCatalog(includeSharedWithMe = false) {
   const dir = mkdtempSync(join(tmpdir(), 'keys-test-'));
   const catalog = Catalog.open(join(dir, 'catalog.db'));
+  const planner = new ObjectKeyPlanner(catalog.db, 'me', formats);
+  const claim = () => {
+    const batch = claimPendingBatch(catalog, { planner, scopeRules: { exclude: [] }, includeSharedWithMe }, { afterId: '', limit: 100 });
+    return Object.fromEntries(batch.items.map((i) => [i.fileId, i.objects[0].key]));
+  };
+  /** What a transfer records: the claimed keys now hold each file's object on one destination. */
+  const store = (keys: Record<string, string>) => {
+    const insert = catalog.db.prepare(`INSERT INTO objects (file_id, destination, format, key, file_version, state) VALUES (?, 'aws', '', ?, '1', 'uploaded')
+      ON CONFLICT (file_id, destination, format) DO UPDATE SET key = excluded.key`);
+    for (const [id, key] of Object.entries(keys)) insert.run(id, key);
+    catalog.db.prepare(`UPDATE files SET state = 'synced' WHERE state = 'pending'`).run();
+  };
+  return { catalog, claim, store, close: () => (catalog.close(), rmSync(dir, { recursive: true, force: true })) };
+}
+
+test('a key stays with its file: an older newcomer of the same name gets the suffix, whatever its age', () => {
+  const c = claimingCatalog();
   try {
-    const base = { driveId: null, mimeType: 'text/plain', size: 1, md5: null, driveSha256: null, modifiedTime: '2024-05-01T00:00:00Z', headRevisionId: null, shortcutTargetId: null, skipReason: null };
-    const folder = { ...base, id: 'folder-1', kind: 'folder' as const, name: 'Notes', mimeType: `${G}folder`, parentId: 'root', createdTime: '2024-01-01T00:00:00Z', version: '1' };
-    const file = (id: string, name: string, createdTime: string, parentId = folder.id) => ({ ...base, id, kind: 'binary' as const, name, parentId, createdTime, version: '1' });
-    catalog.recordListedFiles([folder, file('file-b', 'b.txt', '2024-03-01T00:00:00Z'), file('file-c', 'c.txt', '2024-03-01T00:00:00Z')], 'l1');
-    const planner = new ObjectKeyPlanner(catalog.db, 'me', { document: ['docx'], spreadsheet: ['xlsx'], presentation: ['pptx'], drawing: ['pdf'], script: ['json'] });
-    const keyOf = (id: string) => {
-      planner.beginBatch();
-      return planner.plan(id).objects[0].key;
-    };
-    assert.equal(keyOf('file-b'), 'drive/me/My Drive/Notes/b.txt');
-    catalog.markSkipped('file-c', 'excluded');
-    assert.equal(keyOf('file-b'), 'drive/me/My Drive/Notes/b.txt');
+    c.catalog.recordListedFiles([folderInput('folder-1', 'Notes'), fileInput('file-b', 'b.txt', 'folder-1')], 'l1');
+    const first = c.claim();
+    assert.deepEqual(first, { 'file-b': 'drive/me/My Drive/Notes/b.txt' });
+    c.store(first);
+    // Older by its date and lower by its id: under the old rule it took the plain name, and b's object.
+    c.catalog.recordListedFiles([fileInput('file-a', 'b.txt', 'folder-1', '2020-01-01T00:00:00Z')], 'l2');
+    assert.deepEqual(c.claim(), { 'file-a': 'drive/me/My Drive/Notes/b [file-a].txt' });
+    c.catalog.recordListedFiles([fileInput('file-b', 'b.txt', 'folder-1', '2024-03-01T00:00:00Z', '2')], 'l3');
+    assert.equal((c.catalog.db.prepare("SELECT state FROM files WHERE id = 'file-b'").get() as { state: string }).state, 'synced', 'a new version with the same bytes changes nothing');
+  } finally {
+    c.close();
+  }
+});
 
-    // An older file of the same name arrives in the folder: it takes the plain name from then on.
-    catalog.recordListedFiles([file('file-a', 'b.txt', '2024-02-01T00:00:00Z')], 'l2');
-    assert.equal(keyOf('file-b'), 'drive/me/My Drive/Notes/b [file-b].txt');
-    assert.equal(keyOf('file-a'), 'drive/me/My Drive/Notes/b.txt');
+test('a renamed file gets a new key, and its old key is not given away while its object is still there', () => {
+  const c = claimingCatalog();
+  try {
+    c.catalog.recordListedFiles([folderInput('folder-1', 'Notes'), fileInput('file-x', 'x.txt', 'folder-1')], 'l1');
+    c.store(c.claim());
+    c.catalog.recordListedFiles([{ ...fileInput('file-x', 'renamed.txt', 'folder-1', '2024-03-01T00:00:00Z', '2') }, fileInput('file-y', 'x.txt', 'folder-1')], 'l2');
+    // Both are claimed in one batch: x's new name is planned first, but its object still sits at x.txt.
+    assert.deepEqual(c.claim(), { 'file-x': 'drive/me/My Drive/Notes/renamed.txt', 'file-y': 'drive/me/My Drive/Notes/x [file-y].txt' });
+  } finally {
+    c.close();
+  }
+});
 
-    // A renamed folder moves every key under it.
-    catalog.recordListedFiles([{ ...folder, name: 'Old notes', version: '2' }], 'l3');
-    assert.equal(keyOf('file-a'), 'drive/me/My Drive/Old notes/b.txt');
+test('items without a visible parent go under Shared with me, and only when the scope asks for them', () => {
+  for (const includeSharedWithMe of [false, true]) {
+    const c = claimingCatalog(includeSharedWithMe);
+    try {
+      c.catalog.recordListedFiles(
+        [
+          { ...fileInput('file-s', 'shared.txt', null), ownedByMe: false },
+          { ...folderInput('folder-s', 'Shared folder', null), ownedByMe: false },
+          fileInput('file-in', 'inside.txt', 'folder-s'),
+          fileInput('file-m', 'mine.txt', 'root'),
+          // The user's own file whose folder is gone from view ("unorganized"): part of My Drive.
+          { ...fileInput('file-u', 'unorganized.txt', null), ownedByMe: true },
+        ],
+        'l1',
+      );
+      const claimed = c.claim();
+      if (includeSharedWithMe) {
+        assert.deepEqual(claimed, {
+          'file-in': 'drive/me/Shared with me/Shared folder/inside.txt',
+          'file-m': 'drive/me/My Drive/mine.txt',
+          'file-s': 'drive/me/Shared with me/shared.txt',
+          'file-u': 'drive/me/My Drive/unorganized.txt',
+        });
+      } else {
+        assert.deepEqual(claimed, { 'file-m': 'drive/me/My Drive/mine.txt', 'file-u': 'drive/me/My Drive/unorganized.txt' });
+        const skipped = c.catalog.db.prepare(`SELECT id, skip_reason FROM files WHERE state = 'skipped' ORDER BY id`).all();
+        assert.deepEqual(skipped, [{ id: 'file-in', skip_reason: SHARED_WITH_ME_SKIP }, { id: 'file-s', skip_reason: SHARED_WITH_ME_SKIP }]);
+      }
+    } finally {
+      c.close();
+    }
+  }
+});
+
+test('a shared drive named like a later one, or like "Shared with me", keeps the key it was given', () => {
+  const c = claimingCatalog(true);
+  try {
+    c.catalog.upsertDrive({ id: 'drive-b', name: 'Team', kind: 'shared-drive' });
+    c.catalog.upsertDrive({ id: 'drive-c', name: 'Shared with me', kind: 'shared-drive' });
+    c.catalog.recordListedFiles([{ ...fileInput('file-1', 'one.txt', 'drive-b'), driveId: 'drive-b' }, { ...fileInput('file-2', 'two.txt', 'drive-c'), driveId: 'drive-c' }], 'l1');
+    c.store(c.claim());
+    c.catalog.upsertDrive({ id: 'drive-a', name: 'Team', kind: 'shared-drive' });
+    c.catalog.recordListedFiles([{ ...fileInput('file-0', 'zero.txt', 'drive-a'), driveId: 'drive-a' }, { ...fileInput('file-3', 'three.txt', null), ownedByMe: false }], 'l2');
+    assert.deepEqual(c.claim(), { 'file-0': 'drive/me/Team [drive-a]/zero.txt', 'file-3': 'drive/me/Shared with me/three.txt' });
+    const held = c.catalog.db.prepare(`SELECT key FROM objects WHERE file_id IN ('file-1', 'file-2') ORDER BY file_id`).all();
+    assert.deepEqual(held, [{ key: 'drive/me/Team/one.txt' }, { key: 'drive/me/Shared with me [drive-c]/two.txt' }]);
+  } finally {
+    c.close();
+  }
+});
+
+test('migration 7 records the keys objects already have, so a file changed later keeps its key', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'keys-test-'));
+  const path = join(dir, 'catalog.db');
+  // A catalog as version 6 left it: under the old rule the newer report.pdf got the suffix.
+  const old = new Database(path);
+  old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+  for (const m of migrations.filter((m) => m.version <= 6)) old.exec(m.sql);
+  old.prepare('INSERT INTO schema_migrations VALUES (6, ?, ?)').run('six', '2026-01-01T00:00:00Z');
+  const insertFile = old.prepare(`INSERT INTO files (id, kind, name, mime_type, parent_id, modified_time, version, state, last_listing_id, created_at, updated_at)
+    VALUES (?, 'binary', 'report.pdf', 'application/pdf', 'root', 't', '1', 'synced', 'l', 't', 't')`);
+  const insertObject = old.prepare(`INSERT INTO objects (file_id, destination, format, key, file_version, state) VALUES (?, ?, '', ?, '1', 'verified')`);
+  for (const [id, key] of [['file-old', 'drive/me/My Drive/report.pdf'], ['file-new', 'drive/me/My Drive/report [file-new].pdf']]) {
+    insertFile.run(id);
+    for (const destination of ['aws', 'nas']) insertObject.run(id, destination, key);
+  }
+  old.close();
+  const catalog = Catalog.open(path);
+  try {
+    assert.deepEqual(catalog.db.prepare('SELECT holder, format, key, parent_key, name FROM object_keys ORDER BY holder').all(), [
+      { holder: 'file-new', format: '', key: 'drive/me/My Drive/report [file-new].pdf', parent_key: 'drive/me/My Drive', name: 'report.pdf' },
+      { holder: 'file-old', format: '', key: 'drive/me/My Drive/report.pdf', parent_key: 'drive/me/My Drive', name: 'report.pdf' },
+    ]);
+    catalog.recordListedFiles([{ ...fileInput('file-new', 'report.pdf', 'root', '2024-03-01T00:00:00Z', '2'), md5: '0'.repeat(32) }], 'l2');
+    const planner = new ObjectKeyPlanner(catalog.db, 'me', formats);
+    const batch = claimPendingBatch(catalog, { planner, scopeRules: { exclude: [] }, includeSharedWithMe: false }, { afterId: '', limit: 10 });
+    assert.deepEqual(batch.items.map((i) => i.objects[0].key), ['drive/me/My Drive/report [file-new].pdf']);
   } finally {
     catalog.close();
     rmSync(dir, { recursive: true, force: true });

@@ -47,7 +47,7 @@ test('the rig starts a real Temporal dev server with our search attributes and a
 test('servers started by a process that is SIGKILLed do not outlive it', async () => {
   const marker = `tied-test-${process.pid}-${Date.now()}`;
   const script = `
-    const { startMinio } = require('./worker/embedded/minioServer');
+    const { startMinio } = require('./scripts/launchers/minioServer');
     startMinio(require('path').join(require('os').tmpdir(), '${marker}')).then((m) => console.log(m.process.pid));`;
   const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';

@@ -7,8 +7,9 @@ import { drive_v3 } from 'googleapis';
 import { LocalDestination } from '../activities/storage/local';
 import { partSizeFor } from '../activities/storage/destination';
 import { S3Destination } from '../activities/storage/s3';
-import { TransferDeps, transferFile } from '../activities/transfer/transferFile';
-import { CheckpointStore } from '../activities/transfer/transferLargeFile';
+import { CheckpointStore } from '../activities/transfer/largeFileCheckpoints';
+import type { TransferDeps } from '../activities/transfer/transferDeps';
+import { transferFile } from '../activities/transfer/transferFile';
 import { createLogger } from '../common/logger';
 import type { ObjectKey, TransferItem } from '../common/types';
 import { bytesContent, generatedContent } from './drive-emulator/content';
@@ -35,7 +36,7 @@ before(async () => {
   aws = minioDestination(stack.minio!, 'aws');
   eu = minioDestination(stack.minio!, 'eu', { maxParts: 1000 });
   local = new LocalDestination('nas', join(stack.tmp, 'nas'));
-  deps = { drive, destinations: [aws, eu, local], logger, attempts: 5, backoffBaseMs: 10, resumableMinBytes: 64 * 1024 * 1024, checkpoints: new CheckpointStore() };
+  deps = { drive, destinations: [aws, eu, local], logger, attempts: 5, backoffBaseMs: 10, resumableMinBytes: 64 * 1024 * 1024, checkpoints: new CheckpointStore(), stallTimeoutMs: 60_000 };
 });
 after(async () => {
   aws?.destroy();
@@ -89,7 +90,7 @@ test('one download feeds every destination; bytes, SHA-256 and metadata land eve
   assert.equal((await local.head(key))!.sha256, f.hashes!.sha256);
 });
 
-test('a Workspace file is exported, its SHA-256 added to the metadata, and an export over 10 MB goes through exportLinks', async () => {
+test('a Workspace file is exported, its SHA-256 stored with the object, and an export over 10 MB goes through exportLinks', async () => {
   const doc = await stack.emulator!.store.addFile({ name: 'Plan', mimeType: `${G}document`, text: 'plan' });
   const huge = await stack.emulator!.store.addFile({ name: 'Huge', mimeType: `${G}document`, exportSize: 11 * 1024 * 1024 });
   for (const f of [doc, huge]) {
@@ -119,7 +120,7 @@ test('with the SDK request checksums off, every upload style still lands the rig
       const bytes = await streamToBuffer(await plain.read(key));
       assert.equal(sha(bytes), outcome.stored[0].sha256, key);
       if (f.content) assert.equal(outcome.stored[0].sha256, f.hashes!.sha256);
-      assert.equal((await plain.head(key))!.sha256, outcome.stored[0].sha256, 'the SHA-256 is in the metadata');
+      assert.equal((await plain.head(key))!.sha256, outcome.stored[0].sha256, 'the SHA-256 is stored with the object');
     }
   } finally {
     plain.destroy();
@@ -176,6 +177,73 @@ test('rate limits are retried; downloadQuotaExceeded defers without spinning; a 
   emulator.store.delete(gone.id);
   const missing = await transferFile(deps, itemFor(gone, [{ format: '', key: 'k/gone.txt' }]));
   assert.deepEqual([missing.failure?.reason, missing.failure?.deferred], ['notFound', false]);
+});
+
+test('the Drive client makes no hidden retries: the request log shows exactly the tries the retry policy made', async () => {
+  const emulator = stack.emulator!;
+  const f = await emulator.store.addFile({ name: 'flaky.txt', content: bytesContent('flaky') });
+  emulator.faults.add({ match: `/files/${f.id}\\?.*alt=media`, status: 500, reason: 'backendError', times: 1 });
+  const once = await transferFile({ ...deps, attempts: 1 }, itemFor(f, [{ format: '', key: 'k/flaky.txt' }]));
+  assert.deepEqual([once.failure?.reason, downloadsOf(f.id)], ['backendError', 1], 'one try allowed, one request made');
+  emulator.faults.add({ match: `/files/${f.id}\\?.*alt=media`, status: 500, reason: 'backendError', times: 1 });
+  const twice = await transferFile({ ...deps, attempts: 2 }, itemFor(f, [{ format: '', key: 'k/flaky.txt' }]));
+  assert.deepEqual([twice.failure, downloadsOf(f.id) - 1], [undefined, 2], 'a 500, then the policy\'s second try');
+});
+
+// Generous timeouts: without a stall timeout these tries would wait forever.
+test('a Drive body that stalls mid-stream fails over within the stall timeout, then succeeds on retry', { timeout: 120_000 }, async () => {
+  const MiB = 1024 * 1024;
+  const emulator = stack.emulator!;
+  const streamed = await emulator.store.addFile({ name: 'stalls.bin', content: generatedContent(3 * MiB + 5, 61) });
+  const large = await emulator.store.addFile({ name: 'stalls-large.bin', content: generatedContent(9 * MiB + 5, 62) });
+  const quick = { ...deps, stallTimeoutMs: 2_000, resumableMinBytes: 8 * MiB, checkpoints: new CheckpointStore() };
+  // Both tries stall; the large file's second one 2 MiB into a download resumed at 5 MiB, before its next part.
+  for (const [f, stallAt, stallAgainAt] of [[streamed, MiB, MiB], [large, 6 * MiB, 2 * MiB]] as const) {
+    const item = itemFor(f, [{ format: '', key: `k/${f.name}` }]);
+    const match = `GET /drive/v3/files/${f.id}\\?`;
+    for (const at of [stallAt, stallAgainAt]) emulator.faults.add({ match, times: 1, stallAfterBytes: at });
+    const started = Date.now();
+    const stalledTwice = await transferFile({ ...quick, attempts: 2 }, item);
+    assert.equal(stalledTwice.failure?.reason, 'stalled', stalledTwice.failure?.message);
+    assert.ok(Date.now() - started < 60_000, 'given up on the stall timeout, not on a transfer timeout');
+    const [stalled] = emulator.requests.filter((r) => r.path === `/drive/v3/files/${f.id}`);
+    // The emulator sees the hang-up a moment after the client's side has given up.
+    while (stalled.ended === undefined && Date.now() - started < 60_000) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual([stalled.bytesSent, stalled.ended], [stallAt, 'early'], 'the stalled download was closed');
+
+    const retried = await transferFile(quick, item);
+    assert.equal(retried.failure, undefined, retried.failure?.message);
+    const tries = emulator.requests.filter((r) => r.path === `/drive/v3/files/${f.id}`);
+    assert.equal(tries.length, 3, 'two stalled tries, then one that went through');
+    for (const copy of Object.values(await readBack(`k/${f.name}`))) assert.equal(sha(copy), f.hashes!.sha256);
+  }
+  // The large file's second try resumes from the part written before the first stall; given up, it starts over.
+  const ranges = emulator.requests.filter((r) => r.path === `/drive/v3/files/${large.id}`).map((r) => r.range);
+  assert.deepEqual(ranges, [undefined, `bytes=${5 * MiB}-`, undefined]);
+});
+
+test('a Drive reply that never comes fails over within the stall timeout', { timeout: 120_000 }, async () => {
+  const f = await stack.emulator!.store.addFile({ name: 'silent.txt', content: bytesContent('silent') });
+  stack.emulator!.faults.add({ match: `GET /drive/v3/files/${f.id}\\?`, times: 1, delayMs: 600_000 });
+  const outcome = await transferFile({ ...deps, stallTimeoutMs: 2_000 }, itemFor(f, [{ format: '', key: 'k/silent.txt' }]));
+  assert.equal(outcome.failure, undefined, outcome.failure?.message);
+  assert.deepEqual(stack.emulator!.requests.filter((r) => r.path === `/drive/v3/files/${f.id}`).map((r) => r.ended), ['early', 'complete']);
+});
+
+test('an S3 destination that stops answering fails within the stall timeout; the others get the file', { timeout: 120_000 }, async () => {
+  const stalling = minioDestination(stack.minio!, 'aws', { name: 'stalling' }, 1);
+  const f = await stack.emulator!.store.addFile({ name: 'to-a-frozen-store.txt', content: bytesContent('frozen') });
+  // A stopped MinIO accepts connections and data into the kernel's buffers, and never answers.
+  process.kill(-stack.minio!.process.pid!, 'SIGSTOP');
+  try {
+    const outcome = await transferFile({ ...deps, destinations: [stalling, local], attempts: 1, stallTimeoutMs: 1_000 }, itemFor(f, [{ format: '', key: 'k/frozen.txt' }]));
+    assert.deepEqual(outcome.stored.map((s) => s.destination), ['nas']);
+    assert.deepEqual([outcome.failure?.destinations, outcome.failure?.reason], [['stalling'], 'destinationError']);
+    assert.match(outcome.failure!.message, /TimeoutError.*inactivity/);
+  } finally {
+    process.kill(-stack.minio!.process.pid!, 'SIGCONT');
+    stalling.destroy();
+  }
 });
 
 test('an abusive file is retried with acknowledgeAbuse', async () => {
@@ -242,25 +310,77 @@ test('a large file whose bytes do not match Drive is never completed, and is fet
 test('a crash after the last part and before completion resumes without downloading again', async () => {
   const MiB = 1024 * 1024;
   const f = await stack.emulator!.store.addFile({ name: 'almost.bin', content: generatedContent(9 * MiB + 1, 91) });
-  // The store outlives the failed try as a heartbeat would; the destination dies at completion, like a crash.
+  // The store outlives the failed try as a heartbeat would; the destination dies at completion, like a crash,
+  // and the attempt is cancelled, so it gives nothing up: its retry is to resume.
   class HeartbeatLikeStore extends CheckpointStore {
     override clear(): void {}
   }
   const checkpoints = new HeartbeatLikeStore();
+  const attempt = new AbortController();
   const crashing = Object.assign(Object.create(local) as LocalDestination, {
     beginPartUpload: async (...args: Parameters<LocalDestination['beginPartUpload']>) => ({
       ...(await local.beginPartUpload(...args)),
-      complete: async () => Promise.reject(new Error('worker killed')),
+      complete: async () => {
+        attempt.abort();
+        throw new Error('worker killed');
+      },
       abort: async () => undefined,
     }),
   });
   const item = itemFor(f, [{ format: '', key: 'k/almost.bin' }]);
-  const first = await transferFile({ ...deps, destinations: [crashing], attempts: 1, resumableMinBytes: 8 * MiB, checkpoints }, item);
-  assert.equal(first.failure?.message, 'worker killed');
+  const crashDeps = { ...deps, destinations: [crashing], attempts: 1, resumableMinBytes: 8 * MiB, checkpoints, signal: attempt.signal };
+  await assert.rejects(transferFile(crashDeps, item), { name: 'AbortError' }, 'a cancelled attempt ends by its cancellation');
   assert.equal(checkpoints.get(f.id)?.offset, 9 * MiB + 1);
   const second = await transferFile({ ...deps, destinations: [local], resumableMinBytes: 8 * MiB, checkpoints }, item);
   assert.equal(second.failure, undefined);
   assert.equal(second.bytesDownloaded, 0);
   assert.equal(downloadsOf(f.id), 1);
   assert.equal(sha(readFileSync(join(stack.tmp, 'nas', 'k', 'almost.bin'))), f.hashes!.sha256);
+});
+
+test('a fresh start at a large file removes the partial files that earlier attempts left', async () => {
+  const MiB = 1024 * 1024;
+  const f = await stack.emulator!.store.addFile({ name: 'restarted.bin', content: generatedContent(9 * MiB, 92) });
+  const item = itemFor(f, [{ format: '', key: 'k/restarted/restarted.bin' }]);
+  const partials = () => readdirSync(join(stack.tmp, 'nas', 'k', 'restarted')).filter((n) => n.endsWith('.partial'));
+  class LostCheckpoints extends CheckpointStore {
+    override save(): void {}
+  }
+  for (let i = 0; i < 2; i++) {
+    // Each attempt is cut off after its first part, and its checkpoint is lost, as when a batch's heartbeat is:
+    // nothing names the partial file, so nothing gives it up either.
+    stack.emulator!.faults.add({ match: `GET /drive/v3/files/${f.id}\\?`, times: 1, cutOffAfterBytes: 6 * MiB });
+    const cutDeps = { ...deps, destinations: [local], attempts: 1, resumableMinBytes: 8 * MiB, checkpoints: new LostCheckpoints() };
+    const cut = await transferFile(cutDeps, item);
+    assert.equal(cut.failure?.reason, 'network');
+    assert.equal(partials().length, 1, 'the cut attempt kept its partial file for a resume; the one before is gone');
+  }
+  const done = await transferFile({ ...deps, destinations: [local], resumableMinBytes: 8 * MiB, checkpoints: new CheckpointStore() }, item);
+  assert.equal(done.failure, undefined);
+  assert.deepEqual(partials(), []);
+  assert.equal(sha(readFileSync(join(stack.tmp, 'nas', 'k', 'restarted', 'restarted.bin'))), f.hashes!.sha256);
+});
+
+test('two overlapping attempts at a large file never leave mixed bytes on the local destination', async () => {
+  const MiB = 1024 * 1024;
+  const f = await stack.emulator!.store.addFile({ name: 'overlap.bin', content: generatedContent(17 * MiB + 3, 23) });
+  const item = itemFor(f, [{ format: '', key: 'k/overlap.bin' }]);
+  const options = { ...deps, destinations: [local], attempts: 1, resumableMinBytes: 8 * MiB };
+  // The first attempt lives on, unaware that it was given up: slow, and its bytes go bad after its first 5 MiB part.
+  stack.emulator!.faults.add({ match: `GET /drive/v3/files/${f.id}\\?`, times: 1, bytesPerSecond: 3 * MiB, wrongBytes: true, wrongBytesAfter: 6 * MiB });
+  const zombieCheckpoints = new CheckpointStore();
+  const zombie = transferFile({ ...options, checkpoints: zombieCheckpoints }, item);
+  const deadline = Date.now() + 60_000;
+  while (!zombieCheckpoints.get(f.id)) {
+    assert.ok(Date.now() < deadline, 'the first attempt checkpointed its first part');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  // The retry resumes from the checkpoint the first attempt last heartbeated, while that one goes on writing.
+  const retry = await transferFile({ ...options, checkpoints: new CheckpointStore(zombieCheckpoints.snapshot()) }, item);
+  assert.equal(retry.failure, undefined, retry.failure?.message);
+  assert.equal((await zombie).failure?.reason, 'corruptDownload');
+  assert.deepEqual(stack.emulator!.requests.filter((r) => r.path === `/drive/v3/files/${f.id}`).map((r) => r.range), [undefined, `bytes=${5 * MiB}-`]);
+  assert.equal(sha(readFileSync(join(stack.tmp, 'nas', 'k', 'overlap.bin'))), f.hashes!.sha256, 'only the source bytes');
+  assert.equal((await local.head('k/overlap.bin'))?.sha256, f.hashes!.sha256);
+  assert.deepEqual(readdirSync(join(stack.tmp, 'nas', 'k')).filter((n) => n.endsWith('.partial')), [], 'no partial file is left');
 });

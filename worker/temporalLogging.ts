@@ -9,7 +9,10 @@ const levels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = 
   ERROR: 'error',
 };
 
-/** Sends the Temporal SDK's and core's logs through pino, so every event is one JSON line with its ids. */
+/**
+ * Sends the Temporal SDK's and core's logs through pino, so every event is one JSON line with its ids. The SDK puts a
+ * failed activity's Error under `error`; the logger serializes errors under any key (common/logger.ts).
+ */
 export function installTemporalLogging(logger: Logger, level: LogLevel = 'INFO'): void {
   Runtime.install({
     logger: new DefaultLogger(level, (entry) => {

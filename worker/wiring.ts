@@ -14,7 +14,7 @@ export function wireActivities(config: Config, logger: Logger, env: NodeJS.Proce
     tokenUrl: config.google.tokenUrl,
   });
   const drive = createDriveClient(auth, config.google.apiRootUrl);
-  const destinations = createDestinations(config.destinations, env);
+  const destinations = createDestinations(config, env);
   const catalog = Catalog.open(config.catalog.path);
   const catalogActivities = createCatalogActivities({
     catalog,
@@ -34,6 +34,7 @@ export function wireActivities(config: Config, logger: Logger, env: NodeJS.Proce
     backoffBaseMs: config.transfer.retryBaseDelayMs,
     concurrency: config.transfer.concurrency,
     resumableMinBytes: config.transfer.resumableMinBytes,
+    stallTimeoutMs: config.transfer.stallTimeoutSeconds * 1000,
   });
   return { catalog, catalogActivities, transferActivities };
 }

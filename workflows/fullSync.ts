@@ -1,7 +1,18 @@
-import { ActivityOptions, continueAsNew, defineQuery, executeChild, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ActivityOptions,
+  continueAsNew,
+  defineQuery,
+  executeChild,
+  patched,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { CatalogActivities, TransferActivities } from '../activities';
 import { TASK_QUEUES } from '../common/taskQueues';
-import { FullSyncSummary, FullSyncTotals, TransferOutcome, addCounts, emptyFullSyncTotals } from '../common/types';
+import { FullSyncSummary, FullSyncTotals, addCounts, emptyFullSyncTotals } from '../common/types';
 import { listDriveIntoCatalog } from './listDriveIntoCatalog';
 
 export interface FullSyncInput {
@@ -40,13 +51,18 @@ const catalog = proxyActivities<CatalogActivities>({
  * A batch streams many bytes: a dead worker is noticed by its missing heartbeat, not by a long timeout,
  * and the retry goes on from the heartbeat's checkpoints.
  */
-const transferActivities = (heartbeatTimeout: ActivityOptions['heartbeatTimeout']) =>
+const transferActivities = (heartbeatTimeout: ActivityOptions['heartbeatTimeout'], maximumAttempts: number) =>
   proxyActivities<TransferActivities>({
     taskQueue: TASK_QUEUES.transfer,
     startToCloseTimeout: '12 hours',
     heartbeatTimeout,
-    retry: { initialInterval: '1 second', maximumInterval: '5 minutes', maximumAttempts: 5 },
+    retry: { initialInterval: '1 second', maximumInterval: '5 minutes', maximumAttempts },
   });
+
+/** Runs from this version on give a batch more tries, and record a batch that still fails instead of failing. */
+const BATCH_SURVIVES_CRASHES = 'transfer-batch-survives-worker-crashes';
+
+type RecordedOutcomes = Awaited<ReturnType<CatalogActivities['recordTransferOutcomes']>>;
 
 /**
  * Full sync: lists every drive into the catalog, transfers every pending file to every destination in
@@ -57,7 +73,9 @@ const transferActivities = (heartbeatTimeout: ActivityOptions['heartbeatTimeout'
 export async function fullSync(input: FullSyncInput): Promise<FullSyncSummary> {
   const info = workflowInfo();
   const runId = input.resume?.runId ?? info.workflowId;
-  const transfer = transferActivities(input.transferHeartbeatTimeout ?? '1 minute');
+  const survivesCrashes = patched(BATCH_SURVIVES_CRASHES);
+  // Each worker lost mid-batch costs one try, and the next try resumes from the heartbeat: tries are cheap.
+  const transfer = transferActivities(input.transferHeartbeatTimeout ?? '1 minute', survivesCrashes ? 10 : 5);
   const batchSize = input.batchSize ?? 100;
   const verifyPageSize = input.verifyPageSize ?? 500;
   let totals = input.resume?.totals ?? emptyFullSyncTotals();
@@ -94,12 +112,12 @@ export async function fullSync(input: FullSyncInput): Promise<FullSyncSummary> {
   }
 
   // The next batch is claimed, and the last one recorded, while a batch streams: the transfer lanes do not
-  // wait for the catalog between batches. A claim only reads (and marks out-of-scope files skipped), so one
-  // dropped at continueAsNew is simply made again.
+  // wait for the catalog between batches. A claim records keys and skips, nothing a second claim of the same
+  // files would do differently, so one dropped at continueAsNew is simply made again.
   let claimed = phase === 'transfer' ? catalog.claimPendingBatch({ afterId, limit: batchSize, countPending: true }) : undefined;
   let recording = Promise.resolve();
-  const record = async (outcomes: TransferOutcome[]) => {
-    const recorded = await catalog.recordTransferOutcomes({ runId, outcomes });
+  const record = async (recordedOutcomes: Promise<RecordedOutcomes>) => {
+    const recorded = await recordedOutcomes;
     totals = {
       ...totals,
       filesSynced: totals.filesSynced + recorded.synced,
@@ -113,6 +131,8 @@ export async function fullSync(input: FullSyncInput): Promise<FullSyncSummary> {
   while (phase === 'transfer') {
     const batch = await claimed!;
     pending = batch.pendingAfter ?? { files: pending.files - batch.consumed.files, bytes: pending.bytes - batch.consumed.bytes };
+    // Current details are not history: a run continued as new shows them again before its first record.
+    report();
     if (batch.items.length === 0) {
       await recording;
       phase = 'verify';
@@ -120,9 +140,18 @@ export async function fullSync(input: FullSyncInput): Promise<FullSyncSummary> {
     }
     const transferring = transfer.transferBatch(batch.items);
     claimed = catalog.claimPendingBatch({ afterId: batch.nextAfterId, limit: batchSize });
-    const outcomes = await transferring;
+    const outcomes = await transferring.catch((err: unknown) => {
+      // Every try of the batch died (workers killed, a file that crashes its worker): its files fail, for the
+      // next run to retry, and this run goes on with the next batch.
+      if (!survivesCrashes || !(err instanceof ActivityFailure)) throw err;
+      return err;
+    });
     await recording;
-    recording = record(outcomes);
+    recording = record(
+      outcomes instanceof ActivityFailure
+        ? catalog.recordFailedBatch({ runId, fileIds: batch.items.map((i) => i.fileId), message: `${outcomes.message}: ${outcomes.cause?.message}` })
+        : catalog.recordTransferOutcomes({ runId, outcomes }),
+    );
     afterId = batch.nextAfterId;
     if (workflowInfo().continueAsNewSuggested) {
       await Promise.all([recording, claimed]);

@@ -27,6 +27,8 @@ export interface CatalogFileInput {
   skipReason: string | null;
   /** Set when the item lies outside the listed scope and was recorded by following this shortcut or folder. */
   followedFrom?: string | null;
+  /** Drive's ownedByMe; null in shared drives, whose items have no owner. */
+  ownedByMe?: boolean | null;
 }
 
 export interface CatalogFile extends CatalogFileInput {
@@ -88,42 +90,63 @@ export class Catalog {
 
   /**
    * Records one listing page in a single transaction. A content file that is new, or whose content or
-   * place changed, becomes pending; an unchanged one keeps its state.
+   * place changed, becomes pending; an unchanged one keeps its state. An item recorded by following a
+   * shortcut takes the place it is given even when Drive's version is unchanged; a listing at its Drive
+   * place does not move it back.
    */
   recordListedFiles(files: CatalogFileInput[], listingId: string): ListingCounts {
     const counts: ListingCounts = { listed: files.length, new: 0, changed: 0, unchanged: 0, skipped: 0, folders: 0 };
     const now = new Date().toISOString();
-    const select = this.db.prepare('SELECT name, parent_id, size, md5, modified_time, version, shortcut_target_id, state FROM files WHERE id = ?');
+    const select = this.db.prepare(
+      `SELECT name, parent_id, drive_id, followed_from, size, md5, modified_time, version, shortcut_target_id, state
+       FROM files WHERE id = ?`,
+    );
     const insert = this.db.prepare(
       `INSERT INTO files (id, drive_id, kind, name, mime_type, parent_id, size, md5, drive_sha256, modified_time, created_time,
-         version, head_revision_id, shortcut_target_id, state, skip_reason, followed_from, last_listing_id, created_at, updated_at)
+         version, head_revision_id, shortcut_target_id, state, skip_reason, followed_from, owned_by_me, last_listing_id,
+         created_at, updated_at)
        VALUES (@id, @driveId, @kind, @name, @mimeType, @parentId, @size, @md5, @driveSha256, @modifiedTime, @createdTime,
-         @version, @headRevisionId, @shortcutTargetId, @state, @skipReason, @followedFrom, @listingId, @now, @now)`,
+         @version, @headRevisionId, @shortcutTargetId, @state, @skipReason, @followedFrom, @ownedByMe, @listingId, @now, @now)`,
     );
     const update = this.db.prepare(
       `UPDATE files SET drive_id = @driveId, kind = @kind, name = @name, mime_type = @mimeType, parent_id = @parentId,
          size = @size, md5 = @md5, drive_sha256 = @driveSha256, modified_time = @modifiedTime, created_time = @createdTime, version = @version,
          head_revision_id = @headRevisionId, shortcut_target_id = @shortcutTargetId, state = @state,
-         skip_reason = @skipReason, followed_from = @followedFrom, last_listing_id = @listingId, updated_at = @now
+         skip_reason = @skipReason, followed_from = @followedFrom, owned_by_me = @ownedByMe, last_listing_id = @listingId, updated_at = @now
        WHERE id = @id`,
     );
-    const touch = this.db.prepare('UPDATE files SET last_listing_id = ? WHERE id = ?');
+    const touch = this.db.prepare('UPDATE files SET last_listing_id = ?, owned_by_me = ? WHERE id = ?');
     this.db.transaction(() => {
       for (const f of files) {
         const initialState: FileState | null = f.kind === 'unsupported' ? 'skipped' : f.kind === 'binary' || f.kind === 'workspace' ? 'pending' : null;
         if (f.kind === 'folder') counts.folders++;
         if (f.kind === 'unsupported') counts.skipped++;
-        const row = { followedFrom: null, ...f, listingId, now, state: initialState };
+        const ownedByMe = f.ownedByMe == null ? null : Number(f.ownedByMe);
+        const row = { followedFrom: null, ...f, ownedByMe, listingId, now, state: initialState };
         const existing = select.get(f.id) as
-          | { name: string; parent_id: string | null; size: number | null; md5: string | null; modified_time: string; version: string; shortcut_target_id: string | null; state: FileState | null }
+          | {
+              name: string;
+              parent_id: string | null;
+              drive_id: string | null;
+              followed_from: string | null;
+              size: number | null;
+              md5: string | null;
+              modified_time: string;
+              version: string;
+              shortcut_target_id: string | null;
+              state: FileState | null;
+            }
           | undefined;
         if (!existing) {
           insert.run(row);
           counts.new++;
           continue;
         }
-        if (existing.version === f.version) {
-          touch.run(listingId, f.id);
+        const placedByFollowing =
+          f.followedFrom != null &&
+          (existing.followed_from !== f.followedFrom || existing.parent_id !== f.parentId || existing.drive_id !== f.driveId);
+        if (existing.version === f.version && !placedByFollowing) {
+          touch.run(listingId, ownedByMe, f.id);
           counts.unchanged++;
           continue;
         }
@@ -175,6 +198,36 @@ export class Catalog {
     return row ? toCatalogFile(row) : undefined;
   }
 
+  /** A folder and the folders above it in the catalog, up to one with no parent or with a parent not recorded. */
+  ancestorsOf(folderId: string | null): Set<string> {
+    if (!folderId) return new Set();
+    const rows = this.db
+      .prepare(
+        `WITH RECURSIVE up(id) AS (SELECT ? UNION SELECT f.parent_id FROM files f JOIN up ON f.id = up.id WHERE f.parent_id IS NOT NULL)
+         SELECT id FROM up`,
+      )
+      .all(folderId) as Array<{ id: string }>;
+    return new Set(rows.map((r) => r.id));
+  }
+
+  /**
+   * Whether an item's place is under "Shared with me" (DESIGN.md section 7): the top of its chain of parents
+   * has no parent and no drive and is owned by someone else, as Drive answers for an item whose parent the
+   * account cannot see (the user's own parentless files are in My Drive).
+   */
+  isUnderSharedWithMe(id: string): boolean {
+    const row = this.db
+      .prepare(
+        `WITH RECURSIVE up(id, parent_id, drive_id, owned_by_me) AS (
+           SELECT id, parent_id, drive_id, owned_by_me FROM files WHERE id = ?
+           UNION SELECT f.id, f.parent_id, f.drive_id, f.owned_by_me FROM files f JOIN up ON f.id = up.parent_id
+         )
+         SELECT EXISTS (SELECT 1 FROM up WHERE parent_id IS NULL AND drive_id IS NULL AND owned_by_me = 0) AS shared`,
+      )
+      .get(id) as { shared: number };
+    return row.shared === 1;
+  }
+
   /** Files of a listing, in id order, for reading the catalog back page by page. */
   filesPage(afterId: string, limit: number): CatalogFile[] {
     const rows = this.db.prepare('SELECT * FROM files WHERE id > ? ORDER BY id LIMIT ?').all(afterId, limit) as Array<Record<string, unknown>>;
@@ -208,5 +261,6 @@ function toCatalogFile(row: Record<string, unknown>): CatalogFile {
     state: row.state as FileState | null,
     lastListingId: row.last_listing_id as string,
     followedFrom: row.followed_from as string | null,
+    ownedByMe: row.owned_by_me === null ? null : row.owned_by_me === 1,
   };
 }

@@ -133,4 +133,53 @@ export const migrations: Array<{ version: number; name: string; sql: string }> =
       CREATE INDEX failures_open ON failures(file_id, destination) WHERE resolved_at IS NULL;
     `,
   },
+  {
+    version: 7,
+    name: 'object keys recorded once given, so a key stays with its file; objects found by key, so no write replaces another file',
+    sql: `
+      CREATE TABLE object_keys (
+        holder TEXT NOT NULL,
+        format TEXT NOT NULL,
+        key TEXT NOT NULL UNIQUE,
+        parent_key TEXT NOT NULL,
+        name TEXT NOT NULL,
+        assigned_at TEXT NOT NULL,
+        PRIMARY KEY (holder, format)
+      );
+      CREATE INDEX objects_by_key ON objects(key, file_id);
+      -- The keys objects already have; parent_key is the key up to its last '/' (rtrim strips the last segment).
+      INSERT OR IGNORE INTO object_keys (holder, format, key, parent_key, name, assigned_at)
+        SELECT o.file_id, o.format, o.key, substr(rtrim(o.key, replace(o.key, '/', '')), 1, length(rtrim(o.key, replace(o.key, '/', ''))) - 1),
+          f.name || CASE WHEN o.format = '' THEN '' ELSE '.' || o.format END, coalesce(o.uploaded_at, f.updated_at)
+        FROM objects o JOIN files f ON f.id = o.file_id ORDER BY o.rowid;
+    `,
+  },
+  {
+    version: 8,
+    name: 'who owns an item (null in shared drives); a shortcut walk\'s queue and resolved shortcuts, so it goes on in bounded steps',
+    sql: `
+      ALTER TABLE files ADD COLUMN owned_by_me INTEGER;
+      CREATE TABLE shortcut_walks (
+        walk_id TEXT PRIMARY KEY,
+        scan_after_id TEXT
+      );
+      CREATE TABLE shortcut_walk_items (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        walk_id TEXT NOT NULL REFERENCES shortcut_walks(walk_id) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('shortcut', 'folder')),
+        item_id TEXT NOT NULL,
+        parent_id TEXT,
+        drive_id TEXT,
+        target_id TEXT,
+        following TEXT NOT NULL,
+        page_token TEXT
+      );
+      CREATE INDEX shortcut_walk_items_walk ON shortcut_walk_items(walk_id, seq);
+      CREATE TABLE shortcut_walk_resolved (
+        walk_id TEXT NOT NULL REFERENCES shortcut_walks(walk_id) ON DELETE CASCADE,
+        shortcut_id TEXT NOT NULL,
+        PRIMARY KEY (walk_id, shortcut_id)
+      );
+    `,
+  },
 ];

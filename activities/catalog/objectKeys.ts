@@ -1,7 +1,61 @@
+import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { ExportFormatConfig, exportExtensionsFor } from '../../common/exportFormats';
+import type { ExportFormatConfig } from '../../common/config';
+import { exportExtensionsFor } from '../../common/exportFormats';
 import type { ObjectKey } from '../../common/types';
-import { SiblingEntry, objectFileName, safeSegment, uniqueSegments } from '../storage/objectNames';
+
+/** Longest name segment we write: local filesystems stop at 255 bytes, and S3 keys at 1,024. */
+const MAX_SEGMENT_BYTES = 200;
+const FOLDER_CACHE_ENTRIES = 50_000;
+/** The `format` under which a shared drive's root folder holds its key. */
+const DRIVE_ROOT = 'drive-root';
+export const MY_DRIVE = 'My Drive';
+export const SHARED_WITH_ME = 'Shared with me';
+
+/**
+ * Makes a Drive name safe as one key segment, deterministically and reversibly enough to stay unique:
+ * `%`, `/`, `\` and control characters are percent-encoded, `.` and `..` never stand alone, and a name
+ * too long for a filesystem is cut at a character boundary with a hash of the whole name appended.
+ */
+export function safeSegment(name: string): string {
+  let safe = name.replace(/[%/\\\u0000-\u001f\u007f]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+  if (safe === '') safe = '%00';
+  if (safe === '.' || safe === '..') safe = safe.replace(/\./g, '%2E');
+  if (Buffer.byteLength(safe) <= MAX_SEGMENT_BYTES) return safe;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 12);
+  const ext = extensionOf(safe);
+  const keep = MAX_SEGMENT_BYTES - Buffer.byteLength(`~${hash}${ext}`);
+  return `${truncateUtf8(safe.slice(0, safe.length - ext.length), keep)}~${hash}${ext}`;
+}
+
+/** `.pdf` of `report.pdf`; nothing for `.bashrc`, `archive.` or an extension longer than 10 characters. */
+export function extensionOf(name: string): string {
+  const m = name.match(/(?<=.)\.[A-Za-z0-9]{1,10}$/);
+  return m ? m[0] : '';
+}
+
+function truncateUtf8(text: string, maxBytes: number): string {
+  let out = '';
+  for (const ch of text) {
+    if (Buffer.byteLength(out + ch) > maxBytes) break;
+    out += ch;
+  }
+  return out;
+}
+
+/** `Budget` exported as xlsx is `Budget.xlsx`; `report.pdf` stays `report.pdf`. */
+export function objectFileName(name: string, exportExtension: string | undefined): string {
+  return exportExtension ? `${name}.${exportExtension}` : name;
+}
+
+/** Puts ` [<tag>]` before the extension: how an item is told apart from another that holds its plain key. */
+export function disambiguate(segment: string, tag: string): string {
+  const ext = extensionOf(segment);
+  return `${segment.slice(0, segment.length - ext.length)} [${tag}]${ext}`;
+}
+
+/** Where an item sits: under My Drive, a shared drive, or (no visible parent) Shared with me. */
+export type KeyRoot = 'my-drive' | 'shared-drive' | 'shared-with-me';
 
 interface Row {
   id: string;
@@ -10,144 +64,186 @@ interface Row {
   mime_type: string;
   parent_id: string | null;
   drive_id: string | null;
-  created_time: string | null;
+  /** 0 when someone else owns it; 1, or null in shared drives and catalogs from before Drive's flag was kept. */
+  owned_by_me: number | null;
 }
 
-/** Sibling segments kept between batches, counted in entries (about 100 bytes each). */
-const SEGMENT_CACHE_ENTRIES = 200_000;
-const FOLDER_PATH_CACHE_ENTRIES = 50_000;
-
-/** A map that forgets its least recently used entries beyond a total weight. */
-class LruCache<K, V> {
-  private readonly entries = new Map<K, V>();
-  private total = 0;
-
-  constructor(private readonly maxWeight: number, private readonly weigh: (value: V) => number) {}
-
-  get(key: K): V | undefined {
-    const value = this.entries.get(key);
-    if (value !== undefined) {
-      this.entries.delete(key);
-      this.entries.set(key, value);
-    }
-    return value;
-  }
-
-  set(key: K, value: V): void {
-    this.entries.set(key, value);
-    this.total += this.weigh(value);
-    // The newest entry stays even when it alone is over the limit: a huge folder is read once, not per file.
-    for (const [oldest, old] of this.entries) {
-      if (this.total <= this.maxWeight || oldest === key) break;
-      this.entries.delete(oldest);
-      this.total -= this.weigh(old);
-    }
-  }
-
-  clear(): void {
-    this.entries.clear();
-    this.total = 0;
-  }
+interface HeldKey {
+  key: string;
+  parent_key: string;
+  name: string;
 }
 
 /**
- * Computes object keys from the catalog: `drive/<account>/<My Drive | shared drive>/<folders>/<name>`,
- * with every segment made safe and unique among its siblings (DESIGN.md section 7). One planner serves
- * every batch: folder paths and sibling segments are kept (bounded) until a name or place changes in the
- * catalog, so a folder of 100,000 files is read once rather than once per batch.
+ * Gives every file, folder and shared drive its object key (DESIGN.md section 7) and records it in
+ * `object_keys`: `drive/<account>/<My Drive | shared drive | Shared with me>/<folders>/<name>`, each
+ * segment made safe. A key, once given, stays with its holder until the holder itself is renamed or moved;
+ * it is never recomputed from the current siblings. A newcomer whose plain key is held by another file,
+ * in the catalog's keys or by an object a destination still holds for that file, gets ` [<id prefix>]`
+ * whatever its age, so no write ever replaces another file's object.
+ *
+ * Assigning writes the catalog: call it inside the claim's transaction, and `forget()` if that rolls back.
  */
 export class ObjectKeyPlanner {
   private readonly rows = new Map<string, Row | null>();
-  private readonly childSegments = new LruCache<string, Map<string, string>>(SEGMENT_CACHE_ENTRIES, (m) => Math.max(1, m.size));
-  private readonly folderPaths = new LruCache<string, { key: string; path: string }>(FOLDER_PATH_CACHE_ENTRIES, () => 1);
-  private drives?: Map<string, { segment: string; name: string }>;
+  private readonly folderKeys = new Map<string, string>();
+  private readonly folderPlaces = new Map<string, { path: string; root: KeyRoot }>();
   private namesVersion?: number;
+  private readonly accountKey: string;
+  private readonly statements: ReturnType<typeof prepare>;
 
   constructor(
     private readonly db: Database.Database,
-    private readonly account: string,
+    account: string,
     private readonly exportFormats: ExportFormatConfig,
-  ) {}
+  ) {
+    this.accountKey = `drive/${safeSegment(account)}`;
+    this.statements = prepare(db);
+  }
 
-  /** Call before each batch: file rows are read afresh, and what was planned is dropped if names changed since. */
+  /** Call before each batch: file rows are read afresh, and folder places are dropped if names changed since. */
   beginBatch(): void {
     this.rows.clear();
     const { names_version: version } = this.db.prepare('SELECT names_version FROM catalog_state').get() as { names_version: number };
-    if (version === this.namesVersion) return;
-    this.childSegments.clear();
-    this.folderPaths.clear();
-    this.drives = undefined;
+    if (version !== this.namesVersion) this.forget();
     this.namesVersion = version;
   }
 
-  /** The objects one file becomes, and its readable Drive path. */
-  plan(fileId: string): { objects: ObjectKey[]; drivePath: string } {
-    const row = this.row(fileId);
-    if (!row) throw new Error(`file ${fileId} is not in the catalog`);
-    const parent = this.folderPath(row.parent_id, row.drive_id);
-    const segments = this.segmentsUnder(row.parent_id);
+  /** Drops everything cached, as after a transaction that assigned keys was rolled back. */
+  forget(): void {
+    this.rows.clear();
+    this.folderKeys.clear();
+    this.folderPlaces.clear();
+    this.namesVersion = undefined;
+  }
+
+  /** The file's readable Drive path and the root it sits under; reads only. */
+  locate(fileId: string): { drivePath: string; root: KeyRoot } {
+    const row = this.fileRow(fileId);
+    const parent = this.placeOf(row);
+    return { drivePath: `${parent.path}/${row.name}`, root: parent.root };
+  }
+
+  /** The objects one file becomes: its recorded keys, or new ones recorded now for a newcomer or a moved file. */
+  assignKeys(fileId: string): ObjectKey[] {
+    const row = this.fileRow(fileId);
+    const parentKey = this.parentKeyOf(row);
     const formats = row.kind === 'workspace' ? exportExtensionsFor(row.mime_type, this.exportFormats) : [''];
-    const objects = formats.map((format) => {
-      const segment = segments.get(`${row.id}\u0000${objectFileName(row.name, format || undefined)}`)!;
-      return { format, key: `${parent.key}/${segment}` };
-    });
-    return { objects, drivePath: `${parent.path}/${row.name}` };
+    return formats.map((format) => ({ format, key: this.assign(row.id, format, parentKey, objectFileName(row.name, format || undefined)) }));
+  }
+
+  private fileRow(id: string): Row {
+    const row = this.row(id);
+    if (!row) throw new Error(`file ${id} is not in the catalog`);
+    return row;
   }
 
   private row(id: string): Row | null {
-    if (!this.rows.has(id)) {
-      const row = this.db.prepare('SELECT id, name, kind, mime_type, parent_id, drive_id, created_time FROM files WHERE id = ?').get(id) as Row | undefined;
-      this.rows.set(id, row ?? null);
-    }
+    if (!this.rows.has(id)) this.rows.set(id, (this.statements.row.get(id) as Row | undefined) ?? null);
     return this.rows.get(id)!;
   }
 
-  /** Key prefix and readable path of a folder; a parent missing from the catalog is the drive's root. */
-  private folderPath(folderId: string | null, driveId: string | null): { key: string; path: string } {
-    const cacheKey = folderId ?? `root:${driveId ?? ''}`;
-    const cached = this.folderPaths.get(cacheKey);
-    if (cached) return cached;
+  /** A folder the catalog holds; any other parent id (the My Drive root, a shared drive's id) is a drive root. */
+  private folder(folderId: string | null): Row | null {
     const folder = folderId ? this.row(folderId) : null;
-    let result: { key: string; path: string };
-    if (!folder || folder.kind !== 'folder') {
-      const drive = this.drive(driveId);
-      result = { key: `drive/${safeSegment(this.account)}/${drive.segment}`, path: drive.name };
-    } else {
-      const parent = this.folderPath(folder.parent_id, folder.drive_id);
-      const segment = this.segmentsUnder(folder.parent_id).get(`${folder.id}\u0000${folder.name}`)!;
-      result = { key: `${parent.key}/${segment}`, path: `${parent.path}/${folder.name}` };
-    }
-    this.folderPaths.set(cacheKey, result);
-    return result;
+    return folder?.kind === 'folder' ? folder : null;
   }
 
-  /** Unique segments for every child of a folder: folders by name, files by their object names. */
-  private segmentsUnder(parentId: string | null): Map<string, string> {
-    const cacheKey = parentId ?? '';
-    const cached = this.childSegments.get(cacheKey);
+  /**
+   * The root an item sits under when no folder of the catalog holds it. Drive omits `parents` when the
+   * account cannot see the parent: such an item, owned by someone else, is under Shared with me; one the
+   * user owns (an "unorganized" file) or whose parent is a drive root is in that drive.
+   */
+  private rootOf(row: Row): KeyRoot {
+    if (row.drive_id) return 'shared-drive';
+    return row.parent_id || row.owned_by_me !== 0 ? 'my-drive' : 'shared-with-me';
+  }
+
+  private placeOf(row: Row): { path: string; root: KeyRoot } {
+    const folder = this.folder(row.parent_id);
+    if (folder) return this.folderPlace(folder);
+    const root = this.rootOf(row);
+    return { path: root === 'shared-drive' ? this.driveName(row.drive_id!) : root === 'my-drive' ? MY_DRIVE : SHARED_WITH_ME, root };
+  }
+
+  private folderPlace(folder: Row): { path: string; root: KeyRoot } {
+    const cached = this.folderPlaces.get(folder.id);
     if (cached) return cached;
-    const children = (parentId
-      ? this.db.prepare("SELECT id, name, kind, mime_type, parent_id, drive_id, created_time FROM files WHERE parent_id = ? AND kind IN ('folder', 'binary', 'workspace') ORDER BY id").all(parentId)
-      : []) as Row[];
-    const entries: SiblingEntry[] = [];
-    for (const child of children) {
-      this.rows.set(child.id, child);
-      const names = child.kind === 'workspace' ? exportExtensionsFor(child.mime_type, this.exportFormats).map((ext) => objectFileName(child.name, ext)) : [child.name];
-      for (const name of names) entries.push({ fileId: child.id, createdTime: child.created_time ?? '', name });
-    }
-    const segments = uniqueSegments(entries);
-    this.childSegments.set(cacheKey, segments);
-    return segments;
+    const parent = this.placeOf(folder);
+    const place = { path: `${parent.path}/${folder.name}`, root: parent.root };
+    cacheSet(this.folderPlaces, folder.id, place);
+    return place;
   }
 
-  /** "My Drive" and the shared drives' names, unique among themselves; keyed by drive id ('' for My Drive). */
-  private drive(driveId: string | null): { segment: string; name: string } {
-    if (!this.drives) {
-      const shared = this.db.prepare("SELECT id, name FROM drives WHERE kind = 'shared-drive'").all() as Array<{ id: string; name: string }>;
-      const all = [{ id: '', name: 'My Drive' }, ...shared];
-      const segments = uniqueSegments(all.map((d) => ({ fileId: d.id, createdTime: d.id, name: d.name })));
-      this.drives = new Map(all.map((d) => [d.id, { name: d.name, segment: segments.get(`${d.id}\u0000${d.name}`)! }]));
-    }
-    return this.drives.get(driveId ?? '') ?? { segment: safeSegment(driveId!), name: driveId! };
+  private parentKeyOf(row: Row): string {
+    const folder = this.folder(row.parent_id);
+    if (folder) return this.folderKey(folder);
+    const root = this.rootOf(row);
+    if (root === 'shared-drive') return this.driveKey(row.drive_id!);
+    return `${this.accountKey}/${safeSegment(root === 'my-drive' ? MY_DRIVE : SHARED_WITH_ME)}`;
   }
+
+  private folderKey(folder: Row): string {
+    const cached = this.folderKeys.get(folder.id);
+    if (cached) return cached;
+    const key = this.assign(folder.id, '', this.parentKeyOf(folder), folder.name);
+    cacheSet(this.folderKeys, folder.id, key);
+    return key;
+  }
+
+  private driveKey(driveId: string): string {
+    const cacheKey = `drive:${driveId}`;
+    const cached = this.folderKeys.get(cacheKey);
+    if (cached) return cached;
+    const key = this.assign(driveId, DRIVE_ROOT, this.accountKey, this.driveName(driveId));
+    cacheSet(this.folderKeys, cacheKey, key);
+    return key;
+  }
+
+  private driveName(driveId: string): string {
+    return (this.statements.driveName.get(driveId) as { name: string } | undefined)?.name ?? driveId;
+  }
+
+  /** The holder's recorded key while its place and name are those it was given for; else the first free one. */
+  private assign(holder: string, format: string, parentKey: string, name: string): string {
+    const held = this.statements.heldKey.get(holder, format) as HeldKey | undefined;
+    if (held && held.parent_key === parentKey && held.name === name) return held.key;
+    const segment = safeSegment(name);
+    for (const candidate of [segment, disambiguate(segment, holder.slice(0, 8)), disambiguate(segment, holder)]) {
+      const key = `${parentKey}/${candidate}`;
+      if (key !== held?.key && this.isTaken(key, holder)) continue;
+      this.statements.recordKey.run({ holder, format, key, parentKey, name, now: new Date().toISOString() });
+      return key;
+    }
+    throw new Error(`no free object key for ${holder} (${format || 'content'}) under ${parentKey}`);
+  }
+
+  /** Held by another item's recorded key, by an object a destination holds for another file, or reserved. */
+  private isTaken(key: string, holder: string): boolean {
+    if (key === `${this.accountKey}/${safeSegment(MY_DRIVE)}` || key === `${this.accountKey}/${safeSegment(SHARED_WITH_ME)}`) return true;
+    return this.statements.keyHeldByOther.get(key, holder, key, holder) !== undefined;
+  }
+}
+
+function prepare(db: Database.Database) {
+  return {
+    row: db.prepare('SELECT id, name, kind, mime_type, parent_id, drive_id, owned_by_me FROM files WHERE id = ?'),
+    driveName: db.prepare('SELECT name FROM drives WHERE id = ?'),
+    heldKey: db.prepare('SELECT key, parent_key, name FROM object_keys WHERE holder = ? AND format = ?'),
+    keyHeldByOther: db.prepare(
+      `SELECT 1 FROM object_keys WHERE key = ? AND holder != ?
+       UNION ALL SELECT 1 FROM objects WHERE key = ? AND file_id != ? LIMIT 1`,
+    ),
+    recordKey: db.prepare(
+      `INSERT INTO object_keys (holder, format, key, parent_key, name, assigned_at) VALUES (@holder, @format, @key, @parentKey, @name, @now)
+       ON CONFLICT (holder, format) DO UPDATE SET key = excluded.key, parent_key = excluded.parent_key, name = excluded.name,
+         assigned_at = excluded.assigned_at`,
+    ),
+  };
+}
+
+/** Keeps a cache bounded: past its size it starts afresh (folders are re-read, keys stay recorded). */
+function cacheSet<V>(cache: Map<string, V>, key: string, value: V): void {
+  if (cache.size >= FOLDER_CACHE_ENTRIES) cache.clear();
+  cache.set(key, value);
 }

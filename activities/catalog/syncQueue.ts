@@ -14,13 +14,33 @@ export interface PendingBatch {
   pendingAfter?: { files: number; bytes: number };
 }
 
+/** Why a file that appears only under "Shared with me" is not backed up. */
+export const SHARED_WITH_ME_SKIP = 'appears only under Shared with me, and scope.sharedWithMe is off';
+
 /**
- * The next pending files after `afterId`, as transfer descriptors with their planned keys. Files the scope
- * rules keep out are marked skipped on the way; the batch is empty only when nothing is pending after it.
+ * The next pending files after `afterId`, as transfer descriptors with their keys. In one transaction:
+ * files the scope rules keep out are marked skipped, and every other file gets its recorded object keys
+ * (new ones recorded now), so no other claim can give the same key to another file. The batch is empty
+ * only when nothing is pending after it.
  */
 export function claimPendingBatch(
   catalog: Catalog,
-  options: { planner: ObjectKeyPlanner; scopeRules: ScopeRules },
+  options: { planner: ObjectKeyPlanner; scopeRules: ScopeRules; includeSharedWithMe: boolean },
+  input: { afterId: string; limit: number; countPending?: boolean },
+): PendingBatch {
+  const { planner } = options;
+  planner.beginBatch();
+  try {
+    return catalog.db.transaction(() => claimInTransaction(catalog, options, input))();
+  } catch (err) {
+    planner.forget();
+    throw err;
+  }
+}
+
+function claimInTransaction(
+  catalog: Catalog,
+  options: { planner: ObjectKeyPlanner; scopeRules: ScopeRules; includeSharedWithMe: boolean },
   input: { afterId: string; limit: number; countPending?: boolean },
 ): PendingBatch {
   const selectPending = catalog.db.prepare(
@@ -28,7 +48,6 @@ export function claimPendingBatch(
      WHERE state = 'pending' AND id > ? ORDER BY id LIMIT ?`,
   );
   const { planner } = options;
-  planner.beginBatch();
   const outOfScope = compileScopeRules(options.scopeRules);
   const storedAt = catalog.db.prepare(
     `SELECT destination FROM objects WHERE file_id = ? AND format = ? AND key = ? AND file_version = ? AND state IN ('uploaded', 'verified')`,
@@ -43,13 +62,16 @@ export function claimPendingBatch(
     nextAfterId = rows.at(-1)!.id;
     for (const r of rows) {
       consumed.bytes += r.size ?? 0;
-      const { objects, drivePath } = planner.plan(r.id);
-      const skipReason = outOfScope({ drivePath, size: r.size });
+      const { drivePath, root } = planner.locate(r.id);
+      const skipReason = root === 'shared-with-me' && !options.includeSharedWithMe ? SHARED_WITH_ME_SKIP : outOfScope({ drivePath, size: r.size });
       if (skipReason) {
         catalog.markSkipped(r.id, skipReason);
         continue;
       }
-      const planned = objects.map((o) => ({ ...o, storedAt: (storedAt.all(r.id, o.format, o.key, r.version) as Array<{ destination: string }>).map((s) => s.destination) }));
+      const objects = planner.assignKeys(r.id).map((o) => ({
+        ...o,
+        storedAt: (storedAt.all(r.id, o.format, o.key, r.version) as Array<{ destination: string }>).map((s) => s.destination),
+      }));
       items.push({
         fileId: r.id,
         name: r.name,
@@ -61,7 +83,7 @@ export function claimPendingBatch(
         modifiedTime: r.modified_time,
         version: r.version,
         drivePath,
-        objects: planned,
+        objects,
       });
     }
   }
@@ -89,7 +111,7 @@ export function recordTransferOutcomes(catalog: Catalog, input: { runId: string;
   const db = catalog.db;
   const now = new Date().toISOString();
   const counts: RecordedOutcomes = { synced: 0, failed: 0, deferred: 0, bytes: 0, runSeconds: catalog.secondsSinceRunStarted(input.runId) ?? 0 };
-  const freeKey = db.prepare('DELETE FROM objects WHERE destination = ? AND key = ? AND NOT (file_id = ? AND format = ?)');
+  const keyHolder = db.prepare('SELECT file_id FROM objects WHERE destination = ? AND key = ? AND file_id != ?');
   const upsertObject = db.prepare(
     `INSERT INTO objects (file_id, destination, format, key, size, sha256, etag, version_id, file_version, state, uploaded_at, verified_at)
      VALUES (@fileId, @destination, @format, @key, @size, @sha256, @etag, @versionId, @fileVersion, 'uploaded', @now, NULL)
@@ -107,7 +129,9 @@ export function recordTransferOutcomes(catalog: Catalog, input: { runId: string;
     for (const outcome of input.outcomes) {
       counts.bytes += outcome.bytesDownloaded;
       for (const o of outcome.stored) {
-        freeKey.run(o.destination, o.key, outcome.fileId, o.format);
+        // Claims never give a key that another file's object holds; finding one here is a bug, never overwritten.
+        const holder = keyHolder.get(o.destination, o.key, outcome.fileId) as { file_id: string } | undefined;
+        if (holder) throw new Error(`object ${o.key} on ${o.destination} belongs to file ${holder.file_id}; not recording file ${outcome.fileId} there`);
         upsertObject.run({ fileId: outcome.fileId, destination: o.destination, format: o.format, key: o.key, size: o.size, sha256: o.sha256, etag: o.etag ?? null, versionId: o.versionId ?? null, fileVersion: o.fileVersion, now });
       }
       const f = outcome.failure;
@@ -127,6 +151,15 @@ export function recordTransferOutcomes(catalog: Catalog, input: { runId: string;
     }
   })();
   return counts;
+}
+
+/**
+ * A transfer batch that failed as a whole, every try of it lost: each of its files is recorded failed on
+ * every destination, so the run goes on and the next run retries them.
+ */
+export function recordFailedBatch(catalog: Catalog, destinations: string[], input: { runId: string; fileIds: string[]; message: string }): RecordedOutcomes {
+  const failure = { reason: 'transferBatchFailed', message: input.message, attempts: 1, destinations, deferred: false };
+  return recordTransferOutcomes(catalog, { runId: input.runId, outcomes: input.fileIds.map((fileId) => ({ fileId, stored: [], bytesDownloaded: 0, failure })) });
 }
 
 /** Failed and deferred files go back to pending, so each run (and a manual retry) tries them again. */

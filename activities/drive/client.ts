@@ -21,7 +21,11 @@ export function createOAuthClient(options: DriveAuthOptions): OAuth2Client {
   return client;
 }
 
-/** The googleapis Drive v3 client. `rootUrl` must be given per API: the global option does not reach it. */
+/**
+ * The googleapis Drive v3 client. `rootUrl` must be given per API: the global option does not reach it.
+ * Its own retries (gaxios: GET on 408, 429 and 5xx, three times) are off: the transfer retry policy and
+ * Temporal's activity retries decide, and count, every try.
+ */
 export function createDriveClient(auth: OAuth2Client, rootUrl: string): drive_v3.Drive {
-  return new drive_v3.Drive({ auth, rootUrl });
+  return new drive_v3.Drive({ auth, rootUrl, retry: false });
 }

@@ -93,6 +93,7 @@ export function toCatalogInput(f: ListedFile): CatalogFileInput {
     version: f.version,
     headRevisionId: f.headRevisionId ?? null,
     shortcutTargetId: f.shortcutDetails?.targetId ?? null,
+    ownedByMe: f.driveId ? null : (f.ownedByMe ?? null),
     skipReason: kind === 'unsupported' ? (unsupportedReasons[f.mimeType] ?? `${f.mimeType} has no export through the Drive API; metadata recorded only`) : null,
   };
 }
@@ -101,11 +102,13 @@ export interface ListingDeps {
   drive: drive_v3.Drive;
   catalog: Catalog;
   logger: Logger;
-  /** Back up files others shared with the user (not owned by them) as well. */
-  includeSharedWithMe: boolean;
 }
 
-/** Fetches one page (up to 1,000 items) of a drive's listing into the catalog; returns only the cursor and counts. */
+/**
+ * Fetches one page (up to 1,000 items) of a drive's listing into the catalog; returns only the cursor and counts.
+ * Every item is recorded, whoever owns it: a colleague's file in the user's folder is part of My Drive, and an
+ * item with no visible parent is what "Shared with me" holds, which the key planner backs up or skips by scope.
+ */
 export async function listDrivePage(deps: ListingDeps, input: ListDrivePageInput): Promise<ListDrivePageResult> {
   const { scope } = input;
   const params: drive_v3.Params$Resource$Files$List =
@@ -123,7 +126,7 @@ export async function listDrivePage(deps: ListingDeps, input: ListDrivePageInput
         };
   const res = await deps.drive.files.list(params);
   const page = parseReply(fileListSchema, res.data, 'file list');
-  const wanted = page.files.filter((f) => !f.trashed && (deps.includeSharedWithMe || f.ownedByMe !== false || f.driveId));
+  const wanted = page.files.filter((f) => !f.trashed);
   const counts = deps.catalog.recordListedFiles(wanted.map(toCatalogInput), input.listingId);
   deps.logger.info(
     { event: 'drive.list.page', scope: scope.kind === 'my-drive' ? 'my-drive' : scope.driveId, listingId: input.listingId, ...counts, incompleteSearch: page.incompleteSearch },

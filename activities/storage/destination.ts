@@ -30,6 +30,8 @@ export interface UploadRequest {
    * arrive. The object must not be visible under its key before this resolves, nor written if it rejects.
    */
   verified: Promise<VerifiedContent>;
+  /** Aborts the upload (the activity was cancelled, the try gave up): nothing is written after it fires. */
+  signal?: AbortSignal;
 }
 
 export interface UploadResult {

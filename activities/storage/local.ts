@@ -1,13 +1,29 @@
-import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { FileHandle, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { createHash, randomUUID } from 'node:crypto';
+import { constants, createReadStream, createWriteStream } from 'node:fs';
+import { FileHandle, copyFile, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { Destination, DestinationError, ObjectHead, PartUpload, PartUploadRequest, UploadRequest, UploadResult } from './destination';
 
 /** Metadata lives in a parallel hidden tree, so the backup itself stays a plain browsable copy. */
 const META_DIR = '.drive-vault-meta';
+
+const keyTag = (key: string) => createHash('sha256').update(key).digest('hex').slice(0, 24);
+
+/**
+ * A temporary name beside the key's final path that no other attempt uses: two attempts at one file,
+ * such as a retry and the attempt it replaced that still runs, never write the same file.
+ */
+function partialPathOf(finalPath: string, key: string): string {
+  return join(dirname(finalPath), `.${keyTag(key)}.${randomUUID()}.partial`);
+}
+
+/** A part upload's resume token: the partial file of the attempt that wrote it, and the bytes it vouches for. */
+const resumeTokenSchema = z.object({
+  file: z.string().regex(/^\.[0-9a-f]{24}\.[0-9a-f-]{36}\.partial$/),
+  bytes: z.number().int().nonnegative(),
+});
 
 /**
  * A local directory (NAS, external disk). Writes go to a temporary file, are fsynced, then renamed into
@@ -37,9 +53,9 @@ export class LocalDestination implements Destination {
   async upload(request: UploadRequest): Promise<UploadResult> {
     const finalPath = this.pathOf(request.key);
     await mkdir(dirname(finalPath), { recursive: true });
-    const tmp = join(dirname(finalPath), `.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.partial`);
+    const tmp = partialPathOf(finalPath, request.key);
     try {
-      await pipeline(request.body, createWriteStream(tmp, { flags: 'wx', mode: 0o600 }));
+      await pipeline(request.body, createWriteStream(tmp, { flags: 'wx', mode: 0o600 }), { signal: request.signal });
       await fsyncPath(tmp);
       return await this.commit(tmp, request, await request.verified);
     } catch (err) {
@@ -49,23 +65,24 @@ export class LocalDestination implements Destination {
   }
 
   /**
-   * A part upload appends to a temp file named after the key, so a new process finds it; each part is
-   * fsynced before it counts, and the resume token is the byte count to keep.
+   * A part upload appends to this attempt's own partial file; each part is fsynced before it counts, and
+   * the resume token names the file and the byte count to keep.
    */
   async beginPartUpload(request: PartUploadRequest, resumeToken?: unknown): Promise<PartUpload> {
     const finalPath = this.pathOf(request.key);
-    const tmp = join(dirname(finalPath), `.${createHash('sha256').update(request.key).digest('hex').slice(0, 24)}.resumable.partial`);
+    const tmp = partialPathOf(finalPath, request.key);
     let bytes = 0;
     let handle: FileHandle;
     try {
       await mkdir(dirname(finalPath), { recursive: true });
       if (resumeToken === undefined) {
-        handle = await open(tmp, 'w', 0o600);
+        await removePartials(dirname(finalPath), request.key);
+        handle = await open(tmp, 'wx', 0o600);
       } else {
-        bytes = z.object({ bytes: z.number().int().nonnegative() }).parse(resumeToken).bytes;
-        handle = await open(tmp, 'r+');
-        if ((await handle.stat()).size < bytes) throw new Error(`the partial file holds fewer than the ${bytes} bytes written before`);
-        await handle.truncate(bytes);
+        const token = resumeTokenSchema.parse(resumeToken);
+        if (!token.file.startsWith(`.${keyTag(request.key)}.`)) throw new Error(`${token.file} is not a partial file of this key`);
+        bytes = token.bytes;
+        handle = await takeOverPartial(join(dirname(finalPath), token.file), tmp, bytes);
       }
     } catch (err) {
       throw this.writeError(request.key, err);
@@ -73,6 +90,7 @@ export class LocalDestination implements Destination {
     return {
       writePart: async (_partNumber, part) => {
         try {
+          request.signal?.throwIfAborted();
           await handle.write(part, 0, part.length, bytes);
           await handle.sync();
           bytes += part.length;
@@ -80,7 +98,7 @@ export class LocalDestination implements Destination {
           throw this.writeError(request.key, err);
         }
       },
-      resumeToken: () => ({ bytes }),
+      resumeToken: () => ({ file: basename(tmp), bytes }),
       complete: async (verified) => {
         try {
           await handle.close();
@@ -96,8 +114,13 @@ export class LocalDestination implements Destination {
     };
   }
 
-  /** Writes the metadata, then renames the synced temp file into place. */
-  private async commit(tmp: string, request: Pick<UploadRequest, 'key' | 'metadata'>, verified: { sha256: string; size: number }): Promise<UploadResult> {
+  /** Writes the metadata, then renames the synced temp file into place; an aborted upload never gets there. */
+  private async commit(
+    tmp: string,
+    request: Pick<UploadRequest, 'key' | 'metadata' | 'signal'>,
+    verified: { sha256: string; size: number },
+  ): Promise<UploadResult> {
+    request.signal?.throwIfAborted();
     const finalPath = this.pathOf(request.key);
     const metaPath = this.pathOf(`${request.key}.json`, join(this.root, META_DIR));
     await mkdir(dirname(metaPath), { recursive: true });
@@ -126,6 +149,45 @@ export class LocalDestination implements Destination {
   async read(key: string) {
     return createReadStream(this.pathOf(key));
   }
+}
+
+/**
+ * Continues another attempt's partial file in a file of our own. Renaming it away first makes the claim
+ * exclusive: a second resumer, or the old attempt resuming itself, no longer finds it and starts over,
+ * and the old attempt can never rename it into place. The old attempt may still be writing through its
+ * open handle, past the checkpoint: only the checkpointed bytes, which it no longer touches, are copied
+ * (a reflink where the filesystem can), so none of its later writes can reach our file.
+ */
+async function takeOverPartial(previous: string, own: string, bytes: number): Promise<FileHandle> {
+  const claimed = own.replace(/\.partial$/, '.claimed.partial');
+  await rename(previous, claimed);
+  try {
+    await copyFile(claimed, own, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+  } finally {
+    await rm(claimed, { force: true });
+  }
+  const handle = await open(own, 'r+');
+  try {
+    if ((await handle.stat()).size < bytes) throw new Error(`the partial file holds fewer than the ${bytes} bytes written before`);
+    await handle.truncate(bytes);
+    // The checkpoint will name this file before another part is written and synced.
+    await handle.sync();
+    return handle;
+  } catch (err) {
+    await handle.close();
+    await rm(own, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * A fresh start at a key gives up the partial files earlier attempts left (a crash, a checkpoint lost):
+ * nothing would resume them. An attempt still writing one can then no longer rename it into place.
+ */
+async function removePartials(dir: string, key: string): Promise<void> {
+  const prefix = `.${keyTag(key)}.`;
+  const names = (await readdir(dir)).filter((n) => n.startsWith(prefix) && n.endsWith('.partial'));
+  await Promise.all(names.map((n) => rm(join(dir, n), { force: true })));
 }
 
 async function fsyncPath(path: string): Promise<void> {

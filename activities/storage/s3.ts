@@ -1,4 +1,15 @@
-import { CopyObjectCommand, GetObjectCommand, HeadObjectCommand, NotFound, PutObjectCommand, S3Client, S3ServiceException, StorageClass } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  NotFound,
+  PutObjectCommand,
+  PutObjectTaggingCommand,
+  S3Client,
+  S3ServiceException,
+  StorageClass,
+} from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { PassThrough, Readable } from 'node:stream';
 import type { S3DestinationConfig } from '../../common/config';
@@ -10,8 +21,12 @@ const MiB = 1024 * 1024;
 const BUFFERED_MAX_BYTES = 1 * MiB;
 /** Larger ones of known size are streamed in one PUT up to this size (rclone's default upload cutoff). */
 const SINGLE_PUT_MAX_BYTES = 200 * MiB;
-/** S3's single CopyObject limit, which adding metadata after an upload goes through. */
-const MAX_COPY_BYTES = 5 * 1024 ** 3;
+/**
+ * The tag that holds an object's SHA-256 when it was not known as the upload began. Metadata is fixed once
+ * an object is written, and rewriting it is a CopyObject: limited to 5 GiB, and a second full version on a
+ * versioned bucket. A tag is set on the exact version, at any size, and makes no new version.
+ */
+const SHA256_TAG = 'sha256';
 
 /** User metadata must be ASCII for SigV4: the path is percent-encoded. */
 function toS3Metadata(m: ObjectMetadata & { sha256?: string }): Record<string, string> {
@@ -31,14 +46,20 @@ export interface S3Credentials {
   secretAccessKey: string;
 }
 
+export interface S3ConnectionOptions {
+  /** A request whose connection moves no byte, either way, for this long fails (and the SDK retries it). */
+  stallTimeoutMs: number;
+}
+
 /** AWS S3 or any S3-compatible store (Scaleway, OVH, Hetzner, Exoscale, MinIO). */
 export class S3Destination implements Destination {
   readonly name: string;
   readonly maxParts: number;
-  private readonly client: S3Client;
+  /** The SDK client, open to middleware (tests record the commands sent). */
+  readonly client: S3Client;
   private readonly storageClass?: StorageClass;
 
-  constructor(private readonly config: S3DestinationConfig, credentials: S3Credentials) {
+  constructor(private readonly config: S3DestinationConfig, credentials: S3Credentials, connection: S3ConnectionOptions) {
     this.name = config.name;
     this.maxParts = config.maxParts;
     const checksums = config.requestChecksums === 'when_required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
@@ -51,6 +72,8 @@ export class S3Destination implements Destination {
       responseChecksumValidation: checksums,
       // Builds each command's middleware chain once, not per request: thousands of small objects per minute.
       cacheMiddleware: true,
+      // An idle timeout, not a total one: a large part may take minutes on a slow link, as long as it moves.
+      requestHandler: { socketTimeout: connection.stallTimeoutMs },
     });
     // Intelligent-Tiering is the right default on AWS only; other providers reject or ignore the class.
     this.storageClass = (config.storageClass ?? (config.endpoint ? undefined : 'INTELLIGENT_TIERING')) as StorageClass | undefined;
@@ -64,7 +87,7 @@ export class S3Destination implements Destination {
    * Small objects, exports included, go in one request once checked; larger ones of known size in one
    * streamed PUT, whose last bytes the transfer holds back until checked; larger exports, whose size is
    * unknown, in parts. A single PUT costs the provider far less than a multipart upload of the same bytes,
-   * and a checked one carries its SHA-256 from the start, with no copy to add it afterwards.
+   * and a checked one carries its SHA-256 in its metadata from the start, with no tag to add afterwards.
    */
   async upload(request: UploadRequest): Promise<UploadResult> {
     const Key = this.fullKey(request.key);
@@ -92,6 +115,7 @@ export class S3Destination implements Destination {
         ...this.objectSettings(request.contentType),
         Metadata: toS3Metadata({ ...request.metadata, sha256: verified.sha256 }),
       }),
+      { abortSignal: request.signal },
     );
     return { key: Key, size: verified.size, etag: done.ETag, versionId: done.VersionId };
   }
@@ -114,15 +138,16 @@ export class S3Destination implements Destination {
         ...this.objectSettings(request.contentType),
         Metadata: toS3Metadata(request.metadata),
       }),
-      { abortSignal: aborted.signal },
+      { abortSignal: request.signal ? AbortSignal.any([aborted.signal, request.signal]) : aborted.signal },
     );
     const verified = await request.verified;
-    return await this.addSha256IfMissing({ key: Key, size: verified.size, etag: done.ETag, versionId: done.VersionId }, request, verified.sha256);
+    const written = { key: Key, size: verified.size, etag: done.ETag, versionId: done.VersionId };
+    return await this.storeSha256IfMissing(written, request, verified.sha256);
   }
 
   private async uploadInParts(Key: string, request: UploadRequest): Promise<UploadResult> {
     const upload = new Upload({
-      client: this.client,
+      client: this.clientAbortedBy(request.signal),
       // A failed or unverified upload is aborted: no parts left behind, nothing under the key.
       leavePartsOnError: false,
       partSize: partSizeFor(request.size, this.config.maxParts),
@@ -131,17 +156,33 @@ export class S3Destination implements Destination {
     });
     const done = await upload.done();
     const verified = await request.verified;
-    return await this.addSha256IfMissing({ key: Key, size: verified.size, etag: done.ETag, versionId: done.VersionId }, request, verified.sha256);
+    const written = { key: Key, size: verified.size, etag: done.ETag, versionId: done.VersionId };
+    return await this.storeSha256IfMissing(written, request, verified.sha256);
+  }
+
+  /**
+   * The client as lib-storage's Upload sees it: every request carries the abort signal, which the Upload
+   * would not pass on to its part uploads, except the AbortMultipartUpload that cleans up after it.
+   */
+  private clientAbortedBy(signal: AbortSignal | undefined): S3Client {
+    if (!signal) return this.client;
+    const client = this.client;
+    const send = ((command: Parameters<S3Client['send']>[0], options?: object) => {
+      const cleanup = command instanceof AbortMultipartUploadCommand;
+      return client.send(command, cleanup ? options : { ...options, abortSignal: signal });
+    }) as S3Client['send'];
+    return Object.assign(Object.create(client) as S3Client, { send });
   }
 
   async beginPartUpload(request: PartUploadRequest, resumeToken?: unknown): Promise<PartUpload> {
     const Key = this.fullKey(request.key);
     const target = {
       client: this.client,
+      signal: request.signal,
       Bucket: this.config.bucket,
       Key,
       create: { ...this.objectSettings(request.contentType), Metadata: toS3Metadata(request.metadata) },
-      finish: (completed: UploadResult, verified: { sha256: string }) => this.addSha256IfMissing(completed, request, verified.sha256),
+      finish: (completed: UploadResult, verified: { sha256: string }) => this.storeSha256IfMissing(completed, request, verified.sha256),
     };
     const wrap = <T>(what: string, run: () => Promise<T>) => run().catch((err) => Promise.reject(this.uploadError(Key, err, what)));
     const upload = await wrap('starting', () => S3PartUpload.begin(target, resumeToken));
@@ -157,22 +198,17 @@ export class S3Destination implements Destination {
     return { ContentType: contentType, StorageClass: this.storageClass, ServerSideEncryption: this.config.serverSideEncryption };
   }
 
-  /** When the hash was not known as the upload began (exports, files Drive gave no SHA-256 for), adds it by copying in place. */
-  private async addSha256IfMissing(done: UploadResult, request: Pick<UploadRequest, 'metadata' | 'contentType'>, sha256: string): Promise<UploadResult> {
+  /** When the metadata lacks the SHA-256 (exports, files Drive gave none for), tags the version just written with it. */
+  private async storeSha256IfMissing(
+    done: UploadResult,
+    request: Pick<UploadRequest, 'metadata' | 'signal'>,
+    sha256: string,
+  ): Promise<UploadResult> {
     if (request.metadata.sha256 === sha256) return done;
-    const Bucket = this.config.bucket;
-    if (done.size > MAX_COPY_BYTES) throw new DestinationError(this.name, `${done.key}: cannot add the SHA-256 to an object over 5 GiB by copy`);
-    const copied = await this.client.send(
-      new CopyObjectCommand({
-        Bucket,
-        Key: done.key,
-        CopySource: `${Bucket}/${encodeURIComponent(done.key).replace(/%2F/g, '/')}`,
-        MetadataDirective: 'REPLACE',
-        Metadata: toS3Metadata({ ...request.metadata, sha256 }),
-        ...this.objectSettings(request.contentType),
-      }),
-    );
-    return { ...done, etag: copied.CopyObjectResult?.ETag ?? done.etag, versionId: copied.VersionId ?? done.versionId };
+    const Tagging = { TagSet: [{ Key: SHA256_TAG, Value: sha256 }] };
+    const tagging = new PutObjectTaggingCommand({ Bucket: this.config.bucket, Key: done.key, VersionId: done.versionId, Tagging });
+    await this.client.send(tagging, { abortSignal: request.signal });
+    return done;
   }
 
   private uploadError(Key: string, err: unknown, what = 'uploading'): DestinationError {
@@ -184,11 +220,19 @@ export class S3Destination implements Destination {
     const Key = this.fullKey(key);
     try {
       const res = await this.client.send(new HeadObjectCommand({ Bucket: this.config.bucket, Key }));
-      return { size: res.ContentLength ?? 0, sha256: res.Metadata?.sha256, driveFileId: res.Metadata?.['drive-file-id'] };
+      // Only objects whose hash came late have none in their metadata, so only they cost a tag read. HEAD's
+      // tag count is not relied on: S3-compatible stores do not all send it, nor AWS without tag-read permission.
+      const sha256 = res.Metadata?.sha256 ?? (await this.taggedSha256(Key, res.VersionId));
+      return { size: res.ContentLength ?? 0, sha256, driveFileId: res.Metadata?.['drive-file-id'] };
     } catch (err) {
       if (err instanceof NotFound || (err as S3ServiceException).$metadata?.httpStatusCode === 404) return undefined;
       throw new DestinationError(this.name, `HEAD ${Key} failed: ${describeS3Error(err)}`, { cause: err });
     }
+  }
+
+  private async taggedSha256(Key: string, VersionId: string | undefined): Promise<string | undefined> {
+    const res = await this.client.send(new GetObjectTaggingCommand({ Bucket: this.config.bucket, Key, VersionId }));
+    return res.TagSet?.find((t) => t.Key === SHA256_TAG)?.Value;
   }
 
   async read(key: string): Promise<Readable> {

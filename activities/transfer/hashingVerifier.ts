@@ -9,21 +9,27 @@ export class CorruptDownloadError extends Error {
 
 export interface ExpectedContent {
   md5?: string | null;
+  /** Checked too: an object's metadata carries Drive's SHA-256 from the start, so it must be the bytes' own. */
+  sha256?: string | null;
   size?: number | null;
 }
 
 /** Why bytes read differ from what Drive says the file is, or undefined when they match. */
-export function contentMismatch(expected: ExpectedContent, read: { size: number; md5: string }): CorruptDownloadError | undefined {
+export function contentMismatch(
+  expected: ExpectedContent,
+  read: { size: number; md5: string; sha256: string },
+): CorruptDownloadError | undefined {
   let problem: string | undefined;
   if (typeof expected.size === 'number' && expected.size !== read.size) problem = `read ${read.size} bytes, Drive says ${expected.size}`;
   else if (expected.md5 && expected.md5 !== read.md5) problem = `MD5 ${read.md5} differs from Drive's ${expected.md5}`;
+  else if (expected.sha256 && expected.sha256 !== read.sha256) problem = `SHA-256 ${read.sha256} differs from Drive's ${expected.sha256}`;
   return problem ? new CorruptDownloadError(`corrupted download: ${problem}`) : undefined;
 }
 
 /**
- * Passes bytes through while computing MD5 and SHA-256. At the end it compares them with Drive's MD5 and
- * size; on a mismatch it fails instead of ending, so no destination ever completes the object. The last
- * chunk is held back until then: a destination told the exact length (a single S3 PUT) would otherwise
+ * Passes bytes through while computing MD5 and SHA-256. At the end it compares them with Drive's size,
+ * MD5 and SHA-256; on a mismatch it fails instead of ending, so no destination ever completes the object.
+ * The last chunk is held back until then: a destination told the exact length (a single S3 PUT) would otherwise
  * have every byte, and could complete the object, before the check.
  */
 export class HashingVerifier extends Transform {
@@ -58,7 +64,7 @@ export class HashingVerifier extends Transform {
   override _flush(done: TransformCallback): void {
     const md5 = this.md5.digest('hex');
     const sha256 = this.sha256.digest('hex');
-    const err = contentMismatch(this.expected, { size: this.size, md5 });
+    const err = contentMismatch(this.expected, { size: this.size, md5, sha256 });
     if (err) {
       this.settle.reject(err);
       done(err);

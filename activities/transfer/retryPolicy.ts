@@ -1,6 +1,7 @@
 import { driveFailureOf } from '../drive/errors';
 import { DestinationError } from '../storage/destination';
 import { CorruptDownloadError } from './hashingVerifier';
+import { TransferStalledError } from './stallWatch';
 
 export type TransferErrorClass =
   | { action: 'retry'; reason: string; message: string }
@@ -16,6 +17,7 @@ export function classifyTransferError(err: unknown): TransferErrorClass {
   const message = err instanceof Error ? err.message : String(err);
   if (err instanceof CorruptDownloadError) return { action: 'retry', reason: 'corruptDownload', message };
   if (err instanceof DestinationError) return { action: 'retry', reason: 'destinationError', message };
+  if (err instanceof TransferStalledError) return { action: 'retry', reason: 'stalled', message };
   const drive = driveFailureOf(err);
   if (drive) {
     const m = `Drive ${drive.status} ${drive.reason}: ${drive.message}`;

@@ -1,54 +1,51 @@
-import type { Readable } from 'node:stream';
-import type { drive_v3 } from 'googleapis';
+import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { EXPORT_MIME_TYPES } from '../../common/exportFormats';
-import type { Logger } from '../../common/logger';
 import type { PlannedObject, StoredObjectRecord, TransferItem, TransferOutcome } from '../../common/types';
 import { openDriveDownload, openDriveExport } from '../drive/download';
 import type { Destination } from '../storage/destination';
 import { fanOut } from './fanOut';
 import { objectMetadataOf } from './objectMetadata';
-import { CheckpointStore, tryLargeFileOnce } from './transferLargeFile';
 import { TransferErrorClass, backoffMs, classifyTransferError } from './retryPolicy';
+import { StallWatch } from './stallWatch';
+import type { TransferDeps, TryResult } from './transferDeps';
+import { giveUpLargeFile, tryLargeFileOnce } from './transferLargeFile';
 
-export interface TransferDeps {
-  drive: drive_v3.Drive;
-  destinations: Destination[];
-  logger: Logger;
-  /** Tries per file before it is recorded as a failure (users expect 5). */
-  attempts: number;
-  /** First backoff step; doubles per attempt, with jitter. */
-  backoffBaseMs: number;
-  /** Binary files this large go part by part with checkpoints, so a crash costs one part, not the file. */
-  resumableMinBytes: number;
-  checkpoints: CheckpointStore;
+/** Waits before the next try; the activity's cancellation ends the wait at once. */
+async function backOff(ms: number, signal?: AbortSignal): Promise<void> {
+  await sleep(ms, undefined, { signal }).catch(() => signal?.throwIfAborted());
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-export interface TryResult {
-  stored: StoredObjectRecord[];
-  /** Destinations still without the object, and why. */
-  failed: Destination[];
-  error?: unknown;
-  bytes: number;
-}
-
-/** One download of one object, streamed to the given destinations. */
-async function tryObjectOnce(deps: TransferDeps, item: TransferItem, object: PlannedObject, destinations: Destination[], acknowledgeAbuse: boolean): Promise<TryResult> {
-  if (item.kind === 'binary' && (item.size ?? 0) >= deps.resumableMinBytes) return tryLargeFileOnce(deps, item, object, destinations, acknowledgeAbuse);
-  let source: Readable;
+/** One download of one object, streamed to the given destinations; `watch` times Drive and aborts the try. */
+async function tryObjectOnce(
+  deps: TransferDeps,
+  item: TransferItem,
+  object: PlannedObject,
+  destinations: Destination[],
+  acknowledgeAbuse: boolean,
+  watch: StallWatch,
+): Promise<TryResult> {
+  if (item.kind === 'binary' && (item.size ?? 0) >= deps.resumableMinBytes) {
+    return tryLargeFileOnce(deps, item, object, destinations, acknowledgeAbuse, watch);
+  }
+  const { signal } = watch;
+  let body: Readable;
   try {
-    source = item.kind === 'binary'
-      ? await openDriveDownload(deps.drive, item.fileId, { acknowledgeAbuse })
-      : await openDriveExport(deps.drive, item.fileId, EXPORT_MIME_TYPES[object.format]);
+    body = await watch.waitFor(
+      item.kind === 'binary'
+        ? openDriveDownload(deps.drive, item.fileId, { acknowledgeAbuse, signal })
+        : openDriveExport(deps.drive, item.fileId, EXPORT_MIME_TYPES[object.format], signal),
+    );
   } catch (error) {
     return { stored: [], failed: destinations, error, bytes: 0 };
   }
-  const { results, verified } = await fanOut(source, item.kind === 'binary' ? { md5: item.md5, size: item.size } : {}, destinations, () => ({
+  const expected = item.kind === 'binary' ? { md5: item.md5, sha256: item.sha256, size: item.size } : {};
+  const { results, verified } = await fanOut(Readable.from(watch.chunksOf(body)), expected, destinations, () => ({
     key: object.key,
     size: item.kind === 'binary' ? (item.size ?? undefined) : undefined,
     contentType: item.kind === 'binary' ? item.mimeType : EXPORT_MIME_TYPES[object.format],
     metadata: objectMetadataOf(item),
+    signal,
   }));
   if (verified.status === 'rejected') return { stored: [], failed: destinations, error: verified.reason, bytes: 0 };
   const { sha256, size } = verified.value;
@@ -77,13 +74,16 @@ async function transferObject(deps: TransferDeps, item: TransferItem, object: Pl
   let bytes = 0;
   let last: TransferErrorClass | undefined;
   for (let attempt = 1; attempt <= deps.attempts; attempt++) {
-    if (attempt > 1) await sleep(backoffMs(attempt - 1, deps.backoffBaseMs));
-    const result = await tryObjectOnce(deps, item, object, remaining, acknowledgeAbuse);
+    if (attempt > 1) await backOff(backoffMs(attempt - 1, deps.backoffBaseMs), deps.signal);
+    const watch = new StallWatch(deps.stallTimeoutMs, deps.signal, deps.meter);
+    const result = await tryObjectOnce(deps, item, object, remaining, acknowledgeAbuse, watch);
+    deps.signal?.throwIfAborted();
     stored.push(...result.stored);
     bytes += result.bytes;
     remaining = result.failed;
     if (remaining.length === 0) return { bytes };
-    last = classifyTransferError(result.error);
+    // An aborted try failed because of the stall, whatever error its streams then saw.
+    last = classifyTransferError(watch.signal.aborted ? watch.signal.reason : result.error);
     deps.logger.warn(
       { event: 'transfer.attempt_failed', fileId: item.fileId, format: object.format || undefined, attempt, reason: last.reason, destinations: remaining.map((d) => d.name), err: last.message },
       'transfer attempt failed',
@@ -91,6 +91,7 @@ async function transferObject(deps: TransferDeps, item: TransferItem, object: Pl
     if (last.action === 'defer' || last.action === 'fail') break;
     if (last.action === 'retry-acknowledging-abuse') acknowledgeAbuse = true;
   }
+  if (!deps.signal?.aborted) await giveUpLargeFile(deps, item);
   return {
     bytes,
     failure: { reason: last!.reason, message: last!.message, attempts: deps.attempts, destinations: remaining.map((d) => d.name), deferred: last!.action === 'defer' },

@@ -20,6 +20,7 @@ const newFileSchema = z
     shortcutTargetId: z.string().optional(),
     trashed: z.boolean().optional(),
     sharedWithMe: z.boolean().optional(),
+    ownedByMe: z.boolean().optional(),
     abusive: z.boolean().optional(),
     ...contentFields,
   })
@@ -38,7 +39,9 @@ const faultSchema = z
     replaceBody: z.string().optional(),
     delayMs: z.number().int().nonnegative().optional(),
     cutOffAfterBytes: z.number().int().nonnegative().optional(),
+    stallAfterBytes: z.number().int().nonnegative().optional(),
     wrongBytes: z.boolean().optional(),
+    wrongBytesAfter: z.number().int().nonnegative().optional(),
     bytesPerSecond: z.number().positive().optional(),
   })
   .strict();

@@ -272,6 +272,65 @@ describe('shared drives, shortcuts, trash, equal names', () => {
   });
 });
 
+describe('visibility: shared items and files others own', () => {
+  test('an item shared with the account whose parent it cannot see has no parents in list, get and changes replies', async () => {
+    const token = (await drive.changes.getStartPageToken({})).data.startPageToken!;
+    const folder = await emulator.store.addFile({ name: 'From Ana', sharedWithMe: true });
+    const inside = await emulator.store.addFile({ name: 'inside.txt', parentId: folder.id, sharedWithMe: true, content: bytesContent('in') });
+    const lone = await emulator.store.addFile({ name: 'lone.txt', sharedWithMe: true, content: bytesContent('lone') });
+    const fields = 'id,parents,ownedByMe,owners(emailAddress,me)';
+    const ana = { emailAddress: 'colleague@drive-vault.test', me: false };
+    for (const f of [folder, lone]) {
+      assert.deepEqual((await drive.files.get({ fileId: f.id, fields })).data, { id: f.id, ownedByMe: false, owners: [ana] }, `get ${f.name}`);
+      const listed = await drive.files.list({ q: `name = '${f.name}'`, fields: `files(${fields})` });
+      assert.deepEqual(listed.data.files, [{ id: f.id, ownedByMe: false, owners: [ana] }], `list ${f.name}`);
+    }
+    assert.deepEqual((await drive.files.get({ fileId: inside.id, fields: 'parents' })).data, { parents: [folder.id] }, 'a shared folder is its items\' parent');
+    const inRoot = await drive.files.list({ q: `'root' in parents and name = 'lone.txt'`, fields: 'files(id)' });
+    assert.deepEqual(inRoot.data.files, [], 'not in My Drive');
+    const changes = await drive.changes.list({ pageToken: token, fields: 'changes(fileId,file(parents))' });
+    assert.deepEqual(changes.data.changes, [{ fileId: folder.id, file: {} }, { fileId: inside.id, file: { parents: [folder.id] } }, { fileId: lone.id, file: {} }]);
+  });
+
+  test("a file another person owns in the account's folder is listed with ownedByMe false and its My Drive parent", async () => {
+    const mine = await emulator.store.addFile({ name: 'Mine' });
+    const theirs = await emulator.store.addFile({ name: 'theirs.txt', parentId: mine.id, ownedByMe: false, content: bytesContent('theirs') });
+    const fields = 'id,parents,ownedByMe,owners(emailAddress,me)';
+    const expected = { id: theirs.id, parents: [mine.id], ownedByMe: false, owners: [{ emailAddress: 'colleague@drive-vault.test', me: false }] };
+    assert.deepEqual((await drive.files.list({ q: `'${mine.id}' in parents`, fields: `files(${fields})` })).data.files, [expected]);
+    assert.deepEqual((await drive.files.get({ fileId: theirs.id, fields })).data, expected);
+    await assert.rejects(emulator.store.addFile({ name: 'contradiction', sharedWithMe: true, ownedByMe: true }), /shared with the account/);
+  });
+
+  test('seed sidecars and the admin API create both kinds of item', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'seed-visibility-'));
+    mkdirSync(join(dir, 'Mine'));
+    writeFileSync(join(dir, 'Mine', 'theirs.txt'), 'theirs');
+    writeFileSync(join(dir, 'Mine', 'theirs.txt.gdrive.json'), JSON.stringify({ ownedByMe: false }));
+    mkdirSync(join(dir, 'From Ana'));
+    writeFileSync(join(dir, 'From Ana', '.gdrive.json'), JSON.stringify({ sharedWithMe: true }));
+    writeFileSync(join(dir, 'From Ana', 'notes.txt'), 'notes');
+    writeFileSync(join(dir, 'lone.gdrive.json'), JSON.stringify({ name: 'lone.txt', text: 'lone', sharedWithMe: true }));
+    const seeded = new DriveEmulator({ seed: 'visibility' });
+    const byPath = await seedFromDirectory(seeded.store, dir);
+    const view = (path: string) => {
+      const f = byPath.get(path)!;
+      return { parentId: f.parentId, ownedByMe: f.ownedByMe, sharedWithMe: f.sharedWithMe };
+    };
+    assert.deepEqual(view('Mine/theirs.txt'), { parentId: byPath.get('Mine')!.id, ownedByMe: false, sharedWithMe: false });
+    assert.deepEqual(view('From Ana'), { parentId: undefined, ownedByMe: false, sharedWithMe: true });
+    assert.deepEqual(view('From Ana/notes.txt'), { parentId: byPath.get('From Ana')!.id, ownedByMe: false, sharedWithMe: true }, 'inside a shared folder: the owner\'s too');
+    assert.deepEqual(view('lone'), { parentId: undefined, ownedByMe: false, sharedWithMe: true });
+
+    const admin = (body: object) => fetch(`${emulator.baseUrl}_admin/files`, { method: 'POST', body: JSON.stringify(body) }).then((r) => r.json() as Promise<Record<string, unknown>>);
+    const mine = await admin({ name: 'Mine via admin' });
+    const theirs = await admin({ name: 'theirs.bin', parentId: mine.id, ownedByMe: false, contentBase64: 'AAE=' });
+    assert.deepEqual([theirs.parents, theirs.ownedByMe], [[mine.id], false]);
+    const shared = await admin({ name: 'shared.bin', sharedWithMe: true, contentBase64: 'AAE=' });
+    assert.deepEqual([shared.parents, shared.ownedByMe], [undefined, false]);
+  });
+});
+
 describe('changes feed', () => {
   test('each mutation kind shows up in the changes feed exactly once', async () => {
     const folder = await emulator.store.addFile({ name: 'changes-dest' });
@@ -324,14 +383,15 @@ describe('changes feed', () => {
 });
 
 describe('fault rules and the request log', () => {
-  test('a status fault fires the set number of times; the client retries a 500 by itself but not a 403', async () => {
+  test('a status fault fires the set number of times; our client retries nothing by itself', async () => {
     const f = await emulator.store.addFile({ name: 'flaky.txt', content: bytesContent('flaky') });
     emulator.faults.add({ match: `GET /drive/v3/files/${f.id}\\?`, times: 2, status: 500, reason: 'backendError' });
     const start = emulator.requests.length;
-    const ok = await drive.files.get({ fileId: f.id, fields: 'id' });
-    assert.equal(ok.status, 200);
+    assert.equal((await driveErrorOf(drive.files.get({ fileId: f.id, fields: 'id' }))).status, 500);
+    assert.equal((await driveErrorOf(drive.files.get({ fileId: f.id, fields: 'id' }))).status, 500);
+    assert.equal((await drive.files.get({ fileId: f.id, fields: 'id' })).status, 200);
     const tries = emulator.requests.slice(start).filter((r) => r.path.endsWith(f.id));
-    assert.deepEqual(tries.map((r) => r.status), [500, 500, 200]);
+    assert.deepEqual(tries.map((r) => r.status), [500, 500, 200], 'one request per call');
 
     emulator.faults.add({ match: `GET /drive/v3/files/${f.id}\\?`, times: 1, reason: 'userRateLimitExceeded' });
     const limited = await driveErrorOf(drive.files.get({ fileId: f.id, fields: 'id' }));
@@ -366,6 +426,30 @@ describe('fault rules and the request log', () => {
     assert.notEqual(createHash('md5').update(wrong.bytes).digest('hex'), f.hashes!.md5);
     const right = await download(f.id);
     assert.equal(createHash('md5').update(right.bytes).digest('hex'), f.hashes!.md5);
+    emulator.faults.add({ match: `/files/${f.id}\\?.*alt=media`, times: 1, wrongBytes: true, wrongBytesAfter: 150_000 });
+    const late = await download(f.id);
+    assert.ok(late.bytes.subarray(0, 150_000).equals(right.bytes.subarray(0, 150_000)), 'intact up to wrongBytesAfter');
+    assert.ok(!late.bytes.subarray(150_000).equals(right.bytes.subarray(150_000)), 'wrong after it');
+    assert.deepEqual(emulator.requests.filter((r) => r.path.endsWith(f.id)).map((r) => r.ended), ['early', 'complete', 'complete', 'complete']);
+  });
+
+  test('a stall fault sends part of the body, then nothing, with the connection open until the client hangs up', async () => {
+    const f = await emulator.store.addFile({ name: 'stalled.bin', content: generatedContent(300_000, 4) });
+    emulator.faults.add({ match: `/files/${f.id}\\?.*alt=media`, times: 1, stallAfterBytes: 100_000 });
+    const hangUp = new AbortController();
+    const res = await drive.files.get({ fileId: f.id, alt: 'media' }, { responseType: 'stream', signal: hangUp.signal });
+    let received = 0;
+    const reading = (async () => {
+      for await (const chunk of res.data as unknown as AsyncIterable<Buffer>) received += chunk.length;
+    })();
+    const logged = () => emulator.requests.filter((r) => r.path.endsWith(f.id)).at(-1)!;
+    while (received < 100_000) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual([received, logged().bytesSent, logged().ended], [100_000, 100_000, undefined], 'silent, still open');
+    hangUp.abort();
+    await assert.rejects(reading);
+    while (logged().ended === undefined) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(logged().ended, 'early');
   });
 
   test('a delay fault holds the reply back', async () => {

@@ -19,8 +19,12 @@ export interface FaultRule {
   delayMs?: number;
   /** Send this many bytes of the body, then cut the connection. */
   cutOffAfterBytes?: number;
+  /** Send this many bytes of the body, then go silent with the connection open, until the client hangs up. */
+  stallAfterBytes?: number;
   /** Flip bytes in the body, keeping its length, as a corrupted download would. */
   wrongBytes?: boolean;
+  /** With `wrongBytes`: the first this many bytes of the body go out intact. */
+  wrongBytesAfter?: number;
   /** Send the body no faster than this, as a slow network would. */
   bytesPerSecond?: number;
 }
@@ -38,6 +42,8 @@ export interface LoggedRequest {
   range?: string;
   status: number;
   bytesSent: number;
+  /** How sending the reply ended: `complete`, or `early` (the client hung up, or a fault cut it off). Unset while sending. */
+  ended?: 'complete' | 'early';
   faultId?: number;
 }
 
@@ -87,25 +93,38 @@ export class FaultTable {
   }
 }
 
-/** Holds each chunk back until the bytes sent so far fit the rate. */
+/** Holds each slice of 64 KiB back until the bytes sent so far fit the rate: a large body trickles, it does not jump. */
 export function throttleBytes(bytesPerSecond: number): Transform {
+  const SLICE = 64 * 1024;
   const started = Date.now();
   let sent = 0;
   return new Transform({
     transform(chunk: Buffer, _enc, done: TransformCallback) {
-      sent += chunk.length;
-      const wait = (sent / bytesPerSecond) * 1000 - (Date.now() - started);
-      setTimeout(() => done(null, chunk), Math.max(0, wait));
+      const sendFrom = (offset: number) => {
+        if (offset >= chunk.length) return done();
+        const slice = chunk.subarray(offset, offset + SLICE);
+        sent += slice.length;
+        const wait = (sent / bytesPerSecond) * 1000 - (Date.now() - started);
+        setTimeout(() => {
+          this.push(slice);
+          sendFrom(offset + SLICE);
+        }, Math.max(0, wait));
+      };
+      sendFrom(0);
     },
   });
 }
 
-/** Flips one bit in every chunk: the length stays right, the checksum does not. */
-export function corruptBytes(): Transform {
+/** Flips one bit in every chunk past the first `after` bytes: the length stays right, the checksum does not. */
+export function corruptBytes(after = 0): Transform {
+  let seen = 0;
   return new Transform({
     transform(chunk: Buffer, _enc, done: TransformCallback) {
+      const at = Math.max(0, after - seen);
+      seen += chunk.length;
+      if (at >= chunk.length) return done(null, chunk);
       const copy = Buffer.from(chunk);
-      if (copy.length > 0) copy[0] ^= 0x01;
+      copy[at] ^= 0x01;
       done(null, copy);
     },
   });

@@ -28,7 +28,7 @@ export function fileResource(store: DriveStore, f: EmuFile, baseUrl: string): Re
     id: f.id,
     name: f.name,
     mimeType: f.mimeType,
-    parents: [f.parentId],
+    ...(f.parentId !== undefined && { parents: [f.parentId] }),
     createdTime: f.createdTime,
     modifiedTime: f.modifiedTime,
     version: String(f.version),
@@ -37,8 +37,8 @@ export function fileResource(store: DriveStore, f: EmuFile, baseUrl: string): Re
     starred: false,
     spaces: ['drive'],
     viewedByMe: true,
-    modifiedByMe: !f.sharedWithMe,
-    shared: f.sharedWithMe || Boolean(f.driveId),
+    modifiedByMe: f.ownedByMe,
+    shared: !f.ownedByMe || Boolean(f.driveId),
     capabilities: { canDownload: true, canEdit: !f.sharedWithMe, canTrash: !f.sharedWithMe, canListChildren: f.mimeType === FOLDER },
     quotaBytesUsed: String(store.size(f) ?? 0),
     webViewLink: `${baseUrl}file/d/${f.id}/view`,
@@ -47,11 +47,11 @@ export function fileResource(store: DriveStore, f: EmuFile, baseUrl: string): Re
     r.driveId = f.driveId;
     r.teamDriveId = f.driveId;
   } else {
-    r.ownedByMe = !f.sharedWithMe;
+    r.ownedByMe = f.ownedByMe;
     r.owners = [
-      f.sharedWithMe
-        ? { kind: 'drive#user', displayName: 'A Colleague', emailAddress: 'colleague@drive-vault.test', me: false }
-        : { kind: 'drive#user', ...store.user, me: true },
+      f.ownedByMe
+        ? { kind: 'drive#user', ...store.user, me: true }
+        : { kind: 'drive#user', displayName: 'A Colleague', emailAddress: 'colleague@drive-vault.test', me: false },
     ];
   }
   if (f.sharedWithMe) r.sharedWithMeTime = f.createdTime;

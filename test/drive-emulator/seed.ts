@@ -24,6 +24,7 @@ export const sidecarSchema = z
     dangling: z.boolean().optional(),
     trashed: z.boolean().optional(),
     sharedWithMe: z.boolean().optional(),
+    ownedByMe: z.boolean().optional(),
     abusive: z.boolean().optional(),
     withoutSha256: z.boolean().optional(),
     sharedDrive: z.boolean().optional(),
@@ -47,7 +48,8 @@ export async function seedFromDirectory(store: DriveStore, dir: string): Promise
   const byPath = new Map<string, EmuFile>();
   const shortcuts: Array<{ file: EmuFile; target: string; sidecarPath: string }> = [];
 
-  const walk = async (folder: string, parentId: string | undefined, driveId: string | undefined, top: boolean) => {
+  // Inside a folder shared with the account, items are the sharer's too unless a sidecar says otherwise.
+  const walk = async (folder: string, parentId: string | undefined, driveId: string | undefined, top: boolean, inShared = false) => {
     const entries = readdirSync(folder).sort();
     for (const entry of entries) {
       if (entry === SIDECAR) continue;
@@ -64,14 +66,24 @@ export async function seedFromDirectory(store: DriveStore, dir: string): Promise
           await walk(full, drive.id, drive.id, false);
           continue;
         }
-        const created = await store.addFile({ name: side.name ?? entry, mimeType: FOLDER, parentId, driveId, trashed: side.trashed });
+        const sharedWithMe = side.sharedWithMe ?? inShared;
+        const created = await store.addFile({ name: side.name ?? entry, mimeType: FOLDER, parentId, driveId, trashed: side.trashed, sharedWithMe, ownedByMe: side.ownedByMe });
         byPath.set(rel, created);
-        await walk(full, created.id, driveId, false);
+        await walk(full, created.id, driveId, false, sharedWithMe);
         continue;
       }
       const side: Sidecar = isSidecar ? readSidecar(full) : statSafe(full + SIDECAR) ? readSidecar(full + SIDECAR) : {};
       const name = side.name ?? (isSidecar ? entry.slice(0, -SIDECAR.length) : entry);
-      const common = { name, parentId, driveId, trashed: side.trashed, sharedWithMe: side.sharedWithMe, abusive: side.abusive, withoutSha256: side.withoutSha256 };
+      const common = {
+        name,
+        parentId,
+        driveId,
+        trashed: side.trashed,
+        sharedWithMe: side.sharedWithMe ?? inShared,
+        ownedByMe: side.ownedByMe,
+        abusive: side.abusive,
+        withoutSha256: side.withoutSha256,
+      };
       let created: EmuFile;
       if (side.type === 'shortcut') {
         created = await store.addFile({ ...common, mimeType: SHORTCUT });

@@ -151,7 +151,7 @@ export class DriveEmulator {
       } else {
         fault = this.faults.take(method, url.pathname + url.search);
         if (fault) entry.faultId = fault.id;
-        if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault!.delayMs));
+        if (fault?.delayMs) await delayUnlessClosed(fault.delayMs, res);
         if (fault?.replaceBody !== undefined) {
           reply = { status: fault.status ?? 200, headers: { 'content-type': 'application/json; charset=UTF-8' }, body: Buffer.from(fault.replaceBody) };
         } else if (fault && (fault.status !== undefined || fault.reason !== undefined)) {
@@ -164,7 +164,7 @@ export class DriveEmulator {
       reply = errorReply(err);
     }
     entry.status = reply.status;
-    await send(res, reply, fault, (n) => (entry.bytesSent = n));
+    entry.ended = await send(res, reply, fault, (n) => (entry.bytesSent = n));
   }
 
   private async route(method: string, url: URL, req: IncomingMessage, body: Buffer): Promise<Reply> {
@@ -273,7 +273,7 @@ export class DriveEmulator {
         predicate({
           name: f.name,
           mimeType: f.mimeType,
-          parents: f.parentId === this.store.rootId ? [f.parentId, 'root'] : [f.parentId],
+          parents: f.parentId === undefined ? [] : f.parentId === this.store.rootId ? [f.parentId, 'root'] : [f.parentId],
           trashed: f.trashed,
           modifiedTime: f.modifiedTime,
         }),
@@ -453,14 +453,27 @@ function errorReply(err: unknown): Reply {
   return { status: 500, headers: { 'content-type': 'application/json; charset=UTF-8' }, body: Buffer.from(new DriveApiError(500, 'backendError', `Emulator error: ${message}`).body()) };
 }
 
+/** Waits `ms`, or until the client hangs up (or the emulator closes), whichever comes first. */
+function delayUnlessClosed(ms: number, res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      res.off('close', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    res.once('close', done);
+  });
+}
+
 async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
 }
 
-/** Writes the reply, applying a fault's cut-off or corruption to its body. */
-async function send(res: ServerResponse, reply: Reply, fault: ActiveFault | undefined, onSent: (bytes: number) => void): Promise<void> {
+/** Writes the reply, applying a fault's cut-off, stall or corruption to its body; says whether all of it went out. */
+async function send(res: ServerResponse, reply: Reply, fault: ActiveFault | undefined, onSent: (bytes: number) => void): Promise<'complete' | 'early'> {
   let body: Readable;
   const headers = { ...reply.headers };
   if (reply.body === undefined) body = Readable.from([]);
@@ -476,6 +489,7 @@ async function send(res: ServerResponse, reply: Reply, fault: ActiveFault | unde
   res.writeHead(reply.status, headers);
   let sent = 0;
   const cutOff = fault?.cutOffAfterBytes;
+  const stallAt = fault?.stallAfterBytes;
   const counter = new Transform({
     transform(chunk: Buffer, _enc, done) {
       if (cutOff !== undefined && sent + chunk.length >= cutOff) {
@@ -485,15 +499,25 @@ async function send(res: ServerResponse, reply: Reply, fault: ActiveFault | unde
         res.write(head, () => res.destroy());
         return;
       }
+      if (stallAt !== undefined && sent + chunk.length > stallAt) {
+        const head = chunk.subarray(0, stallAt - sent);
+        sent += head.length;
+        onSent(sent);
+        // Never calls done: the reply goes silent, the connection stays open.
+        if (head.length > 0) this.push(head);
+        return;
+      }
       sent += chunk.length;
       onSent(sent);
       done(null, chunk);
     },
   });
-  const stages: NodeJS.ReadWriteStream[] = [...(fault?.wrongBytes ? [corruptBytes()] : []), ...(fault?.bytesPerSecond ? [throttleBytes(fault.bytesPerSecond)] : []), counter];
+  const stages: NodeJS.ReadWriteStream[] = [...(fault?.wrongBytes ? [corruptBytes(fault.wrongBytesAfter)] : []), ...(fault?.bytesPerSecond ? [throttleBytes(fault.bytesPerSecond)] : []), counter];
   try {
     await pipeline(body, ...(stages as [Transform]), res);
+    return 'complete';
   } catch {
     // The client hung up or a cut-off fault ended the reply: nothing more to send.
+    return 'early';
   }
 }

@@ -11,7 +11,8 @@ export interface EmuFile {
   id: string;
   name: string;
   mimeType: string;
-  parentId: string;
+  /** Unset when the parent lies in another person's Drive, out of the account's sight: Drive then omits `parents`. */
+  parentId?: string;
   driveId?: string;
   createdTime: string;
   modifiedTime: string;
@@ -25,7 +26,10 @@ export interface EmuFile {
   text: string;
   exportSize?: number;
   shortcutTargetId?: string;
+  /** Shared with the account by its owner, another person. */
   sharedWithMe: boolean;
+  /** False for another person's file, shared with the account or put in one of its folders. */
+  ownedByMe: boolean;
   /** Flagged as malware: downloads need acknowledgeAbuse=true. */
   abusive: boolean;
   /** Old files have no sha256Checksum. */
@@ -57,7 +61,10 @@ export interface NewFile {
   exportSize?: number;
   shortcutTargetId?: string;
   trashed?: boolean;
+  /** Another person's item shared with the account; without `parentId` its parent is one the account cannot see. */
   sharedWithMe?: boolean;
+  /** False: another person owns it, e.g. a colleague's file in one of the account's folders. Default: !sharedWithMe. */
+  ownedByMe?: boolean;
   abusive?: boolean;
   withoutSha256?: boolean;
   modifiedTime?: string;
@@ -126,8 +133,11 @@ export class DriveStore {
 
   async addFile(spec: NewFile): Promise<EmuFile> {
     const driveId = spec.driveId ?? (spec.parentId ? this.parentDriveId(spec.parentId) : undefined);
-    const parentId = spec.parentId ?? driveId ?? this.rootId;
-    if (parentId !== this.rootId && !this.drives.has(parentId)) {
+    const sharedWithMe = spec.sharedWithMe ?? false;
+    if (sharedWithMe && spec.ownedByMe) throw new Error(`${spec.name}: an item shared with the account is owned by someone else`);
+    // An item shared on its own sits in its owner's Drive, under a folder the account cannot see.
+    const parentId = spec.parentId ?? driveId ?? (sharedWithMe ? undefined : this.rootId);
+    if (parentId !== undefined && parentId !== this.rootId && !this.drives.has(parentId)) {
       const parent = this.getFile(parentId);
       if (parent.mimeType !== FOLDER) throw new Error(`parent ${parentId} is not a folder`);
     }
@@ -148,7 +158,8 @@ export class DriveStore {
       text: spec.text ?? '',
       exportSize: spec.exportSize,
       shortcutTargetId: spec.shortcutTargetId,
-      sharedWithMe: spec.sharedWithMe ?? false,
+      sharedWithMe,
+      ownedByMe: spec.ownedByMe ?? !sharedWithMe,
       abusive: spec.abusive ?? false,
       withoutSha256: spec.withoutSha256 ?? false,
     };

@@ -1,8 +1,8 @@
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MinioServer, startMinio } from '../../worker/embedded/minioServer';
-import { TemporalDevServer, TemporalDevServerOptions, startTemporalDevServer } from '../../worker/embedded/temporalDevServer';
+import { MinioServer, startMinio } from '../../scripts/launchers/minioServer';
+import { TemporalDevServer, TemporalDevServerOptions, startTemporalDevServer } from '../../scripts/launchers/temporalDevServer';
 import { DriveEmulator } from '../drive-emulator/server';
 import { emulatorOAuth } from './drive';
 

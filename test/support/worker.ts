@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, WorkflowBundleWithSourceMap, bundleWorkflowCode } from '@temporalio/worker';
 import { Config, parseConfig } from '../../common/config';
-import { createLogger } from '../../common/logger';
+import { Logger, createLogger } from '../../common/logger';
 import { installTemporalLogging } from '../../worker/temporalLogging';
 import { wireActivities } from '../../worker/wiring';
 import { WorkerSet, startWorkers } from '../../worker/workers';
@@ -54,13 +54,18 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
-/** Wires the activities from `config` exactly as the worker entry does, and runs the workers in-process. */
-export async function startTestWorker(stack: Stack, config: Config): Promise<RunningWorker> {
+/**
+ * Wires the activities from `config` exactly as the worker entry does, and runs the workers in-process. With `logger`,
+ * the activities and the Temporal SDK (from its warnings up) log there; the SDK's logger is process-wide, so the first
+ * worker a test file starts sets it.
+ */
+export async function startTestWorker(stack: Stack, config: Config, options: { logger?: Logger } = {}): Promise<RunningWorker> {
+  const logger = options.logger ?? testLogger;
   if (!runtimeInstalled) {
-    installTemporalLogging(testLogger, 'ERROR');
+    installTemporalLogging(logger, options.logger ? 'WARN' : 'ERROR');
     runtimeInstalled = true;
   }
-  const wired = wireActivities(config, testLogger, stackEnv(stack));
+  const wired = wireActivities(config, logger, stackEnv(stack));
   const connection = await NativeConnection.connect({ address: stack.temporal!.address });
   const workers = await startWorkers({ connection, namespace: 'default', ...wired, workflowBundle: await workflowBundle() });
   const clientConnection = await Connection.connect({ address: stack.temporal!.address });

@@ -1,0 +1,130 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import type { Client } from '@temporalio/client';
+import type { History } from '@temporalio/common/lib/proto-utils';
+import { TASK_QUEUES } from '../common/taskQueues';
+import { fullSync, listDriveIntoCatalog } from '../workflows';
+import { bytesContent } from '../test/drive-emulator/content';
+import type { DriveStore } from '../test/drive-emulator/store';
+import { HISTORIES_DIR, RecordedHistory, historyToJson } from '../test/support/histories';
+import { startStack } from '../test/support/stack';
+import { stackConfig, startTestWorker } from '../test/support/worker';
+
+/**
+ * `npm run record-histories [-- <label>]`: runs the workflows as they are now against the real stack (Temporal dev
+ * server, Drive emulator, a real worker) and writes every run's history to test/histories/<label>/ (default: today's
+ * date), for test/replay.test.ts. The server suggests continue-as-new early, so the few files here give several runs
+ * each: a full sync in its list, transfer and verify phases (with its listing child), and a listing that pages
+ * several drives and follows shortcuts.
+ */
+const SUGGEST_CONTINUE_AS_NEW_AFTER_EVENTS = 20;
+const G = 'application/vnd.google-apps.';
+
+/** A small Drive with each kind of item the full sync handles: folders, equal names, exports, a form, shortcuts, a shared drive. */
+async function seedFullSyncDrive(store: DriveStore): Promise<void> {
+  const projects = await store.addFile({ name: 'Projects' });
+  for (let i = 0; i < 4; i++) await store.addFile({ name: `note-${i}.txt`, parentId: projects.id, content: bytesContent(`note ${i}`) });
+  await store.addFile({ name: 'report.pdf', parentId: projects.id, content: bytesContent('first report') });
+  await store.addFile({ name: 'report.pdf', parentId: projects.id, content: bytesContent('second report, same name') });
+  await store.addFile({ name: 'Plan', parentId: projects.id, mimeType: `${G}document`, text: 'plan' });
+  await store.addFile({ name: 'Survey', mimeType: `${G}form` });
+  await store.addFile({ name: 'binned.txt', content: bytesContent('trashed'), trashed: true });
+  const ana = await store.addFile({ name: 'Shared by Ana', sharedWithMe: true });
+  const followed = bytesContent('followed through a shortcut');
+  await store.addFile({ name: 'ana notes.txt', parentId: ana.id, sharedWithMe: true, content: followed });
+  await store.addFile({ name: 'back to ana', parentId: ana.id, sharedWithMe: true, mimeType: `${G}shortcut`, shortcutTargetId: ana.id });
+  await store.addFile({ name: 'link to ana', mimeType: `${G}shortcut`, shortcutTargetId: ana.id });
+  await store.addFile({ name: 'link to nothing', mimeType: `${G}shortcut`, shortcutTargetId: 'no-such-file' });
+  const team = store.addDrive('Team Drive');
+  await store.addFile({ name: 'team plan.txt', driveId: team.id, content: bytesContent('team plan') });
+}
+
+/** Enough drives and shortcuts that both the paging and the shortcut phase of a listing continue as new. */
+async function seedListingDrive(store: DriveStore): Promise<void> {
+  for (let d = 0; d < 2; d++) {
+    const drive = store.addDrive(`Drive ${d}`);
+    await store.addFile({ name: `file in drive ${d}.txt`, driveId: drive.id, content: bytesContent(`drive ${d}`) });
+  }
+  const links = await store.addFile({ name: 'Links' });
+  const target = await store.addFile({ name: 'linked.txt', content: bytesContent('a shortcut target in scope') });
+  for (let i = 0; i < 450; i++) {
+    await store.addFile({ name: `link ${i}`, parentId: links.id, mimeType: `${G}shortcut`, shortcutTargetId: target.id });
+  }
+}
+
+/** Every run of a workflow, from `firstRunId` along its continue-as-new chain. */
+async function runChain(client: Client, workflowId: string, firstRunId: string): Promise<History[]> {
+  const runs: History[] = [];
+  for (let runId: string | null | undefined = firstRunId; runId; ) {
+    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    runs.push(history);
+    runId = history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
+  }
+  return runs;
+}
+
+/** The first run of the child a workflow started, named in the parent's history. */
+function childFirstRunId(parentRuns: History[], childWorkflowId: string): string {
+  for (const event of parentRuns.flatMap((h) => h.events ?? [])) {
+    const execution = event.childWorkflowExecutionStartedEventAttributes?.workflowExecution;
+    if (execution?.workflowId === childWorkflowId && execution.runId) return execution.runId;
+  }
+  throw new Error(`no child ${childWorkflowId} was started`);
+}
+
+function writeRuns(dir: string, workflowId: string, workflowType: string, runs: History[]): string[] {
+  return runs.map((history, i) => {
+    const file = join(dir, `${workflowId}.run-${i + 1}.json`);
+    const recorded: RecordedHistory = { workflowId, workflowType, history: historyToJson(history) };
+    writeFileSync(file, `${JSON.stringify(recorded)}\n`);
+    return file;
+  });
+}
+
+async function main() {
+  const label = process.argv[2] ?? new Date().toISOString().slice(0, 10);
+  const dir = join(HISTORIES_DIR, label);
+  if (existsSync(dir)) throw new Error(`${relative(process.cwd(), dir)} exists: recorded histories stay as they are; pass another label`);
+  const dynamicConfig = { 'limit.historyCount.suggestContinueAsNew': SUGGEST_CONTINUE_AS_NEW_AFTER_EVENTS };
+  const stack = await startStack({ temporal: { dynamicConfig }, emulator: true });
+  const worker = await startTestWorker(stack, stackConfig(stack));
+  try {
+    const store = stack.emulator!.store;
+    await seedFullSyncDrive(store);
+    const sync = await worker.client.workflow.start(fullSync, {
+      taskQueue: TASK_QUEUES.workflows,
+      workflowId: 'full-sync',
+      args: [{ includeSharedDrives: true, batchSize: 4, verifyPageSize: 3 }],
+    });
+    await sync.result();
+    await seedListingDrive(store);
+    const listing = await worker.client.workflow.start(listDriveIntoCatalog, {
+      taskQueue: TASK_QUEUES.workflows,
+      workflowId: 'listing-with-shortcuts',
+      args: [{ listingId: 'listing-with-shortcuts', includeSharedDrives: true }],
+    });
+    await listing.result();
+
+    const syncRuns = await runChain(worker.client, sync.workflowId, sync.firstExecutionRunId);
+    const listingRuns = await runChain(worker.client, listing.workflowId, listing.firstExecutionRunId);
+    if (syncRuns.length < 3 || listingRuns.length < 3) {
+      throw new Error('too few runs continued as new to record a resumed run of each phase: lower the threshold or add items');
+    }
+    mkdirSync(dir, { recursive: true });
+    const childId = `${sync.workflowId}-listing`;
+    const written = [
+      ...writeRuns(dir, sync.workflowId, 'fullSync', syncRuns),
+      ...writeRuns(dir, childId, 'listDriveIntoCatalog', await runChain(worker.client, childId, childFirstRunId(syncRuns, childId))),
+      ...writeRuns(dir, listing.workflowId, 'listDriveIntoCatalog', listingRuns),
+    ];
+    for (const file of written) console.log(`recorded ${relative(process.cwd(), file)}`);
+  } finally {
+    await worker.stop();
+    await stack.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

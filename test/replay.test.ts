@@ -1,0 +1,27 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Worker } from '@temporalio/worker';
+import { historyFromJson, readRecordedHistories } from './support/histories';
+import { installTemporalLogging } from '../worker/temporalLogging';
+import { testLogger, workflowBundle } from './support/worker';
+
+test('every recorded workflow history replays on the current workflow code without nondeterminism', async () => {
+  installTemporalLogging(testLogger, 'ERROR');
+  const recorded = readRecordedHistories();
+  const continuedAsNew = (type: string) =>
+    recorded.some((r) => r.workflowType === type && JSON.stringify(r.history).includes('"workflowExecutionContinuedAsNewEventAttributes"'));
+  assert.ok(continuedAsNew('fullSync') && continuedAsNew('listDriveIntoCatalog'), 'both workflows have histories that continued as new');
+
+  const replays = Worker.runReplayHistories(
+    { workflowBundle: await workflowBundle() },
+    recorded.map((r) => ({ workflowId: r.workflowId, history: historyFromJson(r.history) })),
+  );
+  const failures: string[] = [];
+  let replayed = 0;
+  for await (const result of replays) {
+    if (result.error) failures.push(`${recorded[replayed].file}: ${result.error.name}: ${result.error.message}`);
+    replayed++;
+  }
+  assert.deepEqual(failures, []);
+  assert.equal(replayed, recorded.length);
+});
