@@ -119,14 +119,17 @@ async function loggedEvents(): Promise<Record<string, number>> {
   const count = (what: string) => (counts[what] = (counts[what] ?? 0) + 1);
   for (const name of readdirSync(logDir)) {
     for (const line of readFileSync(join(logDir, name), 'utf8').split('\n').filter(Boolean)) {
-      let entry: { level?: number; event?: string; msg?: string };
+      let entry: { level?: number; event?: string; msg?: string; err?: { message?: string } };
       try {
         entry = JSON.parse(line);
       } catch {
         count('(not a log line)');
         continue;
       }
-      if (entry.event?.match(/^transfer\.(resume|resume_failed|batch_resumed)$/)) count(entry.event);
+      // Why a checkpoint could not be used, e.g. NoSuchUpload: the file had completed after the last heartbeat.
+      const why = entry.err?.message?.match(/failed: (\w+)/)?.[1] ?? entry.err?.message?.slice(0, 60);
+      if (entry.event === 'transfer.resume_failed') count(`${entry.event} (${why})`);
+      else if (entry.event?.match(/^transfer\.(resume|batch_resumed)$/)) count(entry.event);
       else if ((entry.level ?? 0) >= 40) count(`${entry.level === 40 ? 'warn' : 'error'}: ${entry.msg}`);
     }
   }
