@@ -5,7 +5,9 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
+import type { drive_v3 } from 'googleapis';
 import { createDriveClient, createOAuthClient } from '../activities/drive/client';
+import type { Destination } from '../activities/storage/destination';
 import { LocalDestination } from '../activities/storage/local';
 import { transferBatch } from '../activities/transfer/transferBatch';
 import { TASK_QUEUES } from '../common/taskQueues';
@@ -31,6 +33,41 @@ after(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Runs one transfer batch in a mock activity context (stall timeout 1 s), noting when it heartbeats. */
+function runBatchCountingHeartbeats(drive: drive_v3.Drive, destination: Destination, item: TransferItem) {
+  const deps = {
+    drive,
+    destinations: [destination],
+    logger: testLogger,
+    attempts: 5,
+    backoffBaseMs: 10,
+    concurrency: 2,
+    resumableMinBytes: 64 * MiB,
+    stallTimeoutMs: 1_000,
+  };
+  const env = new MockActivityEnvironment();
+  const heartbeats: number[] = [];
+  env.on('heartbeat', () => heartbeats.push(Date.now()));
+  const started = Date.now();
+  const running = env.run(transferBatch, deps, [item]);
+  running.catch(() => undefined);
+  return { env, heartbeats, started, running };
+}
+
+/** What a claim hands the transfer for one binary file of the emulator, keyed `k/<name>`. */
+const transferItemOf = (f: EmuFile): TransferItem => ({
+  fileId: f.id,
+  name: f.name,
+  kind: 'binary',
+  mimeType: f.mimeType,
+  size: stack.emulator!.store.size(f)!,
+  md5: f.hashes!.md5,
+  sha256: f.hashes!.sha256,
+  modifiedTime: f.modifiedTime,
+  version: String(f.version),
+  drivePath: `My Drive/${f.name}`,
+  objects: [{ format: '', key: `k/${f.name}`, storedAt: [] }],
+});
 /** The requests that fetched a file's bytes: downloads, or exports. */
 const downloadsOf = (f: EmuFile) =>
   stack.emulator!.requests.filter(
@@ -132,35 +169,12 @@ test('a batch stuck on a Drive wait that its stall abort cannot end stops heartb
   // abort signal does not reach, never answers.
   emulator.faults.add({ match: '^POST /token', times: 1, delayMs: 600_000 });
   const drive = createDriveClient(createOAuthClient({ ...emulatorOAuth, tokenUrl: `${emulator.baseUrl}token` }), emulator.baseUrl);
-  const item: TransferItem = {
-    fileId: f.id,
-    name: f.name,
-    kind: 'binary',
-    mimeType: f.mimeType,
-    size: emulator.store.size(f)!,
-    md5: f.hashes!.md5,
-    sha256: f.hashes!.sha256,
-    modifiedTime: f.modifiedTime,
-    version: String(f.version),
-    drivePath: `My Drive/${f.name}`,
-    objects: [{ format: '', key: `k/${f.name}`, storedAt: [] }],
-  };
-  const deps = {
+  const item = transferItemOf(f);
+  const { env, heartbeats, started, running } = runBatchCountingHeartbeats(
     drive,
-    destinations: [new LocalDestination('nas', join(stack.tmp, 'stuck-nas'))],
-    logger: testLogger,
-    attempts: 5,
-    backoffBaseMs: 10,
-    concurrency: 2,
-    resumableMinBytes: 64 * MiB,
-    stallTimeoutMs: 1_000,
-  };
-  const env = new MockActivityEnvironment();
-  const heartbeats: number[] = [];
-  env.on('heartbeat', () => heartbeats.push(Date.now()));
-  const started = Date.now();
-  const running = env.run(transferBatch, deps, [item]);
-  running.catch(() => undefined);
+    new LocalDestination('nas', join(stack.tmp, 'stuck-nas')),
+    item,
+  );
   await sleep(10_000);
   const afterStuck = heartbeats.filter((t) => t - started > 4_000);
   assert.deepEqual(afterStuck, [], 'no heartbeat once the wait outlived twice the stall timeout');
@@ -177,35 +191,12 @@ test('a batch whose destination hangs without failing (a dead NAS mount) stops h
       return new Promise(() => undefined);
     }
   }
-  const item: TransferItem = {
-    fileId: f.id,
-    name: f.name,
-    kind: 'binary',
-    mimeType: f.mimeType,
-    size: emulator.store.size(f)!,
-    md5: f.hashes!.md5,
-    sha256: f.hashes!.sha256,
-    modifiedTime: f.modifiedTime,
-    version: String(f.version),
-    drivePath: `My Drive/${f.name}`,
-    objects: [{ format: '', key: `k/${f.name}`, storedAt: [] }],
-  };
-  const deps = {
-    drive: createDriveClient(createOAuthClient({ ...emulatorOAuth, tokenUrl: `${emulator.baseUrl}token` }), emulator.baseUrl),
-    destinations: [new HungMount('nas', join(stack.tmp, 'dead-mount'))],
-    logger: testLogger,
-    attempts: 5,
-    backoffBaseMs: 10,
-    concurrency: 2,
-    resumableMinBytes: 64 * MiB,
-    stallTimeoutMs: 1_000,
-  };
-  const env = new MockActivityEnvironment();
-  const heartbeats: number[] = [];
-  env.on('heartbeat', () => heartbeats.push(Date.now()));
-  const started = Date.now();
-  const running = env.run(transferBatch, deps, [item]);
-  running.catch(() => undefined);
+  const item = transferItemOf(f);
+  const { env, heartbeats, started, running } = runBatchCountingHeartbeats(
+    createDriveClient(createOAuthClient({ ...emulatorOAuth, tokenUrl: `${emulator.baseUrl}token` }), emulator.baseUrl),
+    new HungMount('nas', join(stack.tmp, 'dead-mount')),
+    item,
+  );
   await sleep(12_000);
   assert.ok(heartbeats.length > 0, 'it heartbeat while the download was starting');
   const late = heartbeats.filter((t) => t - started > 8_000);

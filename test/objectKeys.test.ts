@@ -124,6 +124,15 @@ const fileInput = (id: string, name: string, parentId: string | null, createdTim
   version,
 });
 
+/** A catalog file as migration 6 left it, before keys were recorded. */
+function catalogAsVersion6Left(path: string): Database.Database {
+  const old = new Database(path);
+  old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+  for (const m of migrations.filter((m) => m.version <= 6)) old.exec(m.sql);
+  old.prepare('INSERT INTO schema_migrations VALUES (6, ?, ?)').run('six', '2026-01-01T00:00:00Z');
+  return old;
+}
+
 /** A temp catalog and a claim that takes every pending file, as the full sync does batch by batch. */
 function claimingCatalog(includeSharedWithMe = false) {
   const dir = mkdtempSync(join(tmpdir(), 'keys-test-'));
@@ -266,10 +275,7 @@ test('migration 7 records the keys objects already have, so a file changed later
   const dir = mkdtempSync(join(tmpdir(), 'keys-test-'));
   const path = join(dir, 'catalog.db');
   // A catalog as version 6 left it: under the old rule the newer report.pdf got the suffix.
-  const old = new Database(path);
-  old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
-  for (const m of migrations.filter((m) => m.version <= 6)) old.exec(m.sql);
-  old.prepare('INSERT INTO schema_migrations VALUES (6, ?, ?)').run('six', '2026-01-01T00:00:00Z');
+  const old = catalogAsVersion6Left(path);
   const insertFile =
     old.prepare(`INSERT INTO files (id, kind, name, mime_type, parent_id, modified_time, version, state, last_listing_id, created_at, updated_at)
     VALUES (?, 'binary', 'report.pdf', 'application/pdf', 'root', 't', '1', 'synced', 'l', 't', 't')`);
@@ -318,10 +324,7 @@ test('migration 7 gives a key two files hold on different destinations to neithe
   const path = join(dir, 'catalog.db');
   // What the old rule left: C moved next to A took A's key K; C's upload reached aws (A's aws row deleted)
   // but not nas, where A's object still sits at K. P, a parentless file, lost its '.../undefined' key to Q.
-  const old = new Database(path);
-  old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
-  for (const m of migrations.filter((m) => m.version <= 6)) old.exec(m.sql);
-  old.prepare('INSERT INTO schema_migrations VALUES (6, ?, ?)').run('six', '2026-01-01T00:00:00Z');
+  const old = catalogAsVersion6Left(path);
   const insertFile =
     old.prepare(`INSERT INTO files (id, kind, name, mime_type, parent_id, modified_time, version, state, last_listing_id, created_at, updated_at)
     VALUES (?, 'binary', ?, 'text/plain', ?, 't', '1', ?, 'l', 't', 't')`);
