@@ -13,7 +13,7 @@ import { wireActivities } from '../worker/wiring';
 import { startWorkers } from '../worker/workers';
 import { fullSync } from '../workflows';
 import { bytesContent } from './drive-emulator/content';
-import { openTestCatalog } from './support/catalog';
+import { listedBinaryFile, openTestCatalog } from './support/catalog';
 import { type Stack, startStack } from './support/stack';
 import { type RunningWorker, stackConfig, stackEnv, startTestWorker, testLogger, workflowBundle } from './support/worker';
 
@@ -86,23 +86,7 @@ test('a failed batch keeps what its last heartbeat finished: those files are rec
   const dir = mkdtempSync(join(tmpdir(), 'batch-failure-'));
   const catalog = openTestCatalog(dir);
   try {
-    const file = (id: string) => ({
-      id,
-      driveId: null,
-      kind: 'binary' as const,
-      name: `${id}.bin`,
-      mimeType: 'application/octet-stream',
-      parentId: 'root',
-      size: 3,
-      md5: null,
-      driveSha256: null,
-      modifiedTime: '2026-01-01T00:00:00Z',
-      createdTime: null,
-      version: '1',
-      headRevisionId: null,
-      shortcutTargetId: null,
-      skipReason: null,
-    });
+    const file = (id: string) => listedBinaryFile(id, { size: 3 });
     catalog.recordListedFiles([file('done'), file('lost')], 'l');
     startRun(catalog, { runId: 'r', kind: 'full-sync', workflowId: 'w' });
     const stored = { format: '', destination: 'nas', key: 'drive/me/My Drive/done.bin', size: 3, sha256: 'a'.repeat(64), fileVersion: '1' };

@@ -15,6 +15,7 @@ import { type DriveScope, type ListingCounts, addListingCounts, emptyFullSyncTot
 import { bytesContent } from './drive-emulator/content';
 import type { DriveEmulator } from './drive-emulator/server';
 import { startDrive } from './support/drive';
+import { listedBinaryFile } from './support/catalog';
 
 const G = 'application/vnd.google-apps.';
 let emulator: DriveEmulator;
@@ -202,23 +203,7 @@ test('transfer failures are kept per destination: a destination that has the fil
     old.exec(m.sql);
     old.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(m.version, m.name, '2026-01-01T00:00:00Z');
   }
-  const file = (id: string) => ({
-    id,
-    driveId: null,
-    kind: 'binary',
-    name: `${id}.bin`,
-    mimeType: 'application/octet-stream',
-    parentId: 'root',
-    size: 1,
-    md5: null,
-    driveSha256: null,
-    modifiedTime: '2026-01-01T00:00:00Z',
-    createdTime: null,
-    version: '1',
-    headRevisionId: null,
-    shortcutTargetId: null,
-    skipReason: null,
-  });
+  const file = (id: string) => listedBinaryFile(id);
   old
     .prepare(
       `INSERT INTO files (id, kind, name, mime_type, parent_id, modified_time, version, state, last_listing_id, created_at, updated_at) VALUES ('old', 'binary', 'old.bin', 'x', 'root', 't', '1', 'failed', 'l', 't', 't')`,
@@ -246,7 +231,7 @@ test('transfer failures are kept per destination: a destination that has the fil
       'the migration split the list',
     );
 
-    catalog.recordListedFiles([file('f1') as never], 'l1');
+    catalog.recordListedFiles([file('f1')], 'l1');
     const fail = (destinations: string[]) => ({
       fileId: 'f1',
       stored: [],

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
-import { ListObjectsV2Command, GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { startFullSync } from '../api/fullSyncRuns';
 import type { Config } from '../common/config';
 import { TASK_QUEUES } from '../common/taskQueues';
@@ -13,7 +13,7 @@ import { bytesContent, generatedContent } from './drive-emulator/content';
 import type { EmuFile } from './drive-emulator/store';
 import { zipEntryNames } from './drive-emulator/zip';
 import { streamToBuffer } from './support/drive';
-import { BUCKETS, type Stack, startStack } from './support/stack';
+import { BUCKETS, type Stack, listBucketKeys, startStack } from './support/stack';
 import { type RunningWorker, stackConfig, startTestWorker } from './support/worker';
 
 const G = 'application/vnd.google-apps.';
@@ -86,13 +86,7 @@ after(async () => {
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const listAll = async (bucket: string) => {
   const s3 = stack.minio!.client();
-  const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
-    keys.push(...(page.Contents ?? []).map((o) => o.Key!));
-    token = page.NextContinuationToken;
-  } while (token);
+  const keys = await listBucketKeys(s3, bucket);
   s3.destroy();
   return keys;
 };

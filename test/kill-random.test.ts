@@ -16,13 +16,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
-import {
-  GetObjectCommand,
-  GetObjectTaggingCommand,
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, GetObjectTaggingCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import { decodeTimeoutType } from '@temporalio/common';
 import type { Config } from '../common/config';
@@ -37,7 +31,7 @@ import { renderExport } from './drive-emulator/exports';
 import { seedFromDirectory } from './drive-emulator/seed';
 import { type EmuFile, FOLDER, SHORTCUT } from './drive-emulator/store';
 import { openTestCatalog } from './support/catalog';
-import { BUCKETS, type Stack, recordProcessGroups, startStack } from './support/stack';
+import { BUCKETS, type Stack, listBucketKeys, recordProcessGroups, startStack } from './support/stack';
 import { stackConfig, stackEnv } from './support/worker';
 
 /*
@@ -218,17 +212,6 @@ async function sha256Of(stream: NodeJS.ReadableStream): Promise<string> {
   return hash.digest('hex');
 }
 
-async function listKeys(s3: S3Client, bucket: string): Promise<string[]> {
-  const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
-    keys.push(...(page.Contents ?? []).map((o) => o.Key!));
-    token = page.NextContinuationToken;
-  } while (token);
-  return keys;
-}
-
 /** A Temporal failure with every cause below it: which activity failed, and why. */
 function causeChain(err: unknown): string {
   const parts: string[] = [];
@@ -372,7 +355,7 @@ test(title, { timeout: 15 * 60_000 }, async (t) => {
       ['eu', BUCKETS.eu],
     ] as const) {
       const mine = rows.filter((r) => r.destination === destination);
-      const keys = new Set(await listKeys(s3, bucket));
+      const keys = new Set(await listBucketKeys(s3, bucket));
       assert.deepEqual(keys, new Set(mine.map((r) => `vault/${r.key}`)), `${bucket} holds exactly the recorded keys`);
       for (const row of mine) {
         const e = expected.get(expectedKey(row.fileId, row.format))!;

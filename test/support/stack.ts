@@ -1,3 +1,4 @@
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,4 +63,16 @@ export async function startStack(wants: {
     throw err;
   }
   return stack;
+}
+
+/** Every key in a bucket, page by page. */
+export async function listBucketKeys(s3: S3Client, bucket: string): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
+    keys.push(...(page.Contents ?? []).map((o) => o.Key!));
+    token = page.NextContinuationToken;
+  } while (token);
+  return keys;
 }
