@@ -11,7 +11,7 @@ import { listDrivePage, listSharedDrives } from './drive/listing';
 import { followShortcutsStep, resolveShortcutsPage } from './drive/shortcuts';
 import type { Destination } from './storage/destination';
 import { transferBatch } from './transfer/transferBatch';
-import { verifyObjectsPage } from './verify';
+import { verifyObjectsPage } from './verify/headObjects';
 
 export interface CatalogActivityDeps {
   catalog: Catalog;

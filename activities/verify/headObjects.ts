@@ -1,6 +1,6 @@
-import type { Catalog } from './catalog/catalog';
-import type { Logger } from '../common/logger';
-import type { Destination, ObjectHead } from './storage/destination';
+import type { Catalog } from '../catalog/catalog';
+import type { Logger } from '../../common/logger';
+import type { Destination, ObjectHead } from '../storage/destination';
 
 export interface VerifyPageResult {
   nextAfterRowId?: number;
