@@ -30,11 +30,14 @@ export function contentSize(c: Content): number {
 
 const BLOCK = 64 * 1024;
 
-/** One deterministic 64 KiB block of generated content: xorshift32 from (seed, block index). */
-function generatedBlock(seed: number, index: number): Buffer {
-  const block = Buffer.allocUnsafe(BLOCK);
+/**
+ * The first `length` bytes of one deterministic 64 KiB block of generated content: xorshift32 from (seed, block
+ * index). Only what is read is generated: a small file costs its own size, not a whole block.
+ */
+function generatedBlock(seed: number, index: number, length: number): Buffer {
+  const block = Buffer.allocUnsafe(Math.ceil(length / 4) * 4);
   let x = (seed * 2654435761 + index * 40503 + 1) >>> 0 || 1;
-  for (let i = 0; i < BLOCK; i += 4) {
+  for (let i = 0; i < block.length; i += 4) {
     x ^= x << 13;
     x >>>= 0;
     x ^= x >>> 17;
@@ -54,9 +57,9 @@ export function readContent(c: Content, start = 0, end = contentSize(c) - 1): Re
   return Readable.from(
     (function* () {
       for (let b = Math.floor(start / BLOCK); b * BLOCK <= end; b++) {
-        const block = generatedBlock(seed, b);
         const from = Math.max(start - b * BLOCK, 0);
         const to = Math.min(end - b * BLOCK + 1, BLOCK);
+        const block = generatedBlock(seed, b, to);
         yield block.subarray(from, to);
       }
     })(),

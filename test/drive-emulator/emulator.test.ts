@@ -54,6 +54,22 @@ describe('files.list', () => {
     assert.equal(pages, 3);
   });
 
+  test('a change between two pages shows in the pages after it', async () => {
+    const folder = await emulator.store.addFile({ name: 'changing' });
+    const list = (pageSize: number, pageToken?: string) =>
+      drive.files.list({ q: `'${folder.id}' in parents`, orderBy: 'name', pageSize, pageToken, fields: 'nextPageToken, files(name)' });
+    const names = (res: Awaited<ReturnType<typeof list>>) => res.data.files!.map((f) => f.name);
+    const files = [];
+    for (let i = 0; i < 3; i++)
+      files.push(await emulator.store.addFile({ name: `f${i}.txt`, parentId: folder.id, content: bytesContent(`${i}`) }));
+    const first = await list(2);
+    assert.deepEqual(names(first), ['f0.txt', 'f1.txt']);
+    await emulator.store.addFile({ name: 'f3.txt', parentId: folder.id, content: bytesContent('3') });
+    emulator.store.rename(files[0].id, 'renamed.txt');
+    assert.deepEqual(names(await list(2, first.data.nextPageToken!)), ['f3.txt', 'renamed.txt']);
+    assert.deepEqual(names(await list(10)), ['f1.txt', 'f2.txt', 'f3.txt', 'renamed.txt']);
+  });
+
   test('caps pageSize at 1000 and rejects a forged page token with 400 invalid', async () => {
     const res = await drive.files.list({ pageSize: 5000, fields: 'nextPageToken,files(id)' });
     assert.equal(res.data.files!.length, 1000);

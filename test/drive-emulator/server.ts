@@ -79,6 +79,12 @@ export class DriveEmulator {
   private server?: Server;
   /** Issued access tokens and when each stops working (ms since epoch). */
   private readonly accessTokens = new Map<string, number>();
+  /**
+   * Each listing's sorted matches, kept until the store next changes (every mutation writes a change): a client
+   * pages through one result, and matching and sorting the whole store again for every page made listing a large
+   * Drive quadratic (0.6 s a page at 100,000 files).
+   */
+  private listings = { revision: -1, byQuery: new Map<string, EmuFile[]>() };
 
   constructor(readonly options: DriveEmulatorOptions = {}) {
     this.store = new DriveStore(options.seed);
@@ -285,18 +291,22 @@ export class DriveEmulator {
       if (corpora === 'allDrives' || allDrives) return true;
       return !f.driveId;
     };
-    const matching = [...this.store.files.values()]
-      .filter(inScope)
-      .filter((f) =>
-        predicate({
-          name: f.name,
-          mimeType: f.mimeType,
-          parents: f.parentId === undefined ? [] : f.parentId === this.store.rootId ? [f.parentId, 'root'] : [f.parentId],
-          trashed: f.trashed,
-          modifiedTime: f.modifiedTime,
-        }),
-      )
-      .sort(fileOrder(orderBy));
+    const match = () =>
+      [...this.store.files.values()]
+        .filter(inScope)
+        .filter((f) =>
+          predicate({
+            name: f.name,
+            mimeType: f.mimeType,
+            parents: f.parentId === undefined ? [] : f.parentId === this.store.rootId ? [f.parentId, 'root'] : [f.parentId],
+            trashed: f.trashed,
+            modifiedTime: f.modifiedTime,
+          }),
+        )
+        .sort(fileOrder(orderBy));
+    if (this.listings.revision !== this.store.changes.length) this.listings = { revision: this.store.changes.length, byQuery: new Map() };
+    const matching = this.listings.byQuery.get(queryKey) ?? match();
+    this.listings.byQuery.set(queryKey, matching);
     const page = matching.slice(offset, offset + pageSize);
     const list: Record<string, unknown> = {
       kind: 'drive#fileList',
