@@ -1,0 +1,146 @@
+import { writeFileSync } from 'node:fs';
+import type { SyncResult } from './fullSyncRun';
+import { type RunHistory, largestHistory } from './histories';
+import { mib } from './measurements';
+import type { RcloneReference } from './reference';
+
+/** What one bench run measured, from which the figures of issue 10 section 5 are computed. */
+export interface BenchMeasurements {
+  gigabyte: SyncResult;
+  large: { ours: SyncResult; rclone: RcloneReference };
+  small: { ours: SyncResult; rclone: RcloneReference };
+  latencyOneWorker: SyncResult;
+  latencyTwoWorkers: SyncResult;
+  tenThousand: SyncResult;
+  hundredThousand: SyncResult;
+}
+
+/** Drive's answer time the latency phases emulate, in seconds. */
+export const DRIVE_LATENCY_SECONDS = 0.1;
+
+type Target = { atLeast: number } | { atMost: number };
+
+const TARGETS = {
+  ratio_large_vs_rclone_both: { atLeast: 1.2 },
+  ratio_small_vs_rclone_both: { atLeast: 1.0 },
+  cpu_per_gb_vs_rclone: { atMost: 1.0 },
+  cpu_per_file_vs_rclone: { atMost: 2.0 },
+  latency_efficiency: { atLeast: 0.8 },
+  scaleout_2_workers: { atLeast: 1.8 },
+  per_file_time_100k_vs_10k: { atMost: 1.2 },
+  worker_peak_rss_mib: { atMost: 256 },
+  stack_peak_rss_mib: { atMost: 1024 },
+} satisfies Record<string, Target>;
+
+export type FigureName = keyof typeof TARGETS;
+export type Figures = Record<FigureName, number>;
+
+const filesPerSecond = (r: SyncResult, seconds = r.seconds) => r.files / seconds;
+/** Files per second over the limit that files in flight ÷ Drive's latency set. */
+const latencyEfficiency = (r: SyncResult, seconds = r.seconds) => filesPerSecond(r, seconds) / (r.filesInFlight / DRIVE_LATENCY_SECONDS);
+const rcloneOneCopyCpu = (r: RcloneReference) => r.sequential.copies[0].cpuSeconds;
+
+export const allSyncs = (m: BenchMeasurements): SyncResult[] => [
+  m.gigabyte,
+  m.large.ours,
+  m.small.ours,
+  m.latencyOneWorker,
+  m.latencyTwoWorkers,
+  m.tenThousand,
+  m.hundredThousand,
+];
+
+/**
+ * The figures. CPU ratios set the worker (two destinations, verified) against one rclone copy to one bucket.
+ * Latency efficiency is taken over the whole full sync, not the transfer phase alone: listing and verification
+ * are part of what a user waits for, and issue 10 asks to pipeline them too (the transfer phase's is printed beside it).
+ */
+export function figuresOf(m: BenchMeasurements): Figures {
+  const gigabytes = m.large.ours.bytes / 1e9;
+  const perFile = (r: SyncResult) => r.seconds / r.files;
+  return {
+    ratio_large_vs_rclone_both: m.large.rclone.seconds / m.large.ours.seconds,
+    ratio_small_vs_rclone_both: m.small.rclone.seconds / m.small.ours.seconds,
+    cpu_per_gb_vs_rclone: m.large.ours.cpu.workers / gigabytes / (rcloneOneCopyCpu(m.large.rclone) / gigabytes),
+    cpu_per_file_vs_rclone: m.small.ours.cpu.workers / m.small.ours.files / (rcloneOneCopyCpu(m.small.rclone) / m.small.ours.files),
+    latency_efficiency: latencyEfficiency(m.latencyOneWorker),
+    scaleout_2_workers: filesPerSecond(m.latencyTwoWorkers) / filesPerSecond(m.latencyOneWorker),
+    per_file_time_100k_vs_10k: perFile(m.hundredThousand) / perFile(m.tenThousand),
+    worker_peak_rss_mib: mib(Math.max(...allSyncs(m).map((r) => r.workerPeakRssBytes))),
+    stack_peak_rss_mib: mib(m.hundredThousand.stackPeakRssBytes ?? Number.NaN),
+  };
+}
+
+const met = (value: number, target: Target) => ('atLeast' in target ? value >= target.atLeast : value <= target.atMost);
+const describeTarget = (target: Target) => ('atLeast' in target ? `>= ${target.atLeast}` : `<= ${target.atMost}`);
+const indent = ''.padEnd(11);
+
+/** A phase's lines, printed as it finishes. */
+export function describeSync(r: SyncResult): string {
+  const mb = r.bytes / 1e6;
+  const largest = largestHistory(r.histories);
+  const runs = r.histories.filter((h) => h.workflowId === largest.workflowId).length;
+  const { workers, minio, emulatorAndClient, temporal, idle } = r.cpu;
+  const stack =
+    r.stackPeakRssBytes === undefined ? '' : `; Temporal dev server + worker at peak ${mib(r.stackPeakRssBytes).toFixed(0)} MiB`;
+  return [
+    `${r.id.padEnd(10)} drive-vault, ${r.files} files of ${mb.toFixed(0)} MB in all: ${r.seconds.toFixed(1)} s, ` +
+      `${filesPerSecond(r).toFixed(1)} files/s, ${(mb / r.seconds).toFixed(1)} MB/s; transfer phase ${r.transferSeconds.toFixed(1)} s`,
+    `${indent}CPU s: workers ${workers.toFixed(1)}, MinIO ${minio.toFixed(1)}, emulator and client ${emulatorAndClient.toFixed(1)}, ` +
+      `Temporal ${temporal.toFixed(1)}; cores idle ${idle.toFixed(1)}`,
+    `${indent}worker RSS ${mib(r.workerStartRssBytes).toFixed(0)} MiB at the start, ` +
+      `peak ${mib(r.workerPeakRssBytes).toFixed(0)} MiB${stack}`,
+    `${indent}largest history ${largest.events} events (${largest.workflowId}, run ${largest.run} of ${runs})`,
+  ].join('\n');
+}
+
+export function describeRclone(name: string, r: RcloneReference, files: number): string {
+  const [first, second] = r.sequential.copies;
+  return [
+    `${name.padEnd(10)} rclone writing both copies: one after the other ${r.sequential.seconds.toFixed(1)} s ` +
+      `(${first.seconds.toFixed(1)} + ${second.seconds.toFixed(1)}), side by side ${r.concurrent.seconds.toFixed(1)} s; ` +
+      `reference: ${r.reference}`,
+    `${indent}one copy: rclone CPU ${first.cpuSeconds.toFixed(2)} s (${((first.cpuSeconds / files) * 1000).toFixed(2)} ms per file), ` +
+      `MinIO CPU ${first.minioCpuSeconds.toFixed(1)} s`,
+  ].join('\n');
+}
+
+/** The latency phases' detail: the concurrency limit and both ways of counting the time. */
+export function describeLatency(r: SyncResult): string {
+  const limit = r.filesInFlight / DRIVE_LATENCY_SECONDS;
+  return (
+    `${r.id.padEnd(10)} ${r.filesInFlight} files in flight, ${DRIVE_LATENCY_SECONDS * 1000} ms per Drive request: ` +
+    `limit ${limit.toFixed(0)} files/s; ` +
+    `whole sync ${filesPerSecond(r).toFixed(1)} files/s (efficiency ${latencyEfficiency(r).toFixed(2)}), ` +
+    `transfer phase ${filesPerSecond(r, r.transferSeconds).toFixed(1)} files/s (${latencyEfficiency(r, r.transferSeconds).toFixed(2)})`
+  );
+}
+
+export function printFigures(figures: Figures, largest: RunHistory): void {
+  console.log(`\n${'figure'.padEnd(28)} ${'value'.padStart(9)}  ${'target'.padEnd(9)} met`);
+  for (const [name, target] of Object.entries(TARGETS) as [FigureName, Target][]) {
+    const value = figures[name];
+    const verdict = met(value, target) ? 'met' : 'NOT MET';
+    console.log(`${name.padEnd(28)} ${value.toFixed(2).padStart(9)}  ${describeTarget(target).padEnd(9)} ${verdict}`);
+  }
+  console.log(`largest workflow history: ${largest.events} events (${largest.workflowId}, run ${largest.run}); Temporal's limit is 51,200`);
+}
+
+/** The figures by their names, their targets, the largest history, and every raw time and CPU number behind them. */
+export function writeJson(file: string, context: Record<string, unknown>, figures: Figures, m: BenchMeasurements): void {
+  const largest = largestHistory(allSyncs(m).flatMap((r) => r.histories));
+  const targets = Object.fromEntries(
+    (Object.entries(TARGETS) as [FigureName, Target][]).map(([name, target]) => [name, { ...target, met: met(figures[name], target) }]),
+  );
+  const latency = m.latencyOneWorker;
+  const report = {
+    ...context,
+    ...figures,
+    largest_history_events: largest.events,
+    largest_history: largest,
+    latency_efficiency_transfer_phase: latencyEfficiency(latency, latency.transferSeconds),
+    targets,
+    raw: m,
+  };
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+}
