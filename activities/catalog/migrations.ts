@@ -192,4 +192,9 @@ export const migrations: Array<{ version: number; name: string; sql: string }> =
       );
     `,
   },
+  {
+    version: 9,
+    name: 'objects found by when they were last verified, so an audit takes those checked longest ago first',
+    sql: `CREATE INDEX objects_by_verified_at ON objects(verified_at);`,
+  },
 ];
