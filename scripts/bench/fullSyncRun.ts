@@ -146,6 +146,9 @@ export async function runFullSync(stack: BenchStack, phase: SyncPhase): Promise<
     const workerPeakRssBytes = Math.max(...workerPids.map(peakRssBytes));
     if (summary.filesSynced !== phase.files || summary.filesFailed !== 0)
       throw new Error(`${phase.id}: synced ${summary.filesSynced} of ${phase.files} files, ${summary.filesFailed} failed`);
+    // The figures are those of a verified sync: every object written is HEADed on every destination.
+    const verified = config.destinations.map((d) => summary.verified[d.name] ?? 0);
+    if (verified.some((n) => n !== phase.files)) throw new Error(`${phase.id}: verified ${verified.join(' and ')} of ${phase.files} files`);
     const histories = await fullSyncHistories(stack.client, workflowId, firstRunId);
     const transferring = roles.filter((r) => r !== 'catalog').length;
     return {

@@ -74,6 +74,7 @@ export function figuresOf(m: BenchMeasurements): Figures {
 const met = (value: number, target: Target) => ('atLeast' in target ? value >= target.atLeast : value <= target.atMost);
 const describeTarget = (target: Target) => ('atLeast' in target ? `>= ${target.atLeast}` : `<= ${target.atMost}`);
 const indent = ''.padEnd(11);
+const fileSize = (bytes: number) => (bytes >= 1e6 ? `${(bytes / 1e6).toFixed(0)} MB` : `${(bytes / 1e3).toFixed(0)} KB`);
 
 /** A phase's lines, printed as it finishes. */
 export function describeSync(r: SyncResult): string {
@@ -84,7 +85,7 @@ export function describeSync(r: SyncResult): string {
   const stack =
     r.stackPeakRssBytes === undefined ? '' : `; Temporal dev server + worker at peak ${mib(r.stackPeakRssBytes).toFixed(0)} MiB`;
   return [
-    `${r.id.padEnd(10)} drive-vault, ${r.files} files of ${mb.toFixed(0)} MB in all: ${r.seconds.toFixed(1)} s, ` +
+    `${r.id.padEnd(10)} drive-vault, ${r.files} × ${fileSize(r.bytes / r.files)}: ${r.seconds.toFixed(1)} s, ` +
       `${filesPerSecond(r).toFixed(1)} files/s, ${(mb / r.seconds).toFixed(1)} MB/s; transfer phase ${r.transferSeconds.toFixed(1)} s`,
     `${indent}CPU s: workers ${workers.toFixed(1)}, MinIO ${minio.toFixed(1)}, emulator and client ${emulatorAndClient.toFixed(1)}, ` +
       `Temporal ${temporal.toFixed(1)}; cores idle ${idle.toFixed(1)}`,
