@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import type { DriveStore } from '../test/drive-emulator/store';
 import { startMinio } from './launchers/minioServer';
 import { startTemporalDevServer } from './launchers/temporalDevServer';
 import { type BenchStack, type SyncPhase, runFullSync } from './bench/fullSyncRun';
@@ -92,7 +93,7 @@ async function main() {
     const cores = readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)!.length;
     const context = { date: new Date().toISOString(), cores, scale: SCALE };
     console.log(`bench: ${context.date}, ${cores} cores, scale ${SCALE}; Temporal dev server, MinIO and the emulator on loopback`);
-    const tree = (w: Workload) => (store: Parameters<SyncPhase['seed']>[0]) => seedDriveLikeTree(store, w);
+    const tree = (w: Workload) => (store: DriveStore) => seedDriveLikeTree(store, w);
     const latency = DRIVE_LATENCY_SECONDS * 1000;
     const m: BenchMeasurements = {
       gigabyte: await synced(

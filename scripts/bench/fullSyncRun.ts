@@ -34,7 +34,7 @@ export interface SyncPhase {
   destinations: 's3' | 'local';
   /** One worker process per entry; default one worker with every role. */
   roles?: WorkerRole[];
-  /** Every Drive request answered this much later (the emulator's delay fault). */
+  /** Every Drive request (the token endpoint's too) answered this much later: the emulator's delay fault. */
   driveLatencyMs?: number;
   /** Samples the Temporal dev server's and the workers' summed RSS through the sync. */
   sampleStackRss?: boolean;
