@@ -11,6 +11,7 @@ import { listDrivePage, listSharedDrives } from './drive/listing';
 import { followShortcutsStep, resolveShortcutsPage } from './drive/shortcuts';
 import type { Destination } from './storage/destination';
 import { transferBatch } from './transfer/transferBatch';
+import { type DeepVerifyPageInput, beginDeepVerify, deepVerifyPage } from './verify/deepVerify';
 import { verifyObjectsPage } from './verify/headObjects';
 
 export interface CatalogActivityDeps {
@@ -49,6 +50,8 @@ export function createCatalogActivities(deps: CatalogActivityDeps) {
         input,
       ),
     verifyObjectsPage: (input: { afterRowId: number; limit: number }) => verifyObjectsPage(deps, input),
+    beginDeepVerify: async (input: { destination?: string; samplePercent?: number }) => beginDeepVerify(deps, input),
+    deepVerifyPage: (input: DeepVerifyPageInput) => deepVerifyPage(deps, input),
     finishRun: async (input: { runId: string; totals: FullSyncTotals }) => finishRun(catalog, input),
   };
 }

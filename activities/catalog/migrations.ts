@@ -192,4 +192,13 @@ export const migrations: Array<{ version: number; name: string; sql: string }> =
       );
     `,
   },
+  {
+    version: 9,
+    name: 'when each object was last read back and re-hashed, so deep verification samples the longest unchecked first',
+    sql: `
+      -- '' for never, so it sorts first and a page's cursor (deep_verified_at, rowid) needs no NULL case.
+      ALTER TABLE objects ADD COLUMN deep_verified_at TEXT NOT NULL DEFAULT '';
+      CREATE INDEX objects_deep_verified ON objects(deep_verified_at);
+    `,
+  },
 ];
