@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { WorkflowFailedError } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { createDestinations } from '../activities/storage/createDestinations';
 import type { Destination } from '../activities/storage/destination';
 import type { Config } from '../common/config';
@@ -245,8 +245,11 @@ test("--destination reads only that destination's objects, and an unknown one fa
   assert.deepEqual([...new Set(read.map((o) => o.destination))], ['nas']);
 
   await assert.rejects(runDeepVerify({ destination: 'nope' }), (err: unknown) => {
-    assert.ok(err instanceof WorkflowFailedError);
-    assert.match(String(err.cause?.cause?.message), /no destination is named "nope"; the configured ones are eu, aws, nas/);
+    assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ActivityFailure);
+    const failure = err.cause.cause;
+    assert.ok(failure instanceof ApplicationFailure);
+    assert.equal(failure.type, 'UnknownDestination');
+    assert.match(failure.message, /no destination is named "nope"; the configured ones are eu, aws, nas/);
     return true;
   });
 });
