@@ -36,12 +36,14 @@ export function formatDeepVerifySummary(summary: DeepVerifySummary, link: string
   );
   return [
     `deep verify ${summary.workflowId}: ${what}, downloaded and re-hashed against the catalog`,
-    `  objects   ${summary.objectsChosen} chosen of ${summary.objectsInScope} in ${summary.destinations.join(', ')}, in ${summary.seconds.toFixed(1)} s`,
+    `  ${'objects'.padEnd(width)} ${summary.objectsChosen} chosen of ${summary.objectsInScope} on ${summary.destinations.join(', ')}`,
+    `  ${'time'.padEnd(width)} ${summary.seconds.toFixed(1)} s`,
     ...lines,
     ...(Object.values(summary.perDestination).some((c) => c.mismatched > 0)
       ? ['  mismatched objects are marked failed and their files pending: the next full sync writes them again']
       : []),
-    `  ${'degraded'.padEnd(width)} ${summary.degraded.join(', ') || 'none'}${summary.degraded.length ? ' (their unread objects come first next time)' : ''}`,
+    `  ${'degraded'.padEnd(width)} ${summary.degraded.join(', ') || 'none'}`,
+    ...(summary.degraded.length ? ['  objects that could not be read stay first in line for the next deep verification'] : []),
     `  ${'Web UI'.padEnd(width)} ${link}`,
   ].join('\n');
 }

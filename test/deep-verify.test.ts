@@ -112,7 +112,7 @@ async function forgeInMinio(o: ObjectRow): Promise<void> {
   }
 }
 
-test('deep verify finds an S3 object and a local file rewritten with same-size bytes that HEAD passes; the next sync rewrites only them', async () => {
+test('deep verify finds same-size bytes that a HEAD passes, rewritten in S3 and on disk; the next sync rewrites only those', async () => {
   const inAws = someObject('aws');
   const onNas = someObject('nas', [inAws.file_id]);
   await forgeInMinio(inAws);

@@ -3,8 +3,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { deepVerifyFoundProblems, formatDeepVerifySummary } from '../api/verifyRuns';
 import { UsageError, checkDestinationName, parseCommandLine, parseSamplePercent } from '../cli/commandLine';
 import { parseConfig } from '../common/config';
+import type { DeepVerifySummary } from '../common/types';
 import { runCli } from './support/cli';
 
 const tmp = mkdtempSync(join(tmpdir(), 'drive-vault-cli-'));
@@ -98,4 +100,45 @@ test('the CLI exits with 2 and says why on a bad percentage or an unknown destin
   assert.equal(unknown.status, 2);
   assert.match(unknown.stderr, /--destination eu: the config has no such destination; it has nas/);
   assert.equal(unknown.stdout, '');
+});
+
+const deepSummary = (over: Partial<DeepVerifySummary>): DeepVerifySummary => ({
+  how: 'deep',
+  workflowId: 'deep-verify-1',
+  startedAt: '2026-01-01T00:00:00.000Z',
+  destinations: ['aws', 'nas'],
+  samplePercent: 5,
+  objectsInScope: 2000,
+  objectsChosen: 100,
+  seconds: 12.34,
+  perDestination: {
+    aws: { verified: 49, mismatched: 1, unverified: 0, bytesRead: 3 * 1024 ** 2 },
+    nas: { verified: 0, mismatched: 0, unverified: 50, bytesRead: 0 },
+  },
+  degraded: ['nas'],
+  ...over,
+});
+const line = (text: string, label: string) => text.split('\n').find((l) => l.trimStart().startsWith(label));
+
+test('the deep verification summary gives each destination its counts and bytes, and says what happens next', () => {
+  const text = formatDeepVerifySummary(deepSummary({}), 'http://ui/d');
+  assert.match(text.split('\n')[0], /^deep verify deep-verify-1: a 5% sample, downloaded and re-hashed against the catalog$/);
+  assert.equal(line(text, 'objects'), '  objects   100 chosen of 2000 on aws, nas');
+  assert.equal(line(text, 'aws'), '  aws       49 verified, 1 mismatched, 0 unverified, 3.0 MiB read');
+  assert.equal(line(text, 'nas'), '  nas       0 verified, 0 mismatched, 50 unverified, 0.0 MiB read');
+  assert.equal(line(text, 'degraded'), '  degraded  nas');
+  assert.match(text, /the next full sync writes them again/);
+  assert.match(text, /stay first in line for the next deep verification/);
+  assert.equal(deepVerifyFoundProblems(deepSummary({})), true);
+
+  const clean = deepSummary({
+    samplePercent: null,
+    perDestination: { aws: { verified: 2000, mismatched: 0, unverified: 0, bytesRead: 0 } },
+    degraded: [],
+  });
+  const cleanText = formatDeepVerifySummary(clean, 'http://ui/d');
+  assert.match(cleanText, /: every object, downloaded/);
+  assert.equal(line(cleanText, 'degraded'), '  degraded  none');
+  assert.doesNotMatch(cleanText, /writes them again|first in line/);
+  assert.equal(deepVerifyFoundProblems(clean), false);
 });

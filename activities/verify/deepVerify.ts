@@ -78,11 +78,8 @@ function withinBytes(rows: DeepVerifyCandidate[], maxBytes: number): DeepVerifyC
   return rows.slice(0, take);
 }
 
-/** Why the bytes found differ from the catalog's; undefined when they match. */
-function mismatchOf(object: DeepVerifyCandidate, found: { size: number; sha256: string }): string | undefined {
-  if (found.size === object.size && found.sha256 === object.sha256) return undefined;
-  return `expected ${object.size} bytes with SHA-256 ${object.sha256 ?? '(none recorded)'}, found ${found.size} bytes with SHA-256 ${found.sha256}`;
-}
+/** What the catalog recorded of an object, as a mismatch message begins. */
+const expected = (object: DeepVerifyCandidate) => `expected ${object.size} bytes with SHA-256 ${object.sha256 ?? '(none recorded)'}`;
 
 /**
  * Streams one object back, hashing and counting as it goes; never holds more than a chunk. An object longer
@@ -98,7 +95,7 @@ async function readBack(
   try {
     body = await destination.read(object.key, { signal });
   } catch (err) {
-    if (err instanceof ObjectMissingError) return `expected ${object.size} bytes with SHA-256 ${object.sha256}, found no object`;
+    if (err instanceof ObjectMissingError) return `${expected(object)}, found no object`;
     throw err;
   }
   const hash = createHash('sha256');
@@ -107,10 +104,10 @@ async function readBack(
     hash.update(chunk);
     size += chunk.length;
     onBytes(chunk.length);
-    if (size > (object.size ?? 0))
-      return `expected ${object.size} bytes with SHA-256 ${object.sha256}, found more than ${object.size} bytes`;
+    if (size > (object.size ?? 0)) return `${expected(object)}, found more than ${object.size} bytes`;
   }
-  return mismatchOf(object, { size, sha256: hash.digest('hex') });
+  const sha256 = hash.digest('hex');
+  return size === object.size && sha256 === object.sha256 ? undefined : `${expected(object)}, found ${size} bytes with SHA-256 ${sha256}`;
 }
 
 /**
