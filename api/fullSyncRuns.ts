@@ -14,7 +14,14 @@ export async function startFullSync(
   return client.workflow.start(fullSync, {
     taskQueue: TASK_QUEUES.workflows,
     workflowId,
-    args: [{ includeSharedDrives: config.scope.sharedDrives, batchSize: config.transfer.batchSize }],
+    args: [
+      {
+        includeSharedDrives: config.scope.sharedDrives,
+        batchSize: config.transfer.batchSize,
+        batchesInFlight: config.transfer.batchesInFlight,
+        auditPercent: config.verify.auditPercent,
+      },
+    ],
     typedSearchAttributes: runSearchAttributes('full-sync', config.account),
   });
 }
@@ -30,6 +37,11 @@ const perDestination = (counts: Record<string, number>) =>
     .map(([d, n]) => `${d} ${n}`)
     .join(', ') || 'none';
 
+const auditNote = ({ audit }: FullSyncSummary) =>
+  audit
+    ? ` (${audit.checked} of ${audit.objects} planned: ${audit.percent}% of ${audit.of} objects, checked longest ago first, so every object within ${audit.withinRuns} runs)`
+    : '';
+
 /** A person-readable summary of a finished full sync. */
 export function formatFullSyncSummary(summary: FullSyncSummary, link: string): string {
   const unreachable = Object.keys(summary.unverified).length ? ` (unreachable at verification: ${perDestination(summary.unverified)})` : '';
@@ -40,6 +52,7 @@ export function formatFullSyncSummary(summary: FullSyncSummary, link: string): s
     `  skipped   ${summary.skipped} (reasons in the catalog: forms, sites, shortcuts, scope rules)`,
     `  failures  ${summary.filesFailed} failed, ${summary.filesDeferred} deferred (retried by the next run)`,
     `  verified  ${perDestination(summary.verified)}`,
+    `  how       HEAD after upload of what this run wrote: ${perDestination(summary.verifiedWritten ?? {})}; HEAD audit of earlier objects: ${perDestination(summary.audited ?? {})}${auditNote(summary)}`,
     `  mismatch  ${perDestination(summary.mismatched)}`,
     `  degraded  ${summary.degraded.join(', ') || 'none'}${unreachable}`,
     `  Web UI    ${link}`,

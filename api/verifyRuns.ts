@@ -28,7 +28,10 @@ export function deepVerifyFoundProblems(summary: DeepVerifySummary): boolean {
 
 /** A person-readable summary of a finished deep verification. */
 export function formatDeepVerifySummary(summary: DeepVerifySummary, link: string): string {
-  const what = summary.samplePercent === null ? 'every object' : `a ${summary.samplePercent}% sample`;
+  const what =
+    summary.samplePercent === null
+      ? 'every object'
+      : `a ${summary.samplePercent}% sample (every object read back within ${summary.withinRuns} such runs)`;
   const width = Math.max(9, ...summary.destinations.map((d) => d.length));
   const lines = Object.entries(summary.perDestination).map(
     ([d, c]) =>

@@ -92,6 +92,8 @@ export const configSchema = z
         concurrency: z.number().int().min(1).max(32).default(4),
         /** Files per transfer activity. */
         batchSize: z.number().int().min(1).max(1000).default(100),
+        /** Batches streaming at once over all transfer workers; each worker takes two, so 4 keeps two workers busy. */
+        batchesInFlight: z.number().int().min(1).max(64).default(4),
         /** Tries per file before it is recorded as a failure. */
         attempts: z.number().int().min(1).max(20).default(5),
         /** First retry delay; doubles per try, with jitter. */
@@ -104,6 +106,16 @@ export const configSchema = z
           .default(64 * 1024 * 1024),
         /** A Drive or S3 stream that moves no byte for this long is given up, and the file retried. */
         stallTimeoutSeconds: z.number().int().min(1).max(3600).default(60),
+      })
+      .strict()
+      .prefault({}),
+    verify: z
+      .object({
+        /**
+         * A full sync HEADs what it writes, and this percentage of all objects besides, those checked longest
+         * ago: every object is HEADed at least once every 100/auditPercent runs.
+         */
+        auditPercent: z.number().min(0.1).max(100).default(2),
       })
       .strict()
       .prefault({}),

@@ -83,6 +83,8 @@ export interface StoredObjectRecord {
   versionId?: string;
   /** The Drive version of the file the bytes came from. */
   fileVersion: string;
+  /** When a HEAD right after the upload showed the object with this size and SHA-256. */
+  verifiedAt?: string;
 }
 
 export interface TransferOutcome {
@@ -119,6 +121,15 @@ export interface FullSyncTotals {
   mismatched: Record<string, number>;
   /** Objects not checked because their destination could not be reached, per destination. */
   unverified: Record<string, number>;
+  /** Of `verified`: objects this run wrote, HEADed right after the upload, per destination. */
+  verifiedWritten: Record<string, number>;
+  /** Of `verified`: objects written before, HEADed as this run's audit sample, per destination. */
+  audited: Record<string, number>;
+  /**
+   * The audit: `percent` of all `of` objects, those HEADed longest ago, so that every object is HEADed at least
+   * once every `withinRuns` runs; `checked` of the `objects` planned are done.
+   */
+  audit?: { percent: number; objects: number; of: number; withinRuns: number; checked: number };
 }
 
 export const emptyFullSyncTotals = (): FullSyncTotals => ({
@@ -130,6 +141,8 @@ export const emptyFullSyncTotals = (): FullSyncTotals => ({
   verified: {},
   mismatched: {},
   unverified: {},
+  verifiedWritten: {},
+  audited: {},
 });
 
 export function addCounts<K extends string>(a: Record<K, number>, b: Record<K, number>): Record<K, number> {
@@ -197,6 +210,8 @@ export interface DeepVerifyPlan {
   objectsInScope: number;
   /** Objects this run reads: the sample's share of those in scope, rounded up, or all of them. */
   objectsChosen: number;
+  /** Runs of this sample within which every object is read back, longest unread first: ceil(100 / percent). */
+  withinRuns: number;
 }
 
 /** The result of a deep verification: objects downloaded and re-hashed against the catalog, per destination. */

@@ -219,6 +219,7 @@ test('a 50% sample reads half the objects, those read back longest ago, and the 
 
   const first = await runDeepVerify({ samplePercent: 50 });
   assert.equal(first.summary.objectsChosen, Math.ceil(all.length / 2));
+  assert.equal(first.summary.withinRuns, 2);
   const firstRead = readSince(first.summary.startedAt);
   assert.deepEqual([...firstRead].sort(), oldestHalf.map((o) => o.rowid).sort(), 'the first sample reads the longest unread half');
   const second = await runDeepVerify({ samplePercent: 50 });

@@ -110,6 +110,7 @@ const deepSummary = (over: Partial<DeepVerifySummary>): DeepVerifySummary => ({
   samplePercent: 5,
   objectsInScope: 2000,
   objectsChosen: 100,
+  withinRuns: 20,
   seconds: 12.34,
   perDestination: {
     aws: { verified: 49, mismatched: 1, unverified: 0, bytesRead: 3 * 1024 ** 2 },
@@ -122,7 +123,10 @@ const line = (text: string, label: string) => text.split('\n').find((l) => l.tri
 
 test('the deep verification summary gives each destination its counts and bytes, and says what happens next', () => {
   const text = formatDeepVerifySummary(deepSummary({}), 'http://ui/d');
-  assert.match(text.split('\n')[0], /^deep verify deep-verify-1: a 5% sample, downloaded and re-hashed against the catalog$/);
+  assert.match(
+    text.split('\n')[0],
+    /^deep verify deep-verify-1: a 5% sample \(every object read back within 20 such runs\), downloaded and re-hashed/,
+  );
   assert.equal(line(text, 'objects'), '  objects   100 chosen of 2000 on aws, nas');
   assert.equal(line(text, 'aws'), '  aws       49 verified, 1 mismatched, 0 unverified, 3.0 MiB read');
   assert.equal(line(text, 'nas'), '  nas       0 verified, 0 mismatched, 50 unverified, 0.0 MiB read');

@@ -67,7 +67,8 @@ export function beginDeepVerify(deps: DeepVerifyDeps, input: { destination?: str
   const destinations = input.destination === undefined ? names : [input.destination];
   const objectsInScope = countDeepVerifiable(deps.catalog, destinations);
   const objectsChosen = samplePercent === null ? objectsInScope : Math.ceil((objectsInScope * samplePercent) / 100);
-  return { startedAt: new Date().toISOString(), destinations, samplePercent, objectsInScope, objectsChosen };
+  const withinRuns = samplePercent === null ? 1 : Math.ceil(100 / samplePercent);
+  return { startedAt: new Date().toISOString(), destinations, samplePercent, objectsInScope, objectsChosen, withinRuns };
 }
 
 /** The first objects of `rows` whose recorded sizes fit in `maxBytes`; at least one. */
