@@ -11,6 +11,8 @@ import {
 } from '../common/types';
 
 export interface DeepVerifyInput {
+  /** The catalog host's task queue: the reads run there, beside the catalog (default TASK_QUEUES.catalog). */
+  catalogTaskQueue?: string;
   /** Reads this share of the objects (above 0, up to 100), those read back longest ago first; every object when unset. */
   samplePercent?: number;
   /** Only this destination's objects; every configured destination's when unset. */
@@ -39,24 +41,26 @@ export interface DeepVerifyProgress {
 export const deepVerifyProgressQuery = defineQuery<DeepVerifyProgress>('deepVerifyProgress');
 
 /** Fixing the plan is one count on the catalog host, which must not hang the run if that host is gone. */
-const planning = proxyActivities<CatalogActivities>({
-  taskQueue: TASK_QUEUES.catalog,
-  startToCloseTimeout: '1 minute',
-  scheduleToCloseTimeout: '1 hour',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 20 },
-});
+const planning = (taskQueue: string) =>
+  proxyActivities<CatalogActivities>({
+    taskQueue,
+    startToCloseTimeout: '1 minute',
+    scheduleToCloseTimeout: '1 hour',
+    retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 20 },
+  });
 
 /**
  * A page streams up to a gigabyte, or one object of any size: a dead worker or a hung disk is noticed by the
  * missing heartbeat, not by the long timeout, and the page is read again from its start.
  */
-const reading = proxyActivities<CatalogActivities>({
-  taskQueue: TASK_QUEUES.catalog,
-  startToCloseTimeout: '12 hours',
-  heartbeatTimeout: '1 minute',
-  scheduleToCloseTimeout: '1 day',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 10 },
-});
+const reading = (taskQueue: string) =>
+  proxyActivities<CatalogActivities>({
+    taskQueue,
+    startToCloseTimeout: '12 hours',
+    heartbeatTimeout: '1 minute',
+    scheduleToCloseTimeout: '1 day',
+    retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 10 },
+  });
 
 const GiB = 1024 ** 3;
 
@@ -70,6 +74,8 @@ const GiB = 1024 ** 3;
  */
 export async function deepVerify(input: DeepVerifyInput): Promise<DeepVerifySummary> {
   const { workflowId } = workflowInfo();
+  const catalogQueue = input.catalogTaskQueue ?? TASK_QUEUES.catalog;
+  const pages = reading(catalogQueue);
   const pageObjects = input.pageObjects ?? 500;
   const pageBytes = input.pageBytes ?? GiB;
   let plan = input.resume?.plan;
@@ -77,14 +83,14 @@ export async function deepVerify(input: DeepVerifyInput): Promise<DeepVerifySumm
   let perDestination = input.resume?.perDestination ?? {};
   setHandler(deepVerifyProgressQuery, () => ({ plan, remaining, perDestination }));
   const report = () => {
-    const line = Object.entries(perDestination).map(
+    const lines = Object.entries(perDestination).map(
       ([d, c]) => `${d}: ${c.verified} verified, ${c.mismatched} mismatched, ${c.unverified} unverified`,
     );
-    setCurrentDetails([`**deep verify** · ${remaining} of ${plan?.objectsChosen ?? '?'} objects left`, ...line].join(' · '));
+    setCurrentDetails([`**deep verify** · ${remaining} of ${plan?.objectsChosen ?? '?'} objects left`, ...lines].join(' · '));
   };
 
   if (!plan) {
-    plan = await planning.beginDeepVerify({ destination: input.destination, samplePercent: input.samplePercent });
+    plan = await planning(catalogQueue).beginDeepVerify({ destination: input.destination, samplePercent: input.samplePercent });
     remaining = plan.objectsChosen;
     perDestination = Object.fromEntries(plan.destinations.map((d) => [d, emptyDeepVerifyCounts()]));
   }
@@ -92,7 +98,7 @@ export async function deepVerify(input: DeepVerifyInput): Promise<DeepVerifySumm
   let lastAt = input.resume?.lastAt ?? plan.startedAt;
   report();
   while (remaining > 0) {
-    const page = await reading.deepVerifyPage({
+    const page = await pages.deepVerifyPage({
       plan: { startedAt: plan.startedAt, destinations: plan.destinations },
       after,
       limit: Math.min(pageObjects, remaining),
