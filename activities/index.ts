@@ -12,6 +12,7 @@ import { followShortcutsStep, resolveShortcutsPage } from './drive/shortcuts';
 import type { Destination } from './storage/destination';
 import { FileSlots } from './transfer/fileSlots';
 import { transferBatch } from './transfer/transferBatch';
+import { type DeepVerifyPageInput, beginDeepVerify, deepVerifyPage } from './verify/deepVerify';
 import { auditObjectsPage, planAudit, verifyObjectsPage } from './verify/headObjects';
 
 export interface CatalogActivityDeps {
@@ -53,6 +54,8 @@ export function createCatalogActivities(deps: CatalogActivityDeps) {
     verifyObjectsPage: (input: { afterRowId: number; limit: number }) => verifyObjectsPage(deps, input),
     planAudit: async (input: { percent: number }) => planAudit(deps, input),
     auditObjectsPage: (input: { runId: string; limit: number }) => auditObjectsPage(deps, input),
+    beginDeepVerify: async (input: { destination?: string; samplePercent?: number }) => beginDeepVerify(deps, input),
+    deepVerifyPage: (input: DeepVerifyPageInput) => deepVerifyPage(deps, input),
     finishRun: async (input: { runId: string; totals: FullSyncTotals }) => finishRun(catalog, input),
   };
 }

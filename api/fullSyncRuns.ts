@@ -1,12 +1,9 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { SearchAttributeType, TypedSearchAttributes, defineSearchAttributeKey } from '@temporalio/common';
 import type { Config } from '../common/config';
 import { TASK_QUEUES } from '../common/taskQueues';
 import type { FullSyncSummary } from '../common/types';
 import { fullSync } from '../workflows';
-
-const backupKind = defineSearchAttributeKey('BackupKind', SearchAttributeType.KEYWORD);
-const account = defineSearchAttributeKey('Account', SearchAttributeType.KEYWORD);
+import { runSearchAttributes } from './searchAttributes';
 
 /** Starts a full sync on demand, tagged so the Web UI can filter runs by kind and account. */
 export async function startFullSync(
@@ -25,10 +22,7 @@ export async function startFullSync(
         auditPercent: config.verify.auditPercent,
       },
     ],
-    typedSearchAttributes: new TypedSearchAttributes([
-      { key: backupKind, value: 'full-sync' },
-      { key: account, value: config.account },
-    ]),
+    typedSearchAttributes: runSearchAttributes('full-sync', config.account),
   });
 }
 
@@ -37,7 +31,7 @@ export function webUiLink(config: Config, workflowId: string, runId?: string): s
   return `${base}namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}${runId ? `/${runId}` : ''}`;
 }
 
-const mib = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+export const mib = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
 const perDestination = (counts: Record<string, number>) =>
   Object.entries(counts)
     .map(([d, n]) => `${d} ${n}`)
