@@ -1,7 +1,7 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { SearchAttributeType, TypedSearchAttributes, defineSearchAttributeKey } from '@temporalio/common';
 import type { Config } from '../common/config';
-import { TASK_QUEUES } from '../common/taskQueues';
+import { TASK_QUEUES, catalogTaskQueue } from '../common/taskQueues';
 import type { FullSyncSummary } from '../common/types';
 import { fullSync } from '../workflows';
 
@@ -17,7 +17,14 @@ export async function startFullSync(
   return client.workflow.start(fullSync, {
     taskQueue: TASK_QUEUES.workflows,
     workflowId,
-    args: [{ includeSharedDrives: config.scope.sharedDrives, batchSize: config.transfer.batchSize }],
+    args: [
+      {
+        includeSharedDrives: config.scope.sharedDrives,
+        batchSize: config.transfer.batchSize,
+        // Served only by the worker that owns this host's catalog file.
+        catalogTaskQueue: catalogTaskQueue(config.catalog.hostId),
+      },
+    ],
     typedSearchAttributes: new TypedSearchAttributes([
       { key: backupKind, value: 'full-sync' },
       { key: account, value: config.account },
