@@ -1,12 +1,11 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import type { Client } from '@temporalio/client';
 import type { History } from '@temporalio/common/lib/proto-utils';
 import { TASK_QUEUES } from '../common/taskQueues';
 import { fullSync, listDriveIntoCatalog } from '../workflows';
 import { bytesContent } from '../test/drive-emulator/content';
 import type { DriveStore } from '../test/drive-emulator/store';
-import { HISTORIES_DIR, type RecordedHistory, historyToJson } from '../test/support/histories';
+import { HISTORIES_DIR, type RecordedHistory, historyToJson, runChain } from '../test/support/histories';
 import { startStack } from '../test/support/stack';
 import { stackConfig, startTestWorker } from '../test/support/worker';
 
@@ -50,17 +49,6 @@ async function seedListingDrive(store: DriveStore): Promise<void> {
   for (let i = 0; i < 450; i++) {
     await store.addFile({ name: `link ${i}`, parentId: links.id, mimeType: `${G}shortcut`, shortcutTargetId: target.id });
   }
-}
-
-/** Every run of a workflow, from `firstRunId` along its continue-as-new chain. */
-async function runChain(client: Client, workflowId: string, firstRunId: string): Promise<History[]> {
-  const runs: History[] = [];
-  for (let runId: string | null | undefined = firstRunId; runId; ) {
-    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
-    runs.push(history);
-    runId = history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
-  }
-  return runs;
 }
 
 /** The first run of the child a workflow started, named in the parent's history. */

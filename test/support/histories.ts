@@ -2,6 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import * as proto from '@temporalio/proto';
 import { patchProtobufRoot } from '@temporalio/proto/lib/patch-protobuf-root';
+import type { Client } from '@temporalio/client';
 import type { History } from '@temporalio/common/lib/proto-utils';
 
 /** Workflow histories recorded from released workflow code; every one must still replay (README, "Replay safety"). */
@@ -46,3 +47,14 @@ const historyType = root.lookupType('temporal.api.history.v1.History');
 export const historyToJson = (history: History): unknown =>
   protoJson.toJson(historyType, proto.temporal.api.history.v1.History.fromObject(history));
 export const historyFromJson = (json: unknown): History => protoJson.fromJson(historyType, json);
+
+/** Every run of a workflow, from `firstRunId` along its continue-as-new chain. */
+export async function runChain(client: Client, workflowId: string, firstRunId: string): Promise<History[]> {
+  const runs: History[] = [];
+  for (let runId: string | null | undefined = firstRunId; runId; ) {
+    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    runs.push(history);
+    runId = history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
+  }
+  return runs;
+}
