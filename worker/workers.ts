@@ -37,7 +37,8 @@ export interface WorkerSet {
  * transfer activities, any number of processes on any hosts.
  */
 export async function startWorkers(options: WorkerSetOptions): Promise<WorkerSet> {
-  const { connection, namespace, identity } = options;
+  // The SDK's default identity applies only when the key is absent: an explicit undefined is refused.
+  const base = { connection: options.connection, namespace: options.namespace, ...(options.identity && { identity: options.identity }) };
   const workers: Worker[] = [];
   const { catalog, transfer } = options;
   if (catalog) {
@@ -46,17 +47,15 @@ export async function startWorkers(options: WorkerSetOptions): Promise<WorkerSet
       : { workflowsPath: require.resolve('../workflows') };
     const { activities } = catalog;
     workers.push(
-      await Worker.create({ connection, namespace, identity, taskQueue: TASK_QUEUES.workflows, ...workflowSource }),
-      await Worker.create({ connection, namespace, identity, taskQueue: catalog.taskQueue, activities }),
-      await Worker.create({ connection, namespace, identity, taskQueue: TASK_QUEUES.catalog, activities }),
+      await Worker.create({ ...base, taskQueue: TASK_QUEUES.workflows, ...workflowSource }),
+      await Worker.create({ ...base, taskQueue: catalog.taskQueue, activities }),
+      await Worker.create({ ...base, taskQueue: TASK_QUEUES.catalog, activities }),
     );
   }
   if (transfer) {
     workers.push(
       await Worker.create({
-        connection,
-        namespace,
-        identity,
+        ...base,
         taskQueue: TASK_QUEUES.transfer,
         activities: transfer.activities,
         maxConcurrentActivityTaskExecutions: TRANSFER_BATCHES_PER_WORKER,
