@@ -10,8 +10,10 @@ import { claimPendingBatch, recordFailedBatch, recordTransferOutcomes, requeueFa
 import { listDrivePage, listSharedDrives } from './drive/listing';
 import { followShortcutsStep, resolveShortcutsPage } from './drive/shortcuts';
 import type { Destination } from './storage/destination';
+import { FileSlots } from './transfer/fileSlots';
 import { transferBatch } from './transfer/transferBatch';
-import { verifyObjectsPage } from './verify/headObjects';
+import { type DeepVerifyPageInput, beginDeepVerify, deepVerifyPage } from './verify/deepVerify';
+import { auditObjectsPage, planAudit, verifyObjectsPage } from './verify/headObjects';
 
 export interface CatalogActivityDeps {
   catalog: Catalog;
@@ -48,7 +50,12 @@ export function createCatalogActivities(deps: CatalogActivityDeps) {
         deps.destinations.map((d) => d.name),
         input,
       ),
+    /** Replaced by the HEAD right after each upload plus the audit; served for runs whose history calls it. */
     verifyObjectsPage: (input: { afterRowId: number; limit: number }) => verifyObjectsPage(deps, input),
+    planAudit: async (input: { percent: number }) => planAudit(deps, input),
+    auditObjectsPage: (input: { runId: string; limit: number }) => auditObjectsPage(deps, input),
+    beginDeepVerify: async (input: { destination?: string; samplePercent?: number }) => beginDeepVerify(deps, input),
+    deepVerifyPage: (input: DeepVerifyPageInput) => deepVerifyPage(deps, input),
     finishRun: async (input: { runId: string; totals: FullSyncTotals }) => finishRun(catalog, input),
   };
 }
@@ -66,8 +73,9 @@ export interface TransferActivityDeps {
 
 /** Stateless streaming activities for the transfer task queue: any number of workers on any hosts. */
 export function createTransferActivities(deps: TransferActivityDeps) {
+  const slots = new FileSlots(deps.concurrency);
   return {
-    transferBatch: (items: TransferItem[]) => transferBatch(deps, items),
+    transferBatch: (items: TransferItem[]) => transferBatch({ ...deps, slots }, items),
   };
 }
 

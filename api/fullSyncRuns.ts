@@ -1,12 +1,9 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { SearchAttributeType, TypedSearchAttributes, defineSearchAttributeKey } from '@temporalio/common';
 import type { Config } from '../common/config';
 import { TASK_QUEUES, catalogTaskQueue } from '../common/taskQueues';
 import type { FullSyncSummary } from '../common/types';
 import { fullSync } from '../workflows';
-
-const backupKind = defineSearchAttributeKey('BackupKind', SearchAttributeType.KEYWORD);
-const account = defineSearchAttributeKey('Account', SearchAttributeType.KEYWORD);
+import { runSearchAttributes } from './searchAttributes';
 
 /** Starts a full sync on demand, tagged so the Web UI can filter runs by kind and account. */
 export async function startFullSync(
@@ -21,14 +18,13 @@ export async function startFullSync(
       {
         includeSharedDrives: config.scope.sharedDrives,
         batchSize: config.transfer.batchSize,
+        batchesInFlight: config.transfer.batchesInFlight,
+        auditPercent: config.verify.auditPercent,
         // Served only by the worker that owns this host's catalog file.
         catalogTaskQueue: catalogTaskQueue(config.catalog.hostId),
       },
     ],
-    typedSearchAttributes: new TypedSearchAttributes([
-      { key: backupKind, value: 'full-sync' },
-      { key: account, value: config.account },
-    ]),
+    typedSearchAttributes: runSearchAttributes('full-sync', config.account),
   });
 }
 
@@ -37,11 +33,16 @@ export function webUiLink(config: Config, workflowId: string, runId?: string): s
   return `${base}namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}${runId ? `/${runId}` : ''}`;
 }
 
-const mib = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+export const mib = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
 const perDestination = (counts: Record<string, number>) =>
   Object.entries(counts)
     .map(([d, n]) => `${d} ${n}`)
     .join(', ') || 'none';
+
+const auditNote = ({ audit }: FullSyncSummary) =>
+  audit
+    ? ` (${audit.checked} of ${audit.objects} planned: ${audit.percent}% of ${audit.of} objects, checked longest ago first, so every object within ${audit.withinRuns} runs)`
+    : '';
 
 /** A person-readable summary of a finished full sync. */
 export function formatFullSyncSummary(summary: FullSyncSummary, link: string): string {
@@ -53,6 +54,7 @@ export function formatFullSyncSummary(summary: FullSyncSummary, link: string): s
     `  skipped   ${summary.skipped} (reasons in the catalog: forms, sites, shortcuts, scope rules)`,
     `  failures  ${summary.filesFailed} failed, ${summary.filesDeferred} deferred (retried by the next run)`,
     `  verified  ${perDestination(summary.verified)}`,
+    `  how       HEAD after upload of what this run wrote: ${perDestination(summary.verifiedWritten ?? {})}; HEAD audit of earlier objects: ${perDestination(summary.audited ?? {})}${auditNote(summary)}`,
     `  mismatch  ${perDestination(summary.mismatched)}`,
     `  degraded  ${summary.degraded.join(', ') || 'none'}${unreachable}`,
     `  Web UI    ${link}`,

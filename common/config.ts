@@ -98,6 +98,8 @@ export const configSchema = z
         concurrency: z.number().int().min(1).max(32).default(4),
         /** Files per transfer activity. */
         batchSize: z.number().int().min(1).max(1000).default(100),
+        /** Batches streaming at once over all transfer workers; each worker takes two, so 4 keeps two workers busy. */
+        batchesInFlight: z.number().int().min(1).max(64).default(4),
         /** Tries per file before it is recorded as a failure. */
         attempts: z.number().int().min(1).max(20).default(5),
         /** First retry delay; doubles per try, with jitter. */
@@ -115,6 +117,16 @@ export const configSchema = z
          * server-side rate limit); unset, no limit. Every transfer worker should set the same value.
          */
         maxTaskQueueActivitiesPerSecond: z.number().positive().optional(),
+      })
+      .strict()
+      .prefault({}),
+    verify: z
+      .object({
+        /**
+         * A full sync HEADs what it writes, and this percentage of all objects besides, those checked longest
+         * ago: every object is HEADed at least once every 100/auditPercent runs.
+         */
+        auditPercent: z.number().min(0.1).max(100).default(2),
       })
       .strict()
       .prefault({}),

@@ -83,6 +83,8 @@ export interface StoredObjectRecord {
   versionId?: string;
   /** The Drive version of the file the bytes came from. */
   fileVersion: string;
+  /** When a HEAD right after the upload showed the object with this size and SHA-256. */
+  verifiedAt?: string;
 }
 
 export interface TransferOutcome {
@@ -119,6 +121,15 @@ export interface FullSyncTotals {
   mismatched: Record<string, number>;
   /** Objects not checked because their destination could not be reached, per destination. */
   unverified: Record<string, number>;
+  /** Of `verified`: objects this run wrote, HEADed right after the upload, per destination. */
+  verifiedWritten: Record<string, number>;
+  /** Of `verified`: objects written before, HEADed as this run's audit sample, per destination. */
+  audited: Record<string, number>;
+  /**
+   * The audit: `percent` of all `of` objects, those HEADed longest ago, so that every object is HEADed at least
+   * once every `withinRuns` runs; `checked` of the `objects` planned are done.
+   */
+  audit?: { percent: number; objects: number; of: number; withinRuns: number; checked: number };
 }
 
 export const emptyFullSyncTotals = (): FullSyncTotals => ({
@@ -130,6 +141,8 @@ export const emptyFullSyncTotals = (): FullSyncTotals => ({
   verified: {},
   mismatched: {},
   unverified: {},
+  verifiedWritten: {},
+  audited: {},
 });
 
 export function addCounts<K extends string>(a: Record<K, number>, b: Record<K, number>): Record<K, number> {
@@ -146,5 +159,68 @@ export interface FullSyncSummary extends FullSyncTotals {
   /** Items recorded but not backed up under their own name (forms, followed or broken shortcuts, scope rules), each with its reason in the catalog. */
   skipped: number;
   /** Destinations that missed files or could not be verified in this run: the next run completes them. */
+  degraded: string[];
+}
+
+/** Where a deep verification's walk is: objects are read in (deep_verified_at, rowid) order, longest unchecked first. */
+export interface DeepVerifyCursor {
+  /** '' for objects never read back. */
+  deepVerifiedAt: string;
+  rowid: number;
+}
+
+/** What a deep verification found on one destination. */
+export interface DeepVerifyCounts {
+  /** Objects read back whose size and SHA-256 match the catalog. */
+  verified: number;
+  /** Objects missing or holding other bytes: marked failed, their files written again by the next sync. */
+  mismatched: number;
+  /** Objects not read because their destination could not be reached (or a sync rewrote them meanwhile). */
+  unverified: number;
+  bytesRead: number;
+}
+
+export const emptyDeepVerifyCounts = (): DeepVerifyCounts => ({ verified: 0, mismatched: 0, unverified: 0, bytesRead: 0 });
+
+export function addDeepVerifyCounts(
+  a: Record<string, DeepVerifyCounts>,
+  b: Record<string, DeepVerifyCounts>,
+): Record<string, DeepVerifyCounts> {
+  const out = { ...a };
+  for (const [destination, c] of Object.entries(b)) {
+    const sum = out[destination] ?? emptyDeepVerifyCounts();
+    out[destination] = {
+      verified: sum.verified + c.verified,
+      mismatched: sum.mismatched + c.mismatched,
+      unverified: sum.unverified + c.unverified,
+      bytesRead: sum.bytesRead + c.bytesRead,
+    };
+  }
+  return out;
+}
+
+/** What a deep verification set out to read, fixed when it starts. */
+export interface DeepVerifyPlan {
+  /** The catalog host's clock at the start; objects read back since then are behind the run. */
+  startedAt: string;
+  destinations: string[];
+  /** The share of objects asked for; null when every object was. */
+  samplePercent: number | null;
+  /** Objects of these destinations that can be checked (those already marked failed are not). */
+  objectsInScope: number;
+  /** Objects this run reads: the sample's share of those in scope, rounded up, or all of them. */
+  objectsChosen: number;
+  /** Runs of this sample within which every object is read back, longest unread first: ceil(100 / percent). */
+  withinRuns: number;
+}
+
+/** The result of a deep verification: objects downloaded and re-hashed against the catalog, per destination. */
+export interface DeepVerifySummary extends DeepVerifyPlan {
+  /** How the objects were verified: read back in full and re-hashed, not HEADed. */
+  how: 'deep';
+  workflowId: string;
+  seconds: number;
+  perDestination: Record<string, DeepVerifyCounts>;
+  /** Destinations some of whose chosen objects could not be read: they stay first in line for the next run. */
   degraded: string[];
 }

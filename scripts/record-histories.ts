@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { History } from '@temporalio/common/lib/proto-utils';
 import { TASK_QUEUES } from '../common/taskQueues';
-import { fullSync, listDriveIntoCatalog } from '../workflows';
+import { deepVerify, fullSync, listDriveIntoCatalog } from '../workflows';
 import { bytesContent } from '../test/drive-emulator/content';
 import type { DriveStore } from '../test/drive-emulator/store';
 import { HISTORIES_DIR, type RecordedHistory, historyToJson, runChain } from '../test/support/histories';
@@ -13,8 +13,8 @@ import { stackConfig, startTestWorker } from '../test/support/worker';
  * `npm run record-histories [-- <label>]`: runs the workflows as they are now against the real stack (Temporal dev
  * server, Drive emulator, a real worker) and writes every run's history to test/histories/<label>/ (default: today's
  * date), for test/replay.test.ts. The server suggests continue-as-new early, so the few files here give several runs
- * each: a full sync in its list, transfer and verify phases (with its listing child), and a listing that pages
- * several drives and follows shortcuts.
+ * each: a full sync in its list, transfer and verify phases (with its listing child), a deep verification of what it
+ * wrote, and a listing that pages several drives and follows shortcuts.
  */
 const SUGGEST_CONTINUE_AS_NEW_AFTER_EVENTS = 20;
 const G = 'application/vnd.google-apps.';
@@ -87,6 +87,12 @@ async function main() {
       args: [{ includeSharedDrives: true, batchSize: 4, verifyPageSize: 3, catalogTaskQueue }],
     });
     await sync.result();
+    const verify = await worker.client.workflow.start(deepVerify, {
+      taskQueue: TASK_QUEUES.workflows,
+      workflowId: 'deep-verify',
+      args: [{ samplePercent: 100, pageObjects: 2, catalogTaskQueue }],
+    });
+    await verify.result();
     await seedListingDrive(store);
     const listing = await worker.client.workflow.start(listDriveIntoCatalog, {
       taskQueue: TASK_QUEUES.workflows,
@@ -97,7 +103,8 @@ async function main() {
 
     const syncRuns = await runChain(worker.client, sync.workflowId, sync.firstExecutionRunId);
     const listingRuns = await runChain(worker.client, listing.workflowId, listing.firstExecutionRunId);
-    if (syncRuns.length < 3 || listingRuns.length < 3) {
+    const verifyRuns = await runChain(worker.client, verify.workflowId, verify.firstExecutionRunId);
+    if (syncRuns.length < 3 || listingRuns.length < 3 || verifyRuns.length < 2) {
       throw new Error('too few runs continued as new to record a resumed run of each phase: lower the threshold or add items');
     }
     mkdirSync(dir, { recursive: true });
@@ -106,6 +113,7 @@ async function main() {
       ...writeRuns(dir, sync.workflowId, 'fullSync', syncRuns),
       ...writeRuns(dir, childId, 'listDriveIntoCatalog', await runChain(worker.client, childId, childFirstRunId(syncRuns, childId))),
       ...writeRuns(dir, listing.workflowId, 'listDriveIntoCatalog', listingRuns),
+      ...writeRuns(dir, verify.workflowId, 'deepVerify', verifyRuns),
     ];
     for (const file of written) console.log(`recorded ${relative(process.cwd(), file)}`);
   } finally {

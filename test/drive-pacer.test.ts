@@ -46,7 +46,11 @@ test('every request the Drive client sends waits for a turn: token, metadata, do
   const { emulator, drive } = await startDrive({ pacer });
   try {
     const file = await emulator.store.addFile({ name: 'a.txt', content: bytesContent('paced bytes') });
-    const doc = await emulator.store.addFile({ name: 'Big', mimeType: 'application/vnd.google-apps.document', exportSize: 11 * 1024 * 1024 });
+    const doc = await emulator.store.addFile({
+      name: 'Big',
+      mimeType: 'application/vnd.google-apps.document',
+      exportSize: 11 * 1024 * 1024,
+    });
     await drive.files.list({ pageSize: 10, fields: 'files(id)' });
     assert.equal((await streamToBuffer(await openDriveDownload(drive, file.id))).toString(), 'paced bytes');
     const mime = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';

@@ -140,7 +140,10 @@ test('a full sync lands every file in every destination with correct bytes, veri
   const expectedFiles = contentFiles.length + workspaceCount;
   assert.equal(summary.filesSynced, expectedFiles);
   assert.deepEqual([summary.filesFailed, summary.filesDeferred, summary.pending], [0, 0, 0]);
-  for (const d of ['aws', 'eu', 'nas']) assert.equal(summary.verified[d], expectedFiles, `verified on ${d}`);
+  for (const d of ['aws', 'eu', 'nas']) {
+    assert.equal(summary.verified[d], expectedFiles, `verified on ${d}`);
+    assert.equal(summary.verifiedWritten[d], expectedFiles, `HEADed right after upload on ${d}`);
+  }
   assert.deepEqual(summary.mismatched, {});
   assert.equal(
     (await worker.client.workflow.getHandle('full-sync-1', handle.firstExecutionRunId).describe()).status.name,
@@ -226,5 +229,16 @@ test('a second full sync downloads nothing', async () => {
     tagged.push(run.workflowId);
   assert.ok(tagged.includes('full-sync-2'), `found by its search attributes: ${tagged.join(', ')}`);
   assert.equal(summary.filesSynced, 0);
-  assert.equal(summary.verified.aws, contentFiles.length + workspaceCount, 'every object is still verified');
+  // What this run wrote is HEADed (nothing); of the rest, the default 2% checked longest ago.
+  assert.deepEqual(summary.verifiedWritten, {});
+  const objects = (contentFiles.length + workspaceCount) * config.destinations.length;
+  assert.deepEqual(summary.audit, {
+    percent: 2,
+    objects: Math.ceil(objects * 0.02),
+    of: objects,
+    withinRuns: 50,
+    checked: Math.ceil(objects * 0.02),
+  });
+  const audited = Object.values(summary.audited).reduce((a, b) => a + b, 0);
+  assert.equal(audited, Math.ceil(objects * 0.02), 'the audit sample, all whole');
 });

@@ -30,3 +30,20 @@ test('a healthy run says none', () => {
   assert.equal(line(text, 'degraded'), '  degraded  none');
   assert.equal(line(text, 'mismatch'), '  mismatch  none');
 });
+
+test('the summary says how objects were verified: written this run, or audited, and the audit bound', () => {
+  const text = formatFullSyncSummary(
+    summary({
+      verified: { nas: 12 },
+      verifiedWritten: { nas: 10 },
+      audited: { nas: 2 },
+      audit: { percent: 2, objects: 2, of: 100, withinRuns: 50, checked: 2 },
+    }),
+    'http://ui/r',
+  );
+  assert.equal(
+    line(text, 'how'),
+    '  how       HEAD after upload of what this run wrote: nas 10; HEAD audit of earlier objects: nas 2 ' +
+      '(2 of 2 planned: 2% of 100 objects, checked longest ago first, so every object within 50 runs)',
+  );
+});

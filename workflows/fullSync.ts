@@ -29,6 +29,10 @@ export interface FullSyncInput {
   batchSize?: number;
   /** Objects HEADed per verification activity. */
   verifyPageSize?: number;
+  /** Transfer batches streaming at once, over all transfer workers (default 4: two per worker, for two workers). */
+  batchesInFlight?: number;
+  /** Objects written before this run HEADed by it, in percent of all objects (default 2). */
+  auditPercent?: number;
   /** How long a silent transfer worker is trusted before its batch is retried elsewhere (default 1 minute). */
   transferHeartbeatTimeout?: ActivityOptions['heartbeatTimeout'];
   /** The catalog host's task queue (`catalogTaskQueue(hostId)`); runs started before host ids existed use the unqualified one. */
@@ -80,6 +84,13 @@ const transferActivities = (heartbeatTimeout: ActivityOptions['heartbeatTimeout'
  */
 const BATCH_SURVIVES_CRASHES = 'transfer-batch-survives-worker-crashes';
 
+/**
+ * Runs from this version on keep several batches in flight, so several transfer workers share the work,
+ * and verify what they write by a HEAD right after each upload plus an audit of a rotating sample of the
+ * rest, instead of HEADing every object of the account.
+ */
+const BATCHES_IN_FLIGHT_AND_AUDIT = 'transfer-batches-in-flight-verify-written-audit-rest';
+
 type RecordedOutcomes = Awaited<ReturnType<CatalogActivities['recordTransferOutcomes']>>;
 
 /** The files a batch finished before its last try was lost, from that try's last heartbeat. */
@@ -104,9 +115,13 @@ export async function fullSync(input: FullSyncInput): Promise<FullSyncSummary> {
   const verifying = catalogActivities(catalogQueue, '5 minutes');
   // Each worker lost mid-batch costs one try, and the next try resumes from the heartbeat: tries are cheap.
   const transfer = transferActivities(input.transferHeartbeatTimeout ?? '1 minute', survivesCrashes ? 10 : 5);
+  const auditsRest = patched(BATCHES_IN_FLIGHT_AND_AUDIT);
+  // One batch at a time reproduces the order of commands of the runs before the window.
+  const batchesInFlight = auditsRest ? Math.max(1, input.batchesInFlight ?? 4) : 1;
   const batchSize = input.batchSize ?? 100;
   const verifyPageSize = input.verifyPageSize ?? 500;
-  let totals = input.resume?.totals ?? emptyFullSyncTotals();
+  // Totals carried from a run of an older version lack the counts added since.
+  let totals: FullSyncTotals = { ...emptyFullSyncTotals(), ...input.resume?.totals };
   let phase: FullSyncProgress['phase'] = input.resume?.phase ?? 'list';
   let afterId = input.resume?.afterId ?? '';
   let afterRowId = input.resume?.afterRowId ?? 0;
@@ -150,7 +165,7 @@ export async function fullSync(input: FullSyncInput): Promise<FullSyncSummary> {
     phase = 'transfer';
   }
 
-  // The next batch is claimed, and the last one recorded, while a batch streams: the transfer lanes do not
+  // The next batch is claimed, and finished ones recorded, while batches stream: the transfer lanes do not
   // wait for the catalog between batches. A claim records keys and skips, nothing a second claim of the same
   // files would do differently, so one dropped at continueAsNew is simply made again.
   let claimed = phase === 'transfer' ? catalog.claimPendingBatch({ afterId, limit: batchSize, countPending: true }) : undefined;
@@ -163,28 +178,52 @@ export async function fullSync(input: FullSyncInput): Promise<FullSyncSummary> {
       filesFailed: totals.filesFailed + recorded.failed,
       filesDeferred: totals.filesDeferred + recorded.deferred,
       bytes: totals.bytes + recorded.bytes,
+      verified: addCounts(totals.verified, recorded.verified ?? {}),
+      verifiedWritten: addCounts(totals.verifiedWritten, recorded.verified ?? {}),
     };
     runSeconds = recorded.runSeconds;
     report();
   };
+  type Streaming = { batch: Awaited<NonNullable<typeof claimed>>; done: Promise<TransferOutcome[] | ActivityFailure> };
+  const inFlight: Streaming[] = [];
+  let claimedAll = false;
+  let draining = false;
   while (phase === 'transfer') {
-    const batch = await claimed!;
-    pending = batch.pendingAfter ?? { files: pending.files - batch.consumed.files, bytes: pending.bytes - batch.consumed.bytes };
-    // Current details are not history: a run continued as new shows them again before its first record.
-    report();
-    if (batch.items.length === 0) {
-      await recording;
-      phase = 'verify';
-      break;
+    while (!claimedAll && !draining && inFlight.length < batchesInFlight) {
+      const batch = await claimed!;
+      pending = batch.pendingAfter ?? { files: pending.files - batch.consumed.files, bytes: pending.bytes - batch.consumed.bytes };
+      // Current details are not history: a run continued as new shows them again before its first record.
+      report();
+      if (batch.items.length === 0) {
+        claimedAll = true;
+        break;
+      }
+      const done = transfer.transferBatch(batch.items).catch((err: unknown) => {
+        // Every try of the batch died (workers killed, a file that crashes its worker): its files fail, for the
+        // next run to retry, and this run goes on with the next batch.
+        if (!survivesCrashes || !(err instanceof ActivityFailure)) throw err;
+        return err;
+      });
+      inFlight.push({ batch, done });
+      claimed = catalog.claimPendingBatch({ afterId: batch.nextAfterId, limit: batchSize });
+      afterId = batch.nextAfterId;
     }
-    const transferring = transfer.transferBatch(batch.items);
-    claimed = catalog.claimPendingBatch({ afterId: batch.nextAfterId, limit: batchSize });
-    const outcomes = await transferring.catch((err: unknown) => {
-      // Every try of the batch died (workers killed, a file that crashes its worker): its files fail, for the
-      // next run to retry, and this run goes on with the next batch.
-      if (!survivesCrashes || !(err instanceof ActivityFailure)) throw err;
-      return err;
-    });
+    if (inFlight.length === 0) {
+      await recording;
+      if (claimedAll) {
+        phase = 'verify';
+        break;
+      }
+      // Drained for continueAsNew: every batch claimed is recorded, the cursor is after the last of them.
+      await claimed;
+      await continueIfSuggested();
+      draining = false;
+      continue;
+    }
+    const finished = await Promise.race(inFlight.map((s) => s.done.then((outcomes) => ({ streaming: s, outcomes }))));
+    inFlight.splice(inFlight.indexOf(finished.streaming), 1);
+    const { batch } = finished.streaming;
+    const { outcomes } = finished;
     await recording;
     recording = record(
       outcomes instanceof ActivityFailure
@@ -196,14 +235,30 @@ export async function fullSync(input: FullSyncInput): Promise<FullSyncSummary> {
           })
         : catalog.recordTransferOutcomes({ runId, outcomes }),
     );
-    afterId = batch.nextAfterId;
-    if (workflowInfo().continueAsNewSuggested) {
-      await Promise.all([recording, claimed]);
+    draining ||= workflowInfo().continueAsNewSuggested;
+  }
+
+  if (phase === 'verify' && auditsRest) {
+    const percent = input.auditPercent ?? 2;
+    let audit = totals.audit ?? { percent, ...(await catalog.planAudit({ percent })), withinRuns: Math.ceil(100 / percent), checked: 0 };
+    while (audit.checked < audit.objects) {
+      const page = await verifying.auditObjectsPage({ runId, limit: Math.min(verifyPageSize, audit.objects - audit.checked) });
+      audit = { ...audit, checked: audit.checked + page.checked };
+      totals = {
+        ...totals,
+        verified: addCounts(totals.verified, page.verified),
+        audited: addCounts(totals.audited, page.verified),
+        mismatched: addCounts(totals.mismatched, page.mismatched),
+        unverified: addCounts(totals.unverified, page.unverified),
+        audit,
+      };
+      report();
+      if (page.checked === 0) break;
       await continueIfSuggested();
     }
   }
 
-  while (phase === 'verify') {
+  while (phase === 'verify' && !auditsRest) {
     const page = await verifying.verifyObjectsPage({ afterRowId, limit: verifyPageSize });
     totals = {
       ...totals,

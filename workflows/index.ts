@@ -1,2 +1,3 @@
 export * from './fullSync';
 export * from './listDriveIntoCatalog';
+export * from './deepVerify';

@@ -192,4 +192,18 @@ export const migrations: Array<{ version: number; name: string; sql: string }> =
       );
     `,
   },
+  {
+    version: 9,
+    name: 'objects found by when they were last verified, so an audit takes those checked longest ago first',
+    sql: `CREATE INDEX objects_by_verified_at ON objects(verified_at);`,
+  },
+  {
+    version: 10,
+    name: 'when each object was last read back and re-hashed, so deep verification samples the longest unchecked first',
+    sql: `
+      -- '' for never, so it sorts first and a page's cursor (deep_verified_at, rowid) needs no NULL case.
+      ALTER TABLE objects ADD COLUMN deep_verified_at TEXT NOT NULL DEFAULT '';
+      CREATE INDEX objects_deep_verified ON objects(deep_verified_at);
+    `,
+  },
 ];

@@ -114,6 +114,8 @@ export interface RecordedOutcomes {
   failed: number;
   deferred: number;
   bytes: number;
+  /** Objects recorded as verified, per destination: a HEAD right after the upload showed them whole. */
+  verified: Record<string, number>;
   /** Seconds since the run started, by this host's clock: the workflow has none to measure a rate with. */
   runSeconds: number;
 }
@@ -130,15 +132,17 @@ export function recordTransferOutcomes(catalog: Catalog, input: { runId: string;
     failed: 0,
     deferred: 0,
     bytes: 0,
+    verified: {},
     runSeconds: catalog.secondsSinceRunStarted(input.runId) ?? 0,
   };
   const keyHolder = db.prepare('SELECT file_id FROM objects WHERE destination = ? AND key = ? AND file_id != ?');
+  // Bytes written anew were never read back: deep_verified_at '' puts them first in line for deep verification.
   const upsertObject = db.prepare(
     `INSERT INTO objects (file_id, destination, format, key, size, sha256, etag, version_id, file_version, state, uploaded_at, verified_at)
-     VALUES (@fileId, @destination, @format, @key, @size, @sha256, @etag, @versionId, @fileVersion, 'uploaded', @now, NULL)
+     VALUES (@fileId, @destination, @format, @key, @size, @sha256, @etag, @versionId, @fileVersion, @state, @now, @verifiedAt)
      ON CONFLICT (file_id, destination, format) DO UPDATE SET key = excluded.key, size = excluded.size, sha256 = excluded.sha256,
-       etag = excluded.etag, version_id = excluded.version_id, file_version = excluded.file_version, state = 'uploaded',
-       uploaded_at = excluded.uploaded_at, verified_at = NULL`,
+       etag = excluded.etag, version_id = excluded.version_id, file_version = excluded.file_version, state = excluded.state,
+       uploaded_at = excluded.uploaded_at, verified_at = excluded.verified_at, deep_verified_at = ''`,
   );
   const setState = db.prepare('UPDATE files SET state = ?, updated_at = ? WHERE id = ?');
   const resolveFailures = db.prepare('UPDATE failures SET resolved_at = ? WHERE file_id = ? AND resolved_at IS NULL');
@@ -168,8 +172,11 @@ export function recordTransferOutcomes(catalog: Catalog, input: { runId: string;
           etag: o.etag ?? null,
           versionId: o.versionId ?? null,
           fileVersion: o.fileVersion,
+          state: o.verifiedAt ? 'verified' : 'uploaded',
+          verifiedAt: o.verifiedAt ?? null,
           now,
         });
+        if (o.verifiedAt) counts.verified[o.destination] = (counts.verified[o.destination] ?? 0) + 1;
       }
       const f = outcome.failure;
       if (!f) {

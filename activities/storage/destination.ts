@@ -84,7 +84,11 @@ export interface Destination {
   /** Starts a part upload, or continues the one `resumeToken` names; a token that no longer works throws. */
   beginPartUpload(request: PartUploadRequest, resumeToken?: unknown): Promise<PartUpload>;
   head(key: string): Promise<ObjectHead | undefined>;
-  read(key: string): Promise<Readable>;
+  /**
+   * Streams an object's bytes as stored, never buffering it whole. A missing object throws ObjectMissingError
+   * before any byte; the signal aborts the request and errors the stream.
+   */
+  read(key: string, options?: { signal?: AbortSignal }): Promise<Readable>;
   /** Full key for a key below the prefix. */
   fullKey(key: string): string;
 }
@@ -98,4 +102,9 @@ export class DestinationError extends Error {
   ) {
     super(`${destination}: ${message}`, options);
   }
+}
+
+/** The key holds no object. */
+export class ObjectMissingError extends DestinationError {
+  override name = 'ObjectMissingError';
 }

@@ -1,13 +1,15 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { constants, createReadStream, createWriteStream } from 'node:fs';
+import { constants, createWriteStream } from 'node:fs';
 import { type FileHandle, copyFile, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { type Readable, addAbortSignal } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import {
   type Destination,
   DestinationError,
   type ObjectHead,
+  ObjectMissingError,
   type PartUpload,
   type PartUploadRequest,
   type UploadRequest,
@@ -156,12 +158,26 @@ export class LocalDestination implements Destination {
       return { size, sha256: meta.sha256, driveFileId: meta.driveFileId };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw new DestinationError(this.name, `reading ${key} failed: ${(err as Error).message}`, { cause: err });
+      throw this.readError(key, err);
     }
   }
 
-  async read(key: string) {
-    return createReadStream(this.pathOf(key));
+  async read(key: string, options: { signal?: AbortSignal } = {}): Promise<Readable> {
+    let handle: FileHandle;
+    try {
+      // Opened here, not by the stream, so that a missing file is told apart before any byte is read.
+      handle = await open(this.pathOf(key), 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ObjectMissingError(this.name, `${key} does not exist`);
+      throw this.readError(key, err);
+    }
+    const stream = handle.createReadStream();
+    return options.signal ? addAbortSignal(options.signal, stream) : stream;
+  }
+
+  private readError(key: string, err: unknown): DestinationError {
+    if (err instanceof DestinationError) return err;
+    return new DestinationError(this.name, `reading ${key} failed: ${(err as Error).message}`, { cause: err });
   }
 }
 

@@ -3,6 +3,7 @@ import {
   GetObjectCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
+  NoSuchKey,
   NotFound,
   PutObjectCommand,
   PutObjectTaggingCommand,
@@ -11,12 +12,13 @@ import {
   type StorageClass,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough, Readable, addAbortSignal } from 'node:stream';
 import type { S3DestinationConfig } from '../../common/config';
 import {
   type Destination,
   DestinationError,
   type ObjectHead,
+  ObjectMissingError,
   type ObjectMetadata,
   type PartUpload,
   type PartUploadRequest,
@@ -255,9 +257,19 @@ export class S3Destination implements Destination {
     return res.TagSet?.find((t) => t.Key === SHA256_TAG)?.Value;
   }
 
-  async read(key: string): Promise<Readable> {
-    const res = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: this.fullKey(key) }));
-    return res.Body as Readable;
+  async read(key: string, options: { signal?: AbortSignal } = {}): Promise<Readable> {
+    const Key = this.fullKey(key);
+    let body: Readable;
+    try {
+      const res = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key }), { abortSignal: options.signal });
+      body = res.Body as Readable;
+    } catch (err) {
+      if (err instanceof NoSuchKey || (err as S3ServiceException).$metadata?.httpStatusCode === 404)
+        throw new ObjectMissingError(this.name, `${Key} does not exist`, { cause: err });
+      throw new DestinationError(this.name, `GET ${Key} failed: ${describeS3Error(err)}`, { cause: err });
+    }
+    // The SDK's abort ends the request, not necessarily a body already flowing: the signal errors the body too.
+    return options.signal ? addAbortSignal(options.signal, body) : body;
   }
 
   destroy(): void {

@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type { TransferBatchProgress, TransferItem, TransferOutcome } from '../../common/types';
+import type { FileSlots } from './fileSlots';
 import { CheckpointStore, type LargeFileCheckpoint } from './largeFileCheckpoints';
 import { TransferMeter } from './stallWatch';
 import type { TransferDeps } from './transferDeps';
@@ -21,7 +22,7 @@ const abortOf = (signal: AbortSignal) =>
  * it returns outcomes. Cancelling it aborts every request in flight.
  */
 export async function transferBatch(
-  deps: Omit<TransferDeps, 'checkpoints' | 'signal' | 'meter'> & { concurrency: number },
+  deps: Omit<TransferDeps, 'checkpoints' | 'signal' | 'meter'> & { slots: FileSlots },
   items: TransferItem[],
 ): Promise<TransferOutcome[]> {
   const ctx = Context.current();
@@ -41,6 +42,7 @@ export async function transferBatch(
   const todo = items.map((_, i) => i).filter((i) => !(i in finished));
   let next = 0;
   let silent = false;
+  let holding = 0;
   let progress = { bytes: meter.bytesMoved, finished: 0, at: Date.now() };
   // On a timer, not per file: the details grow with the batch, and serializing them per small file costs
   // more than redoing two seconds of work after a crash. The batch goes silent, and Temporal's heartbeat
@@ -52,6 +54,8 @@ export async function transferBatch(
     const finishedCount = Object.keys(finished).length;
     if (meter.bytesMoved !== progress.bytes || finishedCount !== progress.finished)
       progress = { bytes: meter.bytesMoved, finished: finishedCount, at: now };
+    // A batch waiting for the worker's file slots, all taken by its other batch, is not stuck.
+    if (holding === 0) progress.at = now;
     const waitedMs = meter.longestWaitMs(now);
     const idleMs = now - progress.at;
     if (waitedMs <= 2 * deps.stallTimeoutMs && idleMs <= 5 * deps.stallTimeoutMs) {
@@ -67,11 +71,18 @@ export async function transferBatch(
     }
   }, 2_000);
   try {
-    const lanes = Array.from({ length: Math.min(deps.concurrency, todo.length) }, async () => {
+    const lanes = Array.from({ length: Math.min(deps.slots.size, todo.length) }, async () => {
       while (next < todo.length) {
-        ctx.cancellationSignal.throwIfAborted();
-        const i = todo[next++];
-        finished[i] = await transferFile(fileDeps, items[i]);
+        await deps.slots.acquire(ctx.cancellationSignal);
+        holding++;
+        try {
+          if (next >= todo.length) break;
+          const i = todo[next++];
+          finished[i] = await transferFile(fileDeps, items[i]);
+        } finally {
+          holding--;
+          deps.slots.release();
+        }
       }
     });
     // A cancelled batch ends at once, even with a lane stuck on a request that ignores the abort.

@@ -4,6 +4,7 @@ import { EXPORT_MIME_TYPES } from '../../common/exportFormats';
 import type { PlannedObject, StoredObjectRecord, TransferItem, TransferOutcome } from '../../common/types';
 import { openDriveDownload, openDriveExport } from '../drive/download';
 import type { Destination } from '../storage/destination';
+import { confirmWritten } from './confirmWritten';
 import { fanOut } from './fanOut';
 import { objectMetadataOf } from './objectMetadata';
 import { type TransferErrorClass, backoffMs, classifyTransferError } from './retryPolicy';
@@ -92,12 +93,13 @@ async function transferObject(
     const watch = new StallWatch(deps.stallTimeoutMs, deps.signal, deps.meter);
     const result = await tryObjectOnce(deps, item, object, remaining, acknowledgeAbuse, watch);
     deps.signal?.throwIfAborted();
-    stored.push(...result.stored);
+    const written = await confirmWritten(deps.destinations, result.stored);
+    stored.push(...written.confirmed);
     bytes += result.bytes;
-    remaining = result.failed;
+    remaining = [...result.failed, ...written.failed];
     if (remaining.length === 0) return { bytes };
     // An aborted try failed because of the stall, whatever error its streams then saw.
-    last = classifyTransferError(watch.signal.aborted ? watch.signal.reason : result.error);
+    last = classifyTransferError(watch.signal.aborted ? watch.signal.reason : (result.error ?? written.error));
     deps.logger.warn(
       {
         event: 'transfer.attempt_failed',

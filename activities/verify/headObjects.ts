@@ -1,6 +1,15 @@
-import type { Catalog } from '../catalog/catalog';
 import type { Logger } from '../../common/logger';
+import type { Catalog } from '../catalog/catalog';
+import {
+  type ObjectVerdict,
+  type RecordedObject,
+  countObjects,
+  objectsAfter,
+  objectsToAudit,
+  recordObjectVerdicts,
+} from '../catalog/objectVerification';
 import type { Destination, ObjectHead } from '../storage/destination';
+import { headMismatch } from './headComparison';
 
 export interface VerifyPageResult {
   nextAfterRowId?: number;
@@ -9,33 +18,21 @@ export interface VerifyPageResult {
   unverified: Record<string, number>;
 }
 
+type VerifyDeps = { catalog: Catalog; destinations: Destination[]; logger: Logger };
+
 const HEADS_IN_FLIGHT = 32;
 
 /**
- * HEADs one page of recorded objects on their destinations and compares size and stored SHA-256 with the
- * catalog. A missing or different object is marked failed and its file goes back to pending, so the next
- * run uploads it again. A destination that cannot be reached is not HEADed again in this page: its objects
- * keep their state and count as unverified, and the run reports the destination as degraded.
+ * HEADs objects on their destinations and compares size and stored SHA-256 with the catalog; the verdicts
+ * are recorded. A destination that cannot be reached is not HEADed again in this page: its objects keep
+ * their state and count as unverified, and the run reports the destination as degraded.
  */
-export async function verifyObjectsPage(
-  deps: { catalog: Catalog; destinations: Destination[]; logger: Logger },
-  input: { afterRowId: number; limit: number },
-): Promise<VerifyPageResult> {
-  const db = deps.catalog.db;
-  const rows = db
-    .prepare('SELECT rowid, file_id, destination, key, size, sha256 FROM objects WHERE rowid > ? ORDER BY rowid LIMIT ?')
-    .all(input.afterRowId, input.limit) as Array<{
-    rowid: number;
-    file_id: string;
-    destination: string;
-    key: string;
-    size: number;
-    sha256: string;
-  }>;
+async function headObjects(deps: VerifyDeps, rows: RecordedObject[], check: string): Promise<VerifyPageResult> {
   const byName = new Map(deps.destinations.map((d) => [d.name, d]));
-  const verdicts: Array<{ rowid: number; fileId: string; destination: string; ok: boolean; problem?: string }> = [];
+  const verdicts: ObjectVerdict[] = [];
   const unreachable = new Set<string>();
   const result: VerifyPageResult = { verified: {}, mismatched: {}, unverified: {} };
+  const count = (counts: Record<string, number>, destination: string) => (counts[destination] = (counts[destination] ?? 0) + 1);
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(HEADS_IN_FLIGHT, rows.length) }, async () => {
@@ -43,9 +40,8 @@ export async function verifyObjectsPage(
         const row = rows[next++];
         const destination = byName.get(row.destination);
         if (!destination) continue; // a destination no longer configured: nothing to check it against
-        const countUnverified = () => (result.unverified[destination.name] = (result.unverified[destination.name] ?? 0) + 1);
         if (unreachable.has(destination.name)) {
-          countUnverified();
+          count(result.unverified, destination.name);
           continue;
         }
         let head: ObjectHead | undefined;
@@ -57,44 +53,38 @@ export async function verifyObjectsPage(
             'destination unreachable; its objects stay unverified',
           );
           unreachable.add(destination.name);
-          countUnverified();
+          count(result.unverified, destination.name);
           continue;
         }
-        const problem = !head
-          ? 'missing'
-          : head.size !== row.size
-            ? `size ${head.size}, catalog ${row.size}`
-            : head.sha256 !== row.sha256
-              ? `sha256 ${head.sha256 ?? 'absent'}, catalog ${row.sha256}`
-              : undefined;
-        verdicts.push({ rowid: row.rowid, fileId: row.file_id, destination: row.destination, ok: !problem, problem });
+        const problem = headMismatch(head, row);
+        verdicts.push({ rowid: row.rowid, fileId: row.fileId, destination: row.destination, problem });
+        count(problem ? result.mismatched : result.verified, row.destination);
       }
     }),
   );
-  const now = new Date().toISOString();
-  const setObjectState = db.prepare('UPDATE objects SET state = ?, verified_at = ? WHERE rowid = ?');
-  const requeueFile = db.prepare(`UPDATE files SET state = 'pending', updated_at = ? WHERE id = ?`);
-  db.transaction(() => {
-    for (const v of verdicts) {
-      setObjectState.run(v.ok ? 'verified' : 'failed', now, v.rowid);
-      const counts = v.ok ? result.verified : result.mismatched;
-      counts[v.destination] = (counts[v.destination] ?? 0) + 1;
-      if (!v.ok) {
-        requeueFile.run(now, v.fileId);
-        deps.catalog.recordFailure(
-          {
-            fileId: v.fileId,
-            destination: v.destination,
-            runId: null,
-            attempts: 1,
-            reason: 'verifyMismatch',
-            message: `HEAD after upload: ${v.problem}`,
-          },
-          now,
-        );
-      }
-    }
-  })();
+  recordObjectVerdicts(deps.catalog, verdicts, check);
+  return result;
+}
+
+/** HEADs one page of every recorded object, in rowid order: the verification of full syncs before the audit. */
+export async function verifyObjectsPage(deps: VerifyDeps, input: { afterRowId: number; limit: number }): Promise<VerifyPageResult> {
+  const rows = objectsAfter(deps.catalog, input.afterRowId, input.limit);
+  const result = await headObjects(deps, rows, 'HEAD after upload');
   if (rows.length === input.limit) result.nextAfterRowId = rows.at(-1)!.rowid;
   return result;
+}
+
+/** How many objects a run audits: `percent` of all, at least one when there are any. */
+export function planAudit(deps: { catalog: Catalog }, input: { percent: number }): { objects: number; of: number } {
+  const of = countObjects(deps.catalog);
+  return { objects: Math.min(of, Math.ceil((of * input.percent) / 100)), of };
+}
+
+/** HEADs the next page of the audit sample: the objects checked longest ago, none this run has checked. */
+export async function auditObjectsPage(
+  deps: VerifyDeps,
+  input: { runId: string; limit: number },
+): Promise<VerifyPageResult & { checked: number }> {
+  const rows = objectsToAudit(deps.catalog, input.runId, input.limit);
+  return { ...(await headObjects(deps, rows, 'HEAD in audit')), checked: rows.length };
 }
