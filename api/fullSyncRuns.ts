@@ -1,6 +1,6 @@
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { Config } from '../common/config';
-import { TASK_QUEUES } from '../common/taskQueues';
+import { TASK_QUEUES, catalogTaskQueue } from '../common/taskQueues';
 import type { FullSyncSummary } from '../common/types';
 import { fullSync } from '../workflows';
 import { runSearchAttributes } from './searchAttributes';
@@ -10,7 +10,7 @@ export async function startFullSync(
   client: Client,
   config: Config,
   workflowId = `full-sync-${new Date().toISOString().replace(/[:.]/g, '-')}`,
-): Promise<WorkflowHandle<typeof fullSync>> {
+): Promise<WorkflowHandleWithFirstExecutionRunId<typeof fullSync>> {
   return client.workflow.start(fullSync, {
     taskQueue: TASK_QUEUES.workflows,
     workflowId,
@@ -20,6 +20,8 @@ export async function startFullSync(
         batchSize: config.transfer.batchSize,
         batchesInFlight: config.transfer.batchesInFlight,
         auditPercent: config.verify.auditPercent,
+        // Served only by the worker that owns this host's catalog file.
+        catalogTaskQueue: catalogTaskQueue(config.catalog.hostId),
       },
     ],
     typedSearchAttributes: runSearchAttributes('full-sync', config.account),

@@ -1,6 +1,6 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Config } from '../common/config';
-import { TASK_QUEUES } from '../common/taskQueues';
+import { TASK_QUEUES, catalogTaskQueue } from '../common/taskQueues';
 import type { DeepVerifySummary } from '../common/types';
 import { type DeepVerifyInput, deepVerify } from '../workflows';
 import { mib } from './fullSyncRuns';
@@ -16,7 +16,14 @@ export async function startDeepVerify(
   return client.workflow.start(deepVerify, {
     taskQueue: TASK_QUEUES.workflows,
     workflowId,
-    args: [{ samplePercent: request.samplePercent, destination: request.destination }],
+    args: [
+      {
+        samplePercent: request.samplePercent,
+        destination: request.destination,
+        // Served only by the worker that owns this host's catalog file.
+        catalogTaskQueue: catalogTaskQueue(config.catalog.hostId),
+      },
+    ],
     typedSearchAttributes: runSearchAttributes('deep-verify', config.account),
   });
 }

@@ -57,6 +57,12 @@ export const configSchema = z
         /** Environment variables holding the OAuth client secret and the user's refresh token. */
         clientSecretEnv: z.string().default('GOOGLE_CLIENT_SECRET'),
         refreshTokenEnv: z.string().default('GOOGLE_REFRESH_TOKEN'),
+        /**
+         * Drive requests per second of one worker process, with a burst of one second's worth (rclone's drive pacer).
+         * 200 is Drive's historic per-user quota (12,000 per minute); the server-side rate of the transfer queue
+         * (`transfer.maxTaskQueueActivitiesPerSecond`) shares the quota between workers.
+         */
+        maxRequestsPerSecond: z.number().positive().max(10_000).default(200),
       })
       .strict(),
     scope: z
@@ -106,6 +112,11 @@ export const configSchema = z
           .default(64 * 1024 * 1024),
         /** A Drive or S3 stream that moves no byte for this long is given up, and the file retried. */
         stallTimeoutSeconds: z.number().int().min(1).max(3600).default(60),
+        /**
+         * Transfer batches the Temporal server hands out per second across every transfer worker of the queue (its
+         * server-side rate limit); unset, no limit. Every transfer worker should set the same value.
+         */
+        maxTaskQueueActivitiesPerSecond: z.number().positive().optional(),
       })
       .strict()
       .prefault({}),
@@ -120,7 +131,14 @@ export const configSchema = z
       .strict()
       .prefault({}),
     catalog: z
-      .object({ path: z.string().min(1).default('data/catalog.db') })
+      .object({
+        path: z.string().min(1).default('data/catalog.db'),
+        /** Names the host that owns the catalog file; its catalog task queue carries it (`drive-vault-catalog-<hostId>`). */
+        hostId: z
+          .string()
+          .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes, at most 63 characters')
+          .default('local'),
+      })
       .strict()
       .prefault({}),
     destinations: z

@@ -86,7 +86,7 @@ async function main() {
   };
   const wired = wireActivities(config, logger, env);
   const workerConnection = await NativeConnection.connect({ address: temporal.address });
-  const workers = await startWorkers({ connection: workerConnection, namespace: config.temporal.namespace, ...wired });
+  const workers = await startWorkers({ connection: workerConnection, namespace: config.temporal.namespace, ...wired.parts });
   const clientConnection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection: clientConnection });
 

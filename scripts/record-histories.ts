@@ -67,26 +67,28 @@ async function main() {
   const dynamicConfig = { 'limit.historyCount.suggestContinueAsNew': SUGGEST_CONTINUE_AS_NEW_AFTER_EVENTS };
   const stack = await startStack({ temporal: { dynamicConfig }, emulator: true });
   const worker = await startTestWorker(stack, stackConfig(stack));
+  // As production starts them: on the catalog host's own queue.
+  const catalogTaskQueue = worker.wired.parts.catalog.taskQueue;
   try {
     const store = stack.emulator!.store;
     await seedFullSyncDrive(store);
     const sync = await worker.client.workflow.start(fullSync, {
       taskQueue: TASK_QUEUES.workflows,
       workflowId: 'full-sync',
-      args: [{ includeSharedDrives: true, batchSize: 4, verifyPageSize: 3 }],
+      args: [{ includeSharedDrives: true, batchSize: 4, verifyPageSize: 3, catalogTaskQueue }],
     });
     await sync.result();
     const verify = await worker.client.workflow.start(deepVerify, {
       taskQueue: TASK_QUEUES.workflows,
       workflowId: 'deep-verify',
-      args: [{ samplePercent: 100, pageObjects: 2 }],
+      args: [{ samplePercent: 100, pageObjects: 2, catalogTaskQueue }],
     });
     await verify.result();
     await seedListingDrive(store);
     const listing = await worker.client.workflow.start(listDriveIntoCatalog, {
       taskQueue: TASK_QUEUES.workflows,
       workflowId: 'listing-with-shortcuts',
-      args: [{ listingId: 'listing-with-shortcuts', includeSharedDrives: true }],
+      args: [{ listingId: 'listing-with-shortcuts', includeSharedDrives: true, catalogTaskQueue }],
     });
     await listing.result();
 

@@ -36,13 +36,14 @@ test('a transfer batch that fails on every try fails its files for the next run,
   const doomed = await startWorkers({
     connection,
     namespace: 'default',
-    catalogActivities: wired.catalogActivities,
-    transferActivities: {
-      transferBatch: async () => {
-        throw ApplicationFailure.nonRetryable('the worker died with this batch', 'WorkerLost');
+    catalog: { ...wired.parts.catalog, workflowBundle: await workflowBundle() },
+    transfer: {
+      activities: {
+        transferBatch: async () => {
+          throw ApplicationFailure.nonRetryable('the worker died with this batch', 'WorkerLost');
+        },
       },
     },
-    workflowBundle: await workflowBundle(),
   });
   const client = new Client({ connection: await Connection.connect({ address: stack.temporal!.address }) });
   try {

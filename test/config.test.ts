@@ -31,6 +31,9 @@ test('a section left out gets the defaults a section written empty gets, and the
   assert.deepEqual(pick(parseConfig({ ...minimal, ...Object.fromEntries(sections.map((s) => [s, {}])) })), omitted);
   assert.deepEqual(omitted.temporal, { address: '127.0.0.1:7233', namespace: 'default', webUiUrl: 'http://127.0.0.1:8233/' });
   assert.deepEqual(pick(loadConfig(join(__dirname, '..', 'config.example.yaml'))), omitted);
+  const example = loadConfig(join(__dirname, '..', 'config.example.yaml'));
+  assert.equal(example.google.maxRequestsPerSecond, parseConfig(minimal).google.maxRequestsPerSecond, 'the pacer default, as documented');
+  assert.equal(parseConfig(minimal).catalog.hostId, 'local');
 });
 
 test('an unknown key stops start-up with a message that names it', () => {
@@ -55,6 +58,9 @@ test('a bad value names the key and what is expected', () => {
     [{ ...minimal, exportFormats: { document: ['doc'] } }, /exportFormats\.document\.0/],
     [{ ...minimal, account: 'a/b' }, /account: no "\/"/],
     [{ ...minimal, transfer: { stallTimeoutSeconds: 0 } }, /transfer\.stallTimeoutSeconds/],
+    [{ ...minimal, transfer: { maxTaskQueueActivitiesPerSecond: 0 } }, /transfer\.maxTaskQueueActivitiesPerSecond/],
+    [{ ...minimal, catalog: { hostId: 'NAS_1' } }, /catalog\.hostId: lowercase letters, digits and dashes/],
+    [{ ...minimal, google: { clientId: 'cid', maxRequestsPerSecond: -1 } }, /google\.maxRequestsPerSecond/],
   ];
   for (const [raw, message] of cases) assert.throws(() => parseConfig(raw), message);
 });

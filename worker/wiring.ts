@@ -1,40 +1,70 @@
+import type { drive_v3 } from 'googleapis';
 import { createCatalogActivities, createTransferActivities } from '../activities';
 import { Catalog } from '../activities/catalog/catalog';
 import { createDriveClient, createOAuthClient } from '../activities/drive/client';
+import { DrivePacer } from '../activities/drive/pacer';
+import type { Destination } from '../activities/storage/destination';
 import { createDestinations } from '../activities/storage/createDestinations';
 import { type Config, secretFromEnv } from '../common/config';
 import type { Logger } from '../common/logger';
+import { catalogTaskQueue } from '../common/taskQueues';
 
-/** Builds every activity's dependencies from a validated config; secrets come from `env`. */
-export function wireActivities(config: Config, logger: Logger, env: NodeJS.ProcessEnv = process.env) {
+/** What a worker runs: `all` (the default), only the stateless transfers, or the catalog host's part. */
+export const WORKER_ROLES = ['all', 'transfer', 'catalog'] as const;
+export type WorkerRole = (typeof WORKER_ROLES)[number];
+
+/** What both kinds of activities share: one Drive client, paced for the whole process, and the destinations. */
+export interface SharedDeps {
+  drive: drive_v3.Drive;
+  destinations: Destination[];
+  logger: Logger;
+}
+
+export function wireSharedDeps(config: Config, logger: Logger, env: NodeJS.ProcessEnv = process.env): SharedDeps {
   const auth = createOAuthClient({
     clientId: config.google.clientId,
     clientSecret: secretFromEnv(config.google.clientSecretEnv, env),
     refreshToken: secretFromEnv(config.google.refreshTokenEnv, env),
     tokenUrl: config.google.tokenUrl,
+    pacer: new DrivePacer(config.google.maxRequestsPerSecond),
   });
-  const drive = createDriveClient(auth, config.google.apiRootUrl);
-  const destinations = createDestinations(config, env);
-  const catalog = Catalog.open(config.catalog.path);
-  const catalogActivities = createCatalogActivities({
-    catalog,
-    drive,
-    destinations,
-    logger,
-    account: config.account,
-    exportFormats: config.exportFormats,
-    includeSharedWithMe: config.scope.sharedWithMe,
-    scopeRules: { exclude: config.scope.exclude, maxFileSizeBytes: config.scope.maxFileSizeBytes },
-  });
-  const transferActivities = createTransferActivities({
-    drive,
-    destinations,
-    logger,
+  return { drive: createDriveClient(auth, config.google.apiRootUrl), destinations: createDestinations(config, env), logger };
+}
+
+/** The transfer part of a worker: Drive, the destinations and a logger; no catalog. */
+export function wireTransferPart(config: Config, deps: SharedDeps) {
+  const activities = createTransferActivities({
+    ...deps,
     attempts: config.transfer.attempts,
     backoffBaseMs: config.transfer.retryBaseDelayMs,
     concurrency: config.transfer.concurrency,
     resumableMinBytes: config.transfer.resumableMinBytes,
     stallTimeoutMs: config.transfer.stallTimeoutSeconds * 1000,
   });
-  return { catalog, catalogActivities, transferActivities };
+  return { activities, maxTaskQueueActivitiesPerSecond: config.transfer.maxTaskQueueActivitiesPerSecond };
+}
+
+/** The catalog host's part of a worker: the SQLite file it owns (opened, and migrated, here), its activities and queue. */
+export function wireCatalogPart(config: Config, deps: SharedDeps) {
+  const catalog = Catalog.open(config.catalog.path);
+  const activities = createCatalogActivities({
+    ...deps,
+    catalog,
+    account: config.account,
+    exportFormats: config.exportFormats,
+    includeSharedWithMe: config.scope.sharedWithMe,
+    scopeRules: { exclude: config.scope.exclude, maxFileSizeBytes: config.scope.maxFileSizeBytes },
+  });
+  return { catalog, activities, taskQueue: catalogTaskQueue(config.catalog.hostId) };
+}
+
+/**
+ * Everything a worker of role `all` serves, from a validated config with secrets from `env`: `parts` goes to
+ * `startWorkers`; the catalog is closed by whoever stops the workers.
+ */
+export function wireActivities(config: Config, logger: Logger, env: NodeJS.ProcessEnv = process.env) {
+  const deps = wireSharedDeps(config, logger, env);
+  const catalog = wireCatalogPart(config, deps);
+  const transfer = wireTransferPart(config, deps);
+  return { catalog: catalog.catalog, parts: { catalog, transfer } };
 }

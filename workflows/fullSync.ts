@@ -35,6 +35,8 @@ export interface FullSyncInput {
   auditPercent?: number;
   /** How long a silent transfer worker is trusted before its batch is retried elsewhere (default 1 minute). */
   transferHeartbeatTimeout?: ActivityOptions['heartbeatTimeout'];
+  /** The catalog host's task queue (`catalogTaskQueue(hostId)`); runs started before host ids existed use the unqualified one. */
+  catalogTaskQueue?: string;
   /** Set by the workflow itself when it continues as new: where it was, and what it has done. */
   resume?: { runId: string; phase: 'transfer' | 'verify'; afterId: string; afterRowId: number; totals: FullSyncTotals; runSeconds: number };
 }
@@ -56,14 +58,13 @@ export const fullSyncProgressQuery = defineQuery<FullSyncProgress>('fullSyncProg
  * timeout means a task lost with a killed worker is retried within seconds, not after minutes. A page of
  * HEADs to verify takes longer.
  */
-const catalogActivities = (startToCloseTimeout: ActivityOptions['startToCloseTimeout']) =>
+const catalogActivities = (taskQueue: string, startToCloseTimeout: ActivityOptions['startToCloseTimeout']) =>
   proxyActivities<CatalogActivities>({
-    taskQueue: TASK_QUEUES.catalog,
+    taskQueue,
     startToCloseTimeout,
     scheduleToCloseTimeout: '1 hour',
     retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 20 },
   });
-const verifying = catalogActivities('5 minutes');
 
 /**
  * A batch streams many bytes: a dead worker is noticed by its missing heartbeat, not by a long timeout,
@@ -109,7 +110,9 @@ export async function fullSync(input: FullSyncInput): Promise<FullSyncSummary> {
   const info = workflowInfo();
   const runId = input.resume?.runId ?? info.workflowId;
   const survivesCrashes = patched(BATCH_SURVIVES_CRASHES);
-  const catalog = catalogActivities(survivesCrashes ? '30 seconds' : '5 minutes');
+  const catalogQueue = input.catalogTaskQueue ?? TASK_QUEUES.catalog;
+  const catalog = catalogActivities(catalogQueue, survivesCrashes ? '30 seconds' : '5 minutes');
+  const verifying = catalogActivities(catalogQueue, '5 minutes');
   // Each worker lost mid-batch costs one try, and the next try resumes from the heartbeat: tries are cheap.
   const transfer = transferActivities(input.transferHeartbeatTimeout ?? '1 minute', survivesCrashes ? 10 : 5);
   const auditsRest = patched(BATCHES_IN_FLIGHT_AND_AUDIT);
@@ -156,7 +159,7 @@ export async function fullSync(input: FullSyncInput): Promise<FullSyncSummary> {
     const listed = await executeChild(listDriveIntoCatalog, {
       workflowId: `${info.workflowId}-listing`,
       taskQueue: TASK_QUEUES.workflows,
-      args: [{ listingId: runId, includeSharedDrives: input.includeSharedDrives }],
+      args: [{ listingId: runId, includeSharedDrives: input.includeSharedDrives, catalogTaskQueue: input.catalogTaskQueue }],
     });
     totals = { ...totals, listed: listed.listed };
     phase = 'transfer';

@@ -15,6 +15,8 @@ export interface ListDriveInput {
   cursor?: { scopeIndex: number; pageToken?: string; shortcutsAfterId?: string; shortcutWalkStarted?: boolean };
   totals?: ListingCounts;
   shortcuts?: ShortcutCounts;
+  /** The catalog host's task queue; listings started before host ids existed use the unqualified one. */
+  catalogTaskQueue?: string;
   /** How long one listing activity may take (default 2 minutes); each does bounded work, so tests lower it. */
   activityTimeout?: ActivityOptions['startToCloseTimeout'];
 }
@@ -34,9 +36,9 @@ export interface ListingProgress {
 export const listingProgressQuery = defineQuery<ListingProgress>('listingProgress');
 
 /** Listing calls Drive and writes the catalog: retry Drive's transient errors, give up on a bad reply. */
-const listingActivities = (startToCloseTimeout: ActivityOptions['startToCloseTimeout']) =>
+const listingActivities = (taskQueue: string, startToCloseTimeout: ActivityOptions['startToCloseTimeout']) =>
   proxyActivities<CatalogActivities>({
-    taskQueue: TASK_QUEUES.catalog,
+    taskQueue,
     startToCloseTimeout,
     scheduleToCloseTimeout: '30 minutes',
     retry: {
@@ -55,7 +57,7 @@ const listingActivities = (startToCloseTimeout: ActivityOptions['startToCloseTim
  * the server suggests it, so history stays small whatever the number of files.
  */
 export async function listDriveIntoCatalog(input: ListDriveInput): Promise<ListDriveResult> {
-  const catalogActivities = listingActivities(input.activityTimeout ?? '2 minutes');
+  const catalogActivities = listingActivities(input.catalogTaskQueue ?? TASK_QUEUES.catalog, input.activityTimeout ?? '2 minutes');
   let totals = input.totals ?? emptyListingCounts();
   let scopeIndex = input.cursor?.scopeIndex ?? 0;
   let pageToken = input.cursor?.pageToken;

@@ -1,6 +1,7 @@
 // The Drive module alone: the googleapis root loads every Google API, about 100 MB of a worker's memory.
 import { drive_v3 } from 'googleapis/build/src/apis/drive/v3';
 import { OAuth2Client } from 'googleapis-common';
+import type { DrivePacer } from './pacer';
 
 export interface DriveAuthOptions {
   clientId: string;
@@ -8,6 +9,8 @@ export interface DriveAuthOptions {
   refreshToken: string;
   /** Google's token URL in production; the emulator's `/token` in tests and the demo. */
   tokenUrl: string;
+  /** Paces every request this client sends: the Drive client's, the export links' and the token refreshes. */
+  pacer?: DrivePacer;
 }
 
 /** An OAuth client that refreshes its access token from the user's refresh token as needed. */
@@ -18,6 +21,16 @@ export function createOAuthClient(options: DriveAuthOptions): OAuth2Client {
     endpoints: { oauth2TokenUrl: options.tokenUrl },
   });
   client.setCredentials({ refresh_token: options.refreshToken });
+  const { pacer } = options;
+  // Every request of the Drive client goes through this client's transporter, and through its interceptors first.
+  if (pacer) {
+    client.transporter.interceptors.request.add({
+      resolved: async (request) => {
+        await pacer.take(request.signal as AbortSignal | undefined);
+        return request;
+      },
+    });
+  }
   return client;
 }
 

@@ -1,12 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
+import { startFullSync } from '../../api/fullSyncRuns';
 import { type Config, parseConfig } from '../../common/config';
-import { TASK_QUEUES } from '../../common/taskQueues';
 import type { FullSyncSummary } from '../../common/types';
 import type { DriveStore } from '../../test/drive-emulator/store';
 import { DriveEmulator } from '../../test/drive-emulator/server';
-import { fullSync } from '../../workflows';
+import type { WorkerRole } from '../../worker/wiring';
 import type { MinioServer } from '../launchers/minioServer';
 import type { TemporalDevServer } from '../launchers/temporalDevServer';
 import { stopTied } from '../launchers/tiedProcess';
@@ -21,8 +21,6 @@ export interface BenchStack {
   minio: MinioServer;
   client: Client;
 }
-
-export type WorkerRole = 'all' | 'transfer' | 'catalog';
 
 export interface SyncPhase {
   /** Names the workflow (`bench-<id>`), the phase's folder and its buckets. */
@@ -125,11 +123,7 @@ export async function runFullSync(stack: BenchStack, phase: SyncPhase): Promise<
     let summary: FullSyncSummary;
     let stackPeakRssBytes: number | undefined;
     try {
-      const handle = await stack.client.workflow.start(fullSync, {
-        taskQueue: TASK_QUEUES.workflows,
-        workflowId,
-        args: [{ includeSharedDrives: false }],
-      });
+      const handle = await startFullSync(stack.client, config, workflowId);
       firstRunId = handle.firstExecutionRunId;
       summary = await handle.result();
     } finally {

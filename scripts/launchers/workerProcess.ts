@@ -1,40 +1,47 @@
 import type { ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
+import type { WorkerRole } from '../../worker/wiring';
 import { spawnTied } from './tiedProcess';
 
 const repoRoot = resolve(__dirname, '..', '..');
 
 /**
- * Runs the real worker entry point (`worker/main.ts <config>`) in its own process group, tied to this
- * process, and resolves once it logs `worker.started` (at info level, which the config must allow). For tests that kill it as a crash would, and for
- * the benchmark, which measures its memory on its own. `compiled` runs the `npm run build` output, as in
- * production (about 35 MB less than running the TypeScript through tsx).
+ * Runs the real worker entry point (`worker/main.ts [--role <role>] <config>`) in its own process group, tied to
+ * this process, and resolves once it logs `worker.started` (at info level, which the config must allow). For tests
+ * that kill it as a crash would or run several, and for the benchmark, which measures its memory on its own.
+ * `compiled` runs the `npm run build` output, as in production (about 35 MB less than running the TypeScript
+ * through tsx). `role` is the worker's (`all` when unset). The child comes back tagged with the identity it
+ * logged at start: Temporal's name for its pollers, on every log line it writes and in the histories it works on.
  */
 export async function startWorkerProcess(
   configPath: string,
   env: NodeJS.ProcessEnv,
-  options: { compiled?: boolean; timeoutMs?: number } = {},
-): Promise<ChildProcess> {
+  options: { compiled?: boolean; timeoutMs?: number; role?: WorkerRole } = {},
+): Promise<ChildProcess & { identity: string }> {
   const timeoutMs = options.timeoutMs ?? 180_000;
   const entry = options.compiled ? [join(repoRoot, 'dist', 'worker', 'main.js')] : ['--import', 'tsx', join(repoRoot, 'worker', 'main.ts')];
-  const child = spawnTied(process.execPath, [...entry, configPath], { ...process.env, ...env });
+  const role = options.role ? ['--role', options.role] : [];
+  const child = spawnTied(process.execPath, [...entry, ...role, configPath], { ...process.env, ...env });
   let output = '';
   child.stderr!.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
-  await new Promise<void>((resolveStarted, reject) => {
+  const identity = await new Promise<string>((resolveStarted, reject) => {
     const timer = setTimeout(() => reject(new Error(`worker did not start within ${timeoutMs / 1000} s:\n${output}`)), timeoutMs);
     const onExit = (code: number | null) => {
       clearTimeout(timer);
       reject(new Error(`worker exited with ${code} before it started:\n${output}`));
     };
     child.once('exit', onExit);
+    let started: RegExpMatchArray | null = null;
     child.stdout!.on('data', (chunk: Buffer) => {
       output = (output + chunk.toString()).slice(-4000);
-      if (output.includes('"event":"worker.started"')) {
+      if (started) return;
+      started = output.match(/^\{.*"event":"worker\.started".*\}$/m);
+      if (started) {
         clearTimeout(timer);
         child.off('exit', onExit);
-        resolveStarted();
+        resolveStarted((JSON.parse(started[0]) as { worker: string }).worker);
       }
     });
   });
-  return child;
+  return Object.assign(child, { identity });
 }

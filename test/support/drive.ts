@@ -1,16 +1,18 @@
 import type { drive_v3 } from 'googleapis';
 import { createDriveClient, createOAuthClient } from '../../activities/drive/client';
 import { type DriveFailure, driveFailureOf } from '../../activities/drive/errors';
+import type { DrivePacer } from '../../activities/drive/pacer';
 import { DriveEmulator } from '../drive-emulator/server';
 
 export const emulatorOAuth = { clientId: 'test-client', clientSecret: 'test-secret', refreshToken: 'test-refresh-token' };
 
 /** Starts an emulator and a googleapis Drive client that authenticates through its token endpoint. */
 export async function startDrive(
-  options: { accessTokenLifetimeSeconds?: number } = {},
+  options: { accessTokenLifetimeSeconds?: number; pacer?: DrivePacer } = {},
 ): Promise<{ emulator: DriveEmulator; drive: drive_v3.Drive }> {
-  const emulator = await DriveEmulator.start({ oauth: emulatorOAuth, ...options });
-  const auth = createOAuthClient({ ...emulatorOAuth, tokenUrl: `${emulator.baseUrl}token` });
+  const { pacer, ...emulatorOptions } = options;
+  const emulator = await DriveEmulator.start({ oauth: emulatorOAuth, ...emulatorOptions });
+  const auth = createOAuthClient({ ...emulatorOAuth, tokenUrl: `${emulator.baseUrl}token`, pacer });
   return { emulator, drive: createDriveClient(auth, emulator.baseUrl) };
 }
 

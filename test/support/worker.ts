@@ -79,7 +79,12 @@ export async function startTestWorker(stack: Stack, config: Config, options: { l
   }
   const wired = wireActivities(config, logger, stackEnv(stack));
   const connection = await NativeConnection.connect({ address: stack.temporal!.address });
-  const workers = await startWorkers({ connection, namespace: 'default', ...wired, workflowBundle: await workflowBundle() });
+  const workers = await startWorkers({
+    connection,
+    namespace: 'default',
+    catalog: { ...wired.parts.catalog, workflowBundle: await workflowBundle() },
+    transfer: wired.parts.transfer,
+  });
   const clientConnection = await Connection.connect({ address: stack.temporal!.address });
   return {
     client: new Client({ connection: clientConnection }),
