@@ -13,7 +13,7 @@ import { stackConfig, startTestWorker } from '../test/support/worker';
  * `npm run record-histories [-- <label>]`: runs the workflows as they are now against the real stack (Temporal dev
  * server, Drive emulator, a real worker) and writes every run's history to test/histories/<label>/ (default: today's
  * date), for test/replay.test.ts. The server suggests continue-as-new early, so the few files here give several runs
- * each: a full sync in its list, transfer and verify phases (with its listing child), a deep verification of what it
+ * each: a full sync in its list and transfer phases (with its listing child), a second one auditing every object, a deep verification of what it
  * wrote, and a listing that pages several drives and follows shortcuts.
  */
 const SUGGEST_CONTINUE_AS_NEW_AFTER_EVENTS = 20;
@@ -75,9 +75,16 @@ async function main() {
     const sync = await worker.client.workflow.start(fullSync, {
       taskQueue: TASK_QUEUES.workflows,
       workflowId: 'full-sync',
-      args: [{ includeSharedDrives: true, batchSize: 4, verifyPageSize: 3, catalogTaskQueue }],
+      args: [{ includeSharedDrives: true, batchSize: 2, batchesInFlight: 2, verifyPageSize: 3, catalogTaskQueue }],
     });
     await sync.result();
+    // A second full sync has nothing to transfer and audits every object, a few per page.
+    const audit = await worker.client.workflow.start(fullSync, {
+      taskQueue: TASK_QUEUES.workflows,
+      workflowId: 'full-sync-audit',
+      args: [{ includeSharedDrives: true, batchSize: 4, verifyPageSize: 3, auditPercent: 100, catalogTaskQueue }],
+    });
+    await audit.result();
     const verify = await worker.client.workflow.start(deepVerify, {
       taskQueue: TASK_QUEUES.workflows,
       workflowId: 'deep-verify',
@@ -93,15 +100,20 @@ async function main() {
     await listing.result();
 
     const syncRuns = await runChain(worker.client, sync.workflowId, sync.firstExecutionRunId);
+    const auditRuns = await runChain(worker.client, audit.workflowId, audit.firstExecutionRunId);
     const listingRuns = await runChain(worker.client, listing.workflowId, listing.firstExecutionRunId);
     const verifyRuns = await runChain(worker.client, verify.workflowId, verify.firstExecutionRunId);
-    if (syncRuns.length < 3 || listingRuns.length < 3 || verifyRuns.length < 2) {
-      throw new Error('too few runs continued as new to record a resumed run of each phase: lower the threshold or add items');
+    if (syncRuns.length < 2 || auditRuns.length < 2 || listingRuns.length < 3 || verifyRuns.length < 2) {
+      const runs = { sync: syncRuns.length, audit: auditRuns.length, listing: listingRuns.length, verify: verifyRuns.length };
+      throw new Error(
+        `too few runs continued as new to record a resumed run of each phase (${JSON.stringify(runs)}): lower the threshold or add items`,
+      );
     }
     mkdirSync(dir, { recursive: true });
     const childId = `${sync.workflowId}-listing`;
     const written = [
       ...writeRuns(dir, sync.workflowId, 'fullSync', syncRuns),
+      ...writeRuns(dir, audit.workflowId, 'fullSync', auditRuns),
       ...writeRuns(dir, childId, 'listDriveIntoCatalog', await runChain(worker.client, childId, childFirstRunId(syncRuns, childId))),
       ...writeRuns(dir, listing.workflowId, 'listDriveIntoCatalog', listingRuns),
       ...writeRuns(dir, verify.workflowId, 'deepVerify', verifyRuns),
