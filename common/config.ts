@@ -23,7 +23,10 @@ const s3Destination = z
       .enum(['STANDARD', 'INTELLIGENT_TIERING', 'STANDARD_IA', 'ONEZONE_IA', 'GLACIER_IR', 'ONEZONE', 'STANDARD_IA'])
       .optional(),
     serverSideEncryption: z.enum(['AES256', 'aws:kms']).optional(),
-    /** Some S3-compatible providers reject the SDK's default CRC32 request checksums. */
+    /**
+     * Some S3-compatible providers reject checksum headers: with when_required, a streamed upload without Drive's
+     * MD5 carries no CRC32. Bodies in memory are checked through their signed SHA-256 either way.
+     */
     requestChecksums: z.enum(['when_supported', 'when_required']).default('when_supported'),
     /** The provider's multipart part limit: 10,000 on AWS, 1,000 on Scaleway. */
     maxParts: z.number().int().min(1).max(10000).default(10000),

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { type AddressInfo, type Socket, createServer } from 'node:net';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import {
   CreateBucketCommand,
@@ -188,6 +189,69 @@ test('the SHA-256 is stored without rewriting any object: no CopyObject, one ver
   } finally {
     catalog.close();
   }
+});
+
+test("the store checks each upload's bytes, hashed once: a small object by its signed SHA-256, a streamed one by Drive's MD5, else a CRC32", async () => {
+  const destination = minioDestination(stack.minio!, 'aws');
+  destinations.push(destination);
+  // The headers as sent, after signing; and a switch that changes a byte of a body in memory once it is signed.
+  const sent: Array<Record<string, string>> = [];
+  let tamper = false;
+  destination.client.middlewareStack.add(
+    (next) => async (args) => {
+      const request = args.request as { headers: Record<string, string>; body?: unknown };
+      sent.push({ ...request.headers });
+      if (tamper && Buffer.isBuffer(request.body)) request.body = Buffer.concat([Buffer.from('X'), request.body.subarray(1)]);
+      return next(args);
+    },
+    { step: 'deserialize', name: 'recordSentHeaders' },
+  );
+  const upload = (key: string, bytes: Buffer, options: { whole: boolean; md5: boolean }) => {
+    const md5 = createHash('md5').update(bytes).digest('hex');
+    // Drive's SHA-256 in the metadata: no tag request follows the PUT.
+    const metadata = {
+      driveFileId: 'f',
+      drivePath: `My Drive/${key}`,
+      modifiedTime: '2024-01-01T00:00:00Z',
+      version: '1',
+      sha256: sha(bytes),
+    };
+    return destination.upload({
+      key,
+      body: options.whole ? bytes : Readable.from([bytes.subarray(0, MiB), bytes.subarray(MiB)]),
+      size: bytes.length,
+      contentType: 'application/octet-stream',
+      metadata: options.md5 ? { ...metadata, md5 } : metadata,
+      verified: Promise.resolve({ size: bytes.length, md5, sha256: sha(bytes) }),
+    });
+  };
+  const small = Buffer.from('a small object, checked in memory');
+  const large = Buffer.alloc(2 * MiB + 5, 7);
+
+  await upload('k/small.bin', small, { whole: true, md5: true });
+  const checked = sent.pop()!;
+  assert.equal(checked['x-amz-content-sha256'], sha(small), 'signed with the SHA-256 the transfer computed');
+  assert.ok(checked['content-md5']);
+  assert.deepEqual(
+    Object.keys(checked).filter((h) => h.startsWith('x-amz-checksum') || h === 'x-amz-trailer'),
+    [],
+    'no CRC32 on top',
+  );
+
+  await upload('k/streamed.bin', large, { whole: false, md5: true });
+  const streamed = sent.pop()!;
+  assert.equal(streamed['content-md5'], createHash('md5').update(large).digest('base64'));
+  assert.equal(streamed['x-amz-trailer'], undefined, 'a plain body, no aws-chunked CRC32 trailer');
+  assert.equal(streamed['content-length'], String(large.length));
+
+  await upload('k/streamed-without-md5.bin', large, { whole: false, md5: false });
+  assert.equal(sent.pop()!['x-amz-trailer'], 'x-amz-checksum-crc32', 'without an MD5, a CRC32 checks the bytes in transit');
+
+  for (const key of ['k/small.bin', 'k/streamed.bin', 'k/streamed-without-md5.bin'])
+    assert.equal(sha(await streamToBuffer(await destination.read(key))), sha(key === 'k/small.bin' ? small : large), key);
+  tamper = true;
+  await assert.rejects(upload('k/tampered.bin', small, { whole: true, md5: true }), /BadDigest|SHA256Mismatch|SignatureDoesNotMatch/);
+  assert.equal(await destination.head('k/tampered.bin'), undefined, 'the store refused bytes that differ from the ones checked');
 });
 
 test('a checked small PUT that the store never answers ends when its signal aborts, not at the idle timeout', {

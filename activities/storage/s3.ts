@@ -26,7 +26,7 @@ import {
   type UploadResult,
   partSizeFor,
 } from './destination';
-import { abortFromContext, abortedBy } from './s3AbortContext';
+import { abortFromContext, signWithKnownPayloadHash, withCallContext } from './s3CallContext';
 import { WHOLE_OBJECT_MAX_BYTES, readHead } from './readHead';
 import { S3PartUpload } from './s3PartUpload';
 
@@ -70,6 +70,8 @@ export class S3Destination implements Destination {
   /** The SDK client, open to middleware (tests record the commands sent). */
   readonly client: S3Client;
   private readonly storageClass?: StorageClass;
+  /** Whether the provider takes checksum headers (some S3-compatible ones reject them). */
+  private readonly sendsChecksums: boolean;
 
   constructor(
     private readonly config: S3DestinationConfig,
@@ -78,20 +80,24 @@ export class S3Destination implements Destination {
   ) {
     this.name = config.name;
     this.maxParts = config.maxParts;
-    const checksums = config.requestChecksums === 'when_required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
+    this.sendsChecksums = config.requestChecksums !== 'when_required';
     this.client = new S3Client({
       endpoint: config.endpoint,
       region: config.region,
       forcePathStyle: config.forcePathStyle,
       credentials,
-      requestChecksumCalculation: checksums,
-      responseChecksumValidation: checksums,
+      // A checksum is asked for per request, where nothing else checks the bytes sent (see putStreamed): a body in
+      // memory is signed with its SHA-256, which the store verifies. The SDK's default CRC32 on every request
+      // hashed each byte once more per destination, and turned streamed bodies into aws-chunked encoding.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: this.sendsChecksums ? 'WHEN_SUPPORTED' : 'WHEN_REQUIRED',
       // Builds each command's middleware chain once, not per request: thousands of small objects per minute.
       cacheMiddleware: true,
       // An idle timeout, not a total one: a large part may take minutes on a slow link, as long as it moves.
       requestHandler: { socketTimeout: connection.stallTimeoutMs },
       extensions: [abortFromContext],
     });
+    signWithKnownPayloadHash(this.client);
     // Intelligent-Tiering is the right default on AWS only; other providers reject or ignore the class.
     this.storageClass = (config.storageClass ?? (config.endpoint ? undefined : 'INTELLIGENT_TIERING')) as StorageClass | undefined;
   }
@@ -123,10 +129,13 @@ export class S3Destination implements Destination {
     }
   }
 
-  /** The body is in memory and verified before the request starts: the provider checks it against our MD5. */
+  /**
+   * The body is in memory and verified before the request starts: the provider checks it against our MD5, and
+   * against the SHA-256 the request is signed with.
+   */
   private async putChecked(Key: string, request: UploadRequest, body: Buffer): Promise<UploadResult> {
     const verified = await request.verified;
-    const done = await abortedBy(request.signal, () =>
+    const done = await withCallContext({ signal: request.signal, payloadSha256: verified.sha256 }, () =>
       this.client.send(
         new PutObjectCommand({
           Bucket: this.config.bucket,
@@ -142,7 +151,10 @@ export class S3Destination implements Destination {
     return { key: Key, size: verified.size, etag: done.ETag, versionId: done.VersionId };
   }
 
-  /** Drive's MD5, when it gave one, lets the provider reject bytes that differ from the source. */
+  /**
+   * Drive's MD5, when it gave one, lets the provider reject bytes that differ from the source. Without it, a
+   * CRC32 trailer (aws-chunked encoding) is the only check of the bytes in transit.
+   */
   private async putStreamed(Key: string, source: Readable, request: UploadRequest, size: number): Promise<UploadResult> {
     // The SDK re-emits a body's error on a stream nobody listens to, which would crash the worker: the
     // body it gets never fails, and a failed download aborts the request instead.
@@ -157,6 +169,7 @@ export class S3Destination implements Destination {
         Body: body,
         ContentLength: size,
         ContentMD5: request.metadata.md5 ? Buffer.from(request.metadata.md5, 'hex').toString('base64') : undefined,
+        ChecksumAlgorithm: this.sendsChecksums && !request.metadata.md5 ? 'CRC32' : undefined,
         ...this.objectSettings(request.contentType),
         Metadata: toS3Metadata(request.metadata),
       }),
