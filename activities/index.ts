@@ -10,7 +10,7 @@ import { claimPendingBatch, recordFailedBatch, recordTransferOutcomes, requeueFa
 import { listDrivePage, listSharedDrives } from './drive/listing';
 import { followShortcutsStep, resolveShortcutsPage } from './drive/shortcuts';
 import type { Destination } from './storage/destination';
-import { FileSlots } from './transfer/fileSlots';
+import { DriveSlots } from './transfer/driveSlots';
 import { transferBatch } from './transfer/transferBatch';
 import { type DeepVerifyPageInput, beginDeepVerify, deepVerifyPage } from './verify/deepVerify';
 import { auditObjectsPage, planAudit, verifyObjectsPage } from './verify/headObjects';
@@ -73,7 +73,7 @@ export interface TransferActivityDeps {
 
 /** Stateless streaming activities for the transfer task queue: any number of workers on any hosts. */
 export function createTransferActivities(deps: TransferActivityDeps) {
-  const slots = new FileSlots(deps.concurrency);
+  const slots = new DriveSlots(deps.concurrency);
   return {
     transferBatch: (items: TransferItem[]) => transferBatch({ ...deps, slots }, items),
   };
