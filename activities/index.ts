@@ -53,7 +53,7 @@ export function createCatalogActivities(deps: CatalogActivityDeps) {
     /** Replaced by the HEAD right after each upload plus the audit; served for runs whose history calls it. */
     verifyObjectsPage: (input: { afterRowId: number; limit: number }) => verifyObjectsPage(deps, input),
     planAudit: async (input: { percent: number }) => planAudit(deps, input),
-    auditObjectsPage: (input: { runId: string; limit: number }) => auditObjectsPage(deps, input),
+    auditObjectsPage: (input: { runId: string; limit: number; unreachable?: string[] }) => auditObjectsPage(deps, input),
     beginDeepVerify: async (input: { destination?: string; samplePercent?: number }) => beginDeepVerify(deps, input),
     deepVerifyPage: (input: DeepVerifyPageInput) => deepVerifyPage(deps, input),
     finishRun: async (input: { runId: string; totals: FullSyncTotals }) => finishRun(catalog, input),

@@ -43,6 +43,7 @@ export async function transferBatch(
   let next = 0;
   let silent = false;
   const turns = { waiting: 0 };
+  const held = new Set<DriveTurn>();
   let progress = { bytes: meter.bytesMoved, finished: 0, at: Date.now() };
   // On a timer, not per file: the details grow with the batch, and serializing them per small file costs
   // more than redoing two seconds of work after a crash. The batch goes silent, and Temporal's heartbeat
@@ -79,10 +80,12 @@ export async function transferBatch(
         ctx.cancellationSignal.throwIfAborted();
         const i = todo[next++];
         const driveTurn = new DriveTurn(deps.slots, turns);
+        held.add(driveTurn);
         try {
           finished[i] = await transferFile({ ...fileDeps, driveTurn }, items[i]);
         } finally {
           driveTurn.give();
+          held.delete(driveTurn);
         }
       }
     });
@@ -90,6 +93,8 @@ export async function transferBatch(
     await Promise.race([Promise.all(lanes), abortOf(ctx.cancellationSignal)]);
   } finally {
     clearInterval(beat);
+    // A lane stuck on a request that ignores the abort must not keep a slot the worker's other batches need.
+    for (const turn of held) turn.give();
   }
   return items.map((_, i) => finished[i]);
 }
