@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
+import { type AddressInfo, type Socket, createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
@@ -186,6 +187,40 @@ test('the SHA-256 is stored without rewriting any object: no CopyObject, one ver
     assert.match(failure.message, new RegExp(`sha256 0{64}, catalog ${tampered.sha256}`));
   } finally {
     catalog.close();
+  }
+});
+
+test('a checked small PUT that the store never answers ends when its signal aborts, not at the idle timeout', {
+  timeout: 60_000,
+}, async () => {
+  // A store that takes the connection and the request, and never answers.
+  const sockets: Socket[] = [];
+  const silent = createServer((socket) => sockets.push(socket.resume()));
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const endpoint = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+  const destination = minioDestination({ ...stack.minio!, endpoint }, 'aws');
+  try {
+    const bytes = Buffer.from('never answered');
+    const aborted = new AbortController();
+    const upload = destination.upload({
+      key: 'k/never-answered.txt',
+      body: bytes,
+      contentType: 'text/plain',
+      metadata: { driveFileId: 'f', drivePath: 'My Drive/never-answered.txt', modifiedTime: '2024-01-01T00:00:00Z', version: '1' },
+      verified: Promise.resolve({ size: bytes.length, md5: createHash('md5').update(bytes).digest('hex'), sha256: sha(bytes) }),
+      signal: aborted.signal,
+    });
+    while (sockets.length === 0) await new Promise((r) => setTimeout(r, 20));
+    const started = Date.now();
+    aborted.abort(new Error('cancelled by Temporal'));
+    await assert.rejects(upload, /AbortError/);
+    assert.ok(Date.now() - started < 10_000, 'the abort ended the request, not the 60 s idle timeout');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(sockets[0].destroyed || sockets[0].readableEnded, 'the connection was closed');
+  } finally {
+    destination.destroy();
+    for (const s of sockets) s.destroy();
+    silent.close();
   }
 });
 

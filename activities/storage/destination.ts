@@ -20,7 +20,8 @@ export interface VerifiedContent {
 export interface UploadRequest {
   /** Key below the destination's prefix. */
   key: string;
-  body: Readable;
+  /** A stream, or the whole object already read and checked (`verified` has resolved). */
+  body: Readable | Buffer;
   /** Exact size when known (binary files), for part sizing; unknown for exports. */
   size?: number;
   contentType: string;

@@ -68,7 +68,8 @@ export class LocalDestination implements Destination {
     await mkdir(dirname(finalPath), { recursive: true });
     const tmp = partialPathOf(finalPath, request.key);
     try {
-      await pipeline(request.body, createWriteStream(tmp, { flags: 'wx', mode: 0o600 }), { signal: request.signal });
+      if (Buffer.isBuffer(request.body)) await writeFile(tmp, request.body, { flag: 'wx', mode: 0o600, signal: request.signal });
+      else await pipeline(request.body, createWriteStream(tmp, { flags: 'wx', mode: 0o600 }), { signal: request.signal });
       await fsyncPath(tmp);
       return await this.commit(tmp, request, await request.verified);
     } catch (err) {

@@ -12,7 +12,7 @@ import {
   type StorageClass,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { PassThrough, Readable, addAbortSignal } from 'node:stream';
+import { PassThrough, type Readable, addAbortSignal } from 'node:stream';
 import type { S3DestinationConfig } from '../../common/config';
 import {
   type Destination,
@@ -26,11 +26,11 @@ import {
   type UploadResult,
   partSizeFor,
 } from './destination';
+import { abortFromContext, abortedBy } from './s3AbortContext';
+import { WHOLE_OBJECT_MAX_BYTES, readHead } from './readHead';
 import { S3PartUpload } from './s3PartUpload';
 
 const MiB = 1024 * 1024;
-/** Objects up to this size are read whole and checked, then sent in one request that carries their hashes. */
-const BUFFERED_MAX_BYTES = 1 * MiB;
 /** Larger ones of known size are streamed in one PUT up to this size (rclone's default upload cutoff). */
 const SINGLE_PUT_MAX_BYTES = 200 * MiB;
 /**
@@ -90,6 +90,7 @@ export class S3Destination implements Destination {
       cacheMiddleware: true,
       // An idle timeout, not a total one: a large part may take minutes on a slow link, as long as it moves.
       requestHandler: { socketTimeout: connection.stallTimeoutMs },
+      extensions: [abortFromContext],
     });
     // Intelligent-Tiering is the right default on AWS only; other providers reject or ignore the class.
     this.storageClass = (config.storageClass ?? (config.endpoint ? undefined : 'INTELLIGENT_TIERING')) as StorageClass | undefined;
@@ -100,17 +101,21 @@ export class S3Destination implements Destination {
   }
 
   /**
-   * Small objects, exports included, go in one request once checked; larger ones of known size in one
-   * streamed PUT, whose last bytes the transfer holds back until checked; larger exports, whose size is
-   * unknown, in parts. A single PUT costs the provider far less than a multipart upload of the same bytes,
-   * and a checked one carries its SHA-256 in its metadata from the start, with no tag to add afterwards.
+   * Small objects, exports included, go in one request once checked (the transfer hands them over whole);
+   * larger ones of known size in one streamed PUT, whose last bytes the transfer holds back until checked;
+   * larger exports, whose size is unknown, in parts. A single PUT costs the provider far less than a
+   * multipart upload of the same bytes, and a checked one carries its SHA-256 in its metadata from the
+   * start, with no tag to add afterwards.
    */
   async upload(request: UploadRequest): Promise<UploadResult> {
     const Key = this.fullKey(request.key);
+    const { body } = request;
     try {
+      if (Buffer.isBuffer(body)) return await this.putChecked(Key, request, body);
       if (request.size !== undefined && request.size > SINGLE_PUT_MAX_BYTES) return await this.uploadInParts(Key, request);
-      if (request.size !== undefined && request.size > BUFFERED_MAX_BYTES) return await this.putStreamed(Key, request, request.size);
-      const head = await readHead(request.body, BUFFERED_MAX_BYTES);
+      if (request.size !== undefined && request.size > WHOLE_OBJECT_MAX_BYTES)
+        return await this.putStreamed(Key, body, request, request.size);
+      const head = await readHead(body, WHOLE_OBJECT_MAX_BYTES);
       if (head.whole) return await this.putChecked(Key, request, head.whole);
       return await this.uploadInParts(Key, { ...request, body: head.rest });
     } catch (err) {
@@ -121,29 +126,30 @@ export class S3Destination implements Destination {
   /** The body is in memory and verified before the request starts: the provider checks it against our MD5. */
   private async putChecked(Key: string, request: UploadRequest, body: Buffer): Promise<UploadResult> {
     const verified = await request.verified;
-    const done = await this.client.send(
-      new PutObjectCommand({
-        Bucket: this.config.bucket,
-        Key,
-        Body: body,
-        ContentLength: body.length,
-        ContentMD5: Buffer.from(verified.md5, 'hex').toString('base64'),
-        ...this.objectSettings(request.contentType),
-        Metadata: toS3Metadata({ ...request.metadata, sha256: verified.sha256 }),
-      }),
-      { abortSignal: request.signal },
+    const done = await abortedBy(request.signal, () =>
+      this.client.send(
+        new PutObjectCommand({
+          Bucket: this.config.bucket,
+          Key,
+          Body: body,
+          ContentLength: body.length,
+          ContentMD5: Buffer.from(verified.md5, 'hex').toString('base64'),
+          ...this.objectSettings(request.contentType),
+          Metadata: toS3Metadata({ ...request.metadata, sha256: verified.sha256 }),
+        }),
+      ),
     );
     return { key: Key, size: verified.size, etag: done.ETag, versionId: done.VersionId };
   }
 
   /** Drive's MD5, when it gave one, lets the provider reject bytes that differ from the source. */
-  private async putStreamed(Key: string, request: UploadRequest, size: number): Promise<UploadResult> {
+  private async putStreamed(Key: string, source: Readable, request: UploadRequest, size: number): Promise<UploadResult> {
     // The SDK re-emits a body's error on a stream nobody listens to, which would crash the worker: the
     // body it gets never fails, and a failed download aborts the request instead.
     const body = new PassThrough();
     const aborted = new AbortController();
-    request.body.once('error', (err) => aborted.abort(err));
-    request.body.pipe(body);
+    source.once('error', (err) => aborted.abort(err));
+    source.pipe(body);
     const done = await this.client.send(
       new PutObjectCommand({
         Bucket: this.config.bucket,
@@ -275,29 +281,6 @@ export class S3Destination implements Destination {
   destroy(): void {
     this.client.destroy();
   }
-}
-
-/** Reads up to `max` bytes: the whole body if it ends by then, else a stream of all of it, read bytes first. */
-async function readHead(body: Readable, max: number): Promise<{ whole: Buffer; rest?: never } | { whole?: never; rest: Readable }> {
-  const chunks: Buffer[] = [];
-  let read = 0;
-  const reader = (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-  for (let next = await reader.next(); !next.done; next = await reader.next()) {
-    chunks.push(next.value);
-    read += next.value.length;
-    if (read > max) {
-      const remaining = { [Symbol.asyncIterator]: () => reader };
-      return {
-        rest: Readable.from(
-          (async function* () {
-            yield* chunks;
-            yield* remaining;
-          })(),
-        ),
-      };
-    }
-  }
-  return { whole: Buffer.concat(chunks, read) };
 }
 
 function describeS3Error(err: unknown): string {

@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import type { Destination, UploadRequest, UploadResult, VerifiedContent } from '../storage/destination';
-import { type ExpectedContent, HashingVerifier } from './hashingVerifier';
+import { type ExpectedContent, HashingVerifier, contentMismatch } from './hashingVerifier';
 
 export interface FanOutResult {
   results: Array<{ destination: Destination; outcome: PromiseSettledResult<UploadResult> }>;
@@ -41,4 +42,29 @@ export async function fanOut(
   if (!source.readableEnded) source.destroy();
   const [verified] = await Promise.allSettled([verifier.result]);
   return { results: destinations.map((destination, i) => ({ destination, outcome: settled[i] })), verified };
+}
+
+/**
+ * Writes an object read whole into every destination, once its bytes are checked: no destination sees a
+ * byte of a corrupted download. A small file costs no stream per destination this way.
+ */
+export async function fanOutWhole(
+  bytes: Buffer,
+  expected: ExpectedContent,
+  destinations: Destination[],
+  requestFor: (destination: Destination) => Omit<UploadRequest, 'body' | 'verified'>,
+): Promise<FanOutResult> {
+  const read: VerifiedContent = {
+    size: bytes.length,
+    md5: createHash('md5').update(bytes).digest('hex'),
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+  };
+  const mismatch = contentMismatch(expected, read);
+  if (mismatch) return { results: [], verified: { status: 'rejected', reason: mismatch } };
+  const verified = Promise.resolve(read);
+  const settled = await Promise.allSettled(destinations.map((d) => d.upload({ ...requestFor(d), body: bytes, verified })));
+  return {
+    results: destinations.map((destination, i) => ({ destination, outcome: settled[i] })),
+    verified: { status: 'fulfilled', value: read },
+  };
 }

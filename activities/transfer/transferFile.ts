@@ -4,8 +4,9 @@ import { EXPORT_MIME_TYPES } from '../../common/exportFormats';
 import type { PlannedObject, StoredObjectRecord, TransferItem, TransferOutcome } from '../../common/types';
 import { openDriveDownload, openDriveExport } from '../drive/download';
 import type { Destination } from '../storage/destination';
+import { WHOLE_OBJECT_MAX_BYTES, readHead } from '../storage/readHead';
 import { confirmWritten } from './confirmWritten';
-import { fanOut } from './fanOut';
+import { type FanOutResult, fanOut, fanOutWhole } from './fanOut';
 import { objectMetadataOf } from './objectMetadata';
 import { type TransferErrorClass, backoffMs, classifyTransferError } from './retryPolicy';
 import { StallWatch } from './stallWatch';
@@ -44,13 +45,30 @@ async function tryObjectOnce(
   // Drive is done with this file once its body is read (or given up): the slot goes to the next file.
   body.once('close', () => deps.driveTurn?.give());
   const expected = item.kind === 'binary' ? { md5: item.md5, sha256: item.sha256, size: item.size } : {};
-  const { results, verified } = await fanOut(Readable.from(watch.chunksOf(body)), expected, destinations, () => ({
+  const request = {
     key: object.key,
     size: item.kind === 'binary' ? (item.size ?? undefined) : undefined,
     contentType: item.kind === 'binary' ? item.mimeType : EXPORT_MIME_TYPES[object.format],
     metadata: objectMetadataOf(item),
     signal,
-  }));
+  };
+  let fannedOut: FanOutResult;
+  // An object that may be small (an export's size is unknown) is read whole first if it is: checked at once,
+  // and written with no stream per destination.
+  if ((request.size ?? 0) <= WHOLE_OBJECT_MAX_BYTES) {
+    let head: Awaited<ReturnType<typeof readHead>>;
+    try {
+      head = await readHead(watch.chunksOf(body), WHOLE_OBJECT_MAX_BYTES);
+    } catch (error) {
+      return { stored: [], failed: destinations, error, bytes: 0 };
+    }
+    fannedOut = head.whole
+      ? await fanOutWhole(head.whole, expected, destinations, () => request)
+      : await fanOut(head.rest, expected, destinations, () => request);
+  } else {
+    fannedOut = await fanOut(Readable.from(watch.chunksOf(body)), expected, destinations, () => request);
+  }
+  const { results, verified } = fannedOut;
   if (verified.status === 'rejected') return { stored: [], failed: destinations, error: verified.reason, bytes: 0 };
   const { sha256, size } = verified.value;
   const stored: StoredObjectRecord[] = [];
