@@ -10,7 +10,7 @@ import { claimPendingBatch, recordFailedBatch, recordTransferOutcomes, requeueFa
 import { listDrivePage, listSharedDrives } from './drive/listing';
 import { followShortcutsStep, resolveShortcutsPage } from './drive/shortcuts';
 import type { Destination } from './storage/destination';
-import { FileSlots } from './transfer/fileSlots';
+import { DriveSlots } from './transfer/driveSlots';
 import { transferBatch } from './transfer/transferBatch';
 import { type DeepVerifyPageInput, beginDeepVerify, deepVerifyPage } from './verify/deepVerify';
 import { auditObjectsPage, planAudit, verifyObjectsPage } from './verify/headObjects';
@@ -53,7 +53,7 @@ export function createCatalogActivities(deps: CatalogActivityDeps) {
     /** Replaced by the HEAD right after each upload plus the audit; served for runs whose history calls it. */
     verifyObjectsPage: (input: { afterRowId: number; limit: number }) => verifyObjectsPage(deps, input),
     planAudit: async (input: { percent: number }) => planAudit(deps, input),
-    auditObjectsPage: (input: { runId: string; limit: number }) => auditObjectsPage(deps, input),
+    auditObjectsPage: (input: { runId: string; limit: number; unreachable?: string[] }) => auditObjectsPage(deps, input),
     beginDeepVerify: async (input: { destination?: string; samplePercent?: number }) => beginDeepVerify(deps, input),
     deepVerifyPage: (input: DeepVerifyPageInput) => deepVerifyPage(deps, input),
     finishRun: async (input: { runId: string; totals: FullSyncTotals }) => finishRun(catalog, input),
@@ -73,7 +73,7 @@ export interface TransferActivityDeps {
 
 /** Stateless streaming activities for the transfer task queue: any number of workers on any hosts. */
 export function createTransferActivities(deps: TransferActivityDeps) {
-  const slots = new FileSlots(deps.concurrency);
+  const slots = new DriveSlots(deps.concurrency);
   return {
     transferBatch: (items: TransferItem[]) => transferBatch({ ...deps, slots }, items),
   };

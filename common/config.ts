@@ -97,7 +97,7 @@ export const configSchema = z
       .prefault({}),
     transfer: z
       .object({
-        /** Files streamed at once per transfer worker. */
+        /** Files downloading from Drive at once per transfer worker (twice as many may be finishing their uploads). */
         concurrency: z.number().int().min(1).max(32).default(4),
         /** Files per transfer activity. */
         batchSize: z.number().int().min(1).max(1000).default(100),

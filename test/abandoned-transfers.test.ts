@@ -9,7 +9,7 @@ import type { drive_v3 } from 'googleapis';
 import { createDriveClient, createOAuthClient } from '../activities/drive/client';
 import type { Destination } from '../activities/storage/destination';
 import { LocalDestination } from '../activities/storage/local';
-import { FileSlots } from '../activities/transfer/fileSlots';
+import { DriveSlots } from '../activities/transfer/driveSlots';
 import { transferBatch } from '../activities/transfer/transferBatch';
 import { TASK_QUEUES } from '../common/taskQueues';
 import type { TransferItem } from '../common/types';
@@ -42,7 +42,7 @@ function runBatchCountingHeartbeats(drive: drive_v3.Drive, destination: Destinat
     logger: testLogger,
     attempts: 5,
     backoffBaseMs: 10,
-    slots: new FileSlots(2),
+    slots: new DriveSlots(2),
     resumableMinBytes: 64 * MiB,
     stallTimeoutMs: 1_000,
   };

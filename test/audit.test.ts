@@ -3,7 +3,9 @@ import { createHash } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { startFullSync } from '../api/fullSyncRuns';
+import { TASK_QUEUES } from '../common/taskQueues';
 import type { FullSyncSummary } from '../common/types';
+import { fullSync } from '../workflows';
 import { bytesContent } from './drive-emulator/content';
 import { streamToBuffer } from './support/drive';
 import { BUCKETS, type Stack, startStack } from './support/stack';
@@ -77,4 +79,69 @@ test('an object changed in MinIO behind our back is found by the audit within it
   const notAudited = verifiedAt().filter((o) => o.at < auditStarted);
   assert.deepEqual(notAudited, [], `every object was HEADed within ${bound} runs`);
   s3.destroy();
+});
+
+const auditAll = async (): Promise<FullSyncSummary> =>
+  (await startFullSync(worker.client, stackConfig(stack, { verify: { auditPercent: 100 } }), `audit-${++runs}`)).result();
+const objectState = (key: string, destination: string) =>
+  (
+    worker.wired.catalog.db.prepare('SELECT state FROM objects WHERE key = ? AND destination = ?').get(key, destination) as {
+      state: string;
+    }
+  ).state;
+
+test('an object found bad stays failed, whatever a HEAD of its stale metadata says, until it is uploaded again', async () => {
+  const s = stack.emulator!.store;
+  const file = await s.addFile({ name: 'rotten.txt', content: bytesContent('found bad by a deep verify') });
+  await sync();
+  const { key } = worker.wired.catalog.db.prepare(`SELECT key FROM objects WHERE file_id = ? AND destination = 'aws'`).get(file.id) as {
+    key: string;
+  };
+  // What a deep verify does when the bytes rotted under unchanged metadata.
+  worker.wired.catalog.db.prepare(`UPDATE objects SET state = 'failed' WHERE file_id = ? AND destination = 'aws'`).run(file.id);
+  worker.wired.catalog.db.prepare(`UPDATE files SET state = 'pending' WHERE id = ?`).run(file.id);
+  // Its re-upload fails this time.
+  stack.emulator!.faults.add({ match: `/files/${file.id}\\?.*alt=media`, status: 403, reason: 'forbidden' });
+  const summary = await auditAll();
+  stack.emulator!.faults.clear();
+  assert.equal(summary.filesFailed, 1);
+  assert.equal(objectState(key, 'aws'), 'failed', 'the audit did not call the bad object whole');
+});
+
+test('a destination found unreachable is left out of the rest of the audit; the others are audited in full', async () => {
+  await stack.minio!.stop();
+  try {
+    // Small pages: with the stopped destinations' objects first in line, each page would be theirs.
+    const summary = await worker.client.workflow.execute(fullSync, {
+      taskQueue: TASK_QUEUES.workflows,
+      workflowId: `audit-${++runs}`,
+      args: [{ includeSharedDrives: false, auditPercent: 100, verifyPageSize: 5, catalogTaskQueue: worker.wired.parts.catalog!.taskQueue }],
+    });
+    const nasObjects = (
+      worker.wired.catalog.db.prepare(`SELECT count(*) AS n FROM objects WHERE destination = 'nas' AND state != 'failed'`).get() as {
+        n: number;
+      }
+    ).n;
+    assert.equal(summary.audited.nas, nasObjects, 'every object on the reachable destination was HEADed');
+    assert.ok((summary.unverified.aws ?? 0) + (summary.unverified.eu ?? 0) <= 2 * 5, 'one page of each unreachable destination at most');
+  } finally {
+    await stack.restartMinio();
+  }
+});
+
+test('objects on a destination no longer configured are not audited, and do not hold the others back', async () => {
+  await worker.stop();
+  const withoutEu = stackConfig(stack, { verify: { auditPercent: 100 } });
+  withoutEu.destinations = withoutEu.destinations.filter((d) => d.name !== 'eu');
+  worker = await startTestWorker(stack, withoutEu);
+  const summary = await (await startFullSync(worker.client, withoutEu, `audit-${++runs}`)).result();
+  const configured = (
+    worker.wired.catalog.db
+      .prepare(`SELECT count(*) AS n FROM objects WHERE destination IN ('aws', 'nas') AND state != 'failed'`)
+      .get() as { n: number }
+  ).n;
+  assert.equal(summary.audit?.of, configured);
+  assert.equal(summary.audited.eu, undefined);
+  // Every object there but those this run wrote (and HEADed) was audited.
+  assert.equal(total(summary.audited) + total(summary.mismatched), configured - total(summary.verifiedWritten));
 });

@@ -1,10 +1,19 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { FileSlots } from '../activities/transfer/fileSlots';
+import { join } from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createDriveClient, createOAuthClient } from '../activities/drive/client';
+import type { Destination } from '../activities/storage/destination';
+import { LocalDestination } from '../activities/storage/local';
+import { DriveSlots } from '../activities/transfer/driveSlots';
+import { transferBatch } from '../activities/transfer/transferBatch';
+import type { TransferItem, TransferOutcome } from '../common/types';
+import type { EmuFile } from './drive-emulator/store';
+import { emulatorOAuth } from './support/drive';
 import { startFullSync } from '../api/fullSyncRuns';
 import { bytesContent } from './drive-emulator/content';
 import { type Stack, startStack } from './support/stack';
-import { type RunningWorker, stackConfig, startTestWorker } from './support/worker';
+import { type RunningWorker, stackConfig, startTestWorker, testLogger } from './support/worker';
 
 // Issue 10: several transfer batches stream at once, so several transfer workers share a full sync.
 let stack: Stack;
@@ -45,7 +54,7 @@ test('a full sync keeps batchesInFlight transfer batches in flight, never more, 
 });
 
 test('a worker streams no more files than its slots, however many batches it runs', async () => {
-  const slots = new FileSlots(2);
+  const slots = new DriveSlots(2);
   let streaming = 0;
   let most = 0;
   const file = async () => {
@@ -65,4 +74,59 @@ test('a worker streams no more files than its slots, however many batches it run
   await assert.rejects(waiting, /batch cancelled/);
   slots.release();
   await slots.acquire();
+});
+
+test('a file gives its Drive slot to the next one once its bytes are read, while its uploads finish', async () => {
+  const emulator = stack.emulator!;
+  const files: EmuFile[] = [];
+  for (const name of ['slot-a.txt', 'slot-b.txt']) files.push(await emulator.store.addFile({ name, content: bytesContent(name) }));
+  const items: TransferItem[] = files.map((f) => ({
+    fileId: f.id,
+    name: f.name,
+    kind: 'binary',
+    mimeType: f.mimeType,
+    size: emulator.store.size(f)!,
+    md5: f.hashes!.md5,
+    sha256: f.hashes!.sha256,
+    modifiedTime: f.modifiedTime,
+    version: String(f.version),
+    drivePath: `My Drive/${f.name}`,
+    objects: [{ format: '', key: f.name, storedAt: [] }],
+  }));
+  // A destination that has read every byte but answers only when the test lets it: an upload's last round trip.
+  let answer!: () => void;
+  const answered = new Promise<void>((r) => (answer = r));
+  const local = new LocalDestination('held', join(stack.tmp, 'held'));
+  const held: Destination = Object.assign(Object.create(local), {
+    upload: async (request: Parameters<Destination['upload']>[0]) => {
+      const written = await local.upload(request);
+      await answered;
+      return written;
+    },
+  });
+  const deps = {
+    drive: createDriveClient(createOAuthClient({ ...emulatorOAuth, tokenUrl: `${emulator.baseUrl}token` }), emulator.baseUrl),
+    destinations: [held],
+    logger: testLogger,
+    attempts: 1,
+    backoffBaseMs: 10,
+    slots: new DriveSlots(1),
+    resumableMinBytes: 64 * 1024 * 1024,
+    stallTimeoutMs: 60_000,
+  };
+  const running = new MockActivityEnvironment().run(transferBatch, deps, items);
+  const downloaded = (f: EmuFile) => emulator.requests.some((r) => r.path === `/drive/v3/files/${f.id}` && r.query.alt === 'media');
+  for (let waited = 0; !downloaded(files[1]); waited += 50) {
+    assert.ok(waited < 30_000, 'the second file was downloaded while the first one waited for its upload to be answered');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  answer();
+  const outcomes = (await running) as TransferOutcome[];
+  assert.deepEqual(
+    outcomes.map((o) => [o.failure, o.stored.length]),
+    [
+      [undefined, 1],
+      [undefined, 1],
+    ],
+  );
 });

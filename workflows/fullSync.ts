@@ -242,7 +242,11 @@ export async function fullSync(input: FullSyncInput): Promise<FullSyncSummary> {
     const percent = input.auditPercent ?? 2;
     let audit = totals.audit ?? { percent, ...(await catalog.planAudit({ percent })), withinRuns: Math.ceil(100 / percent), checked: 0 };
     while (audit.checked < audit.objects) {
-      const page = await verifying.auditObjectsPage({ runId, limit: Math.min(verifyPageSize, audit.objects - audit.checked) });
+      const page = await verifying.auditObjectsPage({
+        runId,
+        limit: Math.min(verifyPageSize, audit.objects - audit.checked),
+        unreachable: Object.keys(totals.unverified),
+      });
       audit = { ...audit, checked: audit.checked + page.checked };
       totals = {
         ...totals,

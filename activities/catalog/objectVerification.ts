@@ -26,20 +26,25 @@ export function objectsAfter(catalog: Catalog, afterRowId: number, limit: number
 }
 
 /**
- * The objects verified longest ago (never verified first) and not since the run started: what an audit
- * checks next. Each checked object moves to the back, so successive runs rotate through all of them.
+ * The objects verified longest ago (never verified first) and not since the run started, on the given
+ * destinations: what an audit checks next. Each checked object moves to the back, so successive runs rotate
+ * through all of them. Failed objects wait for their re-upload: a HEAD whose stale metadata still matches
+ * must not call them whole again.
  */
-export function objectsToAudit(catalog: Catalog, runId: string, limit: number): RecordedObject[] {
+export function objectsToAudit(catalog: Catalog, runId: string, destinations: string[], limit: number): RecordedObject[] {
   return catalog.db
     .prepare(
-      `${SELECT_OBJECT} WHERE verified_at IS NULL OR verified_at < (SELECT started_at FROM runs WHERE id = ?)
+      `${SELECT_OBJECT} WHERE (verified_at IS NULL OR verified_at < (SELECT started_at FROM runs WHERE id = ?))
+         AND state != 'failed' AND destination IN (SELECT value FROM json_each(?))
        ORDER BY verified_at, rowid LIMIT ?`,
     )
-    .all(runId, limit) as RecordedObject[];
+    .all(runId, JSON.stringify(destinations), limit) as RecordedObject[];
 }
 
-export function countObjects(catalog: Catalog): number {
-  return (catalog.db.prepare('SELECT count(*) AS n FROM objects').get() as { n: number }).n;
+/** Objects an audit may check: on the given destinations (not those no longer configured), not failed. */
+export function countObjects(catalog: Catalog, destinations: string[]): number {
+  const sql = `SELECT count(*) AS n FROM objects WHERE state != 'failed' AND destination IN (SELECT value FROM json_each(?))`;
+  return (catalog.db.prepare(sql).get(JSON.stringify(destinations)) as { n: number }).n;
 }
 
 /**

@@ -173,7 +173,8 @@ export function recordTransferOutcomes(catalog: Catalog, input: { runId: string;
           versionId: o.versionId ?? null,
           fileVersion: o.fileVersion,
           state: o.verifiedAt ? 'verified' : 'uploaded',
-          verifiedAt: o.verifiedAt ?? null,
+          // This host's clock, the one audits compare with the run's start: not the transfer host's.
+          verifiedAt: o.verifiedAt ? now : null,
           now,
         });
         if (o.verifiedAt) counts.verified[o.destination] = (counts.verified[o.destination] ?? 0) + 1;

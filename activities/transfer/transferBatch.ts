@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type { TransferBatchProgress, TransferItem, TransferOutcome } from '../../common/types';
-import type { FileSlots } from './fileSlots';
+import { type DriveSlots, DriveTurn } from './driveSlots';
 import { CheckpointStore, type LargeFileCheckpoint } from './largeFileCheckpoints';
 import { TransferMeter } from './stallWatch';
 import type { TransferDeps } from './transferDeps';
@@ -22,7 +22,7 @@ const abortOf = (signal: AbortSignal) =>
  * it returns outcomes. Cancelling it aborts every request in flight.
  */
 export async function transferBatch(
-  deps: Omit<TransferDeps, 'checkpoints' | 'signal' | 'meter'> & { slots: FileSlots },
+  deps: Omit<TransferDeps, 'checkpoints' | 'signal' | 'meter'> & { slots: DriveSlots },
   items: TransferItem[],
 ): Promise<TransferOutcome[]> {
   const ctx = Context.current();
@@ -38,11 +38,12 @@ export async function transferBatch(
     };
     deps.logger.info({ event: 'transfer.batch_resumed', ...resumed }, 'retrying a transfer batch from its last heartbeat');
   }
-  const fileDeps: TransferDeps = { ...deps, checkpoints, meter, signal: ctx.cancellationSignal };
+  const fileDeps: Omit<TransferDeps, 'driveTurn'> = { ...deps, checkpoints, meter, signal: ctx.cancellationSignal };
   const todo = items.map((_, i) => i).filter((i) => !(i in finished));
   let next = 0;
   let silent = false;
-  let holding = 0;
+  const turns = { waiting: 0 };
+  const held = new Set<DriveTurn>();
   let progress = { bytes: meter.bytesMoved, finished: 0, at: Date.now() };
   // On a timer, not per file: the details grow with the batch, and serializing them per small file costs
   // more than redoing two seconds of work after a crash. The batch goes silent, and Temporal's heartbeat
@@ -52,10 +53,12 @@ export async function transferBatch(
   const beat = setInterval(() => {
     const now = Date.now();
     const finishedCount = Object.keys(finished).length;
+    if (meter.bytesMoved !== progress.bytes) deps.slots.lastProgressAt = now;
     if (meter.bytesMoved !== progress.bytes || finishedCount !== progress.finished)
       progress = { bytes: meter.bytesMoved, finished: finishedCount, at: now };
-    // A batch waiting for the worker's file slots, all taken by its other batch, is not stuck.
-    if (holding === 0) progress.at = now;
+    // A file waiting for a Drive slot while the worker's other batch moves bytes is not stuck; when no batch
+    // moves any (a destination that hangs holds every slot's stream back), it is.
+    if (turns.waiting > 0 && now - deps.slots.lastProgressAt <= 5 * deps.stallTimeoutMs) progress.at = now;
     const waitedMs = meter.longestWaitMs(now);
     const idleMs = now - progress.at;
     if (waitedMs <= 2 * deps.stallTimeoutMs && idleMs <= 5 * deps.stallTimeoutMs) {
@@ -71,17 +74,18 @@ export async function transferBatch(
     }
   }, 2_000);
   try {
-    const lanes = Array.from({ length: Math.min(deps.slots.size, todo.length) }, async () => {
+    // Twice as many files as Drive slots: while one waits on Drive, another finishes its uploads.
+    const lanes = Array.from({ length: Math.min(2 * deps.slots.size, todo.length) }, async () => {
       while (next < todo.length) {
-        await deps.slots.acquire(ctx.cancellationSignal);
-        holding++;
+        ctx.cancellationSignal.throwIfAborted();
+        const i = todo[next++];
+        const driveTurn = new DriveTurn(deps.slots, turns);
+        held.add(driveTurn);
         try {
-          if (next >= todo.length) break;
-          const i = todo[next++];
-          finished[i] = await transferFile(fileDeps, items[i]);
+          finished[i] = await transferFile({ ...fileDeps, driveTurn }, items[i]);
         } finally {
-          holding--;
-          deps.slots.release();
+          driveTurn.give();
+          held.delete(driveTurn);
         }
       }
     });
@@ -89,6 +93,8 @@ export async function transferBatch(
     await Promise.race([Promise.all(lanes), abortOf(ctx.cancellationSignal)]);
   } finally {
     clearInterval(beat);
+    // A lane stuck on a request that ignores the abort must not keep a slot the worker's other batches need.
+    for (const turn of held) turn.give();
   }
   return items.map((_, i) => finished[i]);
 }

@@ -2,6 +2,7 @@ import type { drive_v3 } from 'googleapis';
 import type { Logger } from '../../common/logger';
 import type { StoredObjectRecord } from '../../common/types';
 import type { Destination } from '../storage/destination';
+import type { DriveTurn } from './driveSlots';
 import type { CheckpointStore } from './largeFileCheckpoints';
 import type { TransferMeter } from './stallWatch';
 
@@ -23,6 +24,8 @@ export interface TransferDeps {
   signal?: AbortSignal;
   /** The batch's count of bytes moved and of waits on Drive, for its heartbeats. */
   meter?: TransferMeter;
+  /** This file's hold on one of the worker's Drive slots: taken before each try, given up once its Drive bytes are read. */
+  driveTurn?: DriveTurn;
 }
 
 /** The outcome of one try at one object. */

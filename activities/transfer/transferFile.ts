@@ -27,6 +27,7 @@ async function tryObjectOnce(
   acknowledgeAbuse: boolean,
   watch: StallWatch,
 ): Promise<TryResult> {
+  await deps.driveTurn?.take(deps.signal);
   if (item.kind === 'binary' && (item.size ?? 0) >= deps.resumableMinBytes) {
     return tryLargeFileOnce(deps, item, object, destinations, acknowledgeAbuse, watch);
   }
@@ -41,6 +42,8 @@ async function tryObjectOnce(
   } catch (error) {
     return { stored: [], failed: destinations, error, bytes: 0 };
   }
+  // Drive is done with this file once its body is read (or given up): the slot goes to the next file.
+  body.once('close', () => deps.driveTurn?.give());
   const expected = item.kind === 'binary' ? { md5: item.md5, sha256: item.sha256, size: item.size } : {};
   const request = {
     key: object.key,
@@ -109,7 +112,7 @@ async function transferObject(
   for (let attempt = 1; attempt <= deps.attempts; attempt++) {
     if (attempt > 1) await backOff(backoffMs(attempt - 1, deps.backoffBaseMs), deps.signal);
     const watch = new StallWatch(deps.stallTimeoutMs, deps.signal, deps.meter);
-    const result = await tryObjectOnce(deps, item, object, remaining, acknowledgeAbuse, watch);
+    const result = await tryObjectOnce(deps, item, object, remaining, acknowledgeAbuse, watch).finally(() => deps.driveTurn?.give());
     deps.signal?.throwIfAborted();
     const written = await confirmWritten(deps.destinations, result.stored);
     stored.push(...written.confirmed);

@@ -48,6 +48,12 @@ async function headObjects(deps: VerifyDeps, rows: RecordedObject[], check: stri
         try {
           head = await destination.head(row.key);
         } catch (err) {
+          if (isThisObjectsFault(err)) {
+            // The store answered, about this object (unreadable metadata, access refused): it is not whole.
+            verdicts.push({ rowid: row.rowid, fileId: row.fileId, destination: row.destination, problem: (err as Error).message });
+            count(result.mismatched, row.destination);
+            continue;
+          }
           deps.logger.warn(
             { event: 'verify.destination_unreachable', destination: destination.name, err },
             'destination unreachable; its objects stay unverified',
@@ -66,6 +72,13 @@ async function headObjects(deps: VerifyDeps, rows: RecordedObject[], check: stri
   return result;
 }
 
+/** A HEAD error the store gave about the object itself (a 4xx, metadata that does not parse), not about reaching it. */
+function isThisObjectsFault(err: unknown): boolean {
+  const cause = (err as { cause?: unknown }).cause;
+  const status = (cause as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+  return cause instanceof SyntaxError || (status !== undefined && status >= 400 && status < 500);
+}
+
 /** HEADs one page of every recorded object, in rowid order: the verification of full syncs before the audit. */
 export async function verifyObjectsPage(deps: VerifyDeps, input: { afterRowId: number; limit: number }): Promise<VerifyPageResult> {
   const rows = objectsAfter(deps.catalog, input.afterRowId, input.limit);
@@ -74,17 +87,26 @@ export async function verifyObjectsPage(deps: VerifyDeps, input: { afterRowId: n
   return result;
 }
 
-/** How many objects a run audits: `percent` of all, at least one when there are any. */
-export function planAudit(deps: { catalog: Catalog }, input: { percent: number }): { objects: number; of: number } {
-  const of = countObjects(deps.catalog);
+const configured = (deps: { destinations: Destination[] }) => deps.destinations.map((d) => d.name);
+
+/** How many objects a run audits: `percent` of all on the configured destinations, at least one when there are any. */
+export function planAudit(
+  deps: { catalog: Catalog; destinations: Destination[] },
+  input: { percent: number },
+): { objects: number; of: number } {
+  const of = countObjects(deps.catalog, configured(deps));
   return { objects: Math.min(of, Math.ceil((of * input.percent) / 100)), of };
 }
 
-/** HEADs the next page of the audit sample: the objects checked longest ago, none this run has checked. */
+/**
+ * HEADs the next page of the audit sample: the objects checked longest ago, none this run has checked, on the
+ * configured destinations but those found unreachable earlier in this run (their objects stay first in line).
+ */
 export async function auditObjectsPage(
   deps: VerifyDeps,
-  input: { runId: string; limit: number },
+  input: { runId: string; limit: number; unreachable?: string[] },
 ): Promise<VerifyPageResult & { checked: number }> {
-  const rows = objectsToAudit(deps.catalog, input.runId, input.limit);
+  const destinations = configured(deps).filter((d) => !input.unreachable?.includes(d));
+  const rows = objectsToAudit(deps.catalog, input.runId, destinations, input.limit);
   return { ...(await headObjects(deps, rows, 'HEAD in audit')), checked: rows.length };
 }

@@ -13,6 +13,12 @@ const repoRoot = resolve(__dirname, '..', '..');
  * through tsx). `role` is the worker's (`all` when unset). The child comes back tagged with the identity it
  * logged at start: Temporal's name for its pollers, on every log line it writes and in the histories it works on.
  */
+/**
+ * The worker's V8 heap flags, as `npm run worker` and `npm start` pass them. V8 grows its heap lazily: a worker
+ * syncing 5,000 small files peaked at 335 MiB RSS without them and at 199 MiB with them, at the same speed.
+ */
+export const WORKER_HEAP_FLAGS = ['--max-old-space-size=128', '--max-semi-space-size=2'];
+
 export async function startWorkerProcess(
   configPath: string,
   env: NodeJS.ProcessEnv,
@@ -21,7 +27,7 @@ export async function startWorkerProcess(
   const timeoutMs = options.timeoutMs ?? 180_000;
   const entry = options.compiled ? [join(repoRoot, 'dist', 'worker', 'main.js')] : ['--import', 'tsx', join(repoRoot, 'worker', 'main.ts')];
   const role = options.role ? ['--role', options.role] : [];
-  const child = spawnTied(process.execPath, [...entry, ...role, configPath], { ...process.env, ...env });
+  const child = spawnTied(process.execPath, [...WORKER_HEAP_FLAGS, ...entry, ...role, configPath], { ...process.env, ...env });
   let output = '';
   child.stderr!.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
   const identity = await new Promise<string>((resolveStarted, reject) => {
