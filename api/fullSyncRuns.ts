@@ -2,8 +2,20 @@ import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/
 import type { Config } from '../common/config';
 import { TASK_QUEUES, catalogTaskQueue } from '../common/taskQueues';
 import type { FullSyncSummary } from '../common/types';
-import { fullSync } from '../workflows';
+import { type FullSyncInput, fullSync } from '../workflows';
 import { runSearchAttributes } from './searchAttributes';
+
+/** A full sync's input from the config: the same for a run started by hand, by its schedule or by a sweep. */
+export function fullSyncInput(config: Config): FullSyncInput {
+  return {
+    includeSharedDrives: config.scope.sharedDrives,
+    batchSize: config.transfer.batchSize,
+    batchesInFlight: config.transfer.batchesInFlight,
+    auditPercent: config.verify.auditPercent,
+    // Served only by the worker that owns this host's catalog file.
+    catalogTaskQueue: catalogTaskQueue(config.catalog.hostId),
+  };
+}
 
 /** Starts a full sync on demand, tagged so the Web UI can filter runs by kind and account. */
 export async function startFullSync(
@@ -14,16 +26,7 @@ export async function startFullSync(
   return client.workflow.start(fullSync, {
     taskQueue: TASK_QUEUES.workflows,
     workflowId,
-    args: [
-      {
-        includeSharedDrives: config.scope.sharedDrives,
-        batchSize: config.transfer.batchSize,
-        batchesInFlight: config.transfer.batchesInFlight,
-        auditPercent: config.verify.auditPercent,
-        // Served only by the worker that owns this host's catalog file.
-        catalogTaskQueue: catalogTaskQueue(config.catalog.hostId),
-      },
-    ],
+    args: [fullSyncInput(config)],
     typedSearchAttributes: runSearchAttributes('full-sync', config.account),
   });
 }

@@ -148,6 +148,8 @@ export const configSchema = z
       .array(z.discriminatedUnion('kind', [s3Destination, localDestination]))
       .min(1, 'at least one destination is needed')
       .refine((ds) => new Set(ds.map((d) => d.name)).size === ds.length, 'destination names must be unique'),
+    /** Objects moved under `.trash/<date>/` (removed, trashed or replaced in Drive) are purged after this many days. */
+    trashRetentionDays: z.number().int().min(1).max(3650).default(30),
     log: z
       .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') })
       .strict()

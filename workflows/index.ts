@@ -1,3 +1,4 @@
 export * from './fullSync';
 export * from './listDriveIntoCatalog';
 export * from './deepVerify';
+export * from './incrementalSweep';

@@ -90,8 +90,32 @@ export interface Destination {
    * before any byte; the signal aborts the request and errors the stream.
    */
   read(key: string, options?: { signal?: AbortSignal }): Promise<Readable>;
+  /**
+   * Server-side copy of `from` to `to` (keys below the prefix), with no byte through this process; the source
+   * stays. The copy carries `metadata` (the source's, with its new Drive path) and keeps the stored SHA-256, so
+   * `head(to)` answers what `head(from)` did. Whole or absent, like an upload. ObjectMissingError when `from` is empty.
+   */
+  copy(request: CopyRequest): Promise<UploadResult>;
+  /** A copy, then the source removed: a rename on a local directory. */
+  move(request: CopyRequest): Promise<UploadResult>;
+  /** Removes an object (on a versioned bucket: a delete marker); a key that holds nothing is not an error. */
+  delete(key: string): Promise<void>;
+  /** The "folders" one level below `prefix` (which ends in `/`), each ending in `/`: `.trash/` gives `.trash/2026-11-01/`. */
+  listFolders(prefix: string): Promise<string[]>;
+  /** Every object whose key starts with `prefix`, in key order (keys below the destination's prefix). */
+  list(prefix: string): AsyncIterable<{ key: string; size: number }>;
+  /** Removes every object whose key starts with `prefix` (which ends in `/`); returns how many. */
+  deleteUnder(prefix: string): Promise<number>;
   /** Full key for a key below the prefix. */
   fullKey(key: string): string;
+}
+
+export interface CopyRequest {
+  from: string;
+  to: string;
+  metadata: ObjectMetadata;
+  contentType: string;
+  signal?: AbortSignal;
 }
 
 export class DestinationError extends Error {
