@@ -166,3 +166,40 @@ test('a token Drive refuses leads to a full sync and a fresh token', async () =>
   const next = await sweep();
   assert.equal(next.kind, 'swept', 'the next sweep reads from the fresh token');
 });
+
+test('a rename whose objects a killed try had already moved: the old key is recorded under .trash/', async () => {
+  const s = stack.emulator!.store;
+  const file = await s.addFile({ name: 'moved-before-a-crash.txt', content: bytesContent('moved before a crash') });
+  await fullSync();
+  s.rename(file.id, 'renamed-before-a-crash.txt');
+  const from = `${MY}/moved-before-a-crash.txt`;
+  const to = `${MY}/renamed-before-a-crash.txt`;
+  const kept = `.trash/${today}/${from}`;
+  // What a place check killed after its moves and before its record leaves on an object store: the object at its new
+  // key, and its old key under .trash/.
+  const stores = worker.wired.destinations.filter((d) => !d.renamesInPlace);
+  for (const d of stores) {
+    const request = (target: string) => ({
+      from,
+      to: target,
+      metadata: { driveFileId: file.id, drivePath: `My Drive/${file.name}`, modifiedTime: file.modifiedTime, version: String(file.version) },
+      contentType: 'text/plain',
+    });
+    await d.copy(request(to));
+    await d.move(request(kept));
+  }
+  const result = await sweep();
+  assert.equal(result.kind === 'swept' && result.places?.failed, 0);
+  const db = worker.wired.catalog.db;
+  const trashed = db.prepare('SELECT destination, original_key AS originalKey FROM trashed_objects WHERE key = ? ORDER BY destination').all(kept);
+  assert.deepEqual(
+    trashed,
+    stores.map((d) => ({ destination: d.name, originalKey: from })).sort((a, b) => a.destination.localeCompare(b.destination)),
+    'the catalog knows the old key is kept under .trash/ on each object store',
+  );
+  for (const d of worker.wired.destinations) {
+    const listing = await contents(d);
+    assert.equal(listing[to], sha(Buffer.from('moved before a crash')), `${d.name}: the file is at its new key`);
+    assert.equal(listing[from], undefined, `${d.name}: and no longer at its old one`);
+  }
+});

@@ -3,7 +3,7 @@ import type { Logger } from '../../common/logger';
 import type { Catalog } from '../catalog/catalog';
 import type { ObjectKeyPlanner } from '../catalog/objectKeys';
 import { type MoveOutcome, type PlaceMove, type PlacePlan, planPlaceCheck, queuedPlaceChecks, recordPlaceCheck } from '../catalog/placeChecks';
-import { type Destination, ObjectMissingError } from '../storage/destination';
+import { type Destination, type ObjectHead, ObjectMissingError } from '../storage/destination';
 
 export interface PlaceDeps {
   catalog: Catalog;
@@ -71,16 +71,20 @@ async function moveObject(destination: Destination, plan: PlacePlan, move: Place
       throw err;
     }
   };
+  const holdsExpected = (head: ObjectHead | undefined) =>
+    head !== undefined && head.size === expected.size && (!expected.sha256 || head.sha256 === expected.sha256);
   let written: { etag?: string; versionId?: string } | undefined;
   let oldKeptAt: string | undefined;
   if (move.kind === 'relocate' && !destination.renamesInPlace) {
     written = await run(() => destination.copy(copy(move.from, move.to)));
-    if (await run(() => destination.move(copy(move.from, move.trashKey)))) oldKeptAt = move.trashKey;
+    // A try killed after this move still kept the old key under .trash/: the catalog must know it holds it.
+    const kept = await run(() => destination.move(copy(move.from, move.trashKey)));
+    if (kept || holdsExpected(await destination.head(move.trashKey))) oldKeptAt = move.trashKey;
   } else {
     written = await run(() => destination.move(copy(move.from, target)));
   }
   const head = await destination.head(target);
-  if (!head || head.size !== expected.size || (expected.sha256 && head.sha256 !== expected.sha256)) {
+  if (!holdsExpected(head)) {
     throw new Error(
       written
         ? `${target} does not hold the object moved there (size ${head?.size}, SHA-256 ${head?.sha256})`
