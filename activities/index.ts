@@ -10,6 +10,7 @@ import { type ClaimInput, claimPendingBatch, recordFailedBatch, recordTransferOu
 import { readChangesPage } from './drive/changes';
 import { listDrivePage, listSharedDrives } from './drive/listing';
 import { followShortcutsStep, resolveShortcutsPage } from './drive/shortcuts';
+import { heartbeatWhile } from './heartbeatWhile';
 import type { Destination } from './storage/destination';
 import { purgeExpiredTrash } from './storage/trashRetention';
 import { beginChangeTracking, beginSweep } from './sweep/beginSweep';
@@ -48,7 +49,8 @@ export function createCatalogActivities(deps: CatalogActivityDeps) {
     return done;
   };
   return {
-    listDrivePage: (input: ListDrivePageInput) => listDrivePage(deps, input),
+    // The sweep's tasks heartbeat: one lost with a killed worker is retried within seconds (its heartbeat timeout).
+    listDrivePage: (input: ListDrivePageInput) => heartbeatWhile(() => listDrivePage(deps, input)),
     listSharedDrives: () => listSharedDrives(deps),
     followShortcutsStep: (input: { listingId: string; begin?: { afterId: string } }) => followShortcutsStep(deps, input),
     /** Replaced by followShortcutsStep; served for listings whose history calls it. */
@@ -71,17 +73,19 @@ export function createCatalogActivities(deps: CatalogActivityDeps) {
     beginDeepVerify: async (input: { destination?: string; samplePercent?: number }) => beginDeepVerify(deps, input),
     deepVerifyPage: (input: DeepVerifyPageInput) => deepVerifyPage(deps, input),
     finishRun: async <T extends FullSyncTotals>(input: { runId: string; totals: T }) => finishRun(catalog, input),
-    beginSweep: (input: { runId: string; workflowId: string; includeSharedDrives: boolean }) => beginSweep(deps, input),
+    beginSweep: (input: { runId: string; workflowId: string; includeSharedDrives: boolean }) =>
+      heartbeatWhile(() => beginSweep(deps, input)),
     beginChangeTracking: (input: { runId: string; includeSharedDrives: boolean }) => beginChangeTracking(deps, input),
-    readChangesPage: (input: { runId: string; scope: string }) => readChangesPage(deps, input),
+    readChangesPage: (input: { runId: string; scope: string }) => heartbeatWhile(() => readChangesPage(deps, input)),
     /** Files a full sync's listing did not see are gone from Drive: their objects are queued for .trash/. */
     markUnlistedGone: async (input: { runId: string }) => {
       const startedAt = catalog.db.prepare('SELECT started_at FROM runs WHERE id = ?').get(input.runId) as { started_at: string };
       return catalog.db.transaction(() => catalog.places.markUnlisted(input.runId, startedAt.started_at))();
     },
     applyPlaceChecksPage: (input: { runId: string; afterFileId: string; limit: number }) =>
-      oneAtATime(() => applyPlaceChecksPage({ ...deps, planner }, input)),
-    purgeExpiredTrash: (input: { runId: string; retentionDays: number; now?: string }) => purgeExpiredTrash(deps, input),
+      heartbeatWhile(() => oneAtATime(() => applyPlaceChecksPage({ ...deps, planner }, input))),
+    purgeExpiredTrash: (input: { runId: string; retentionDays: number; now?: string }) =>
+      heartbeatWhile(() => purgeExpiredTrash(deps, input)),
   };
 }
 

@@ -19,6 +19,7 @@ import type { drive_v3 } from 'googleapis';
 import { createCatalogActivities } from '../activities';
 import type { Catalog } from '../activities/catalog/catalog';
 import { createDriveClient, createOAuthClient } from '../activities/drive/client';
+import { listDrivePage } from '../activities/drive/listing';
 import { DestinationError } from '../activities/storage/destination';
 import { LocalDestination } from '../activities/storage/local';
 import type { S3Destination } from '../activities/storage/s3';
@@ -127,7 +128,7 @@ test('the SHA-256 is stored without rewriting any object: no CopyObject, one ver
   const catalog: Catalog = openTestCatalog(stack.tmp, 'hashes.db');
   const minimal = { account: 'me', google: { clientId: 'c' }, destinations: [{ kind: 'local', name: 'x', path: '/' }] };
   const { exportFormats } = parseConfig(minimal);
-  const activities = createCatalogActivities({
+  const deps = {
     catalog,
     drive,
     destinations: [destination],
@@ -136,10 +137,12 @@ test('the SHA-256 is stored without rewriting any object: no CopyObject, one ver
     exportFormats,
     includeSharedWithMe: false,
     scopeRules: { exclude: [] },
-  });
+  };
+  const activities = createCatalogActivities(deps);
   try {
     let pageToken: string | undefined;
-    do pageToken = (await activities.listDrivePage({ scope: { kind: 'my-drive' }, pageToken, listingId: 'l1' })).nextPageToken;
+    // The listing itself, outside an activity: the activity heartbeats, which needs Temporal's activity context.
+    do pageToken = (await listDrivePage(deps, { scope: { kind: 'my-drive' }, pageToken, listingId: 'l1' })).nextPageToken;
     while (pageToken);
     await activities.startRun({ runId: 'r1', kind: 'full-sync', workflowId: 'w1' });
     const batch = await activities.claimPendingBatch({ afterId: '', limit: 100 });

@@ -7,10 +7,16 @@ import { TASK_QUEUES } from '../common/taskQueues';
  * timeout means a task lost with a killed worker is retried within seconds, not after minutes. A page of
  * HEADs to verify takes longer.
  */
-export const catalogActivities = (taskQueue: string, startToCloseTimeout: ActivityOptions['startToCloseTimeout']) =>
+export const catalogActivities = (
+  taskQueue: string,
+  startToCloseTimeout: ActivityOptions['startToCloseTimeout'],
+  /** For tasks that heartbeat: one lost with a killed worker is retried once this passes. */
+  heartbeatTimeout?: ActivityOptions['heartbeatTimeout'],
+) =>
   proxyActivities<CatalogActivities>({
     taskQueue,
     startToCloseTimeout,
+    heartbeatTimeout,
     scheduleToCloseTimeout: '1 hour',
     retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 20 },
   });

@@ -1,4 +1,4 @@
-import { continueAsNew, defineQuery, executeChild, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
+import { continueAsNew, defineQuery, executeChild, patched, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import { TASK_QUEUES } from '../common/taskQueues';
 import { type FullSyncSummary, type SweepTotals, addCounts, emptyFullSyncTotals, emptyPlaceCounts } from '../common/types';
 import { catalogActivities, transferActivities } from './activityProxies';
@@ -32,6 +32,9 @@ export interface SweepProgress {
 
 export const sweepProgressQuery = defineQuery<SweepProgress>('sweepProgress');
 
+/** Runs from this version on give the sweep's longer catalog tasks a heartbeat timeout. */
+const SWEEP_TASKS_HEARTBEAT = 'sweep-tasks-heartbeat';
+
 const emptySweepTotals = (): SweepTotals => ({ ...emptyFullSyncTotals(), changes: 0, driveCalls: 0, purged: 0, gone: 0, places: emptyPlaceCounts() });
 
 /**
@@ -46,7 +49,11 @@ export async function incrementalSweep(input: IncrementalSweepInput): Promise<In
   const runId = input.resume?.runId ?? info.workflowId;
   const queue = input.fullSync.catalogTaskQueue ?? TASK_QUEUES.catalog;
   const catalog = catalogActivities(queue, '30 seconds');
-  const sweeping = catalogActivities(queue, '5 minutes');
+  // Its longer tasks (changes pages, place checks, trash purge) heartbeat: one lost with a killed worker is retried
+  // after 30 s, not after the 5 minutes of its start-to-close timeout.
+  const sweeping = patched(SWEEP_TASKS_HEARTBEAT)
+    ? catalogActivities(queue, '5 minutes', '30 seconds')
+    : catalogActivities(queue, '5 minutes');
   const transfer = transferActivities(input.fullSync.transferHeartbeatTimeout ?? '1 minute', 10);
   let totals = input.resume?.totals ?? emptySweepTotals();
   let stage: SweepProgress['stage'] = input.resume?.stage ?? 'begin';
