@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { History } from '@temporalio/common/lib/proto-utils';
 import { TASK_QUEUES } from '../common/taskQueues';
-import { deepVerify, fullSync, listDriveIntoCatalog } from '../workflows';
+import { deepVerify, fullSync, incrementalSweep, listDriveIntoCatalog } from '../workflows';
 import { bytesContent } from '../test/drive-emulator/content';
 import type { DriveStore } from '../test/drive-emulator/store';
 import { HISTORIES_DIR, type RecordedHistory, childFirstRunId, historyToJson, runChain } from '../test/support/histories';
@@ -14,7 +14,8 @@ import { stackConfig, startTestWorker } from '../test/support/worker';
  * server, Drive emulator, a real worker) and writes every run's history to test/histories/<label>/ (default: today's
  * date), for test/replay.test.ts. The server suggests continue-as-new early, so the few files here give several runs
  * each: a full sync in its list and transfer phases (with its listing child), a second one auditing every object, a deep verification of what it
- * wrote, and a listing that pages several drives and follows shortcuts.
+ * wrote, an incremental sweep of a rename, a move, a trash, a modification and new files (its transfers continue as
+ * new), and a listing that pages several drives and follows shortcuts.
  */
 const SUGGEST_CONTINUE_AS_NEW_AFTER_EVENTS = 20;
 const G = 'application/vnd.google-apps.';
@@ -36,6 +37,21 @@ async function seedFullSyncDrive(store: DriveStore): Promise<void> {
   await store.addFile({ name: 'link to nothing', mimeType: `${G}shortcut`, shortcutTargetId: 'no-such-file' });
   const team = store.addDrive('Team Drive');
   await store.addFile({ name: 'team plan.txt', driveId: team.id, content: bytesContent('team plan') });
+}
+
+/**
+ * What the sweep applies: each kind of change it handles (the files named are seedFullSyncDrive's), and enough new
+ * or changed content that its transfers take several batches and continue as new.
+ */
+async function changeFullSyncDrive(store: DriveStore): Promise<void> {
+  const named = (name: string) => [...store.files.values()].find((f) => f.name === name)!;
+  const projects = named('Projects');
+  store.rename(named('note-0.txt').id, 'note-0 renamed.txt');
+  store.move(named('note-1.txt').id, 'root');
+  store.setTrashed(named('note-2.txt').id, true);
+  await store.modifyContent(named('note-3.txt').id, { content: bytesContent('note 3, edited') });
+  store.rename(named('Plan').id, 'Plan v2');
+  for (let i = 0; i < 5; i++) await store.addFile({ name: `new-${i}.txt`, parentId: projects.id, content: bytesContent(`new ${i}`) });
 }
 
 /** Enough drives and shortcuts that both the paging and the shortcut phase of a listing continue as new. */
@@ -91,6 +107,16 @@ async function main() {
       args: [{ samplePercent: 100, pageObjects: 2, catalogTaskQueue }],
     });
     await verify.result();
+    await changeFullSyncDrive(store);
+    const sweep = await worker.client.workflow.start(incrementalSweep, {
+      taskQueue: TASK_QUEUES.workflows,
+      workflowId: 'sweep',
+      args: [{ fullSync: { includeSharedDrives: true, batchSize: 2, batchesInFlight: 2, catalogTaskQueue }, trashRetentionDays: 30 }],
+    });
+    const swept = await sweep.result();
+    if (swept.kind !== 'swept' || !swept.places?.relocated || !swept.places.trashed) {
+      throw new Error(`the sweep did not move and trash objects: ${JSON.stringify(swept)}`);
+    }
     await seedListingDrive(store);
     const listing = await worker.client.workflow.start(listDriveIntoCatalog, {
       taskQueue: TASK_QUEUES.workflows,
@@ -103,8 +129,15 @@ async function main() {
     const auditRuns = await runChain(worker.client, audit.workflowId, audit.firstExecutionRunId);
     const listingRuns = await runChain(worker.client, listing.workflowId, listing.firstExecutionRunId);
     const verifyRuns = await runChain(worker.client, verify.workflowId, verify.firstExecutionRunId);
-    if (syncRuns.length < 2 || auditRuns.length < 2 || listingRuns.length < 3 || verifyRuns.length < 2) {
-      const runs = { sync: syncRuns.length, audit: auditRuns.length, listing: listingRuns.length, verify: verifyRuns.length };
+    const sweepRuns = await runChain(worker.client, sweep.workflowId, sweep.firstExecutionRunId);
+    const runs = {
+      sync: syncRuns.length,
+      audit: auditRuns.length,
+      listing: listingRuns.length,
+      verify: verifyRuns.length,
+      sweep: sweepRuns.length,
+    };
+    if (runs.sync < 2 || runs.audit < 2 || runs.listing < 3 || runs.verify < 2 || runs.sweep < 2) {
       throw new Error(
         `too few runs continued as new to record a resumed run of each phase (${JSON.stringify(runs)}): lower the threshold or add items`,
       );
@@ -117,6 +150,7 @@ async function main() {
       ...writeRuns(dir, childId, 'listDriveIntoCatalog', await runChain(worker.client, childId, childFirstRunId(syncRuns, childId))),
       ...writeRuns(dir, listing.workflowId, 'listDriveIntoCatalog', listingRuns),
       ...writeRuns(dir, verify.workflowId, 'deepVerify', verifyRuns),
+      ...writeRuns(dir, sweep.workflowId, 'incrementalSweep', sweepRuns),
     ];
     for (const file of written) console.log(`recorded ${relative(process.cwd(), file)}`);
   } finally {

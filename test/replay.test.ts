@@ -10,7 +10,9 @@ test('every recorded workflow history replays on the current workflow code witho
   const recorded = readRecordedHistories();
   const continuedAsNew = (type: string) =>
     recorded.some((r) => r.workflowType === type && JSON.stringify(r.history).includes('"workflowExecutionContinuedAsNewEventAttributes"'));
-  assert.ok(continuedAsNew('fullSync') && continuedAsNew('listDriveIntoCatalog'), 'both workflows have histories that continued as new');
+  for (const type of ['fullSync', 'listDriveIntoCatalog', 'incrementalSweep']) {
+    assert.ok(continuedAsNew(type), `${type} has a recorded history that continued as new`);
+  }
 
   const replays = Worker.runReplayHistories(
     { workflowBundle: await workflowBundle() },
