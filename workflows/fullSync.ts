@@ -64,6 +64,9 @@ const BATCHES_IN_FLIGHT_AND_AUDIT = 'transfer-batches-in-flight-verify-written-a
  */
 const RECONCILES_PLACES_AND_REMOVALS = 'reconcile-places-removals-change-tokens';
 
+/** Runs from this version on give place-check pages a heartbeat timeout. */
+const PLACE_CHECKS_HEARTBEAT = 'place-checks-heartbeat';
+
 /**
  * Full sync: lists every drive into the catalog, transfers every pending file to every destination in
  * batches, then HEADs every recorded object to verify it. No file list is held in workflow state; the
@@ -81,6 +84,8 @@ export async function fullSync(input: FullSyncInput): Promise<FullSyncSummary> {
   const transfer = transferActivities(input.transferHeartbeatTimeout ?? '1 minute', survivesCrashes ? 10 : 5);
   const auditsRest = patched(BATCHES_IN_FLIGHT_AND_AUDIT);
   const reconciles = patched(RECONCILES_PLACES_AND_REMOVALS);
+  // A place-check page heartbeats: one lost with a killed worker is retried after 30 s, not after 5 minutes.
+  const placing = patched(PLACE_CHECKS_HEARTBEAT) ? catalogActivities(catalogQueue, '5 minutes', '30 seconds') : verifying;
   // One batch at a time reproduces the order of commands of the runs before the window.
   const batchesInFlight = auditsRest ? Math.max(1, input.batchesInFlight ?? 4) : 1;
   const batchSize = input.batchSize ?? 100;
@@ -138,7 +143,7 @@ export async function fullSync(input: FullSyncInput): Promise<FullSyncSummary> {
 
   if (phase === 'place') {
     await applyQueuedPlaceChecks(
-      verifying,
+      placing,
       runId,
       afterId,
       (counts, next) => {
