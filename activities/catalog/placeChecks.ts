@@ -82,7 +82,9 @@ export function countQueuedPlaceChecks(catalog: Catalog): number {
  */
 export function planPlaceCheck(catalog: Catalog, planner: ObjectKeyPlanner, fileId: string, destinations: string[]): PlacePlan {
   const db = catalog.db;
-  const file = db.prepare('SELECT id, kind, mime_type, state, gone, modified_time, version, md5, drive_sha256 FROM files WHERE id = ?').get(fileId) as
+  const file = db
+    .prepare('SELECT id, kind, mime_type, state, gone, modified_time, version, md5, drive_sha256 FROM files WHERE id = ?')
+    .get(fileId) as
     | {
         id: string;
         kind: string;
@@ -121,7 +123,15 @@ export function planPlaceCheck(catalog: Catalog, planner: ObjectKeyPlanner, file
   if (file.gone) {
     for (const o of objects) {
       const trashKey = trashKeys.next(o.destination, o.key);
-      plan.moves.push({ kind: 'trash', destination: o.destination, format: o.format, from: o.key, trashKey, object: o, contentCurrent: synced });
+      plan.moves.push({
+        kind: 'trash',
+        destination: o.destination,
+        format: o.format,
+        from: o.key,
+        trashKey,
+        object: o,
+        contentCurrent: synced,
+      });
     }
     return plan;
   }
@@ -135,7 +145,15 @@ export function planPlaceCheck(catalog: Catalog, planner: ObjectKeyPlanner, file
       plan.moves.push({ kind: 'relocate', destination: o.destination, format: o.format, from: o.key, to: want, trashKey, object: o });
     } else {
       // An export format no longer configured, or content about to be written again at the new key.
-      plan.moves.push({ kind: 'trash', destination: o.destination, format: o.format, from: o.key, trashKey, object: o, contentCurrent: false });
+      plan.moves.push({
+        kind: 'trash',
+        destination: o.destination,
+        format: o.format,
+        from: o.key,
+        trashKey,
+        object: o,
+        contentCurrent: false,
+      });
     }
   }
   const held = new Set(objects.map((o) => `${o.destination}\n${o.format}`));

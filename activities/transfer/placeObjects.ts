@@ -2,7 +2,14 @@ import { emptyPlaceCounts, type PlaceCounts } from '../../common/types';
 import type { Logger } from '../../common/logger';
 import type { Catalog } from '../catalog/catalog';
 import type { ObjectKeyPlanner } from '../catalog/objectKeys';
-import { type MoveOutcome, type PlaceMove, type PlacePlan, planPlaceCheck, queuedPlaceChecks, recordPlaceCheck } from '../catalog/placeChecks';
+import {
+  type MoveOutcome,
+  type PlaceMove,
+  type PlacePlan,
+  planPlaceCheck,
+  queuedPlaceChecks,
+  recordPlaceCheck,
+} from '../catalog/placeChecks';
 import { type Destination, ObjectMissingError } from '../storage/destination';
 
 export interface PlaceDeps {
