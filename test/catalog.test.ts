@@ -176,7 +176,7 @@ test('only content or place counts as a change: a folder edit, a new version wit
     await listEverything(catalog, 'm1');
     catalog.db.prepare("UPDATE files SET state = 'synced' WHERE state = 'pending'").run();
     await s.modifyContent(bin.id, { content: bytesContent('same bytes') }); // new version, same bytes
-    s.rename(folder.id, 'meta-folder'); // touches the folder's modifiedTime and version
+    s.rename(folder.id, 'meta-folder'); // a new version, same modifiedTime
     s.rename(shortcut.id, 'meta-link');
     const counts = await listEverything(catalog, 'm2');
     assert.equal(counts.changed, 0);

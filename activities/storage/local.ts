@@ -51,6 +51,7 @@ const resumeTokenSchema = z.object({
  * good copy.
  */
 export class LocalDestination implements Destination {
+  readonly renamesInPlace = true;
   readonly maxParts = Number.POSITIVE_INFINITY;
   private readonly root: string;
 

@@ -78,6 +78,7 @@ export interface S3ConnectionOptions {
 /** AWS S3 or any S3-compatible store (Scaleway, OVH, Hetzner, Exoscale, MinIO). */
 export class S3Destination implements Destination {
   readonly name: string;
+  readonly renamesInPlace = false;
   readonly maxParts: number;
   /** The SDK client, open to middleware (tests record the commands sent). */
   readonly client: S3Client;
