@@ -281,3 +281,15 @@ export function recordPlaceCheck(catalog: Catalog, plan: PlacePlan, outcomes: Mo
   })();
   return counts;
 }
+
+/** Where a file's objects are now, per destination: at their keys, and under .trash/ (the demo and the API show it). */
+export function objectPlaces(
+  catalog: Catalog,
+  fileId: string,
+): { live: Array<{ destination: string; key: string }>; trashed: Array<{ destination: string; key: string }> } {
+  const live = catalog.db.prepare('SELECT destination, key FROM objects WHERE file_id = ? ORDER BY destination, key').all(fileId);
+  const trashed = catalog.db
+    .prepare('SELECT destination, key FROM trashed_objects WHERE file_id = ? ORDER BY destination, key')
+    .all(fileId);
+  return { live, trashed } as ReturnType<typeof objectPlaces>;
+}
