@@ -250,3 +250,21 @@ test('a sweep is skipped, not queued, while a full sync holds the account', asyn
   stack.emulator!.faults.clear();
   assert.equal((await sweep()).kind, 'swept', 'the hold ends with the full sync');
 });
+
+test('an object missing behind our back when its file is renamed is written again, not left queued', async () => {
+  const s = stack.emulator!.store;
+  const file = await s.addFile({ name: 'fragile.txt', content: bytesContent('mike') });
+  await sweep();
+  const aws = worker.wired.destinations.find((d) => d.name === 'aws')!;
+  await aws.delete(`${MY}/fragile.txt`);
+  s.rename(file.id, 'fragile-renamed.txt');
+  const result = await sweep();
+  assert.equal(result.kind, 'swept');
+  assert.equal(result.kind === 'swept' && result.places?.requeued, 1);
+  assert.equal(result.kind === 'swept' && result.filesSynced, 1, 'the file is transferred again');
+  assert.equal((worker.wired.catalog.db.prepare('SELECT count(*) AS n FROM place_checks').get() as { n: number }).n, 0);
+  for (const destination of worker.wired.destinations) {
+    const listing = await contents(destination);
+    assert.equal(listing[`${MY}/fragile-renamed.txt`], sha(Buffer.from('mike')), destination.name);
+  }
+});

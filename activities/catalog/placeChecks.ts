@@ -50,6 +50,8 @@ export type MoveOutcome =
       versionId?: string;
       /** Where a relocated object's old key is kept: its trash key, or nothing when the destination renamed it. */
       oldKeptAt?: string;
+      /** Neither the source nor the target holds the object: it is forgotten, and a live file transferred again. */
+      lost?: boolean;
     }
   | { move: PlaceMove; done: false; error: string };
 
@@ -219,6 +221,13 @@ export function recordPlaceCheck(catalog: Catalog, plan: PlacePlan, outcomes: Mo
         continue;
       }
       const where = { fileId: plan.fileId, destination: move.destination, format: move.format };
+      if (outcome.lost) {
+        if (move.kind === 'restore')
+          db.prepare('DELETE FROM trashed_objects WHERE destination = ? AND key = ?').run(move.destination, move.from);
+        else db.prepare('DELETE FROM objects WHERE file_id = @fileId AND destination = @destination AND format = @format').run(where);
+        if (move.kind !== 'trash') plan.requeue = true;
+        continue;
+      }
       if (move.kind === 'relocate') {
         db.prepare(
           `UPDATE objects SET key = @to, etag = coalesce(@etag, etag), version_id = @versionId
@@ -262,10 +271,25 @@ export function recordPlaceCheck(catalog: Catalog, plan: PlacePlan, outcomes: Mo
       }
     }
     if (plan.requeue) {
-      db.prepare(`UPDATE files SET state = 'pending', updated_at = ? WHERE id = ? AND state = 'synced'`).run(now, plan.fileId);
+      db.prepare(`UPDATE files SET state = 'pending', updated_at = ? WHERE id = ? AND state = 'synced' AND gone IS NULL`).run(
+        now,
+        plan.fileId,
+      );
       counts.requeued++;
     }
     if (counts.failed === 0) db.prepare('DELETE FROM place_checks WHERE file_id = ?').run(plan.fileId);
   })();
   return counts;
+}
+
+/** Where a file's objects are now, per destination: at their keys, and under .trash/ (the demo and the API show it). */
+export function objectPlaces(
+  catalog: Catalog,
+  fileId: string,
+): { live: Array<{ destination: string; key: string }>; trashed: Array<{ destination: string; key: string }> } {
+  const live = catalog.db.prepare('SELECT destination, key FROM objects WHERE file_id = ? ORDER BY destination, key').all(fileId);
+  const trashed = catalog.db
+    .prepare('SELECT destination, key FROM trashed_objects WHERE file_id = ? ORDER BY destination, key')
+    .all(fileId);
+  return { live, trashed } as ReturnType<typeof objectPlaces>;
 }
