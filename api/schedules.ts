@@ -76,7 +76,8 @@ export function scheduledJob(name: string): ScheduledJob | undefined {
 
 /** The config's times as a Temporal schedule spec: one cron string or one interval, in the configured time zone. */
 export function scheduleSpec(times: ScheduleTimesConfig): ScheduleSpec {
-  const when: ScheduleSpec = times.cron === undefined ? { intervals: [{ every: intervalMs(times.every!)! }] } : { cronExpressions: [times.cron] };
+  const when: ScheduleSpec =
+    times.cron === undefined ? { intervals: [{ every: intervalMs(times.every!)! }] } : { cronExpressions: [times.cron] };
   return { ...when, timezone: times.timezone };
 }
 
@@ -168,7 +169,9 @@ export function describeSpec(spec: ScheduleSpecDescription): string {
     const year = c.year.length ? ` year ${cronField(c.year)}` : '';
     return `cron ${seconds === '0' ? '' : `${seconds} `}${fields.join(' ')}${year} (${zone})`;
   });
-  const intervals = (spec.intervals ?? []).map((i) => `every ${formatInterval(i.every)}${i.offset ? ` offset ${formatInterval(i.offset)}` : ''}`);
+  const intervals = (spec.intervals ?? []).map(
+    (i) => `every ${formatInterval(i.every)}${i.offset ? ` offset ${formatInterval(i.offset)}` : ''}`,
+  );
   return [...crons, ...intervals].join('; ') || 'no times';
 }
 

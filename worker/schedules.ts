@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
-import { Client, Connection, ScheduleAlreadyRunning, type ScheduleDescription, ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  ScheduleAlreadyRunning,
+  type ScheduleDescription,
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+} from '@temporalio/client';
 import { SCHEDULED_JOBS, SCHEDULE_NAMES, type ScheduleName, type ScheduledJob, scheduleSpec } from '../api/schedules';
 import { runSearchAttributes } from '../api/searchAttributes';
 import type { Config } from '../common/config';
@@ -46,7 +53,11 @@ export function desiredSchedule(config: Config, job: ScheduledJob) {
   const hash = createHash('sha256')
     .update(stableJson({ spec, action, policies, backupKind: job.backupKind, account: config.account }))
     .digest('hex');
-  const tagged = { ...action, memo: { [SCHEDULE_HASH_MEMO]: hash }, typedSearchAttributes: runSearchAttributes(job.backupKind, config.account) };
+  const tagged = {
+    ...action,
+    memo: { [SCHEDULE_HASH_MEMO]: hash },
+    typedSearchAttributes: runSearchAttributes(job.backupKind, config.account),
+  };
   return { spec, action: tagged, policies, hash };
 }
 

@@ -29,18 +29,20 @@ export const QUIET_SCHEDULES = {
  * that kill it as a crash would or run several, and for the benchmark, which measures its memory on its own.
  * `compiled` runs the `npm run build` output, as in production (about 35 MB less than running the TypeScript
  * through tsx). `role` is the worker's (`all` when unset). The child comes back tagged with the identity it
- * logged at start: Temporal's name for its pollers, on every log line it writes and in the histories it works on.
+ * logged at start: Temporal's name for its pollers, on every log line it writes and in the histories it works on,
+ * and with what it logged to stdout until then (`startupLog`: the schedules it reconciled, for one).
  */
 export async function startWorkerProcess(
   configPath: string,
   env: NodeJS.ProcessEnv,
   options: { compiled?: boolean; timeoutMs?: number; role?: WorkerRole } = {},
-): Promise<ChildProcess & { identity: string }> {
+): Promise<ChildProcess & { identity: string; startupLog: string }> {
   const timeoutMs = options.timeoutMs ?? 180_000;
   const entry = options.compiled ? [join(repoRoot, 'dist', 'worker', 'main.js')] : ['--import', 'tsx', join(repoRoot, 'worker', 'main.ts')];
   const role = options.role ? ['--role', options.role] : [];
   const child = spawnTied(process.execPath, [...WORKER_HEAP_FLAGS, ...entry, ...role, configPath], { ...process.env, ...env });
   let output = '';
+  let startupLog = '';
   child.stderr!.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
   const identity = await new Promise<string>((resolveStarted, reject) => {
     const timer = setTimeout(() => reject(new Error(`worker did not start within ${timeoutMs / 1000} s:\n${output}`)), timeoutMs);
@@ -53,6 +55,7 @@ export async function startWorkerProcess(
     child.stdout!.on('data', (chunk: Buffer) => {
       output = (output + chunk.toString()).slice(-4000);
       if (started) return;
+      startupLog += chunk.toString();
       started = output.match(/^\{.*"event":"worker\.started".*\}$/m);
       if (started) {
         clearTimeout(timer);
@@ -61,5 +64,5 @@ export async function startWorkerProcess(
       }
     });
   });
-  return Object.assign(child, { identity });
+  return Object.assign(child, { identity, startupLog });
 }
