@@ -204,11 +204,19 @@ test('a transfer worker never touches the schedules', async () => {
 
 test('a changed config updates the schedules it concerns, and only those', async () => {
   const client = await clientFor('spec-change');
-  const config = configFor('spec-change');
+  // The defaults of DESIGN.md section 4 (no worker serves this namespace: what they start is never run).
+  const config = configFor('spec-change', { schedules: {} });
   assert.deepEqual(outcomes(await reconcileSchedules(client, config, testLogger)), every('created'));
+  const defaults = {
+    'full-sync': 'cron 0 1 * * SUN (UTC)',
+    sweep: 'every 5m',
+    'nightly-dump': 'cron 30 2 * * * (UTC)',
+    'weekly-rollup': 'cron 45 3 * * SUN (UTC)',
+  };
+  for (const name of SCHEDULE_NAMES) assertScheduleFollows(await describe(client, name), config, name, defaults[name]);
 
   const respecified = configFor('spec-change', {
-    schedules: { ...QUIET_SCHEDULES, fullSync: { cron: '15 4 * * SAT', timezone: 'America/New_York' }, nightlyDump: { every: '1h30m' } },
+    schedules: { fullSync: { cron: '15 4 * * SAT', timezone: 'America/New_York' }, nightlyDump: { every: '1h30m' } },
   });
   assert.deepEqual(outcomes(await reconcileSchedules(client, respecified, testLogger)), {
     ...every('unchanged'),
@@ -227,7 +235,7 @@ test('a changed config updates the schedules it concerns, and only those', async
     sweep: 'updated',
   });
   const sweep = await describe(client, 'sweep');
-  assertScheduleFollows(sweep, rebatched, 'sweep', 'cron 0 0 1 JAN * (UTC)');
+  assertScheduleFollows(sweep, rebatched, 'sweep', 'every 5m');
   assert.equal((sweep.action.args as Array<{ fullSync: { batchSize: number } }>)[0].fullSync.batchSize, 7);
 });
 
@@ -277,6 +285,9 @@ test('the schedules CLI lists, pauses with a note, resumes and triggers, and ref
     Object.values(await list()).map((r) => r.exists),
     [false, false, false, false],
   );
+  const early = await runCli(['schedules', 'trigger', 'sweep', '--config', configPath]);
+  assert.equal(early.status, 1);
+  assert.match(early.stderr, /schedule drive-vault-sweep does not exist yet: the catalog host's worker creates it when it starts/);
   await reconcileSchedules(client, config, testLogger);
 
   const paused = await runCli(['schedules', 'pause', 'sweep', '--note', 'moving the NAS', '--config', configPath]);
@@ -326,6 +337,16 @@ test('the schedules CLI lists, pauses with a note, resumes and triggers, and ref
   assert.equal(noName.status, 2);
   assert.match(noName.stderr, /schedules pause needs a NAME: full-sync, sweep, nightly-dump, weekly-rollup/);
   assert.equal((await describe(client, 'weekly-rollup')).info.numActionsTaken, 1, 'a refused command starts nothing');
+
+  // A sweep on demand, tagged as its schedule's runs are (no worker runs it here: the sweep is another part's).
+  const sweep = await runCli(['sync', 'sweep', '--json', '--config', configPath]);
+  assert.equal(sweep.status, 0, sweep.stderr);
+  const { workflowId, webUi } = JSON.parse(sweep.stdout) as { workflowId: string; webUi: string };
+  assert.match(webUi, new RegExp(`/namespaces/cli/workflows/${workflowId}$`));
+  const started = await client.workflow.getHandle(workflowId).describe();
+  assert.equal(started.type, SCHEDULED_JOBS.sweep.workflowType);
+  assert.equal(started.typedSearchAttributes.get(backupKind), 'incremental-sweep');
+  await client.workflow.getHandle(workflowId).terminate('the test only checks how it was started');
 });
 
 test('the command line reads sync sweep and the schedules commands, and names what is wrong', () => {
