@@ -6,11 +6,15 @@ import type { Catalog } from './catalog/catalog';
 import { ObjectKeyPlanner } from './catalog/objectKeys';
 import { type RunKind, finishRun, startRun } from './catalog/runs';
 import type { ScopeRules } from './catalog/scopeRules';
-import { claimPendingBatch, recordFailedBatch, recordTransferOutcomes, requeueFailures } from './catalog/syncQueue';
+import { type ClaimInput, claimPendingBatch, recordFailedBatch, recordTransferOutcomes, requeueFailures } from './catalog/syncQueue';
+import { readChangesPage } from './drive/changes';
 import { listDrivePage, listSharedDrives } from './drive/listing';
 import { followShortcutsStep, resolveShortcutsPage } from './drive/shortcuts';
 import type { Destination } from './storage/destination';
+import { purgeExpiredTrash } from './storage/trashRetention';
+import { beginChangeTracking, beginSweep } from './sweep/beginSweep';
 import { DriveSlots } from './transfer/driveSlots';
+import { applyPlaceChecksPage } from './transfer/placeObjects';
 import { transferBatch } from './transfer/transferBatch';
 import { type DeepVerifyPageInput, beginDeepVerify, deepVerifyPage } from './verify/deepVerify';
 import { auditObjectsPage, planAudit, verifyObjectsPage } from './verify/headObjects';
@@ -33,6 +37,16 @@ export interface CatalogActivityDeps {
 export function createCatalogActivities(deps: CatalogActivityDeps) {
   const { catalog } = deps;
   const planner = new ObjectKeyPlanner(catalog.db, deps.account, deps.exportFormats);
+  // One page of place checks at a time in this process: two runs at once would move the same objects twice.
+  let placing = Promise.resolve();
+  const oneAtATime = <T>(work: () => Promise<T>): Promise<T> => {
+    const done = placing.then(work);
+    placing = done.then(
+      () => undefined,
+      () => undefined,
+    );
+    return done;
+  };
   return {
     listDrivePage: (input: ListDrivePageInput) => listDrivePage(deps, input),
     listSharedDrives: () => listSharedDrives(deps),
@@ -41,7 +55,7 @@ export function createCatalogActivities(deps: CatalogActivityDeps) {
     resolveShortcutsPage: (input: { listingId: string; afterId: string; limit: number }) => resolveShortcutsPage(deps, input),
     startRun: async (input: { runId: string; kind: RunKind; workflowId: string }) => startRun(catalog, input),
     requeueFailures: async () => requeueFailures(catalog),
-    claimPendingBatch: async (input: { afterId: string; limit: number; countPending?: boolean }) =>
+    claimPendingBatch: async (input: ClaimInput) =>
       claimPendingBatch(catalog, { planner, scopeRules: deps.scopeRules, includeSharedWithMe: deps.includeSharedWithMe }, input),
     recordTransferOutcomes: async (input: { runId: string; outcomes: TransferOutcome[] }) => recordTransferOutcomes(catalog, input),
     recordFailedBatch: async (input: { runId: string; fileIds: string[]; finished: TransferOutcome[]; message: string }) =>
@@ -56,7 +70,18 @@ export function createCatalogActivities(deps: CatalogActivityDeps) {
     auditObjectsPage: (input: { runId: string; limit: number; unreachable?: string[] }) => auditObjectsPage(deps, input),
     beginDeepVerify: async (input: { destination?: string; samplePercent?: number }) => beginDeepVerify(deps, input),
     deepVerifyPage: (input: DeepVerifyPageInput) => deepVerifyPage(deps, input),
-    finishRun: async (input: { runId: string; totals: FullSyncTotals }) => finishRun(catalog, input),
+    finishRun: async <T extends FullSyncTotals>(input: { runId: string; totals: T }) => finishRun(catalog, input),
+    beginSweep: (input: { runId: string; workflowId: string; includeSharedDrives: boolean }) => beginSweep(deps, input),
+    beginChangeTracking: (input: { runId: string; includeSharedDrives: boolean }) => beginChangeTracking(deps, input),
+    readChangesPage: (input: { runId: string; scope: string }) => readChangesPage(deps, input),
+    /** Files a full sync's listing did not see are gone from Drive: their objects are queued for .trash/. */
+    markUnlistedGone: async (input: { runId: string }) => {
+      const startedAt = catalog.db.prepare('SELECT started_at FROM runs WHERE id = ?').get(input.runId) as { started_at: string };
+      return catalog.db.transaction(() => catalog.places.markUnlisted(input.runId, startedAt.started_at))();
+    },
+    applyPlaceChecksPage: (input: { runId: string; afterFileId: string; limit: number }) =>
+      oneAtATime(() => applyPlaceChecksPage({ ...deps, planner }, input)),
+    purgeExpiredTrash: (input: { runId: string; retentionDays: number; now?: string }) => purgeExpiredTrash(deps, input),
   };
 }
 

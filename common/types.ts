@@ -130,6 +130,35 @@ export interface FullSyncTotals {
    * once every `withinRuns` runs; `checked` of the `objects` planned are done.
    */
   audit?: { percent: number; objects: number; of: number; withinRuns: number; checked: number };
+  /** Items found gone from Drive (trashed, deleted, no longer shared or listed), folders' contents included. */
+  gone?: number;
+  /** What the place checks did to the objects of renamed, moved, gone and returned files. */
+  places?: PlaceCounts;
+}
+
+/** Objects moved by place checks, over all destinations. */
+export interface PlaceCounts {
+  /** Copied server-side to a renamed or moved file's new key (the old key kept under .trash/, or renamed on a directory). */
+  relocated: number;
+  /** Moved under .trash/<date>/: their file left Drive. */
+  trashed: number;
+  /** Moved back from .trash/: their file came back unchanged. */
+  restored: number;
+  /** Files queued for transfer because an object they need is nowhere (purged from .trash/, lost). */
+  requeued: number;
+  /** Object moves that failed (a destination down): their files stay queued for the next run. */
+  failed: number;
+}
+
+export const emptyPlaceCounts = (): PlaceCounts => ({ relocated: 0, trashed: 0, restored: 0, requeued: 0, failed: 0 });
+
+/** What an incremental sweep adds to a full sync's counts. */
+export interface SweepTotals extends FullSyncTotals {
+  /** Changes read from Drive's feed, per drive ('my-drive' or a shared drive's id), and the Drive calls made. */
+  changes: number;
+  driveCalls: number;
+  /** Objects under .trash/ purged as older than the retention. */
+  purged: number;
 }
 
 export const emptyFullSyncTotals = (): FullSyncTotals => ({

@@ -126,7 +126,11 @@ test('listDrivePage pages My Drive and shared drives into the catalog; a re-list
     const third = await listEverything(catalog, 'listing-3');
     assert.equal(third.changed, 2);
     assert.equal(catalog.getFile(bulk.id)!.state, 'pending', 'changed content is pending again');
-    assert.equal(catalog.countsByState().synced, 1504);
+    // A rename is no new content: the file stays synced, and a place check will move its objects server-side.
+    const renamed = all.find((f) => f.name === 'bulk-4.bin')!;
+    assert.equal(catalog.getFile(renamed.id)!.state, 'synced');
+    assert.deepEqual(catalog.db.prepare('SELECT file_id FROM place_checks').all(), [{ file_id: renamed.id }]);
+    assert.equal(catalog.countsByState().synced, 1505);
   } finally {
     catalog.close();
   }
@@ -176,7 +180,7 @@ test('only content or place counts as a change: a folder edit, a new version wit
     await listEverything(catalog, 'm1');
     catalog.db.prepare("UPDATE files SET state = 'synced' WHERE state = 'pending'").run();
     await s.modifyContent(bin.id, { content: bytesContent('same bytes') }); // new version, same bytes
-    s.rename(folder.id, 'meta-folder'); // touches the folder's modifiedTime and version
+    s.rename(folder.id, 'meta-folder'); // a new version, same modifiedTime
     s.rename(shortcut.id, 'meta-link');
     const counts = await listEverything(catalog, 'm2');
     assert.equal(counts.changed, 0);

@@ -74,7 +74,10 @@ test('a schedule that is not exactly one valid cron or interval, in an IANA time
     [{ fullSync: { cron: '@every 5m' } }, /an interval goes in "every"/],
     [{ fullSync: { cron: 'CRON_TZ=Europe/Paris 0 1 * * *' } }, /give the time zone in "timezone"/],
     [{ fullSync: { cron: '@fortnightly' } }, /unknown shorthand "@fortnightly"/],
-    [{ fullSync: { cron: '0 1 * * *', timezone: 'Mars/Olympus' } }, /schedules\.fullSync\.timezone: "Mars\/Olympus" is not an IANA time zone name/],
+    [
+      { fullSync: { cron: '0 1 * * *', timezone: 'Mars/Olympus' } },
+      /schedules\.fullSync\.timezone: "Mars\/Olympus" is not an IANA time zone name/,
+    ],
     [{ fullSync: { cron: '0 1 * * *', timezone: 'europe/paris' } }, /time zone names are case-sensitive: "Europe\/Paris"/],
     [{ fullSync: { cron: '0 1 * * *', timezone: '+02:00' } }, /schedules\.fullSync\.timezone/],
     [{ hourly: { every: '1h' } }, /schedules\.hourly: unknown key/],

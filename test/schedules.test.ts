@@ -14,7 +14,6 @@ import {
   formatInterval,
   triggerSchedule,
 } from '../api/schedules';
-import { formatSweepSummary } from '../api/sweepRuns';
 import { parseCommandLine } from '../cli/commandLine';
 import { type Config, parseConfig } from '../common/config';
 import { TASK_QUEUES } from '../common/taskQueues';
@@ -395,9 +394,4 @@ test('an interval reads back in the form the config takes', () => {
   assert.equal(formatInterval(5_400_000), '1h30m');
   assert.equal(formatInterval(30_000), '30s');
   assert.equal(formatInterval(86_400_000 + 1000), '1d1s');
-});
-
-test('a finished sweep prints each field of its result, whatever the result holds', () => {
-  const text = formatSweepSummary({ runId: 'run-1', skipped: 'a full sync holds the account' }, 'http://ui/w');
-  assert.deepEqual(text.split('\n'), ['sweep run-1', '  skipped  a full sync holds the account', '  Web UI   http://ui/w']);
 });

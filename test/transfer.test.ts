@@ -250,7 +250,7 @@ test('a Drive reply that never comes fails over within the stall timeout', { tim
 });
 
 test('an S3 destination that stops answering fails within the stall timeout; the others get the file', { timeout: 120_000 }, async () => {
-  const stalling = minioDestination(stack.minio!, 'aws', { name: 'stalling' }, 1);
+  const stalling = minioDestination(stack.minio!, 'aws', { name: 'stalling' }, { stallTimeoutSeconds: 1 });
   const f = await stack.emulator!.store.addFile({ name: 'to-a-frozen-store.txt', content: bytesContent('frozen') });
   // A stopped MinIO accepts connections and data into the kernel's buffers, and never answers.
   process.kill(-stack.minio!.process.pid!, 'SIGSTOP');

@@ -66,5 +66,5 @@ export function wireActivities(config: Config, logger: Logger, env: NodeJS.Proce
   const deps = wireSharedDeps(config, logger, env);
   const catalog = wireCatalogPart(config, deps);
   const transfer = wireTransferPart(config, deps);
-  return { catalog: catalog.catalog, parts: { catalog, transfer } };
+  return { catalog: catalog.catalog, destinations: deps.destinations, parts: { catalog, transfer } };
 }

@@ -1,27 +1,19 @@
 import {
-  ActivityFailure,
   type ActivityOptions,
   continueAsNew,
   defineQuery,
   executeChild,
   patched,
-  proxyActivities,
   setCurrentDetails,
   setHandler,
-  TimeoutFailure,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { CatalogActivities, TransferActivities } from '../activities';
 import { TASK_QUEUES } from '../common/taskQueues';
-import {
-  type FullSyncSummary,
-  type FullSyncTotals,
-  type TransferBatchProgress,
-  type TransferOutcome,
-  addCounts,
-  emptyFullSyncTotals,
-} from '../common/types';
+import { type FullSyncSummary, type FullSyncTotals, addCounts, emptyFullSyncTotals, emptyPlaceCounts } from '../common/types';
+import { catalogActivities, transferActivities } from './activityProxies';
 import { listDriveIntoCatalog } from './listDriveIntoCatalog';
+import { applyQueuedPlaceChecks } from './placeChecks';
+import { transferPendingFiles } from './transferWindow';
 
 export interface FullSyncInput {
   includeSharedDrives: boolean;
@@ -38,12 +30,19 @@ export interface FullSyncInput {
   /** The catalog host's task queue (`catalogTaskQueue(hostId)`); runs started before host ids existed use the unqualified one. */
   catalogTaskQueue?: string;
   /** Set by the workflow itself when it continues as new: where it was, and what it has done. */
-  resume?: { runId: string; phase: 'transfer' | 'verify'; afterId: string; afterRowId: number; totals: FullSyncTotals; runSeconds: number };
+  resume?: {
+    runId: string;
+    phase: 'place' | 'transfer' | 'verify';
+    afterId: string;
+    afterRowId: number;
+    totals: FullSyncTotals;
+    runSeconds: number;
+  };
 }
 
 export interface FullSyncProgress {
   runId: string;
-  phase: 'list' | 'transfer' | 'verify' | 'done';
+  phase: 'list' | 'place' | 'transfer' | 'verify' | 'done';
   totals: FullSyncTotals;
   /** Pending files not yet claimed by this run, and their size (binary files; exports have none up front). */
   pending: { files: number; bytes: number };
@@ -52,31 +51,6 @@ export interface FullSyncProgress {
 }
 
 export const fullSyncProgressQuery = defineQuery<FullSyncProgress>('fullSyncProgress');
-
-/**
- * Catalog work must not hang if the catalog host is gone. Claims and records take milliseconds: a short
- * timeout means a task lost with a killed worker is retried within seconds, not after minutes. A page of
- * HEADs to verify takes longer.
- */
-const catalogActivities = (taskQueue: string, startToCloseTimeout: ActivityOptions['startToCloseTimeout']) =>
-  proxyActivities<CatalogActivities>({
-    taskQueue,
-    startToCloseTimeout,
-    scheduleToCloseTimeout: '1 hour',
-    retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 20 },
-  });
-
-/**
- * A batch streams many bytes: a dead worker is noticed by its missing heartbeat, not by a long timeout,
- * and the retry goes on from the heartbeat's checkpoints.
- */
-const transferActivities = (heartbeatTimeout: ActivityOptions['heartbeatTimeout'], maximumAttempts: number) =>
-  proxyActivities<TransferActivities>({
-    taskQueue: TASK_QUEUES.transfer,
-    startToCloseTimeout: '12 hours',
-    heartbeatTimeout,
-    retry: { initialInterval: '1 second', maximumInterval: '5 minutes', maximumAttempts },
-  });
 
 /**
  * Runs from this version on survive killed workers: a batch gets more tries, one that still fails is recorded
@@ -91,14 +65,11 @@ const BATCH_SURVIVES_CRASHES = 'transfer-batch-survives-worker-crashes';
  */
 const BATCHES_IN_FLIGHT_AND_AUDIT = 'transfer-batches-in-flight-verify-written-audit-rest';
 
-type RecordedOutcomes = Awaited<ReturnType<CatalogActivities['recordTransferOutcomes']>>;
-
-/** The files a batch finished before its last try was lost, from that try's last heartbeat. */
-function finishedBeforeFailing(failure: ActivityFailure): TransferOutcome[] {
-  const progress =
-    failure.cause instanceof TimeoutFailure ? (failure.cause.lastHeartbeatDetails as TransferBatchProgress | undefined) : undefined;
-  return Object.values(progress?.finished ?? {});
-}
+/**
+ * Runs from this version on keep the backup's shape equal to Drive's: files no longer listed go under .trash/,
+ * renamed and moved ones are moved server-side, and change tokens taken before the listing let sweeps go on from it.
+ */
+const RECONCILES_PLACES_AND_REMOVALS = 'reconcile-places-removals-change-tokens';
 
 /**
  * Full sync: lists every drive into the catalog, transfers every pending file to every destination in
@@ -116,6 +87,7 @@ export async function fullSync(input: FullSyncInput): Promise<FullSyncSummary> {
   // Each worker lost mid-batch costs one try, and the next try resumes from the heartbeat: tries are cheap.
   const transfer = transferActivities(input.transferHeartbeatTimeout ?? '1 minute', survivesCrashes ? 10 : 5);
   const auditsRest = patched(BATCHES_IN_FLIGHT_AND_AUDIT);
+  const reconciles = patched(RECONCILES_PLACES_AND_REMOVALS);
   // One batch at a time reproduces the order of commands of the runs before the window.
   const batchesInFlight = auditsRest ? Math.max(1, input.batchesInFlight ?? 4) : 1;
   const batchSize = input.batchSize ?? 100;
@@ -147,7 +119,7 @@ export async function fullSync(input: FullSyncInput): Promise<FullSyncSummary> {
     if (workflowInfo().continueAsNewSuggested) {
       await continueAsNew<typeof fullSync>({
         ...input,
-        resume: { runId, phase: phase as 'transfer' | 'verify', afterId, afterRowId, totals, runSeconds },
+        resume: { runId, phase: phase as 'place' | 'transfer' | 'verify', afterId, afterRowId, totals, runSeconds },
       });
     }
   };
@@ -155,6 +127,8 @@ export async function fullSync(input: FullSyncInput): Promise<FullSyncSummary> {
   if (phase === 'list') {
     await catalog.startRun({ runId, kind: 'full-sync', workflowId: info.workflowId });
     await catalog.requeueFailures();
+    // Tokens taken before the listing: a sweep from them misses nothing that changes while it runs.
+    if (reconciles) await verifying.beginChangeTracking({ runId, includeSharedDrives: input.includeSharedDrives });
     report();
     const listed = await executeChild(listDriveIntoCatalog, {
       workflowId: `${info.workflowId}-listing`,
@@ -163,79 +137,61 @@ export async function fullSync(input: FullSyncInput): Promise<FullSyncSummary> {
     });
     totals = { ...totals, listed: listed.listed };
     phase = 'transfer';
+    if (reconciles) {
+      totals = { ...totals, gone: await catalog.markUnlistedGone({ runId }) };
+      phase = 'place';
+    }
   }
 
-  // The next batch is claimed, and finished ones recorded, while batches stream: the transfer lanes do not
-  // wait for the catalog between batches. A claim records keys and skips, nothing a second claim of the same
-  // files would do differently, so one dropped at continueAsNew is simply made again.
-  let claimed = phase === 'transfer' ? catalog.claimPendingBatch({ afterId, limit: batchSize, countPending: true }) : undefined;
-  let recording = Promise.resolve();
-  const record = async (recordedOutcomes: Promise<RecordedOutcomes>) => {
-    const recorded = await recordedOutcomes;
-    totals = {
-      ...totals,
-      filesSynced: totals.filesSynced + recorded.synced,
-      filesFailed: totals.filesFailed + recorded.failed,
-      filesDeferred: totals.filesDeferred + recorded.deferred,
-      bytes: totals.bytes + recorded.bytes,
-      verified: addCounts(totals.verified, recorded.verified ?? {}),
-      verifiedWritten: addCounts(totals.verifiedWritten, recorded.verified ?? {}),
-    };
-    runSeconds = recorded.runSeconds;
-    report();
-  };
-  type Streaming = { batch: Awaited<NonNullable<typeof claimed>>; done: Promise<TransferOutcome[] | ActivityFailure> };
-  const inFlight: Streaming[] = [];
-  let claimedAll = false;
-  let draining = false;
-  while (phase === 'transfer') {
-    while (!claimedAll && !draining && inFlight.length < batchesInFlight) {
-      const batch = await claimed!;
-      pending = batch.pendingAfter ?? { files: pending.files - batch.consumed.files, bytes: pending.bytes - batch.consumed.bytes };
-      // Current details are not history: a run continued as new shows them again before its first record.
-      report();
-      if (batch.items.length === 0) {
-        claimedAll = true;
-        break;
-      }
-      const done = transfer.transferBatch(batch.items).catch((err: unknown) => {
-        // Every try of the batch died (workers killed, a file that crashes its worker): its files fail, for the
-        // next run to retry, and this run goes on with the next batch.
-        if (!survivesCrashes || !(err instanceof ActivityFailure)) throw err;
-        return err;
-      });
-      inFlight.push({ batch, done });
-      claimed = catalog.claimPendingBatch({ afterId: batch.nextAfterId, limit: batchSize });
-      afterId = batch.nextAfterId;
-    }
-    if (inFlight.length === 0) {
-      await recording;
-      if (claimedAll) {
-        phase = 'verify';
-        break;
-      }
-      // Drained for continueAsNew: every batch claimed is recorded, the cursor is after the last of them.
-      await claimed;
-      await continueIfSuggested();
-      draining = false;
-      continue;
-    }
-    const finished = await Promise.race(inFlight.map((s) => s.done.then((outcomes) => ({ streaming: s, outcomes }))));
-    inFlight.splice(inFlight.indexOf(finished.streaming), 1);
-    const { batch } = finished.streaming;
-    const { outcomes } = finished;
-    await recording;
-    recording = record(
-      outcomes instanceof ActivityFailure
-        ? catalog.recordFailedBatch({
-            runId,
-            fileIds: batch.items.map((i) => i.fileId),
-            finished: finishedBeforeFailing(outcomes),
-            message: `${outcomes.message}: ${outcomes.cause?.message}`,
-          })
-        : catalog.recordTransferOutcomes({ runId, outcomes }),
+  if (phase === 'place') {
+    await applyQueuedPlaceChecks(
+      verifying,
+      runId,
+      afterId,
+      (counts, next) => {
+        totals = { ...totals, places: addCounts(totals.places ?? emptyPlaceCounts(), counts) };
+        afterId = next ?? '';
+        report();
+      },
+      continueIfSuggested,
     );
-    draining ||= workflowInfo().continueAsNewSuggested;
+    phase = 'transfer';
+  }
+
+  if (phase === 'transfer') {
+    afterId = await transferPendingFiles({
+      catalog,
+      transfer,
+      runId,
+      afterId,
+      batchSize,
+      batchesInFlight,
+      survivesCrashes,
+      onClaimed: (batch) => {
+        pending = batch.pendingAfter ?? { files: pending.files - batch.consumed.files, bytes: pending.bytes - batch.consumed.bytes };
+        // Current details are not history: a run continued as new shows them again before its first record.
+        report();
+      },
+      onRecorded: (recorded) => {
+        totals = {
+          ...totals,
+          filesSynced: totals.filesSynced + recorded.synced,
+          filesFailed: totals.filesFailed + recorded.failed,
+          filesDeferred: totals.filesDeferred + recorded.deferred,
+          bytes: totals.bytes + recorded.bytes,
+          verified: addCounts(totals.verified, recorded.verified ?? {}),
+          verifiedWritten: addCounts(totals.verifiedWritten, recorded.verified ?? {}),
+        };
+        runSeconds = recorded.runSeconds;
+        report();
+      },
+      shouldDrain: () => workflowInfo().continueAsNewSuggested,
+      onDrained: async (cursor) => {
+        afterId = cursor;
+        await continueIfSuggested();
+      },
+    });
+    phase = 'verify';
   }
 
   if (phase === 'verify' && auditsRest) {

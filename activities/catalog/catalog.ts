@@ -3,6 +3,7 @@ import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ListingCounts } from '../../common/types';
 import { migrations } from './migrations';
+import { PlaceChanges } from './placeChanges';
 
 export type FileKind = 'binary' | 'workspace' | 'folder' | 'shortcut' | 'unsupported';
 export type FileState = 'pending' | 'synced' | 'failed' | 'deferred' | 'skipped';
@@ -41,7 +42,12 @@ export interface CatalogFile extends CatalogFileInput {
  * One writer (this process); WAL so readers (the API) never block it.
  */
 export class Catalog {
-  private constructor(readonly db: Database.Database) {}
+  readonly places: PlaceChanges;
+
+  private constructor(readonly db: Database.Database) {
+    this.migrate();
+    this.places = new PlaceChanges(db);
+  }
 
   static open(path: string): Catalog {
     if (path !== ':memory:') {
@@ -55,9 +61,7 @@ export class Catalog {
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
     db.pragma('synchronous = NORMAL');
-    const catalog = new Catalog(db);
-    catalog.migrate();
-    return catalog;
+    return new Catalog(db);
   }
 
   close(): void {
@@ -83,26 +87,33 @@ export class Catalog {
     }
   }
 
+  /** Records a drive; a shared drive renamed gives every file in it a new key, moved by the next run's place checks. */
   upsertDrive(drive: { id: string; name: string; kind: 'my-drive' | 'shared-drive' }): void {
-    this.db
-      .prepare(
-        `INSERT INTO drives (id, name, kind, updated_at) VALUES (@id, @name, @kind, @now)
-         ON CONFLICT(id) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at WHERE name != excluded.name`,
-      )
-      .run({ ...drive, now: new Date().toISOString() });
+    const now = new Date().toISOString();
+    this.db.transaction(() => {
+      const known = this.db.prepare('SELECT name FROM drives WHERE id = ?').get(drive.id) as { name: string } | undefined;
+      this.db
+        .prepare(
+          `INSERT INTO drives (id, name, kind, updated_at) VALUES (@id, @name, @kind, @now)
+           ON CONFLICT(id) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at WHERE name != excluded.name`,
+        )
+        .run({ ...drive, now });
+      if (known && known.name !== drive.name) this.places.queueDrive(drive.id, now);
+    })();
   }
 
   /**
-   * Records one listing page in a single transaction. A content file that is new, or whose content or
-   * place changed, becomes pending; an unchanged one keeps its state. An item recorded by following a
-   * shortcut takes the place it is given even when Drive's version is unchanged; a listing at its Drive
-   * place does not move it back.
+   * Records one listing page (or the items of a page of Drive's changes) in a single transaction. A content file
+   * that is new, or whose content changed, becomes pending; one only renamed or moved keeps its state and is
+   * queued for a place check, which moves its objects server-side; so is everything under a renamed or moved
+   * folder, and an item that comes back after it was gone. An item recorded by following a shortcut takes the
+   * place it is given even when Drive's version is unchanged; a listing at its Drive place does not move it back.
    */
   recordListedFiles(files: CatalogFileInput[], listingId: string): ListingCounts {
     const counts: ListingCounts = { listed: files.length, new: 0, changed: 0, unchanged: 0, skipped: 0, folders: 0 };
     const now = new Date().toISOString();
     const select = this.db.prepare(
-      `SELECT name, parent_id, drive_id, followed_from, size, md5, modified_time, version, shortcut_target_id, state
+      `SELECT name, parent_id, drive_id, kind, followed_from, size, md5, modified_time, version, shortcut_target_id, state, gone
        FROM files WHERE id = ?`,
     );
     const insert = this.db.prepare(
@@ -116,9 +127,11 @@ export class Catalog {
       `UPDATE files SET drive_id = @driveId, kind = @kind, name = @name, mime_type = @mimeType, parent_id = @parentId,
          size = @size, md5 = @md5, drive_sha256 = @driveSha256, modified_time = @modifiedTime, created_time = @createdTime, version = @version,
          head_revision_id = @headRevisionId, shortcut_target_id = @shortcutTargetId, state = @state,
-         skip_reason = @skipReason, followed_from = @followedFrom, owned_by_me = @ownedByMe, last_listing_id = @listingId, updated_at = @now
+         skip_reason = @skipReason, followed_from = @followedFrom, owned_by_me = @ownedByMe, last_listing_id = @listingId, updated_at = @now,
+         gone = NULL
        WHERE id = @id`,
     );
+    const staleTrashedCopies = this.db.prepare('UPDATE trashed_objects SET content_current = 0 WHERE file_id = ?');
     const touch = this.db.prepare('UPDATE files SET last_listing_id = ?, owned_by_me = ? WHERE id = ?');
     this.db.transaction(() => {
       for (const f of files) {
@@ -133,6 +146,7 @@ export class Catalog {
               name: string;
               parent_id: string | null;
               drive_id: string | null;
+              kind: FileKind;
               followed_from: string | null;
               size: number | null;
               md5: string | null;
@@ -140,6 +154,7 @@ export class Catalog {
               version: string;
               shortcut_target_id: string | null;
               state: FileState | null;
+              gone: string | null;
             }
           | undefined;
         if (!existing) {
@@ -150,23 +165,31 @@ export class Catalog {
         const placedByFollowing =
           f.followedFrom != null &&
           (existing.followed_from !== f.followedFrom || existing.parent_id !== f.parentId || existing.drive_id !== f.driveId);
-        if (existing.version === f.version && !placedByFollowing) {
+        const returned = existing.gone !== null;
+        if (existing.version === f.version && !placedByFollowing && !returned) {
           touch.run(listingId, ownedByMe, f.id);
           counts.unchanged++;
           continue;
         }
-        // Drive bumps version on any edit; only new content or a new place means the copy must be redone.
+        // Drive bumps version on any edit; only new content means the copy must be redone, a new place only a move.
         const contentChanged =
-          f.kind === 'binary'
+          existing.kind !== f.kind ||
+          (f.kind === 'binary'
             ? existing.md5 !== f.md5 || existing.size !== f.size
             : f.kind === 'workspace'
               ? existing.modified_time !== f.modifiedTime
               : f.kind === 'shortcut'
                 ? existing.shortcut_target_id !== f.shortcutTargetId
-                : false;
-        const changed = contentChanged || existing.name !== f.name || existing.parent_id !== f.parentId;
-        update.run(changed ? row : { ...row, state: existing.state });
-        if (changed) counts.changed++;
+                : false);
+        const placeChanged = existing.name !== f.name || existing.parent_id !== f.parentId || existing.drive_id !== f.driveId;
+        update.run(contentChanged ? row : { ...row, state: existing.state });
+        if (contentChanged) staleTrashedCopies.run(f.id);
+        if (placeChanged || returned) {
+          if (f.kind === 'folder' && returned) this.places.restoreSubtree(f.id, now);
+          else if (f.kind === 'folder') this.places.queueSubtree(f.id, now);
+          else if (f.kind === 'binary' || f.kind === 'workspace') this.places.queueFile(f.id, now);
+        }
+        if (contentChanged || placeChanged || returned) counts.changed++;
         else counts.unchanged++;
       }
     })();

@@ -206,4 +206,37 @@ export const migrations: Array<{ version: number; name: string; sql: string }> =
       CREATE INDEX objects_deep_verified ON objects(deep_verified_at);
     `,
   },
+  {
+    version: 11,
+    name: 'incremental sweep: items gone from Drive, per-file transfer claims, the account hold, staged change tokens, files whose objects may be out of place, objects kept under .trash/',
+    sql: `
+      -- Why an item left the backup's view: trashed, removed (deleted or no longer shared), unlisted, parent-gone.
+      ALTER TABLE files ADD COLUMN gone TEXT;
+      -- The run transferring a pending file, so a sweep and a full sync never transfer it both.
+      ALTER TABLE files ADD COLUMN claimed_by TEXT;
+      -- Files whose objects may not sit where their keys say (renamed, moved, gone, back): checked by the next run.
+      CREATE TABLE place_checks (file_id TEXT PRIMARY KEY, queued_at TEXT NOT NULL);
+      CREATE TABLE trashed_objects (
+        destination TEXT NOT NULL,
+        key TEXT NOT NULL,
+        file_id TEXT NOT NULL,
+        format TEXT NOT NULL,
+        original_key TEXT NOT NULL,
+        size INTEGER,
+        sha256 TEXT,
+        file_version TEXT,
+        -- 1 while the object holds the file's current content, so bringing the file back needs no download.
+        content_current INTEGER NOT NULL,
+        trashed_on TEXT NOT NULL,
+        PRIMARY KEY (destination, key)
+      );
+      CREATE INDEX trashed_objects_file ON trashed_objects(file_id, destination, format);
+      CREATE INDEX trashed_objects_day ON trashed_objects(trashed_on);
+      -- The full sync that holds the account: sweeps are skipped while it runs.
+      CREATE TABLE account_hold (id INTEGER PRIMARY KEY CHECK (id = 1), run_id TEXT NOT NULL, workflow_id TEXT NOT NULL, held_since TEXT NOT NULL);
+      -- Start page tokens taken before a listing, made current only when the run that listed them finishes.
+      CREATE TABLE staged_change_tokens (run_id TEXT NOT NULL, scope TEXT NOT NULL, token TEXT NOT NULL, PRIMARY KEY (run_id, scope));
+      CREATE TABLE maintenance (task TEXT PRIMARY KEY, last_done_on TEXT NOT NULL);
+    `,
+  },
 ];

@@ -1,18 +1,29 @@
 import type { FullSyncSummary, FullSyncTotals } from '../../common/types';
+import { holdAccount, releaseRun } from './accountHold';
 import type { Catalog } from './catalog';
+import { promoteStagedTokens } from './changeTokens';
 import { countPending, countSkipped } from './syncQueue';
 
 export type RunKind = 'full-sync' | 'incremental-sweep' | 'nightly-dump' | 'weekly-rollup' | 'restore' | 'listing';
 
-/** Records a run's start; starting the same run again (after continue-as-new or a retry) keeps the first start. */
+/**
+ * Records a run's start; starting the same run again (after continue-as-new or a retry) keeps the first start.
+ * A full sync holds the account while it runs.
+ */
 export function startRun(catalog: Catalog, input: { runId: string; kind: RunKind; workflowId: string }): void {
-  catalog.db
-    .prepare(`INSERT INTO runs (id, kind, workflow_id, started_at, status) VALUES (?, ?, ?, ?, 'running') ON CONFLICT (id) DO NOTHING`)
-    .run(input.runId, input.kind, input.workflowId, new Date().toISOString());
+  catalog.db.transaction(() => {
+    catalog.db
+      .prepare(`INSERT INTO runs (id, kind, workflow_id, started_at, status) VALUES (?, ?, ?, ?, 'running') ON CONFLICT (id) DO NOTHING`)
+      .run(input.runId, input.kind, input.workflowId, new Date().toISOString());
+    if (input.kind === 'full-sync') holdAccount(catalog, input);
+  })();
 }
 
-/** Closes a run with its totals, and reports time and rate measured from its recorded start. */
-export function finishRun(catalog: Catalog, input: { runId: string; totals: FullSyncTotals }): FullSyncSummary {
+/**
+ * Closes a run with its totals, and reports time and rate measured from its recorded start. The run lets go of
+ * the account and its claims, and the change tokens it staged before its listing become current.
+ */
+export function finishRun<T extends FullSyncTotals>(catalog: Catalog, input: { runId: string; totals: T }): FullSyncSummary & T {
   const ended = new Date();
   const seconds = catalog.secondsSinceRunStarted(input.runId, ended);
   if (seconds === undefined) throw new Error(`run ${input.runId} was never started`);
@@ -20,7 +31,7 @@ export function finishRun(catalog: Catalog, input: { runId: string; totals: Full
     .prepare('SELECT DISTINCT destination FROM failures WHERE run_id = ? AND resolved_at IS NULL AND destination IS NOT NULL')
     .all(input.runId) as Array<{ destination: string }>;
   const degraded = [...new Set([...failedDestinations.map((r) => r.destination), ...Object.keys(input.totals.unverified)])].sort();
-  const summary: FullSyncSummary = {
+  const summary: FullSyncSummary & T = {
     ...input.totals,
     runId: input.runId,
     seconds,
@@ -30,8 +41,12 @@ export function finishRun(catalog: Catalog, input: { runId: string; totals: Full
     degraded,
   };
   const status = input.totals.filesFailed > 0 ? 'failed' : 'completed';
-  catalog.db
-    .prepare('UPDATE runs SET ended_at = ?, status = ?, summary = ? WHERE id = ?')
-    .run(ended.toISOString(), status, JSON.stringify(summary), input.runId);
+  catalog.db.transaction(() => {
+    catalog.db
+      .prepare('UPDATE runs SET ended_at = ?, status = ?, summary = ? WHERE id = ?')
+      .run(ended.toISOString(), status, JSON.stringify(summary), input.runId);
+    promoteStagedTokens(catalog, input.runId);
+    releaseRun(catalog, input.runId);
+  })();
   return summary;
 }

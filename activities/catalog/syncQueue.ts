@@ -28,16 +28,25 @@ export interface PendingBatch {
 /** Why a file that appears only under "Shared with me" is not backed up. */
 export const SHARED_WITH_ME_SKIP = 'appears only under Shared with me, and scope.sharedWithMe is off';
 
+export interface ClaimInput {
+  afterId: string;
+  limit: number;
+  countPending?: boolean;
+  /** The claiming run: files it takes are its own until recorded, and files another running run holds are left to it. */
+  runId?: string;
+}
+
 /**
  * The next pending files after `afterId`, as transfer descriptors with their keys. In one transaction:
  * files the scope rules keep out are marked skipped, and every other file gets its recorded object keys
- * (new ones recorded now), so no other claim can give the same key to another file. The batch is empty
- * only when nothing is pending after it.
+ * (new ones recorded now), so no other claim can give the same key to another file, and is claimed by the
+ * run, so a sweep and a full sync running at once never transfer one file twice. The batch is empty only
+ * when nothing is pending after it.
  */
 export function claimPendingBatch(
   catalog: Catalog,
   options: { planner: ObjectKeyPlanner; scopeRules: ScopeRules; includeSharedWithMe: boolean },
-  input: { afterId: string; limit: number; countPending?: boolean },
+  input: ClaimInput,
 ): PendingBatch {
   const { planner } = options;
   planner.beginBatch();
@@ -52,12 +61,16 @@ export function claimPendingBatch(
 function claimInTransaction(
   catalog: Catalog,
   options: { planner: ObjectKeyPlanner; scopeRules: ScopeRules; includeSharedWithMe: boolean },
-  input: { afterId: string; limit: number; countPending?: boolean },
+  input: ClaimInput,
 ): PendingBatch {
+  // A claim by a run no longer running (finished, or found abandoned) is no claim.
   const selectPending = catalog.db.prepare(
     `SELECT id, name, kind, mime_type, size, md5, drive_sha256, modified_time, version, owned_by_me FROM files
-     WHERE state = 'pending' AND id > ? ORDER BY id LIMIT ?`,
+     WHERE state = 'pending' AND gone IS NULL AND id > @afterId
+       AND (claimed_by IS NULL OR claimed_by = @runId OR claimed_by NOT IN (SELECT id FROM runs WHERE status = 'running'))
+     ORDER BY id LIMIT @limit`,
   );
+  const claim = catalog.db.prepare('UPDATE files SET claimed_by = ? WHERE id = ?');
   const { planner } = options;
   const outOfScope = compileScopeRules(options.scopeRules);
   const storedAt = catalog.db.prepare(
@@ -67,7 +80,7 @@ function claimInTransaction(
   let nextAfterId = input.afterId;
   const consumed = { files: 0, bytes: 0 };
   while (items.length === 0) {
-    const rows = selectPending.all(nextAfterId, input.limit) as PendingRow[];
+    const rows = selectPending.all({ afterId: nextAfterId, runId: input.runId ?? null, limit: input.limit }) as PendingRow[];
     if (rows.length === 0) break;
     consumed.files += rows.length;
     nextAfterId = rows.at(-1)!.id;
@@ -83,6 +96,7 @@ function claimInTransaction(
         catalog.markSkipped(r.id, skipReason);
         continue;
       }
+      if (input.runId) claim.run(input.runId, r.id);
       const objects = planner.assignKeys(r.id).map((o) => ({
         ...o,
         storedAt: (storedAt.all(r.id, o.format, o.key, r.version) as Array<{ destination: string }>).map((s) => s.destination),
@@ -104,7 +118,7 @@ function claimInTransaction(
   }
   if (!input.countPending) return { items, nextAfterId, consumed };
   const pendingAfter = catalog.db
-    .prepare(`SELECT count(*) AS files, coalesce(sum(size), 0) AS bytes FROM files WHERE state = 'pending' AND id > ?`)
+    .prepare(`SELECT count(*) AS files, coalesce(sum(size), 0) AS bytes FROM files WHERE state = 'pending' AND gone IS NULL AND id > ?`)
     .get(nextAfterId) as { files: number; bytes: number };
   return { items, nextAfterId, consumed, pendingAfter };
 }
@@ -144,16 +158,22 @@ export function recordTransferOutcomes(catalog: Catalog, input: { runId: string;
        etag = excluded.etag, version_id = excluded.version_id, file_version = excluded.file_version, state = excluded.state,
        uploaded_at = excluded.uploaded_at, verified_at = excluded.verified_at, deep_verified_at = ''`,
   );
-  const setState = db.prepare('UPDATE files SET state = ?, updated_at = ? WHERE id = ?');
+  const setState = db.prepare('UPDATE files SET state = ?, claimed_by = NULL, updated_at = ? WHERE id = ?');
   const resolveFailures = db.prepare('UPDATE failures SET resolved_at = ? WHERE file_id = ? AND resolved_at IS NULL');
   // One open failure per file and destination: a destination that has the file now is no longer failing.
   const resolveOtherFailures = db.prepare(
     `UPDATE failures SET resolved_at = ? WHERE file_id = ? AND resolved_at IS NULL
        AND (destination IS NULL OR destination NOT IN (SELECT value FROM json_each(?)))`,
   );
+  // A file that left Drive while it streamed: what it wrote goes under .trash/ at the next place check.
+  const queueIfGone = db.prepare(
+    `INSERT INTO place_checks (file_id, queued_at) SELECT id, @now FROM files WHERE id = @fileId AND gone IS NOT NULL
+     ON CONFLICT (file_id) DO NOTHING`,
+  );
   db.transaction(() => {
     for (const outcome of input.outcomes) {
       counts.bytes += outcome.bytesDownloaded;
+      if (outcome.stored.length) queueIfGone.run({ fileId: outcome.fileId, now });
       for (const o of outcome.stored) {
         // A claim never gives a key another file's object holds (checked in its transaction); should one turn up
         // here anyway, the other file's record is kept and this one refused, loudly.
@@ -220,7 +240,7 @@ export function recordFailedBatch(
 /** Failed and deferred files go back to pending, so each run (and a manual retry) tries them again. */
 export function requeueFailures(catalog: Catalog): number {
   return catalog.db
-    .prepare(`UPDATE files SET state = 'pending', updated_at = ? WHERE state IN ('failed', 'deferred')`)
+    .prepare(`UPDATE files SET state = 'pending', updated_at = ? WHERE state IN ('failed', 'deferred') AND gone IS NULL`)
     .run(new Date().toISOString()).changes;
 }
 
@@ -229,5 +249,5 @@ export function countSkipped(catalog: Catalog): number {
 }
 
 export function countPending(catalog: Catalog): number {
-  return (catalog.db.prepare(`SELECT count(*) AS n FROM files WHERE state = 'pending'`).get() as { n: number }).n;
+  return (catalog.db.prepare(`SELECT count(*) AS n FROM files WHERE state = 'pending' AND gone IS NULL`).get() as { n: number }).n;
 }

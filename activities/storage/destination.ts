@@ -81,6 +81,11 @@ export interface Destination {
   readonly name: string;
   /** Most parts one upload may have (10,000 on AWS, 1,000 on Scaleway); unlimited for a directory. */
   readonly maxParts: number;
+  /**
+   * Whether `move` is a rename that leaves nothing behind (a directory): a renamed file's object is then moved, where
+   * an object store copies it and keeps the old key under .trash/.
+   */
+  readonly renamesInPlace: boolean;
   upload(request: UploadRequest): Promise<UploadResult>;
   /** Starts a part upload, or continues the one `resumeToken` names; a token that no longer works throws. */
   beginPartUpload(request: PartUploadRequest, resumeToken?: unknown): Promise<PartUpload>;

@@ -1,14 +1,16 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { constants, createWriteStream } from 'node:fs';
-import { type FileHandle, copyFile, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { type Dirent, constants, createWriteStream } from 'node:fs';
+import { type FileHandle, copyFile, mkdir, open, readFile, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { type Readable, addAbortSignal } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import {
+  type CopyRequest,
   type Destination,
   DestinationError,
   type ObjectHead,
+  type ObjectMetadata,
   ObjectMissingError,
   type PartUpload,
   type PartUploadRequest,
@@ -18,6 +20,14 @@ import {
 
 /** Metadata lives in a parallel hidden tree, so the backup itself stays a plain browsable copy. */
 const META_DIR = '.drive-vault-meta';
+
+/** What the metadata file of an object holds: its metadata, with the SHA-256 and size of its bytes. */
+type StoredMetadata = ObjectMetadata & { sha256: string; size: number };
+
+const isMissing = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT';
+
+/** Key order is S3's: by UTF-8 bytes (which is also SQLite's default order). */
+const byKey = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
 const keyTag = (key: string) => createHash('sha256').update(key).digest('hex').slice(0, 24);
 
@@ -41,6 +51,7 @@ const resumeTokenSchema = z.object({
  * good copy.
  */
 export class LocalDestination implements Destination {
+  readonly renamesInPlace = true;
   readonly maxParts = Number.POSITIVE_INFINITY;
   private readonly root: string;
 
@@ -55,9 +66,11 @@ export class LocalDestination implements Destination {
     return key;
   }
 
+  /** A key's path below `base`; a key with a `.` or `..` segment, or one that would leave `base`, is refused. */
   private pathOf(key: string, base = this.root): string {
-    const path = resolve(base, ...key.split('/'));
-    if (relative(base, path).startsWith('..') || !path.startsWith(base + sep)) {
+    const segments = key.split('/');
+    const path = resolve(base, ...segments);
+    if (segments.some((s) => s === '.' || s === '..') || relative(base, path).startsWith('..') || !path.startsWith(base + sep)) {
       throw new DestinationError(this.name, `key "${key}" would leave the backup directory`);
     }
     return path;
@@ -136,30 +149,175 @@ export class LocalDestination implements Destination {
   ): Promise<UploadResult> {
     request.signal?.throwIfAborted();
     const finalPath = this.pathOf(request.key);
-    const metaPath = this.pathOf(`${request.key}.json`, join(this.root, META_DIR));
+    const metaPath = this.metaPathOf(request.key);
     await mkdir(dirname(metaPath), { recursive: true });
-    await writeFile(metaPath, JSON.stringify({ ...request.metadata, sha256: verified.sha256, size: verified.size }), { mode: 0o600 });
+    const stored: StoredMetadata = { ...request.metadata, sha256: verified.sha256, size: verified.size };
+    await writeFile(metaPath, JSON.stringify(stored), { mode: 0o600 });
     await rename(tmp, finalPath);
     await fsyncPath(dirname(finalPath));
     return { key: request.key, size: verified.size };
   }
 
-  private writeError(key: string, err: unknown): DestinationError {
+  private writeError(key: string, err: unknown, what = 'writing'): DestinationError {
     if (err instanceof DestinationError) return err;
-    return new DestinationError(this.name, `writing ${key} failed: ${(err as Error).message}`, { cause: err });
+    return new DestinationError(this.name, `${what} ${key} failed: ${(err as Error).message}`, { cause: err });
+  }
+
+  /** Copies to a temp file beside the target (a reflink where the filesystem can), synced, then committed like an upload. */
+  async copy(request: CopyRequest): Promise<UploadResult> {
+    const finalPath = this.pathOf(request.to);
+    const tmp = partialPathOf(finalPath, request.to);
+    try {
+      const content = await this.storedContent(request);
+      await mkdir(dirname(finalPath), { recursive: true });
+      await copyFile(this.pathOf(request.from), tmp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+      await fsyncPath(tmp);
+      return await this.commit(tmp, { ...request, key: request.to }, content);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw this.writeError(request.to, err, `copying ${request.from} to`);
+    }
+  }
+
+  /** A rename, committed like an upload (the new metadata first), then the old metadata and emptied folders removed. */
+  async move(request: CopyRequest): Promise<UploadResult> {
+    try {
+      const content = await this.storedContent(request);
+      await mkdir(dirname(this.pathOf(request.to)), { recursive: true });
+      const moved = await this.commit(this.pathOf(request.from), { ...request, key: request.to }, content);
+      if (request.from !== request.to) {
+        await rm(this.metaPathOf(request.from), { force: true });
+        await this.removeEmptyFolders(request.from);
+      }
+      return moved;
+    } catch (err) {
+      throw this.writeError(request.to, err, `moving ${request.from} to`);
+    }
+  }
+
+  /** The size of `from` and the SHA-256 its copy carries: the request's, else the one stored with it. */
+  private async storedContent(request: CopyRequest): Promise<{ sha256: string; size: number }> {
+    let size: number;
+    try {
+      ({ size } = await stat(this.pathOf(request.from)));
+    } catch (err) {
+      if (isMissing(err)) throw new ObjectMissingError(this.name, `${request.from} does not exist`, { cause: err });
+      throw err;
+    }
+    const sha256 = request.metadata.sha256 ?? (await this.readMetadata(request.from))?.sha256;
+    if (!sha256) throw new DestinationError(this.name, `${request.from} has no stored SHA-256`);
+    return { sha256, size };
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await rm(this.pathOf(key), { force: true });
+      await rm(this.metaPathOf(key), { force: true });
+      await this.removeEmptyFolders(key);
+    } catch (err) {
+      throw this.writeError(key, err, 'deleting');
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<{ key: string; size: number }> {
+    for await (const object of this.walk(folderOf(prefix))) if (object.key.startsWith(prefix)) yield object;
+  }
+
+  /** Every object below `folder` ('' or ending in '/'), in key order; neither the metadata tree nor partial files. */
+  private async *walk(folder: string): AsyncGenerator<{ key: string; size: number }> {
+    const dir = folder ? this.pathOf(folder) : this.root;
+    // A folder's entries sort as their keys do: a folder's name with the '/' that follows it in its keys.
+    const names = (await this.entriesOf(folder))
+      .filter((e) => e.isDirectory() || (e.isFile() && !e.name.endsWith('.partial')))
+      .map((e) => (e.isDirectory() ? `${e.name}/` : e.name))
+      .sort(byKey);
+    for (const name of names) {
+      if (name.endsWith('/')) yield* this.walk(folder + name);
+      else {
+        const size = await stat(join(dir, name)).then(
+          (s) => s.size,
+          (err) => (isMissing(err) ? undefined : Promise.reject(err)),
+        );
+        if (size !== undefined) yield { key: folder + name, size };
+      }
+    }
+  }
+
+  async listFolders(prefix: string): Promise<string[]> {
+    const folder = folderOf(prefix);
+    return (await this.entriesOf(folder))
+      .filter((e) => e.isDirectory())
+      .map((e) => `${folder}${e.name}/`)
+      .filter((f) => f.startsWith(prefix))
+      .sort(byKey);
+  }
+
+  /** A folder's entries, without the metadata tree; none when it does not exist. */
+  private async entriesOf(folder: string): Promise<Dirent[]> {
+    try {
+      const entries = await readdir(folder ? this.pathOf(folder) : this.root, { withFileTypes: true });
+      return folder ? entries : entries.filter((e) => e.name !== META_DIR);
+    } catch (err) {
+      if (isMissing(err)) return [];
+      throw this.readError(folder, err, 'listing');
+    }
+  }
+
+  async deleteUnder(prefix: string): Promise<number> {
+    if (!prefix.endsWith('/')) throw new DestinationError(this.name, `deleteUnder takes a folder ending in "/", not "${prefix}"`);
+    let deleted = 0;
+    for await (const _ of this.list(prefix)) deleted++;
+    try {
+      await rm(this.pathOf(prefix), { recursive: true, force: true });
+      await rm(this.pathOf(prefix, join(this.root, META_DIR)), { recursive: true, force: true });
+      await this.removeEmptyFolders(prefix);
+    } catch (err) {
+      throw this.writeError(prefix, err, 'deleting under');
+    }
+    return deleted;
+  }
+
+  /**
+   * Removes the folders that the removal of `key` (an object or a folder) left empty, in both trees, up to
+   * their roots: the backup stays as browsable as Drive, with no trail of empty folders behind moves.
+   */
+  private async removeEmptyFolders(key: string): Promise<void> {
+    for (const base of [this.root, join(this.root, META_DIR)]) {
+      for (let dir = this.pathOf(key, base); dir !== base; dir = dirname(dir)) {
+        try {
+          await rmdir(dir);
+        } catch (err) {
+          // Gone already (the removed object itself, or a folder removed meanwhile): look at its parent.
+          if (isMissing(err)) continue;
+          // Not empty, or not a folder: nothing above it is empty either.
+          if (['ENOTEMPTY', 'EEXIST', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) break;
+          throw err;
+        }
+      }
+    }
   }
 
   async head(key: string): Promise<ObjectHead | undefined> {
     try {
       const { size } = await stat(this.pathOf(key));
-      const meta = JSON.parse(await readFile(this.pathOf(`${key}.json`, join(this.root, META_DIR)), 'utf8')) as {
-        sha256?: string;
-        driveFileId?: string;
-      };
-      return { size, sha256: meta.sha256, driveFileId: meta.driveFileId };
+      const meta = await this.readMetadata(key);
+      return meta && { size, sha256: meta.sha256, driveFileId: meta.driveFileId };
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if (isMissing(err)) return undefined;
       throw this.readError(key, err);
+    }
+  }
+
+  private metaPathOf(key: string): string {
+    return this.pathOf(`${key}.json`, join(this.root, META_DIR));
+  }
+
+  private async readMetadata(key: string): Promise<StoredMetadata | undefined> {
+    try {
+      return JSON.parse(await readFile(this.metaPathOf(key), 'utf8')) as StoredMetadata;
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw err;
     }
   }
 
@@ -169,16 +327,16 @@ export class LocalDestination implements Destination {
       // Opened here, not by the stream, so that a missing file is told apart before any byte is read.
       handle = await open(this.pathOf(key), 'r');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ObjectMissingError(this.name, `${key} does not exist`);
+      if (isMissing(err)) throw new ObjectMissingError(this.name, `${key} does not exist`);
       throw this.readError(key, err);
     }
     const stream = handle.createReadStream();
     return options.signal ? addAbortSignal(options.signal, stream) : stream;
   }
 
-  private readError(key: string, err: unknown): DestinationError {
+  private readError(key: string, err: unknown, what = 'reading'): DestinationError {
     if (err instanceof DestinationError) return err;
-    return new DestinationError(this.name, `reading ${key} failed: ${(err as Error).message}`, { cause: err });
+    return new DestinationError(this.name, `${what} ${key} failed: ${(err as Error).message}`, { cause: err });
   }
 }
 
@@ -219,6 +377,11 @@ async function removePartials(dir: string, key: string): Promise<void> {
   const prefix = `.${keyTag(key)}.`;
   const names = (await readdir(dir)).filter((n) => n.startsWith(prefix) && n.endsWith('.partial'));
   await Promise.all(names.map((n) => rm(join(dir, n), { force: true })));
+}
+
+/** The folder part of a key prefix: '' or ending in '/'. */
+function folderOf(prefix: string): string {
+  return prefix.slice(0, prefix.lastIndexOf('/') + 1);
 }
 
 async function fsyncPath(path: string): Promise<void> {

@@ -1,8 +1,13 @@
 import {
   AbortMultipartUploadCommand,
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
+  type HeadObjectCommandOutput,
+  type ListObjectsV2CommandOutput,
   NoSuchKey,
   NotFound,
   PutObjectCommand,
@@ -10,11 +15,13 @@ import {
   S3Client,
   type S3ServiceException,
   type StorageClass,
+  paginateListObjectsV2,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { PassThrough, type Readable, addAbortSignal } from 'node:stream';
 import type { S3DestinationConfig } from '../../common/config';
 import {
+  type CopyRequest,
   type Destination,
   DestinationError,
   type ObjectHead,
@@ -28,11 +35,14 @@ import {
 } from './destination';
 import { abortFromContext, signWithKnownPayloadHash, withCallContext } from './s3CallContext';
 import { WHOLE_OBJECT_MAX_BYTES, readHead } from './readHead';
+import { copyInParts, copySourceOf } from './s3Copy';
 import { S3PartUpload } from './s3PartUpload';
 
 const MiB = 1024 * 1024;
 /** Larger ones of known size are streamed in one PUT up to this size (rclone's default upload cutoff). */
 const SINGLE_PUT_MAX_BYTES = 200 * MiB;
+/** The largest object one CopyObject may copy (S3's limit); larger ones are copied in parts. */
+const SINGLE_COPY_MAX_BYTES = 5 * 1024 * MiB;
 /**
  * The tag that holds an object's SHA-256 when it was not known as the upload began. Metadata is fixed once
  * an object is written, and rewriting it is a CopyObject: limited to 5 GiB, and a second full version on a
@@ -61,17 +71,21 @@ export interface S3Credentials {
 export interface S3ConnectionOptions {
   /** A request whose connection moves no byte, either way, for this long fails (and the SDK retries it). */
   stallTimeoutMs: number;
+  /** Objects larger than this are copied part by part: 5 GiB, S3's limit for one CopyObject (tests lower it). */
+  singleCopyMaxBytes?: number;
 }
 
 /** AWS S3 or any S3-compatible store (Scaleway, OVH, Hetzner, Exoscale, MinIO). */
 export class S3Destination implements Destination {
   readonly name: string;
+  readonly renamesInPlace = false;
   readonly maxParts: number;
   /** The SDK client, open to middleware (tests record the commands sent). */
   readonly client: S3Client;
   private readonly storageClass?: StorageClass;
   /** Whether the provider takes checksum headers (some S3-compatible ones reject them). */
   private readonly sendsChecksums: boolean;
+  private readonly singleCopyMaxBytes: number;
 
   constructor(
     private readonly config: S3DestinationConfig,
@@ -81,6 +95,7 @@ export class S3Destination implements Destination {
     this.name = config.name;
     this.maxParts = config.maxParts;
     this.sendsChecksums = config.requestChecksums !== 'when_required';
+    this.singleCopyMaxBytes = connection.singleCopyMaxBytes ?? SINGLE_COPY_MAX_BYTES;
     this.client = new S3Client({
       endpoint: config.endpoint,
       region: config.region,
@@ -259,21 +274,135 @@ export class S3Destination implements Destination {
 
   async head(key: string): Promise<ObjectHead | undefined> {
     const Key = this.fullKey(key);
+    const res = await this.headObject(Key);
+    if (!res) return undefined;
     try {
-      const res = await this.client.send(new HeadObjectCommand({ Bucket: this.config.bucket, Key }));
-      // Only objects whose hash came late have none in their metadata, so only they cost a tag read. HEAD's
-      // tag count is not relied on: S3-compatible stores do not all send it, nor AWS without tag-read permission.
-      const sha256 = res.Metadata?.sha256 ?? (await this.taggedSha256(Key, res.VersionId));
-      return { size: res.ContentLength ?? 0, sha256, driveFileId: res.Metadata?.['drive-file-id'] };
+      return { size: res.ContentLength ?? 0, sha256: await this.storedSha256(Key, res), driveFileId: res.Metadata?.['drive-file-id'] };
+    } catch (err) {
+      throw new DestinationError(this.name, `reading the tags of ${Key} failed: ${describeS3Error(err)}`, { cause: err });
+    }
+  }
+
+  private async headObject(Key: string, signal?: AbortSignal): Promise<HeadObjectCommandOutput | undefined> {
+    try {
+      return await this.client.send(new HeadObjectCommand({ Bucket: this.config.bucket, Key }), { abortSignal: signal });
     } catch (err) {
       if (err instanceof NotFound || (err as S3ServiceException).$metadata?.httpStatusCode === 404) return undefined;
       throw new DestinationError(this.name, `HEAD ${Key} failed: ${describeS3Error(err)}`, { cause: err });
     }
   }
 
-  private async taggedSha256(Key: string, VersionId: string | undefined): Promise<string | undefined> {
-    const res = await this.client.send(new GetObjectTaggingCommand({ Bucket: this.config.bucket, Key, VersionId }));
+  /**
+   * Only objects whose hash came late have none in their metadata, so only they cost a tag read. HEAD's tag
+   * count is not relied on: S3-compatible stores do not all send it, nor AWS without tag-read permission.
+   */
+  private async storedSha256(Key: string, head: HeadObjectCommandOutput): Promise<string | undefined> {
+    if (head.Metadata?.sha256) return head.Metadata.sha256;
+    const res = await this.client.send(new GetObjectTaggingCommand({ Bucket: this.config.bucket, Key, VersionId: head.VersionId }));
     return res.TagSet?.find((t) => t.Key === SHA256_TAG)?.Value;
+  }
+
+  /**
+   * One CopyObject up to the store's limit, UploadPartCopy in ranges above it: no byte passes through here. The
+   * version the HEAD saw is the one copied, so the size and SHA-256 carried over are its own. A SHA-256 held in a
+   * tag moves into the copy's metadata, where a new object keeps it.
+   */
+  async copy(request: CopyRequest): Promise<UploadResult> {
+    const from = this.fullKey(request.from);
+    const Key = this.fullKey(request.to);
+    try {
+      const source = await this.headObject(from, request.signal);
+      if (!source) throw new ObjectMissingError(this.name, `${from} does not exist`);
+      const size = source.ContentLength ?? 0;
+      const sha256 = request.metadata.sha256 ?? (await this.storedSha256(from, source));
+      const target = {
+        Bucket: this.config.bucket,
+        Key,
+        ...this.objectSettings(request.contentType),
+        Metadata: toS3Metadata({ ...request.metadata, sha256 }),
+      };
+      const CopySource = copySourceOf(this.config.bucket, from, source.VersionId);
+      if (size > this.singleCopyMaxBytes) {
+        const partSize = partSizeFor(size, this.config.maxParts);
+        const done = await copyInParts({ client: this.client, signal: request.signal, target, copySource: CopySource, size, partSize });
+        return { key: Key, size, ...done };
+      }
+      const copying = new CopyObjectCommand({ ...target, CopySource, MetadataDirective: 'REPLACE' });
+      const done = await this.client.send(copying, { abortSignal: request.signal });
+      return { key: Key, size, etag: done.CopyObjectResult?.ETag, versionId: done.VersionId };
+    } catch (err) {
+      // The source went between the HEAD and the copy.
+      if ((err as S3ServiceException).name === 'NoSuchKey')
+        throw new ObjectMissingError(this.name, `${from} does not exist`, { cause: err });
+      throw this.uploadError(Key, err, `copying ${from} to`);
+    }
+  }
+
+  async move(request: CopyRequest): Promise<UploadResult> {
+    const copied = await this.copy(request);
+    // A move onto its own key only rewrites the metadata.
+    if (request.to !== request.from) await this.delete(request.from);
+    return copied;
+  }
+
+  async delete(key: string): Promise<void> {
+    const Key = this.fullKey(key);
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.config.bucket, Key }));
+    } catch (err) {
+      throw new DestinationError(this.name, `deleting ${Key} failed: ${describeS3Error(err)}`, { cause: err });
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<{ key: string; size: number }> {
+    for await (const page of this.listPages(prefix)) {
+      for (const o of page.Contents ?? []) yield { key: this.keyBelowPrefix(o.Key!), size: o.Size ?? 0 };
+    }
+  }
+
+  async listFolders(prefix: string): Promise<string[]> {
+    const folders: string[] = [];
+    for await (const page of this.listPages(prefix, '/')) {
+      folders.push(...(page.CommonPrefixes ?? []).map((p) => this.keyBelowPrefix(p.Prefix!)));
+    }
+    return folders;
+  }
+
+  /** One DeleteObjects per listing page (at most 1,000 keys, its limit); a key the store would not delete fails the call. */
+  async deleteUnder(prefix: string): Promise<number> {
+    if (!prefix.endsWith('/')) throw new DestinationError(this.name, `deleteUnder takes a folder ending in "/", not "${prefix}"`);
+    let deleted = 0;
+    for await (const page of this.listPages(prefix)) {
+      const Objects = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
+      if (Objects.length === 0) continue;
+      let errors: Array<{ Key?: string; Code?: string; Message?: string }>;
+      try {
+        const res = await this.client.send(new DeleteObjectsCommand({ Bucket: this.config.bucket, Delete: { Objects, Quiet: true } }));
+        errors = res.Errors ?? [];
+      } catch (err) {
+        throw new DestinationError(this.name, `deleting under ${this.fullKey(prefix)} failed: ${describeS3Error(err)}`, { cause: err });
+      }
+      if (errors.length > 0) {
+        const [first] = errors;
+        const more = errors.length > 1 ? ` (and ${errors.length - 1} more keys)` : '';
+        throw new DestinationError(this.name, `deleting ${first!.Key} failed: ${first!.Code}: ${first!.Message}${more}`);
+      }
+      deleted += Objects.length;
+    }
+    return deleted;
+  }
+
+  private async *listPages(prefix: string, Delimiter?: string): AsyncGenerator<ListObjectsV2CommandOutput> {
+    const Prefix = this.fullKey(prefix);
+    try {
+      yield* paginateListObjectsV2({ client: this.client, pageSize: 1000 }, { Bucket: this.config.bucket, Prefix, Delimiter });
+    } catch (err) {
+      throw new DestinationError(this.name, `listing ${Prefix} failed: ${describeS3Error(err)}`, { cause: err });
+    }
+  }
+
+  private keyBelowPrefix(fullKey: string): string {
+    return fullKey.slice(this.fullKey('').length);
   }
 
   async read(key: string, options: { signal?: AbortSignal } = {}): Promise<Readable> {

@@ -107,6 +107,10 @@ export async function handleAdmin(emu: DriveEmulator, method: string, url: URL, 
         store.delete(id);
         return { status: 204 };
       }
+      if (method === 'POST' && url.searchParams.get('action') === 'revokeAccess') {
+        store.revokeAccess(id);
+        return { status: 204 };
+      }
       if (method === 'PATCH') {
         const patch = parse(patchSchema, body);
         const content = contentOf(patch);

@@ -196,7 +196,7 @@ export class DriveStore {
   rename(id: string, name: string): EmuFile {
     const file = this.getFile(id);
     file.name = name;
-    return this.touch(file);
+    return this.touchMetadata(file);
   }
 
   move(id: string, newParentId: string): EmuFile {
@@ -204,14 +204,38 @@ export class DriveStore {
     const driveId = this.parentDriveId(newParentId);
     if (driveId !== file.driveId) throw new Error('moving between drives is not emulated');
     file.parentId = newParentId === 'root' ? this.rootId : newParentId;
-    return this.touch(file);
+    return this.touchMetadata(file);
   }
 
+  /**
+   * Trashing a folder trashes what it holds, as Drive does (`trashed`, not `explicitlyTrashed`), and restoring it
+   * restores them; an item trashed on its own stays trashed. Each item touched is a change in the feed.
+   */
   setTrashed(id: string, trashed: boolean): EmuFile {
     const file = this.getFile(id);
     file.trashed = trashed;
     file.explicitlyTrashed = trashed;
-    return this.touch(file);
+    for (const child of this.descendantsOf(file.id)) {
+      if (child.explicitlyTrashed || child.trashed === trashed) continue;
+      child.trashed = trashed;
+      this.touchMetadata(child);
+    }
+    return this.touchMetadata(file);
+  }
+
+  /**
+   * The account loses access to a shared item (its owner stopped sharing it): it disappears from every reply, and
+   * the feed reports it `removed`, as for a deletion.
+   */
+  revokeAccess(id: string): void {
+    const file = this.getFile(id);
+    if (!file.sharedWithMe && file.ownedByMe) throw new Error(`${id} is the account's own item: only a shared item can be unshared`);
+    this.delete(id);
+  }
+
+  private descendantsOf(folderId: string): EmuFile[] {
+    const children = [...this.files.values()].filter((f) => f.parentId === folderId);
+    return children.flatMap((c) => [c, ...this.descendantsOf(c.id)]);
   }
 
   /** Permanent deletion: the file and everything under it disappear; each shows as `removed` in the feed. */
@@ -237,8 +261,13 @@ export class DriveStore {
   }
 
   private touch(file: EmuFile): EmuFile {
-    file.version++;
     file.modifiedTime = this.now();
+    return this.touchMetadata(file);
+  }
+
+  /** A rename, move or trash: a new version and a change, but Drive's modifiedTime stays that of the content. */
+  private touchMetadata(file: EmuFile): EmuFile {
+    file.version++;
     this.recordChange(file, false);
     return file;
   }

@@ -3,12 +3,15 @@ import { S3Destination } from '../../activities/storage/s3';
 import type { MinioServer } from '../../scripts/launchers/minioServer';
 import { BUCKETS } from './stack';
 
-/** An S3 destination on the test MinIO, configured the way a user would (path style, prefix; the config's stall timeout unless given). */
+/**
+ * An S3 destination on the test MinIO, configured the way a user would (path style, prefix; the config's stall
+ * timeout unless given, S3's copy limit unless lowered).
+ */
 export function minioDestination(
   minio: MinioServer,
   name: keyof typeof BUCKETS,
   overrides: Partial<S3DestinationConfig> = {},
-  stallTimeoutSeconds?: number,
+  { stallTimeoutSeconds, singleCopyMaxBytes }: { stallTimeoutSeconds?: number; singleCopyMaxBytes?: number } = {},
 ): S3Destination {
   const config = parseConfig({
     account: 'a',
@@ -30,5 +33,6 @@ export function minioDestination(
   const credentials = { accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey };
   return new S3Destination(config.destinations[0] as S3DestinationConfig, credentials, {
     stallTimeoutMs: config.transfer.stallTimeoutSeconds * 1000,
+    singleCopyMaxBytes,
   });
 }

@@ -1,0 +1,41 @@
+import type { Logger } from '../../common/logger';
+import type { Catalog } from '../catalog/catalog';
+import { forgetTrashedBefore, lastDoneOn, markDoneOn } from '../catalog/maintenance';
+import type { Destination } from './destination';
+
+const PURGE_TASK = 'trash-purge';
+const DAY_FOLDER = /^\.trash\/(\d{4}-\d{2}-\d{2})\/$/;
+
+/**
+ * Purges the `.trash/<YYYY-MM-DD>/` folders older than the retention on every destination, once a day: the only
+ * deletion drive-vault ever makes. Days are read from the destinations themselves, so trash the catalog no longer
+ * knows (a catalog rebuilt from a dump) is purged too. On a versioned bucket a delete leaves a delete marker, and the
+ * bucket's own lifecycle rules decide when the old versions go.
+ */
+export async function purgeExpiredTrash(
+  deps: { catalog: Catalog; destinations: Destination[]; logger: Logger },
+  input: { runId: string; retentionDays: number; now?: string },
+): Promise<{ purged: number; days: string[] }> {
+  const now = new Date(input.now ?? Date.now());
+  const today = now.toISOString().slice(0, 10);
+  if (lastDoneOn(deps.catalog, PURGE_TASK) === today) return { purged: 0, days: [] };
+  const oldestKept = new Date(now.getTime() - input.retentionDays * 86_400_000).toISOString().slice(0, 10);
+  let purged = 0;
+  const days = new Set<string>();
+  for (const destination of deps.destinations) {
+    for (const folder of await destination.listFolders('.trash/')) {
+      const day = DAY_FOLDER.exec(folder)?.[1];
+      if (!day || day >= oldestKept) continue;
+      const removed = await destination.deleteUnder(folder);
+      purged += removed;
+      days.add(day);
+      deps.logger.info(
+        { event: 'trash.purged', runId: input.runId, destination: destination.name, day, objects: removed },
+        'purged old trash',
+      );
+    }
+  }
+  forgetTrashedBefore(deps.catalog, oldestKept);
+  markDoneOn(deps.catalog, PURGE_TASK, today);
+  return { purged, days: [...days].sort() };
+}
