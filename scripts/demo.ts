@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { formatFullSyncSummary, startFullSync, webUiLink } from '../api/fullSyncRuns';
+import { formatScheduleRows, scheduleRows, scheduleWebUiLink } from '../api/schedules';
 import { formatSweepSummary, startSweep } from '../api/sweepRuns';
 import type { Catalog } from '../activities/catalog/catalog';
 import { objectPlaces } from '../activities/catalog/placeChecks';
@@ -18,13 +19,15 @@ import { startTemporalDevServer } from './launchers/temporalDevServer';
 import { toolPath } from './launchers/tiedProcess';
 import { installTemporalLogging } from '../worker/temporalLogging';
 import { wireActivities } from '../worker/wiring';
+import { reconcileSchedules } from '../worker/schedules';
 import { startWorkers } from '../worker/workers';
 
 /**
  * `npm run demo`: the main job on embedded defaults. A Temporal dev server persisted under data/ with its
  * Web UI on :8233, a worker, the Drive emulator seeded with a sample Drive, and two destinations: a local
  * directory (data/backup) and, when the pinned MinIO is installed, a MinIO bucket (data/minio). Runs a
- * full sync and prints its summary. `--keep-running` leaves the Web UI up until Ctrl-C.
+ * full sync and prints its summary, then changes a few items in the sample Drive, runs an incremental sweep and
+ * prints what each change did. `--keep-running` creates the four schedules and leaves everything up until Ctrl-C.
  */
 const root = resolve(__dirname, '..');
 const dataDir = join(root, 'data');
@@ -109,7 +112,10 @@ async function main() {
     console.log('\nwhat each change did:');
     for (const change of changes) console.log(describeChange(wired.catalog, change));
     if (process.argv.includes('--keep-running')) {
-      console.log('\ndemo: running; press Ctrl-C to stop');
+      // As a catalog host's worker does at start: the four schedules, for the Web UI to show, pause and trigger.
+      await reconcileSchedules(client, config, logger);
+      console.log(`\n${formatScheduleRows(await scheduleRows(client), scheduleWebUiLink(config))}`);
+      console.log('\ndemo: running, with the schedules above (the sweep every 5 minutes); press Ctrl-C to stop');
       await new Promise<void>((r) => process.once('SIGINT', () => r()));
     }
   } finally {
