@@ -126,7 +126,11 @@ test('listDrivePage pages My Drive and shared drives into the catalog; a re-list
     const third = await listEverything(catalog, 'listing-3');
     assert.equal(third.changed, 2);
     assert.equal(catalog.getFile(bulk.id)!.state, 'pending', 'changed content is pending again');
-    assert.equal(catalog.countsByState().synced, 1504);
+    // A rename is no new content: the file stays synced, and a place check will move its objects server-side.
+    const renamed = all.find((f) => f.name === 'bulk-4.bin')!;
+    assert.equal(catalog.getFile(renamed.id)!.state, 'synced');
+    assert.deepEqual(catalog.db.prepare('SELECT file_id FROM place_checks').all(), [{ file_id: renamed.id }]);
+    assert.equal(catalog.countsByState().synced, 1505);
   } finally {
     catalog.close();
   }

@@ -6,7 +6,7 @@ import { startSweep } from '../api/sweepRuns';
 import type { Destination } from '../activities/storage/destination';
 import type { Config } from '../common/config';
 import type { IncrementalSweepSummary } from '../workflows';
-import { bytesContent } from './drive-emulator/content';
+import { bytesContent, generatedContent } from './drive-emulator/content';
 import type { EmuFile } from './drive-emulator/store';
 import { streamToBuffer } from './support/drive';
 import { type Stack, startStack } from './support/stack';
@@ -75,9 +75,7 @@ test('each kind of change reaches every destination, renames and moves by server
   files.t = await s.addFile({ name: 't.txt', driveId: team.id, parentId: team.id, content: body('tango') });
   const first = await fullSync();
   assert.equal(first.filesFailed, 0);
-  const before = Object.fromEntries(
-    await Promise.all(worker.wired.destinations.map(async (d) => [d.name, await contents(d)] as const)),
-  );
+  const before = Object.fromEntries(await Promise.all(worker.wired.destinations.map(async (d) => [d.name, await contents(d)] as const)));
   assert.equal(before.aws[`${MY}/Docs/b.txt`], sha(Buffer.from('bravo')));
 
   await s.addFile({ name: 'new.txt', parentId: docs.id, content: body('november') });
@@ -96,7 +94,11 @@ test('each kind of change reaches every destination, renames and moves by server
   assert.equal(swept.kind, 'swept');
   assert.equal(swept.kind === 'swept' && swept.filesFailed, 0);
   const downloaded = downloadsSince(requestsBefore).map((r) => r.path.split('/')[4]);
-  assert.deepEqual(downloaded.sort(), [files.a.id, [...s.files.values()].find((f) => f.name === 'new.txt')!.id].sort(), 'only new content is downloaded');
+  assert.deepEqual(
+    downloaded.sort(),
+    [files.a.id, [...s.files.values()].find((f) => f.name === 'new.txt')!.id].sort(),
+    'only new content is downloaded',
+  );
 
   const live = {
     [`${MY}/Docs/a.txt`]: 'alpha two',
@@ -125,7 +127,11 @@ test('each kind of change reaches every destination, renames and moves by server
   for (const destination of worker.wired.destinations) {
     const listing = await contents(destination);
     const reportDoc = `${trash}/${MY}/Docs/Report.docx`;
-    assert.equal(listing[reportDoc], before[destination.name][`${MY}/Docs/Report.docx`], `${destination.name}: the deleted Doc is under .trash/`);
+    assert.equal(
+      listing[reportDoc],
+      before[destination.name][`${MY}/Docs/Report.docx`],
+      `${destination.name}: the deleted Doc is under .trash/`,
+    );
     delete listing[reportDoc];
     const expected = { ...hashed(live), ...hashed(gone), ...(destination.name === 'nas' ? {} : hashed(renamedOld)) };
     assert.deepEqual(listing, expected, `${destination.name}: exact listing after the sweep`);
@@ -165,6 +171,102 @@ test('a token Drive refuses leads to a full sync and a fresh token', async () =>
   assert.ok(Number(token) <= Number(stack.emulator!.store.nextChangeToken()));
   const next = await sweep();
   assert.equal(next.kind, 'swept', 'the next sweep reads from the fresh token');
+});
+
+test('a rename or a move downloads nothing and uploads nothing: the objects are copied server-side', async () => {
+  const s = stack.emulator!.store;
+  const folder = await s.addFile({ name: 'Big' });
+  const big = await s.addFile({ name: 'big.bin', parentId: folder.id, content: generatedContent(3 * 1024 * 1024, 7) });
+  await sweep();
+  const from = stack.emulator!.requests.length;
+  s.rename(big.id, 'big-renamed.bin');
+  s.rename(folder.id, 'Bigger');
+  const result = await sweep();
+  assert.equal(result.kind, 'swept');
+  if (result.kind !== 'swept') return;
+  assert.deepEqual(downloadsSince(from), [], 'no download');
+  assert.equal(result.filesSynced, 0, 'no file transferred');
+  assert.equal(result.bytes, 0);
+  assert.deepEqual(result.verifiedWritten, {}, 'nothing uploaded');
+  assert.equal(result.places?.relocated, worker.wired.destinations.length);
+  for (const destination of worker.wired.destinations) {
+    const head = await destination.head(`${MY}/Bigger/big-renamed.bin`);
+    assert.equal(head?.size, 3 * 1024 * 1024, `${destination.name}: the object is at its new key`);
+    assert.equal(head?.driveFileId, big.id);
+  }
+});
+
+test('a full sync reconciles the same way: files it no longer lists go under .trash/, renamed ones move', async () => {
+  const s = stack.emulator!.store;
+  const kept = await s.addFile({ name: 'kept.txt', content: bytesContent('kilo') });
+  const dropped = await s.addFile({ name: 'dropped.txt', content: bytesContent('lima') });
+  await sweep();
+  // Changes a sweep never saw (its token moved past them): only the full sync's listing can find them.
+  s.rename(kept.id, 'kept-renamed.txt');
+  s.delete(dropped.id);
+  worker.wired.catalog.db.prepare(`UPDATE change_tokens SET token = ?`).run(s.nextChangeToken());
+  const summary = await fullSync();
+  assert.equal(summary.gone, 1);
+  assert.equal(summary.places?.relocated, worker.wired.destinations.length);
+  assert.equal(summary.places?.trashed, worker.wired.destinations.length);
+  for (const destination of worker.wired.destinations) {
+    const listing = await contents(destination);
+    assert.equal(listing[`${MY}/kept-renamed.txt`], sha(Buffer.from('kilo')), destination.name);
+    assert.equal(listing[`${MY}/kept.txt`], undefined, destination.name);
+    assert.equal(listing[`${MY}/dropped.txt`], undefined, destination.name);
+    assert.equal(listing[`.trash/${today}/${MY}/dropped.txt`], sha(Buffer.from('lima')), destination.name);
+  }
+});
+
+test('trash older than trashRetentionDays is purged, once a day, and nothing else', async () => {
+  const activities = worker.wired.parts.catalog.activities;
+  const soon = new Date(Date.now() + 29 * 86_400_000).toISOString();
+  assert.equal((await activities.purgeExpiredTrash({ runId: 'purge-test', retentionDays: 30, now: soon })).purged, 0);
+  const later = new Date(Date.now() + 31 * 86_400_000).toISOString();
+  const listingsBefore = await Promise.all(worker.wired.destinations.map(contents));
+  const trashed = listingsBefore.flatMap((l) => Object.keys(l).filter((k) => k.startsWith('.trash/')));
+  assert.ok(trashed.length > 0);
+  const purge = await activities.purgeExpiredTrash({ runId: 'purge-test', retentionDays: 30, now: later });
+  assert.equal(purge.purged, trashed.length);
+  assert.deepEqual(purge.days, [today]);
+  for (const [i, destination] of worker.wired.destinations.entries()) {
+    const live = Object.fromEntries(Object.entries(listingsBefore[i]).filter(([k]) => !k.startsWith('.trash/')));
+    assert.deepEqual(await contents(destination), live, `${destination.name}: only the old trash is gone`);
+  }
+  const again = await activities.purgeExpiredTrash({ runId: 'purge-test', retentionDays: 1, now: later });
+  assert.equal(again.purged, 0, 'once a day');
+  assert.equal((worker.wired.catalog.db.prepare('SELECT count(*) AS n FROM trashed_objects').get() as { n: number }).n, 0);
+});
+
+test('a sweep is skipped, not queued, while a full sync holds the account', async () => {
+  stack.emulator!.faults.add({ match: '^GET /drive/v3/files\\?', delayMs: 3000, times: 1 });
+  const full = await startFullSync(worker.client, config, `sweep-test-held-${++runs}`);
+  const db = worker.wired.catalog.db;
+  for (let i = 0; i < 200 && !db.prepare('SELECT 1 FROM account_hold').get(); i++) await new Promise((r) => setTimeout(r, 50));
+  const result = await sweep();
+  assert.equal(result.kind, 'skipped');
+  assert.match(result.kind === 'skipped' ? result.reason : '', /full sync sweep-test-held-\d+ holds the account/);
+  await full.result();
+  stack.emulator!.faults.clear();
+  assert.equal((await sweep()).kind, 'swept', 'the hold ends with the full sync');
+});
+
+test('an object missing behind our back when its file is renamed is written again, not left queued', async () => {
+  const s = stack.emulator!.store;
+  const file = await s.addFile({ name: 'fragile.txt', content: bytesContent('mike') });
+  await sweep();
+  const aws = worker.wired.destinations.find((d) => d.name === 'aws')!;
+  await aws.delete(`${MY}/fragile.txt`);
+  s.rename(file.id, 'fragile-renamed.txt');
+  const result = await sweep();
+  assert.equal(result.kind, 'swept');
+  assert.equal(result.kind === 'swept' && result.places?.requeued, 1);
+  assert.equal(result.kind === 'swept' && result.filesSynced, 1, 'the file is transferred again');
+  assert.equal((worker.wired.catalog.db.prepare('SELECT count(*) AS n FROM place_checks').get() as { n: number }).n, 0);
+  for (const destination of worker.wired.destinations) {
+    const listing = await contents(destination);
+    assert.equal(listing[`${MY}/fragile-renamed.txt`], sha(Buffer.from('mike')), destination.name);
+  }
 });
 
 test('a rename whose objects a killed try had already moved: the old key is recorded under .trash/', async () => {

@@ -30,7 +30,14 @@ export interface FullSyncInput {
   /** The catalog host's task queue (`catalogTaskQueue(hostId)`); runs started before host ids existed use the unqualified one. */
   catalogTaskQueue?: string;
   /** Set by the workflow itself when it continues as new: where it was, and what it has done. */
-  resume?: { runId: string; phase: 'place' | 'transfer' | 'verify'; afterId: string; afterRowId: number; totals: FullSyncTotals; runSeconds: number };
+  resume?: {
+    runId: string;
+    phase: 'place' | 'transfer' | 'verify';
+    afterId: string;
+    afterRowId: number;
+    totals: FullSyncTotals;
+    runSeconds: number;
+  };
 }
 
 export interface FullSyncProgress {

@@ -35,7 +35,14 @@ export const sweepProgressQuery = defineQuery<SweepProgress>('sweepProgress');
 /** Runs from this version on give the sweep's longer catalog tasks a heartbeat timeout. */
 const SWEEP_TASKS_HEARTBEAT = 'sweep-tasks-heartbeat';
 
-const emptySweepTotals = (): SweepTotals => ({ ...emptyFullSyncTotals(), changes: 0, driveCalls: 0, purged: 0, gone: 0, places: emptyPlaceCounts() });
+const emptySweepTotals = (): SweepTotals => ({
+  ...emptyFullSyncTotals(),
+  changes: 0,
+  driveCalls: 0,
+  purged: 0,
+  gone: 0,
+  places: emptyPlaceCounts(),
+});
 
 /**
  * Incremental sweep (DESIGN.md section 4): reads each drive's changes feed from its stored token, page by page, each
@@ -83,7 +90,11 @@ export async function incrementalSweep(input: IncrementalSweepInput): Promise<In
   };
 
   if (stage === 'begin') {
-    const start = await sweeping.beginSweep({ runId, workflowId: info.workflowId, includeSharedDrives: input.fullSync.includeSharedDrives });
+    const start = await sweeping.beginSweep({
+      runId,
+      workflowId: info.workflowId,
+      includeSharedDrives: input.fullSync.includeSharedDrives,
+    });
     if (start.kind === 'skipped') return { kind: 'skipped', runId, reason: start.reason };
     if (start.kind === 'full-sync-needed') return fullSyncInstead(start.reason);
     totals = { ...totals, driveCalls: totals.driveCalls + start.driveCalls };

@@ -32,9 +32,9 @@ export function releaseRun(catalog: Catalog, runId: string): void {
 
 /** Runs the catalog records as running: each is checked against Temporal before its claims are trusted. */
 export function runningRuns(catalog: Catalog): RunRef[] {
-  return (catalog.db.prepare(`SELECT id, workflow_id FROM runs WHERE status = 'running'`).all() as Array<{ id: string; workflow_id: string }>).map(
-    (r) => ({ runId: r.id, workflowId: r.workflow_id }),
-  );
+  return (
+    catalog.db.prepare(`SELECT id, workflow_id FROM runs WHERE status = 'running'`).all() as Array<{ id: string; workflow_id: string }>
+  ).map((r) => ({ runId: r.id, workflowId: r.workflow_id }));
 }
 
 /** A run whose workflow is no longer running (terminated, timed out) never finishes by itself: closed here, its holds released. */

@@ -8,7 +8,9 @@ export function lastDoneOn(catalog: Catalog, task: string): string | undefined {
 
 export function markDoneOn(catalog: Catalog, task: string, day: string): void {
   catalog.db
-    .prepare('INSERT INTO maintenance (task, last_done_on) VALUES (?, ?) ON CONFLICT (task) DO UPDATE SET last_done_on = excluded.last_done_on')
+    .prepare(
+      'INSERT INTO maintenance (task, last_done_on) VALUES (?, ?) ON CONFLICT (task) DO UPDATE SET last_done_on = excluded.last_done_on',
+    )
     .run(task, day);
 }
 

@@ -50,6 +50,8 @@ export type MoveOutcome =
       versionId?: string;
       /** Where a relocated object's old key is kept: its trash key, or nothing when the destination renamed it. */
       oldKeptAt?: string;
+      /** Neither the source nor the target holds the object: it is forgotten, and a live file transferred again. */
+      lost?: boolean;
     }
   | { move: PlaceMove; done: false; error: string };
 
@@ -82,7 +84,9 @@ export function countQueuedPlaceChecks(catalog: Catalog): number {
  */
 export function planPlaceCheck(catalog: Catalog, planner: ObjectKeyPlanner, fileId: string, destinations: string[]): PlacePlan {
   const db = catalog.db;
-  const file = db.prepare('SELECT id, kind, mime_type, state, gone, modified_time, version, md5, drive_sha256 FROM files WHERE id = ?').get(fileId) as
+  const file = db
+    .prepare('SELECT id, kind, mime_type, state, gone, modified_time, version, md5, drive_sha256 FROM files WHERE id = ?')
+    .get(fileId) as
     | {
         id: string;
         kind: string;
@@ -121,7 +125,15 @@ export function planPlaceCheck(catalog: Catalog, planner: ObjectKeyPlanner, file
   if (file.gone) {
     for (const o of objects) {
       const trashKey = trashKeys.next(o.destination, o.key);
-      plan.moves.push({ kind: 'trash', destination: o.destination, format: o.format, from: o.key, trashKey, object: o, contentCurrent: synced });
+      plan.moves.push({
+        kind: 'trash',
+        destination: o.destination,
+        format: o.format,
+        from: o.key,
+        trashKey,
+        object: o,
+        contentCurrent: synced,
+      });
     }
     return plan;
   }
@@ -135,7 +147,15 @@ export function planPlaceCheck(catalog: Catalog, planner: ObjectKeyPlanner, file
       plan.moves.push({ kind: 'relocate', destination: o.destination, format: o.format, from: o.key, to: want, trashKey, object: o });
     } else {
       // An export format no longer configured, or content about to be written again at the new key.
-      plan.moves.push({ kind: 'trash', destination: o.destination, format: o.format, from: o.key, trashKey, object: o, contentCurrent: false });
+      plan.moves.push({
+        kind: 'trash',
+        destination: o.destination,
+        format: o.format,
+        from: o.key,
+        trashKey,
+        object: o,
+        contentCurrent: false,
+      });
     }
   }
   const held = new Set(objects.map((o) => `${o.destination}\n${o.format}`));
@@ -201,6 +221,13 @@ export function recordPlaceCheck(catalog: Catalog, plan: PlacePlan, outcomes: Mo
         continue;
       }
       const where = { fileId: plan.fileId, destination: move.destination, format: move.format };
+      if (outcome.lost) {
+        if (move.kind === 'restore')
+          db.prepare('DELETE FROM trashed_objects WHERE destination = ? AND key = ?').run(move.destination, move.from);
+        else db.prepare('DELETE FROM objects WHERE file_id = @fileId AND destination = @destination AND format = @format').run(where);
+        if (move.kind !== 'trash') plan.requeue = true;
+        continue;
+      }
       if (move.kind === 'relocate') {
         db.prepare(
           `UPDATE objects SET key = @to, etag = coalesce(@etag, etag), version_id = @versionId
@@ -244,10 +271,25 @@ export function recordPlaceCheck(catalog: Catalog, plan: PlacePlan, outcomes: Mo
       }
     }
     if (plan.requeue) {
-      db.prepare(`UPDATE files SET state = 'pending', updated_at = ? WHERE id = ? AND state = 'synced'`).run(now, plan.fileId);
+      db.prepare(`UPDATE files SET state = 'pending', updated_at = ? WHERE id = ? AND state = 'synced' AND gone IS NULL`).run(
+        now,
+        plan.fileId,
+      );
       counts.requeued++;
     }
     if (counts.failed === 0) db.prepare('DELETE FROM place_checks WHERE file_id = ?').run(plan.fileId);
   })();
   return counts;
+}
+
+/** Where a file's objects are now, per destination: at their keys, and under .trash/ (the demo and the API show it). */
+export function objectPlaces(
+  catalog: Catalog,
+  fileId: string,
+): { live: Array<{ destination: string; key: string }>; trashed: Array<{ destination: string; key: string }> } {
+  const live = catalog.db.prepare('SELECT destination, key FROM objects WHERE file_id = ? ORDER BY destination, key').all(fileId);
+  const trashed = catalog.db
+    .prepare('SELECT destination, key FROM trashed_objects WHERE file_id = ? ORDER BY destination, key')
+    .all(fileId);
+  return { live, trashed } as ReturnType<typeof objectPlaces>;
 }

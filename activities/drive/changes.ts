@@ -83,7 +83,10 @@ export async function readChangesPage(deps: ChangesDeps, input: { runId: string;
     const failure = driveFailureOf(err);
     if (failure?.status === 400 && failure.reason === 'invalid') {
       dropChangeToken(deps.catalog, scope);
-      deps.logger.warn({ event: 'drive.changes.token_rejected', scope, runId: input.runId, message: failure.message }, 'change token refused');
+      deps.logger.warn(
+        { event: 'drive.changes.token_rejected', scope, runId: input.runId, message: failure.message },
+        'change token refused',
+      );
       return { tokenRejected: true, more: false, changes: 0, recorded: { new: 0, changed: 0, gone: 0 } };
     }
     throw err;

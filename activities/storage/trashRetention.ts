@@ -29,7 +29,10 @@ export async function purgeExpiredTrash(
       const removed = await destination.deleteUnder(folder);
       purged += removed;
       days.add(day);
-      deps.logger.info({ event: 'trash.purged', runId: input.runId, destination: destination.name, day, objects: removed }, 'purged old trash');
+      deps.logger.info(
+        { event: 'trash.purged', runId: input.runId, destination: destination.name, day, objects: removed },
+        'purged old trash',
+      );
     }
   }
   forgetTrashedBefore(deps.catalog, oldestKept);

@@ -2,7 +2,14 @@ import { emptyPlaceCounts, type PlaceCounts } from '../../common/types';
 import type { Logger } from '../../common/logger';
 import type { Catalog } from '../catalog/catalog';
 import type { ObjectKeyPlanner } from '../catalog/objectKeys';
-import { type MoveOutcome, type PlaceMove, type PlacePlan, planPlaceCheck, queuedPlaceChecks, recordPlaceCheck } from '../catalog/placeChecks';
+import {
+  type MoveOutcome,
+  type PlaceMove,
+  type PlacePlan,
+  planPlaceCheck,
+  queuedPlaceChecks,
+  recordPlaceCheck,
+} from '../catalog/placeChecks';
 import { type Destination, type ObjectHead, ObjectMissingError } from '../storage/destination';
 
 export interface PlaceDeps {
@@ -47,7 +54,8 @@ async function runMove(deps: PlaceDeps, plan: PlacePlan, move: PlaceMove, runId:
   const log = { runId, fileId: plan.fileId, destination: move.destination, kind: move.kind, from: move.from };
   try {
     const outcome = await moveObject(destination, plan, move);
-    deps.logger.info({ event: 'place.move', ...log, to: move.kind === 'trash' ? move.trashKey : move.to }, 'moved an object');
+    if (outcome.done && outcome.lost) deps.logger.warn({ event: 'place.object_lost', ...log }, 'object missing from its destination');
+    else deps.logger.info({ event: 'place.move', ...log, to: move.kind === 'trash' ? move.trashKey : move.to }, 'moved an object');
     return outcome;
   } catch (err) {
     deps.logger.warn({ event: 'place.move_failed', ...log, err }, 'object move failed; the file stays queued for the next run');
@@ -84,12 +92,9 @@ async function moveObject(destination: Destination, plan: PlacePlan, move: Place
     written = await run(() => destination.move(copy(move.from, target)));
   }
   const head = await destination.head(target);
+  if (!head && !written) return { move, done: true, lost: true };
   if (!holdsExpected(head)) {
-    throw new Error(
-      written
-        ? `${target} does not hold the object moved there (size ${head?.size}, SHA-256 ${head?.sha256})`
-        : `${move.from} holds nothing, and neither does ${target}: the object is lost from this destination`,
-    );
+    throw new Error(`${target} does not hold the object moved there (size ${head?.size}, SHA-256 ${head?.sha256})`);
   }
   return { move, done: true, etag: written?.etag, versionId: written?.versionId, oldKeptAt };
 }

@@ -460,6 +460,59 @@ describe('changes feed', () => {
     assert.deepEqual([bad.status, bad.reason], [400, 'invalid']);
   });
 
+  test('a rename, move or trash is a new version but keeps modifiedTime; new content moves it', async () => {
+    const s = emulator.store;
+    const folder = await s.addFile({ name: 'mtime-folder' });
+    const f = await s.addFile({ name: 'mtime.txt', content: bytesContent('m') });
+    const { modifiedTime, version } = { ...f };
+    s.rename(f.id, 'mtime-renamed.txt');
+    s.move(f.id, folder.id);
+    s.setTrashed(f.id, true);
+    s.setTrashed(f.id, false);
+    assert.equal(f.modifiedTime, modifiedTime);
+    assert.equal(f.version, version + 4);
+    await s.modifyContent(f.id, { content: bytesContent('m2') });
+    assert.ok(f.modifiedTime > modifiedTime);
+  });
+
+  test('trashing a folder trashes what it holds, each a change; restoring it restores them, not what was trashed alone', async () => {
+    const s = emulator.store;
+    const folder = await s.addFile({ name: 'bin-folder' });
+    const inner = await s.addFile({ name: 'inner', parentId: folder.id });
+    const a = await s.addFile({ name: 'a.txt', parentId: inner.id, content: bytesContent('a') });
+    const alone = await s.addFile({ name: 'alone.txt', parentId: folder.id, content: bytesContent('b') });
+    s.setTrashed(alone.id, true);
+    const token = (await drive.changes.getStartPageToken({})).data.startPageToken!;
+    s.setTrashed(folder.id, true);
+    const res = await drive.changes.list({ pageToken: token, fields: 'changes(fileId,file(trashed,explicitlyTrashed))' });
+    assert.deepEqual(
+      new Map(res.data.changes!.map((c) => [c.fileId, c.file])),
+      new Map([
+        [inner.id, { trashed: true, explicitlyTrashed: false }],
+        [a.id, { trashed: true, explicitlyTrashed: false }],
+        [folder.id, { trashed: true, explicitlyTrashed: true }],
+      ]),
+    );
+    s.setTrashed(folder.id, false);
+    assert.deepEqual(
+      [inner, a, alone].map((f) => f.trashed),
+      [false, false, true],
+    );
+  });
+
+  test('an item no longer shared with the account shows up removed in the feed and is gone from replies', async () => {
+    const s = emulator.store;
+    const shared = await s.addFile({ name: 'lent.txt', sharedWithMe: true, content: bytesContent('lent') });
+    const own = await s.addFile({ name: 'own.txt', content: bytesContent('own') });
+    assert.throws(() => s.revokeAccess(own.id), /only a shared item can be unshared/);
+    const token = (await drive.changes.getStartPageToken({})).data.startPageToken!;
+    const res = await fetch(`${emulator.baseUrl}_admin/files/${shared.id}?action=revokeAccess`, { method: 'POST' });
+    assert.equal(res.status, 204);
+    const changes = await drive.changes.list({ pageToken: token, fields: 'changes(fileId,removed,file(name))' });
+    assert.deepEqual(changes.data.changes, [{ fileId: shared.id, removed: true }]);
+    assert.equal((await driveErrorOf(drive.files.get({ fileId: shared.id }))).status, 404);
+  });
+
   test('several changes to one file since a token collapse into its latest state', async () => {
     const token = (await drive.changes.getStartPageToken({})).data.startPageToken!;
     const f = await emulator.store.addFile({ name: 'twice.txt', content: bytesContent('1') });
