@@ -4,13 +4,14 @@ import { after, before, test } from 'node:test';
 import { startFullSync } from '../api/fullSyncRuns';
 import { startSweep } from '../api/sweepRuns';
 import type { Destination } from '../activities/storage/destination';
+import { purgeExpiredTrash } from '../activities/storage/trashRetention';
 import type { Config } from '../common/config';
 import type { IncrementalSweepSummary } from '../workflows';
 import { bytesContent, generatedContent } from './drive-emulator/content';
 import type { EmuFile } from './drive-emulator/store';
 import { streamToBuffer } from './support/drive';
 import { type Stack, startStack } from './support/stack';
-import { type RunningWorker, stackConfig, startTestWorker } from './support/worker';
+import { type RunningWorker, stackConfig, startTestWorker, testLogger } from './support/worker';
 
 // Issue 11: a sweep applies each kind of Drive change to every destination, at the cost of the change.
 let stack: Stack;
@@ -219,21 +220,23 @@ test('a full sync reconciles the same way: files it no longer lists go under .tr
 });
 
 test('trash older than trashRetentionDays is purged, once a day, and nothing else', async () => {
-  const activities = worker.wired.parts.catalog.activities;
+  // The purge itself, outside an activity: the activity heartbeats, which needs Temporal's activity context.
+  const deps = { catalog: worker.wired.catalog, destinations: worker.wired.destinations, logger: testLogger };
+  const purgeAt = (input: { runId: string; retentionDays: number; now: string }) => purgeExpiredTrash(deps, input);
   const soon = new Date(Date.now() + 29 * 86_400_000).toISOString();
-  assert.equal((await activities.purgeExpiredTrash({ runId: 'purge-test', retentionDays: 30, now: soon })).purged, 0);
+  assert.equal((await purgeAt({ runId: 'purge-test', retentionDays: 30, now: soon })).purged, 0);
   const later = new Date(Date.now() + 31 * 86_400_000).toISOString();
   const listingsBefore = await Promise.all(worker.wired.destinations.map(contents));
   const trashed = listingsBefore.flatMap((l) => Object.keys(l).filter((k) => k.startsWith('.trash/')));
   assert.ok(trashed.length > 0);
-  const purge = await activities.purgeExpiredTrash({ runId: 'purge-test', retentionDays: 30, now: later });
+  const purge = await purgeAt({ runId: 'purge-test', retentionDays: 30, now: later });
   assert.equal(purge.purged, trashed.length);
   assert.deepEqual(purge.days, [today]);
   for (const [i, destination] of worker.wired.destinations.entries()) {
     const live = Object.fromEntries(Object.entries(listingsBefore[i]).filter(([k]) => !k.startsWith('.trash/')));
     assert.deepEqual(await contents(destination), live, `${destination.name}: only the old trash is gone`);
   }
-  const again = await activities.purgeExpiredTrash({ runId: 'purge-test', retentionDays: 1, now: later });
+  const again = await purgeAt({ runId: 'purge-test', retentionDays: 1, now: later });
   assert.equal(again.purged, 0, 'once a day');
   assert.equal((worker.wired.catalog.db.prepare('SELECT count(*) AS n FROM trashed_objects').get() as { n: number }).n, 0);
 });
