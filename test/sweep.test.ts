@@ -287,7 +287,12 @@ test('a rename whose objects a killed try had already moved: the old key is reco
     const request = (target: string) => ({
       from,
       to: target,
-      metadata: { driveFileId: file.id, drivePath: `My Drive/${file.name}`, modifiedTime: file.modifiedTime, version: String(file.version) },
+      metadata: {
+        driveFileId: file.id,
+        drivePath: `My Drive/${file.name}`,
+        modifiedTime: file.modifiedTime,
+        version: String(file.version),
+      },
       contentType: 'text/plain',
     });
     await d.copy(request(to));
@@ -296,7 +301,9 @@ test('a rename whose objects a killed try had already moved: the old key is reco
   const result = await sweep();
   assert.equal(result.kind === 'swept' && result.places?.failed, 0);
   const db = worker.wired.catalog.db;
-  const trashed = db.prepare('SELECT destination, original_key AS originalKey FROM trashed_objects WHERE key = ? ORDER BY destination').all(kept);
+  const trashed = db
+    .prepare('SELECT destination, original_key AS originalKey FROM trashed_objects WHERE key = ? ORDER BY destination')
+    .all(kept);
   assert.deepEqual(
     trashed,
     stores.map((d) => ({ destination: d.name, originalKey: from })).sort((a, b) => a.destination.localeCompare(b.destination)),
