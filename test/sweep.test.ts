@@ -219,10 +219,11 @@ test('a full sync reconciles the same way: files it no longer lists go under .tr
   }
 });
 
+/** The purge itself, outside an activity: the activity heartbeats, which needs Temporal's activity context. */
+const purgeAt = (input: { runId: string; retentionDays: number; now: string }) =>
+  purgeExpiredTrash({ catalog: worker.wired.catalog, destinations: worker.wired.destinations, logger: testLogger }, input);
+
 test('trash older than trashRetentionDays is purged, once a day, and nothing else', async () => {
-  // The purge itself, outside an activity: the activity heartbeats, which needs Temporal's activity context.
-  const deps = { catalog: worker.wired.catalog, destinations: worker.wired.destinations, logger: testLogger };
-  const purgeAt = (input: { runId: string; retentionDays: number; now: string }) => purgeExpiredTrash(deps, input);
   const soon = new Date(Date.now() + 29 * 86_400_000).toISOString();
   assert.equal((await purgeAt({ runId: 'purge-test', retentionDays: 30, now: soon })).purged, 0);
   const later = new Date(Date.now() + 31 * 86_400_000).toISOString();
@@ -249,6 +250,9 @@ test('a sweep is skipped, not queued, while a full sync holds the account', asyn
   const result = await sweep();
   assert.equal(result.kind, 'skipped');
   assert.match(result.kind === 'skipped' ? result.reason : '', /full sync sweep-test-held-\d+ holds the account/);
+  const second = await fullSync();
+  assert.equal(second.heldBy, full.workflowId, 'a second full sync does nothing while the first lists');
+  assert.equal(second.gone, undefined);
   await full.result();
   stack.emulator!.faults.clear();
   assert.equal((await sweep()).kind, 'swept', 'the hold ends with the full sync');
@@ -269,6 +273,38 @@ test('an object missing behind our back when its file is renamed is written agai
   for (const destination of worker.wired.destinations) {
     const listing = await contents(destination);
     assert.equal(listing[`${MY}/fragile-renamed.txt`], sha(Buffer.from('mike')), destination.name);
+  }
+});
+
+test('a destination down during the purge does not stop the others; its trash is purged when it is back', async () => {
+  const s = stack.emulator!.store;
+  const doomed = await s.addFile({ name: 'doomed.txt', content: bytesContent('oscar') });
+  await sweep();
+  s.delete(doomed.id);
+  await sweep();
+  const later = new Date(Date.now() + 40 * 86_400_000).toISOString();
+  await stack.minio!.stop();
+  try {
+    const purge = await purgeAt({ runId: 'purge-down', retentionDays: 30, now: later });
+    assert.deepEqual(purge.unreachable.sort(), ['aws', 'eu']);
+    const nas = worker.wired.destinations.find((d) => d.name === 'nas')!;
+    assert.deepEqual(
+      Object.keys(await contents(nas)).filter((k) => k.startsWith('.trash/')),
+      [],
+      'the directory was purged',
+    );
+  } finally {
+    await stack.restartMinio();
+  }
+  const again = await purgeAt({ runId: 'purge-back', retentionDays: 30, now: later });
+  assert.deepEqual(again.unreachable, []);
+  assert.ok(again.purged >= 2, 'the buckets are purged the same day, once back');
+  for (const destination of worker.wired.destinations) {
+    assert.deepEqual(
+      Object.keys(await contents(destination)).filter((k) => k.startsWith('.trash/')),
+      [],
+      destination.name,
+    );
   }
 });
 
