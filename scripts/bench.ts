@@ -25,7 +25,7 @@ import { runSweepPhase } from './bench/sweepRun';
 import { SCALE, WORKLOADS, type Workload, addLocalFiles, seedDriveLikeTree, seedOneFile, writeLocalFiles } from './bench/workloads';
 
 /**
- * `npm run bench [-- --json FILE]`: the figures of issue 10 section 5, all from one run on this machine.
+ * `npm run bench [-- --json FILE]`: the figures of issue 10 section 5 and issue 11's sweep, all from one run on this machine.
  *   gigabyte   one 1 GB file through a fresh worker: the worker's peak memory while it streams
  *   large      20 × 50 MB to two MinIO buckets, against rclone writing both copies (bench/reference.ts)
  *   small      5,000 × 20 KB, the same

@@ -6,7 +6,7 @@ import type { RcloneReference } from './reference';
 import { type SweepMeasurements, type SweepRun, medianQuietSweep } from './sweepRun';
 import { type ChangeMix, changeCount } from './sweepChanges';
 
-/** What one bench run measured, from which the figures of issue 10 section 5 are computed. */
+/** What one bench run measured, from which the figures of issue 10 section 5 and of issue 11 (the sweep) are computed. */
 export interface BenchMeasurements {
   gigabyte: SyncResult;
   large: { ours: SyncResult; rclone: RcloneReference };
