@@ -72,7 +72,7 @@ export function createCatalogActivities(deps: CatalogActivityDeps) {
     deepVerifyPage: (input: DeepVerifyPageInput) => deepVerifyPage(deps, input),
     finishRun: async <T extends FullSyncTotals>(input: { runId: string; totals: T }) => finishRun(catalog, input),
     beginSweep: (input: { runId: string; workflowId: string; includeSharedDrives: boolean }) => beginSweep(deps, input),
-    beginChangeTracking: (input: { runId: string; includeSharedDrives: boolean }) => beginChangeTracking(deps, input),
+    beginChangeTracking: (input: { runId: string; workflowId?: string; includeSharedDrives: boolean }) => beginChangeTracking(deps, input),
     readChangesPage: (input: { runId: string; scope: string }) => readChangesPage(deps, input),
     /** Files a full sync's listing did not see are gone from Drive: their objects are queued for .trash/. */
     markUnlistedGone: async (input: { runId: string }) => {

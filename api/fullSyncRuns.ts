@@ -49,6 +49,7 @@ const auditNote = ({ audit }: FullSyncSummary) =>
 
 /** A person-readable summary of a finished full sync. */
 export function formatFullSyncSummary(summary: FullSyncSummary, link: string): string {
+  if (summary.heldBy) return `full sync ${summary.runId}: skipped, full sync ${summary.heldBy} holds the account\n  Web UI    ${link}`;
   const unreachable = Object.keys(summary.unverified).length ? ` (unreachable at verification: ${perDestination(summary.unverified)})` : '';
   return [
     `full sync ${summary.runId}`,

@@ -1,25 +1,43 @@
 import { parseArgs } from 'node:util';
+import { SCHEDULE_NAMES, type ScheduledJob, scheduledJob } from '../api/schedules';
 import type { Config } from '../common/config';
 
 export const usage = `usage: drive-vault sync full [--config config.yaml] [--wait] [--json]
+       drive-vault sync sweep [--config config.yaml] [--wait] [--json]
        drive-vault verify --deep [--sample 5%] [--destination NAME] [--config config.yaml] [--wait] [--json]
+       drive-vault schedules [list] [--config config.yaml] [--json]
+       drive-vault schedules pause NAME [--note TEXT] [--config config.yaml]
+       drive-vault schedules resume|trigger NAME [--config config.yaml]
 
   sync full      start a full sync of the configured account on the Temporal server the config names
+  sync sweep     start an incremental sweep: apply what changed in Drive since the last one
   verify --deep  download objects from their destinations and re-hash them against the catalog
+  schedules      list the four schedules: paused or not (and why), times, next run, last run and its status;
+                 pause one (with a note saying why), resume it, or trigger it (run now, skipped if one is running)
+  NAME           ${SCHEDULE_NAMES.join(', ')}
   --sample P%    read only P% of the objects (above 0, up to 100), those read back longest ago first,
                  so repeated samples read every object within ceil(100 / P) runs; default: every object
   --destination  only the objects of this configured destination; default: every destination
+  --note TEXT    why the schedule is paused, shown in the Web UI and by schedules list
   --wait         wait for the run to finish and print its summary
-  --json         print the run's id and Web UI link, or with --wait its summary, as JSON`;
+  --json         print the run's id and Web UI link, or with --wait its summary, or the schedules, as JSON`;
 
 /** A command line that cannot run: the CLI prints the message and the usage, and exits with 2. */
 export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/** What `drive-vault schedules` does: list all four, or act on one. */
+export type ScheduleAction =
+  | { verb: 'list' }
+  | { verb: 'pause'; job: ScheduledJob; note?: string }
+  | { verb: 'resume' | 'trigger'; job: ScheduledJob };
+
 export type CliCommand =
   | { kind: 'help' }
   | { kind: 'sync-full'; config: string; wait: boolean; json: boolean }
+  | { kind: 'sync-sweep'; config: string; wait: boolean; json: boolean }
+  | { kind: 'schedules'; config: string; json: boolean; action: ScheduleAction }
   | { kind: 'verify-deep'; config: string; wait: boolean; json: boolean; samplePercent?: number; destination?: string };
 
 /** `5%`, `5` or `2.5%`: a share of the objects above 0 and up to 100. */
@@ -44,10 +62,12 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   if (values.help) return { kind: 'help' };
   const command = positionals.join(' ');
   const common = { config: values.config!, wait: values.wait!, json: values.json! };
-  if (command === 'sync full') {
+  if (positionals[0] === 'schedules') return schedulesCommand(positionals.slice(1), values);
+  if (values.note !== undefined) throw new UsageError('--note belongs to schedules pause');
+  if (command === 'sync full' || command === 'sync sweep') {
     const misplaced = (['deep', 'sample', 'destination'] as const).filter((o) => values[o] !== undefined);
-    if (misplaced.length) throw new UsageError(`${misplaced.map((o) => `--${o}`).join(', ')} belong to verify --deep, not sync full`);
-    return { kind: 'sync-full', ...common };
+    if (misplaced.length) throw new UsageError(`${misplaced.map((o) => `--${o}`).join(', ')} belong to verify --deep, not ${command}`);
+    return { kind: command === 'sync full' ? 'sync-full' : 'sync-sweep', ...common };
   }
   if (command === 'verify') {
     if (!values.deep) throw new UsageError('verify needs --deep: a full sync HEADs objects itself, verify --deep reads them back');
@@ -62,6 +82,37 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   throw new UsageError(command ? `unknown command "${command}"` : 'no command given');
 }
 
+type ParsedValues = ReturnType<typeof parse>['values'];
+
+/** `schedules [list]`, `schedules pause NAME [--note TEXT]`, `schedules resume|trigger NAME`. */
+function schedulesCommand(args: string[], values: ParsedValues): CliCommand {
+  const [action = 'list', name, ...extra] = args;
+  const misplaced = [
+    ...(values.wait ? ['wait'] : []),
+    ...(['deep', 'sample', 'destination'] as const).filter((o) => values[o] !== undefined),
+  ];
+  if (misplaced.length) throw new UsageError(`${misplaced.map((o) => `--${o}`).join(', ')} do not apply to schedules`);
+  if (values.note !== undefined && action !== 'pause') throw new UsageError('--note belongs to schedules pause');
+  const command = { kind: 'schedules' as const, config: values.config!, json: values.json! };
+  if (action === 'list') {
+    if (name !== undefined) throw new UsageError(`schedules list takes no NAME; it lists all four`);
+    return { ...command, action: { verb: 'list' } };
+  }
+  if (action !== 'pause' && action !== 'resume' && action !== 'trigger') {
+    throw new UsageError(`unknown schedules command "${action}": use list, pause, resume or trigger`);
+  }
+  if (name === undefined) throw new UsageError(`schedules ${action} needs a NAME: ${SCHEDULE_NAMES.join(', ')}`);
+  if (extra.length) throw new UsageError(`schedules ${action} takes one NAME, not ${[name, ...extra].join(' ')}`);
+  const job = scheduledJob(name);
+  if (!job) throw new UsageError(`unknown schedule "${name}": NAME is one of ${SCHEDULE_NAMES.join(', ')}`);
+  if (values.json) throw new UsageError('--json applies to schedules list');
+  if (action === 'pause') {
+    if (values.note !== undefined && values.note.trim() === '') throw new UsageError('--note needs a text');
+    return { ...command, action: { verb: 'pause', job, note: values.note } };
+  }
+  return { ...command, action: { verb: action, job } };
+}
+
 function parse(argv: string[], env: NodeJS.ProcessEnv) {
   return parseArgs({
     args: argv,
@@ -73,6 +124,7 @@ function parse(argv: string[], env: NodeJS.ProcessEnv) {
       deep: { type: 'boolean' },
       sample: { type: 'string' },
       destination: { type: 'string' },
+      note: { type: 'string' },
       help: { type: 'boolean' },
     },
   });

@@ -1,8 +1,10 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, ScheduleNotFoundError } from '@temporalio/client';
 import { formatFullSyncSummary, startFullSync, webUiLink } from '../api/fullSyncRuns';
+import { formatScheduleRows, pauseSchedule, resumeSchedule, scheduleRows, scheduleWebUiLink, triggerSchedule } from '../api/schedules';
+import { formatSweepSummary, startSweep } from '../api/sweepRuns';
 import { deepVerifyFoundProblems, formatDeepVerifySummary, startDeepVerify } from '../api/verifyRuns';
 import { type Config, ConfigError, loadConfig } from '../common/config';
-import { type CliCommand, UsageError, checkDestinationName, parseCommandLine, usage } from './commandLine';
+import { type CliCommand, type ScheduleAction, UsageError, checkDestinationName, parseCommandLine, usage } from './commandLine';
 
 /** Exit codes: 0 done, 1 an error, 2 a bad command line, 3 a deep verification that found objects wrong or unreadable. */
 const VERIFY_FOUND_PROBLEMS = 3;
@@ -12,8 +14,46 @@ function printStarted(workflowId: string, link: string, json: boolean): void {
   console.log(json ? JSON.stringify({ workflowId, webUi: link }) : `started ${workflowId}: ${link}`);
 }
 
+/** Lists the schedules, or pauses, resumes or triggers one; returns the exit code. */
+async function runSchedules(client: Client, config: Config, action: ScheduleAction, json: boolean): Promise<number> {
+  if (action.verb === 'list') {
+    const rows = await scheduleRows(client);
+    console.log(json ? JSON.stringify(rows) : formatScheduleRows(rows, scheduleWebUiLink(config)));
+    return 0;
+  }
+  const { job } = action;
+  const link = scheduleWebUiLink(config, job.scheduleId);
+  try {
+    if (action.verb === 'pause') {
+      await pauseSchedule(client, job, action.note ?? 'paused with drive-vault schedules pause');
+      console.log(`paused ${job.name} (${job.scheduleId}): it stays paused across worker restarts until resumed; ${link}`);
+    } else if (action.verb === 'resume') {
+      await resumeSchedule(client, job, 'resumed with drive-vault schedules resume');
+      console.log(`resumed ${job.name} (${job.scheduleId}); ${link}`);
+    } else {
+      await triggerSchedule(client, job);
+      console.log(`triggered ${job.name} (${job.scheduleId}): a run starts now unless one is still running; ${link}`);
+    }
+  } catch (err) {
+    if (!(err instanceof ScheduleNotFoundError)) throw err;
+    console.error(`drive-vault: schedule ${job.scheduleId} does not exist yet: the catalog host's worker creates it when it starts`);
+    return 1;
+  }
+  return 0;
+}
+
 /** Starts the run, prints its id and link, and with --wait its summary; returns the exit code. */
 async function run(client: Client, config: Config, command: Exclude<CliCommand, { kind: 'help' }>): Promise<number> {
+  if (command.kind === 'schedules') return runSchedules(client, config, command.action, command.json);
+  if (command.kind === 'sync-sweep') {
+    const handle = await startSweep(client, config);
+    const link = webUiLink(config, handle.workflowId);
+    if (!command.wait || !command.json) printStarted(handle.workflowId, link, command.json);
+    if (!command.wait) return 0;
+    const summary = await handle.result();
+    console.log(command.json ? JSON.stringify(summary) : formatSweepSummary(summary, link));
+    return 0;
+  }
   if (command.kind === 'sync-full') {
     const handle = await startFullSync(client, config);
     const link = webUiLink(config, handle.workflowId);
@@ -32,7 +72,7 @@ async function run(client: Client, config: Config, command: Exclude<CliCommand, 
   return deepVerifyFoundProblems(summary) ? VERIFY_FOUND_PROBLEMS : 0;
 }
 
-/** `npm run cli -- verify --deep --sample 5% --wait`: drives a worker that is already running against the same config. */
+/** `npm run cli -- verify --deep --sample 5% --wait`, `npm run cli -- schedules`: drives a worker that is already running against the same config. */
 async function main(): Promise<number> {
   const command = parseCommandLine(process.argv.slice(2));
   if (command.kind === 'help') {

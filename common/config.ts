@@ -3,6 +3,7 @@ import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { EXPORT_FORMATS } from './exportFormats';
+import { cronProblem, intervalMs, timeZoneProblem } from './scheduleTimes';
 
 const exportFormat = z.enum(EXPORT_FORMATS);
 const destinationName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}$/, 'lowercase letters, digits and dashes, at most 31 characters');
@@ -43,6 +44,30 @@ const localDestination = z
     path: z.string().min(1),
   })
   .strict();
+
+/** A zod check from a function that says what is wrong with a value, or nothing. */
+const problemCheck =
+  (problem: (value: string) => string | undefined) =>
+  (value: string, ctx: z.RefinementCtx<string>): void => {
+    const message = problem(value);
+    if (message) ctx.addIssue({ code: 'custom', message });
+  };
+
+/**
+ * When a schedule runs: a cron string or an interval, exactly one, read in an IANA time zone. Temporal reads cron
+ * times in the zone's local time, so a run inside the hour a DST change skips does not happen that day.
+ */
+const scheduleTimes = z
+  .object({
+    cron: z.string().superRefine(problemCheck(cronProblem)).optional(),
+    every: z
+      .string()
+      .superRefine(problemCheck((v) => (intervalMs(v) ? undefined : `"${v}" is not an interval such as 30s, 5m, 1h, 1d or 1h30m`)))
+      .optional(),
+    timezone: z.string().superRefine(problemCheck(timeZoneProblem)).default('UTC'),
+  })
+  .strict()
+  .refine((s) => (s.cron === undefined) !== (s.every === undefined), 'give exactly one of cron (a cron string) and every (an interval)');
 
 /** Each default is written once, on its key: a section left out is parsed as written empty (`prefault`). */
 export const configSchema = z
@@ -150,6 +175,16 @@ export const configSchema = z
       .refine((ds) => new Set(ds.map((d) => d.name)).size === ds.length, 'destination names must be unique'),
     /** Objects moved under `.trash/<date>/` (removed, trashed or replaced in Drive) are purged after this many days. */
     trashRetentionDays: z.number().int().min(1).max(3650).default(30),
+    /** The four Temporal Schedules (DESIGN.md section 4), reconciled with this when the catalog host's worker starts. */
+    schedules: z
+      .object({
+        fullSync: scheduleTimes.prefault({ cron: '0 1 * * SUN' }),
+        sweep: scheduleTimes.prefault({ every: '5m' }),
+        nightlyDump: scheduleTimes.prefault({ cron: '30 2 * * *' }),
+        weeklyRollup: scheduleTimes.prefault({ cron: '45 3 * * SUN' }),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') })
       .strict()
@@ -160,6 +195,7 @@ export const configSchema = z
 export type Config = z.infer<typeof configSchema>;
 export type DestinationConfig = Config['destinations'][number];
 export type S3DestinationConfig = z.infer<typeof s3Destination>;
+export type ScheduleTimesConfig = z.infer<typeof scheduleTimes>;
 /** Export formats (extensions) per Workspace type. */
 export type ExportFormatConfig = Config['exportFormats'];
 

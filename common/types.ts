@@ -89,6 +89,8 @@ export interface StoredObjectRecord {
 
 export interface TransferOutcome {
   fileId: string;
+  /** The Drive version the batch transferred (outcomes recorded by older workers lack it). */
+  version?: string;
   /** Every object written to every destination; partial when a destination failed. */
   stored: StoredObjectRecord[];
   /** Why the file did not land; `destinations` are those still without it (every one when the download failed). */
@@ -132,6 +134,8 @@ export interface FullSyncTotals {
   audit?: { percent: number; objects: number; of: number; withinRuns: number; checked: number };
   /** Items found gone from Drive (trashed, deleted, no longer shared or listed), folders' contents included. */
   gone?: number;
+  /** Set when the run did nothing because this other full sync (its workflow id) held the account. */
+  heldBy?: string;
   /** What the place checks did to the objects of renamed, moved, gone and returned files. */
   places?: PlaceCounts;
 }

@@ -4,22 +4,30 @@ import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { formatFullSyncSummary, startFullSync, webUiLink } from '../api/fullSyncRuns';
+import { formatScheduleRows, scheduleRows, scheduleWebUiLink } from '../api/schedules';
+import { formatSweepSummary, startSweep } from '../api/sweepRuns';
+import type { Catalog } from '../activities/catalog/catalog';
+import { objectPlaces } from '../activities/catalog/placeChecks';
 import { parseConfig } from '../common/config';
 import { createLogger } from '../common/logger';
+import { bytesContent } from '../test/drive-emulator/content';
 import { seedFromDirectory } from '../test/drive-emulator/seed';
+import type { DriveStore, EmuFile } from '../test/drive-emulator/store';
 import { DriveEmulator } from '../test/drive-emulator/server';
 import { startMinio } from './launchers/minioServer';
 import { startTemporalDevServer } from './launchers/temporalDevServer';
 import { toolPath } from './launchers/tiedProcess';
 import { installTemporalLogging } from '../worker/temporalLogging';
 import { wireActivities } from '../worker/wiring';
+import { reconcileSchedules } from '../worker/schedules';
 import { startWorkers } from '../worker/workers';
 
 /**
  * `npm run demo`: the main job on embedded defaults. A Temporal dev server persisted under data/ with its
  * Web UI on :8233, a worker, the Drive emulator seeded with a sample Drive, and two destinations: a local
  * directory (data/backup) and, when the pinned MinIO is installed, a MinIO bucket (data/minio). Runs a
- * full sync and prints its summary. `--keep-running` leaves the Web UI up until Ctrl-C.
+ * full sync and prints its summary, then changes a few items in the sample Drive, runs an incremental sweep and
+ * prints what each change did. `--keep-running` creates the four schedules and leaves everything up until Ctrl-C.
  */
 const root = resolve(__dirname, '..');
 const dataDir = join(root, 'data');
@@ -96,8 +104,18 @@ async function main() {
     const summary = await handle.result();
     console.log(`\n${formatFullSyncSummary(summary, webUiLink(config, handle.workflowId))}`);
     console.log(`  backup    ${join(dataDir, 'backup')}${minio ? ` and s3://drive-vault-demo/vault on ${minio.endpoint}` : ''}`);
+
+    const changes = await changeSampleDrive(emulator.store, seeded);
+    const sweep = await startSweep(client, config);
+    console.log(`\ndemo: changed ${changes.length} items in the sample Drive; sweep ${sweep.workflowId} reads Drive's changes feed`);
+    console.log(`\n${formatSweepSummary(await sweep.result(), webUiLink(config, sweep.workflowId))}`);
+    console.log('\nwhat each change did:');
+    for (const change of changes) console.log(describeChange(wired.catalog, change));
     if (process.argv.includes('--keep-running')) {
-      console.log('\ndemo: running; press Ctrl-C to stop');
+      // As a catalog host's worker does at start: the four schedules, for the Web UI to show, pause and trigger.
+      await reconcileSchedules(client, config, logger);
+      console.log(`\n${formatScheduleRows(await scheduleRows(client), scheduleWebUiLink(config))}`);
+      console.log('\ndemo: running, with the schedules above (the sweep every 5 minutes); press Ctrl-C to stop');
       await new Promise<void>((r) => process.once('SIGINT', () => r()));
     }
   } finally {
@@ -108,6 +126,45 @@ async function main() {
     await emulator.close();
     await Promise.all([temporal.stop(), minio?.stop()]);
   }
+}
+
+interface DemoChange {
+  what: string;
+  file: EmuFile;
+}
+
+/** Edits, renames, moves, trashes, restores and creates a few items, as a user would between two sweeps. */
+async function changeSampleDrive(store: DriveStore, seeded: Map<string, EmuFile>): Promise<DemoChange[]> {
+  const item = (path: string) => {
+    const file = seeded.get(path);
+    if (!file) throw new Error(`the sample Drive has no ${path}`);
+    return file;
+  };
+  const documents = item('Documents');
+  const report = await store.modifyContent(item('Documents/Report.txt').id, { content: bytesContent('Report, second edition\n') });
+  const notes = store.rename(item('Photos/2024/notes.md').id, 'notes (2024).md');
+  const moved = store.move(item('Archive/empty.txt').id, documents.id);
+  const photos = store.rename(item('Photos').id, 'Pictures');
+  const budget = store.setTrashed(item('Documents/Budget 2026').id, true);
+  const draft = store.setTrashed(item('Archive/old-draft.txt').id, false);
+  const holiday = [...seeded].find(([path]) => path.startsWith('Photos/2024/holiday'))?.[1];
+  const ideas = await store.addFile({ name: 'Ideas.txt', parentId: documents.id, content: bytesContent('a new file\n') });
+  return [
+    { what: 'edited Documents/Report.txt', file: report },
+    { what: 'renamed Photos/2024/notes.md to notes (2024).md', file: notes },
+    { what: 'moved Archive/empty.txt into Documents', file: moved },
+    { what: 'renamed the folder Photos to Pictures (the holiday photo inside)', file: holiday ?? photos },
+    { what: 'trashed the Sheet Documents/Budget 2026', file: budget },
+    { what: 'restored Archive/old-draft.txt from the trash', file: draft },
+    { what: 'created Documents/Ideas.txt', file: ideas },
+  ];
+}
+
+/** Where the changed file's objects are now: at their keys, and what went under .trash/. */
+function describeChange(catalog: Catalog, change: DemoChange): string {
+  const places = objectPlaces(catalog, change.file.id);
+  const lines = [...places.live.map((p) => `${p.destination}: ${p.key}`), ...places.trashed.map((p) => `${p.destination}: ${p.key}`)];
+  return [`  ${change.what}`, ...lines.map((line) => `      ${line}`)].join('\n');
 }
 
 main().catch((err) => {

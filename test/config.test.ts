@@ -25,7 +25,7 @@ test('the example config in the repository is valid and fills defaults', () => {
 });
 
 test('a section left out gets the defaults a section written empty gets, and the example config documents them', () => {
-  const sections = ['scope', 'exportFormats', 'temporal', 'transfer', 'catalog', 'log'] as const;
+  const sections = ['scope', 'exportFormats', 'temporal', 'transfer', 'catalog', 'schedules', 'log'] as const;
   const pick = (config: Config) => Object.fromEntries(sections.map((s) => [s, config[s]]));
   const omitted = pick(parseConfig(minimal));
   assert.deepEqual(pick(parseConfig({ ...minimal, ...Object.fromEntries(sections.map((s) => [s, {}])) })), omitted);
@@ -34,6 +34,55 @@ test('a section left out gets the defaults a section written empty gets, and the
   const example = loadConfig(join(__dirname, '..', 'config.example.yaml'));
   assert.equal(example.google.maxRequestsPerSecond, parseConfig(minimal).google.maxRequestsPerSecond, 'the pacer default, as documented');
   assert.equal(parseConfig(minimal).catalog.hostId, 'local');
+});
+
+test('the four schedules default to DESIGN.md section 4, each on its own, in UTC', () => {
+  assert.deepEqual(parseConfig(minimal).schedules, {
+    fullSync: { cron: '0 1 * * SUN', timezone: 'UTC' },
+    sweep: { every: '5m', timezone: 'UTC' },
+    nightlyDump: { cron: '30 2 * * *', timezone: 'UTC' },
+    weeklyRollup: { cron: '45 3 * * SUN', timezone: 'UTC' },
+  });
+  const one = parseConfig({ ...minimal, schedules: { sweep: { cron: '*/10 * * * *', timezone: 'Europe/Paris' } } }).schedules;
+  assert.deepEqual(one.sweep, { cron: '*/10 * * * *', timezone: 'Europe/Paris' });
+  assert.deepEqual(one.fullSync, parseConfig(minimal).schedules.fullSync, 'the others keep their defaults');
+  const intervals = ['30s', '5m', '1h', '1d', '1h30m', '2d12h'].map(
+    (every) => parseConfig({ ...minimal, schedules: { nightlyDump: { every } } }).schedules.nightlyDump.every,
+  );
+  assert.deepEqual(intervals, ['30s', '5m', '1h', '1d', '1h30m', '2d12h']);
+  for (const cron of ['@weekly', '0-30/5 1,2 1-15 JAN,MAR mon-fri', '5/10 * * * *', '0 0 * * 7', '59 23 31 12 sat']) {
+    assert.equal(parseConfig({ ...minimal, schedules: { fullSync: { cron } } }).schedules.fullSync.cron, cron);
+  }
+});
+
+test('a schedule that is not exactly one valid cron or interval, in an IANA time zone, is named with what is wrong', () => {
+  const cases: Array<[Record<string, unknown>, RegExp]> = [
+    [{ sweep: { timezone: 'UTC' } }, /schedules\.sweep: give exactly one of cron \(a cron string\) and every \(an interval\)/],
+    [{ sweep: { cron: '* * * * *', every: '5m' } }, /schedules\.sweep: give exactly one of cron/],
+    [{ sweep: { every: '5' } }, /schedules\.sweep\.every: "5" is not an interval such as 30s, 5m, 1h, 1d or 1h30m/],
+    [{ sweep: { every: '0m' } }, /schedules\.sweep\.every: "0m" is not an interval/],
+    [{ sweep: { every: '5 minutes' } }, /schedules\.sweep\.every/],
+    [{ fullSync: { cron: '0 1 * *' } }, /schedules\.fullSync\.cron: "0 1 \* \*" has 4 fields; a cron string has five: minute hour/],
+    [{ fullSync: { cron: '60 1 * * SUN' } }, /schedules\.fullSync\.cron: minute field of "60 1 \* \* SUN": "60" is outside 0-59/],
+    [{ fullSync: { cron: '0 24 * * *' } }, /hour field of "0 24 \* \* \*": "24" is outside 0-23/],
+    [{ fullSync: { cron: '0 1 0 * *' } }, /day of month field .*"0" is outside 1-31/],
+    [{ fullSync: { cron: '0 1 * 13 *' } }, /month field .*"13" is outside 1-12 or JAN-DEC/],
+    [{ fullSync: { cron: '0 1 * * SUNDAY' } }, /day of week field .*"SUNDAY" is outside 0-7 or SUN-SAT/],
+    [{ fullSync: { cron: '0 5-1 * * *' } }, /the range "5-1" ends before it starts/],
+    [{ fullSync: { cron: '*/0 * * * *' } }, /the step in "\*\/0" must be at least 1/],
+    [{ fullSync: { cron: '0 1 * * MON-' } }, /"MON-" is not a value, a range/],
+    [{ fullSync: { cron: '@every 5m' } }, /an interval goes in "every"/],
+    [{ fullSync: { cron: 'CRON_TZ=Europe/Paris 0 1 * * *' } }, /give the time zone in "timezone"/],
+    [{ fullSync: { cron: '@fortnightly' } }, /unknown shorthand "@fortnightly"/],
+    [
+      { fullSync: { cron: '0 1 * * *', timezone: 'Mars/Olympus' } },
+      /schedules\.fullSync\.timezone: "Mars\/Olympus" is not an IANA time zone name/,
+    ],
+    [{ fullSync: { cron: '0 1 * * *', timezone: 'europe/paris' } }, /time zone names are case-sensitive: "Europe\/Paris"/],
+    [{ fullSync: { cron: '0 1 * * *', timezone: '+02:00' } }, /schedules\.fullSync\.timezone/],
+    [{ hourly: { every: '1h' } }, /schedules\.hourly: unknown key/],
+  ];
+  for (const [schedules, message] of cases) assert.throws(() => parseConfig({ ...minimal, schedules }), message, JSON.stringify(schedules));
 });
 
 test('an unknown key stops start-up with a message that names it', () => {

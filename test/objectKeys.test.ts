@@ -191,8 +191,10 @@ test('a renamed file gets a new key, and its old key is not given away while its
       [{ ...fileInput('file-x', 'renamed.txt', 'folder-1', '2024-03-01T00:00:00Z', '2') }, fileInput('file-y', 'x.txt', 'folder-1')],
       'l2',
     );
-    // Both are claimed in one batch: x's new name is planned first, but its object still sits at x.txt.
-    assert.deepEqual(c.claim(), { 'file-x': 'drive/me/My Drive/Notes/renamed.txt', 'file-y': 'drive/me/My Drive/Notes/x [file-y].txt' });
+    // x's content is unchanged: it is not transferred again but queued for a place check, which moves its object
+    // server-side. Until then its object still sits at x.txt, so the newcomer y does not get that key.
+    assert.deepEqual(c.claim(), { 'file-y': 'drive/me/My Drive/Notes/x [file-y].txt' });
+    assert.deepEqual(c.catalog.db.prepare('SELECT file_id FROM place_checks').all(), [{ file_id: 'file-x' }]);
   } finally {
     c.close();
   }

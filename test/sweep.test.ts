@@ -246,7 +246,61 @@ test('a sweep is skipped, not queued, while a full sync holds the account', asyn
   const result = await sweep();
   assert.equal(result.kind, 'skipped');
   assert.match(result.kind === 'skipped' ? result.reason : '', /full sync sweep-test-held-\d+ holds the account/);
+  const second = await fullSync();
+  assert.equal(second.heldBy, full.workflowId, 'a second full sync does nothing while the first lists');
+  assert.equal(second.gone, undefined);
   await full.result();
   stack.emulator!.faults.clear();
   assert.equal((await sweep()).kind, 'swept', 'the hold ends with the full sync');
+});
+
+test('an object missing behind our back when its file is renamed is written again, not left queued', async () => {
+  const s = stack.emulator!.store;
+  const file = await s.addFile({ name: 'fragile.txt', content: bytesContent('mike') });
+  await sweep();
+  const aws = worker.wired.destinations.find((d) => d.name === 'aws')!;
+  await aws.delete(`${MY}/fragile.txt`);
+  s.rename(file.id, 'fragile-renamed.txt');
+  const result = await sweep();
+  assert.equal(result.kind, 'swept');
+  assert.equal(result.kind === 'swept' && result.places?.requeued, 1);
+  assert.equal(result.kind === 'swept' && result.filesSynced, 1, 'the file is transferred again');
+  assert.equal((worker.wired.catalog.db.prepare('SELECT count(*) AS n FROM place_checks').get() as { n: number }).n, 0);
+  for (const destination of worker.wired.destinations) {
+    const listing = await contents(destination);
+    assert.equal(listing[`${MY}/fragile-renamed.txt`], sha(Buffer.from('mike')), destination.name);
+  }
+});
+
+test('a destination down during the purge does not stop the others; its trash is purged when it is back', async () => {
+  const activities = worker.wired.parts.catalog.activities;
+  const s = stack.emulator!.store;
+  const doomed = await s.addFile({ name: 'doomed.txt', content: bytesContent('oscar') });
+  await sweep();
+  s.delete(doomed.id);
+  await sweep();
+  const later = new Date(Date.now() + 40 * 86_400_000).toISOString();
+  await stack.minio!.stop();
+  try {
+    const purge = await activities.purgeExpiredTrash({ runId: 'purge-down', retentionDays: 30, now: later });
+    assert.deepEqual(purge.unreachable.sort(), ['aws', 'eu']);
+    const nas = worker.wired.destinations.find((d) => d.name === 'nas')!;
+    assert.deepEqual(
+      Object.keys(await contents(nas)).filter((k) => k.startsWith('.trash/')),
+      [],
+      'the directory was purged',
+    );
+  } finally {
+    await stack.restartMinio();
+  }
+  const again = await activities.purgeExpiredTrash({ runId: 'purge-back', retentionDays: 30, now: later });
+  assert.deepEqual(again.unreachable, []);
+  assert.ok(again.purged >= 2, 'the buckets are purged the same day, once back');
+  for (const destination of worker.wired.destinations) {
+    assert.deepEqual(
+      Object.keys(await contents(destination)).filter((k) => k.startsWith('.trash/')),
+      [],
+      destination.name,
+    );
+  }
 });

@@ -34,8 +34,11 @@ test('a full sync keeps batchesInFlight transfer batches in flight, never more, 
   const s = stack.emulator!.store;
   const folder = await s.addFile({ name: 'Window' });
   for (let i = 0; i < 60; i++) await s.addFile({ name: `w${i}.txt`, parentId: folder.id, content: bytesContent(`window file ${i}`) });
+  // Slow downloads: a batch outlasts the claims of the next ones, however loaded the machine.
+  stack.emulator!.faults.add({ match: 'alt=media', delayMs: 1000 });
   const handle = await startFullSync(worker.client, config(), 'window-1');
   const summary = await handle.result();
+  stack.emulator!.faults.clear();
   assert.equal(summary.filesSynced, 60);
   assert.equal(summary.verifiedWritten.nas, 60);
 

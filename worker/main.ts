@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../common/config';
 import { createLogger } from '../common/logger';
 import { bundleWorkflowsInChildProcess } from './bundleWorkflows';
+import { reconcileSchedulesAtStart } from './schedules';
 import { installTemporalLogging } from './temporalLogging';
 import { WORKER_ROLES, type WorkerRole, wireCatalogPart, wireSharedDeps, wireTransferPart } from './wiring';
 import { startWorkers } from './workers';
@@ -33,8 +34,9 @@ function parseCommandLine(args: string[]): { role: WorkerRole; configPath: strin
 
 /**
  * `npm run worker -- [--role all|transfer|catalog] [config.yaml]`, until SIGINT/SIGTERM. `catalog` serves the
- * workflows and the catalog activities of the host that owns the SQLite file; `transfer` only streams files, with
- * no catalog (any number of them, on any hosts); `all`, the default, does both.
+ * workflows and the catalog activities of the host that owns the SQLite file, and brings the four schedules in line
+ * with its config as it starts; `transfer` only streams files, with no catalog (any number of them, on any hosts);
+ * `all`, the default, does both.
  */
 async function main() {
   const { role, configPath } = parseCommandLine(process.argv.slice(2));
@@ -46,6 +48,8 @@ async function main() {
   const catalogPart = role === 'transfer' ? undefined : wireCatalogPart(config, shared);
   const transferPart = role === 'catalog' ? undefined : wireTransferPart(config, shared);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
+  // The catalog host owns the config the schedules follow; a transfer worker never touches them.
+  if (catalogPart) await reconcileSchedulesAtStart(config, logger);
   const bundle = !catalogPart
     ? undefined
     : existsSync(PREBUILT_BUNDLE)

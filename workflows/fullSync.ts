@@ -128,7 +128,11 @@ export async function fullSync(input: FullSyncInput): Promise<FullSyncSummary> {
     await catalog.startRun({ runId, kind: 'full-sync', workflowId: info.workflowId });
     await catalog.requeueFailures();
     // Tokens taken before the listing: a sweep from them misses nothing that changes while it runs.
-    if (reconciles) await verifying.beginChangeTracking({ runId, includeSharedDrives: input.includeSharedDrives });
+    if (reconciles) {
+      const tracking = await verifying.beginChangeTracking({ runId, workflowId: info.workflowId, includeSharedDrives: input.includeSharedDrives });
+      // Another full sync is listing: a second listing at once would find the other's files unlisted.
+      if (tracking?.heldBy) return catalog.finishRun({ runId, totals: { ...totals, heldBy: tracking.heldBy } });
+    }
     report();
     const listed = await executeChild(listDriveIntoCatalog, {
       workflowId: `${info.workflowId}-listing`,

@@ -2,3 +2,5 @@ export * from './fullSync';
 export * from './listDriveIntoCatalog';
 export * from './deepVerify';
 export * from './incrementalSweep';
+export * from './nightlyDump';
+export * from './weeklyRollup';

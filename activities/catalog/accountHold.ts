@@ -5,14 +5,15 @@ export interface RunRef {
   workflowId: string;
 }
 
-/** A full sync holds the account while it runs: sweeps started meanwhile are skipped, not queued. */
-export function holdAccount(catalog: Catalog, run: RunRef): void {
+/**
+ * A full sync holds the account while it runs: sweeps and other full syncs started meanwhile are skipped, not queued.
+ * A hold is never taken over (two listings at once would each find the other's files unlisted): returns the holder.
+ */
+export function holdAccount(catalog: Catalog, run: RunRef): RunRef {
   catalog.db
-    .prepare(
-      `INSERT INTO account_hold (id, run_id, workflow_id, held_since) VALUES (1, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET run_id = excluded.run_id, workflow_id = excluded.workflow_id, held_since = excluded.held_since`,
-    )
+    .prepare('INSERT INTO account_hold (id, run_id, workflow_id, held_since) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO NOTHING')
     .run(run.runId, run.workflowId, new Date().toISOString());
+  return accountHolder(catalog)!;
 }
 
 export function accountHolder(catalog: Catalog): RunRef | undefined {

@@ -132,7 +132,8 @@ export class Catalog {
        WHERE id = @id`,
     );
     const staleTrashedCopies = this.db.prepare('UPDATE trashed_objects SET content_current = 0 WHERE file_id = ?');
-    const touch = this.db.prepare('UPDATE files SET last_listing_id = ?, owned_by_me = ? WHERE id = ?');
+    // Seen again: updated_at says when, so a full sync does not count an item another run saw after its listing began as unlisted.
+    const touch = this.db.prepare('UPDATE files SET last_listing_id = ?, owned_by_me = ?, updated_at = ? WHERE id = ?');
     this.db.transaction(() => {
       for (const f of files) {
         const initialState: FileState | null =
@@ -167,7 +168,7 @@ export class Catalog {
           (existing.followed_from !== f.followedFrom || existing.parent_id !== f.parentId || existing.drive_id !== f.driveId);
         const returned = existing.gone !== null;
         if (existing.version === f.version && !placedByFollowing && !returned) {
-          touch.run(listingId, ownedByMe, f.id);
+          touch.run(listingId, ownedByMe, now, f.id);
           counts.unchanged++;
           continue;
         }

@@ -14,7 +14,7 @@ export function markDoneOn(catalog: Catalog, task: string, day: string): void {
     .run(task, day);
 }
 
-/** Trashed objects of days before `day` were purged from their destinations: the catalog forgets them too. */
-export function forgetTrashedBefore(catalog: Catalog, day: string): number {
-  return catalog.db.prepare('DELETE FROM trashed_objects WHERE trashed_on < ?').run(day).changes;
+/** A destination's trashed objects of days before `day` were purged from it: the catalog forgets them too. */
+export function forgetTrashedBefore(catalog: Catalog, destination: string, day: string): number {
+  return catalog.db.prepare('DELETE FROM trashed_objects WHERE destination = ? AND trashed_on < ?').run(destination, day).changes;
 }

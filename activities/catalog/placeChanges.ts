@@ -57,16 +57,16 @@ export class PlaceChanges {
   }
 
   /**
-   * Items that left Drive (or the account's view): each is marked gone, with everything under a folder, and its
-   * keys are given up, so a newcomer may take its name once its objects are under .trash/ (until then the objects
-   * themselves keep the keys taken). Its content files are queued, so the next run moves their objects to .trash/.
+   * Items that left Drive (or the account's view): each is marked gone, with everything under a folder. A folder
+   * gives up its key now; a content file is queued, and gives up its keys once its objects are under .trash/.
    */
   markGone(ids: string[], reason: Exclude<GoneReason, 'parent-gone'>, now = new Date().toISOString()): number {
     let marked = 0;
+    // A file keeps its keys until its place check has its objects under .trash/ (one may still be uploading to them).
     const mark = (id: string, kind: string, why: GoneReason) => {
       this.statements.setGone.run(why, now, id);
-      this.statements.dropKeys.run(id);
       if (CONTENT_KINDS.has(kind)) this.queueFile(id, now);
+      else this.statements.dropKeys.run(id);
       marked++;
     };
     for (const id of ids) {

@@ -33,9 +33,13 @@ export type PlaceMove =
 
 export interface PlacePlan {
   fileId: string;
+  /** The file left Drive: once its objects are under .trash/, it gives up its keys. */
+  gone: boolean;
+  /** The day of the .trash/ folder its moves use. */
+  day: string;
   moves: PlaceMove[];
-  /** What each copy carries: the file's metadata at its current place. */
-  metadata: ObjectMetadata;
+  /** What each copy carries: the file's metadata at its current place (an object of older content keeps its version). */
+  metadataOf(object: { file_version: string | null }): ObjectMetadata;
   contentType: (format: string) => string;
   /** An object the file needs is nowhere: it becomes pending, and the transfer writes it again. */
   requeue: boolean;
@@ -50,10 +54,27 @@ export type MoveOutcome =
       versionId?: string;
       /** Where a relocated object's old key is kept: its trash key, or nothing when the destination renamed it. */
       oldKeptAt?: string;
+      /** Neither the source nor the target holds the object: it is forgotten, and a live file transferred again. */
+      lost?: boolean;
     }
   | { move: PlaceMove; done: false; error: string };
 
 const today = () => new Date().toISOString().slice(0, 10);
+
+/**
+ * Claims a file for its place check, as a transfer claims it: no other run transfers it while its objects move.
+ * False when a running run holds it.
+ */
+export function claimForPlaceCheck(catalog: Catalog, fileId: string, runId: string): boolean {
+  return (
+    catalog.db
+      .prepare(
+        `UPDATE files SET claimed_by = @runId WHERE id = @fileId
+           AND (claimed_by IS NULL OR claimed_by = @runId OR claimed_by NOT IN (SELECT id FROM runs WHERE status = 'running'))`,
+      )
+      .run({ fileId, runId }).changes === 1
+  );
+}
 
 /**
  * Files whose objects may sit in the wrong place, after `afterFileId`. Files a running run has claimed for transfer
@@ -77,8 +98,8 @@ export function countQueuedPlaceChecks(catalog: Catalog): number {
 /**
  * Works out where a file's objects must go, on the configured destinations: from its recorded keys (new ones
  * given now to a renamed or moved file) against the objects the catalog records, and the copies kept under .trash/.
- * Only a file whose content every destination holds (state synced) is moved server-side; a stale object of one
- * being transferred again goes under .trash/, and the transfer writes the new key.
+ * An object moves to its file's new key whatever the file's state: when new content is on its way, the transfer
+ * overwrites it there, and until then the old content stays the backup of the file under its current name.
  */
 export function planPlaceCheck(catalog: Catalog, planner: ObjectKeyPlanner, fileId: string, destinations: string[]): PlacePlan {
   const db = catalog.db;
@@ -97,27 +118,31 @@ export function planPlaceCheck(catalog: Catalog, planner: ObjectKeyPlanner, file
         drive_sha256: string | null;
       }
     | undefined;
+  const day = today();
   const plan: PlacePlan = {
     fileId,
+    gone: file?.gone != null,
+    day,
     moves: [],
     requeue: false,
-    metadata: { driveFileId: fileId, drivePath: '', modifiedTime: '', version: '' },
+    metadataOf: () => ({ driveFileId: fileId, drivePath: '', modifiedTime: '', version: '' }),
     contentType: () => 'application/octet-stream',
   };
   if (!file || (file.kind !== 'binary' && file.kind !== 'workspace')) return plan;
-  plan.metadata = {
+  const current = {
     driveFileId: fileId,
     drivePath: planner.locate(fileId).drivePath,
     modifiedTime: file.modified_time,
     version: file.version,
     md5: file.md5 ?? undefined,
   };
+  plan.metadataOf = (o) =>
+    o.file_version === null || o.file_version === file.version ? current : { ...current, version: o.file_version, md5: undefined };
   plan.contentType = (format) => (file.kind === 'binary' ? file.mime_type : EXPORT_MIME_TYPES[format as keyof typeof EXPORT_MIME_TYPES]);
   const configured = new Set(destinations);
   const objects = (
     db.prepare('SELECT destination, format, key, size, sha256, file_version FROM objects WHERE file_id = ?').all(fileId) as ObjectRow[]
   ).filter((o) => configured.has(o.destination));
-  const day = today();
   const trashKeys = new TrashKeys(catalog, day, fileId);
   const synced = file.state === 'synced';
   if (file.gone) {
@@ -141,10 +166,10 @@ export function planPlaceCheck(catalog: Catalog, planner: ObjectKeyPlanner, file
     const want = keys.get(o.format);
     if (want === o.key) continue;
     const trashKey = trashKeys.next(o.destination, o.key);
-    if (want && synced) {
+    if (want) {
       plan.moves.push({ kind: 'relocate', destination: o.destination, format: o.format, from: o.key, to: want, trashKey, object: o });
     } else {
-      // An export format no longer configured, or content about to be written again at the new key.
+      // An export format no longer configured.
       plan.moves.push({
         kind: 'trash',
         destination: o.destination,
@@ -201,11 +226,11 @@ class TrashKeys {
  * trashed objects (with whether they hold the file's current content), objects brought back. The file's place
  * check is done when every move is; a failed move leaves it queued for the next run.
  */
-export function recordPlaceCheck(catalog: Catalog, plan: PlacePlan, outcomes: MoveOutcome[]): PlaceCounts {
+export function recordPlaceCheck(catalog: Catalog, plan: PlacePlan, outcomes: MoveOutcome[], runId?: string): PlaceCounts {
   const db = catalog.db;
   const counts: PlaceCounts = { relocated: 0, trashed: 0, restored: 0, requeued: 0, failed: 0 };
   const now = new Date().toISOString();
-  const day = now.slice(0, 10);
+  const { day } = plan;
   const keep = db.prepare(
     `INSERT INTO trashed_objects (destination, key, file_id, format, original_key, size, sha256, file_version, content_current, trashed_on)
      VALUES (@destination, @key, @fileId, @format, @originalKey, @size, @sha256, @fileVersion, @contentCurrent, @day)
@@ -219,6 +244,13 @@ export function recordPlaceCheck(catalog: Catalog, plan: PlacePlan, outcomes: Mo
         continue;
       }
       const where = { fileId: plan.fileId, destination: move.destination, format: move.format };
+      if (outcome.lost) {
+        if (move.kind === 'restore')
+          db.prepare('DELETE FROM trashed_objects WHERE destination = ? AND key = ?').run(move.destination, move.from);
+        else db.prepare('DELETE FROM objects WHERE file_id = @fileId AND destination = @destination AND format = @format').run(where);
+        if (move.kind !== 'trash') plan.requeue = true;
+        continue;
+      }
       if (move.kind === 'relocate') {
         db.prepare(
           `UPDATE objects SET key = @to, etag = coalesce(@etag, etag), version_id = @versionId
@@ -262,10 +294,30 @@ export function recordPlaceCheck(catalog: Catalog, plan: PlacePlan, outcomes: Mo
       }
     }
     if (plan.requeue) {
-      db.prepare(`UPDATE files SET state = 'pending', updated_at = ? WHERE id = ? AND state = 'synced'`).run(now, plan.fileId);
+      db.prepare(`UPDATE files SET state = 'pending', updated_at = ? WHERE id = ? AND state = 'synced' AND gone IS NULL`).run(
+        now,
+        plan.fileId,
+      );
       counts.requeued++;
     }
-    if (counts.failed === 0) db.prepare('DELETE FROM place_checks WHERE file_id = ?').run(plan.fileId);
+    if (counts.failed === 0) {
+      db.prepare('DELETE FROM place_checks WHERE file_id = ?').run(plan.fileId);
+      // Its objects are under .trash/ now: a newcomer may take the gone file's names.
+      if (plan.gone) db.prepare('DELETE FROM object_keys WHERE holder = ?').run(plan.fileId);
+    }
+    if (runId) db.prepare('UPDATE files SET claimed_by = NULL WHERE id = ? AND claimed_by = ?').run(plan.fileId, runId);
   })();
   return counts;
+}
+
+/** Where a file's objects are now, per destination: at their keys, and under .trash/ (the demo and the API show it). */
+export function objectPlaces(
+  catalog: Catalog,
+  fileId: string,
+): { live: Array<{ destination: string; key: string }>; trashed: Array<{ destination: string; key: string }> } {
+  const live = catalog.db.prepare('SELECT destination, key FROM objects WHERE file_id = ? ORDER BY destination, key').all(fileId);
+  const trashed = catalog.db
+    .prepare('SELECT destination, key FROM trashed_objects WHERE file_id = ? ORDER BY destination, key')
+    .all(fileId);
+  return { live, trashed } as ReturnType<typeof objectPlaces>;
 }

@@ -158,7 +158,11 @@ export function recordTransferOutcomes(catalog: Catalog, input: { runId: string;
        etag = excluded.etag, version_id = excluded.version_id, file_version = excluded.file_version, state = excluded.state,
        uploaded_at = excluded.uploaded_at, verified_at = excluded.verified_at, deep_verified_at = ''`,
   );
-  const setState = db.prepare('UPDATE files SET state = ?, claimed_by = NULL, updated_at = ? WHERE id = ?');
+  // The state an outcome gives is for the version it transferred: one listed since (an edit, a rename) stays pending.
+  const setState = db.prepare(
+    `UPDATE files SET state = CASE WHEN @version IS NULL OR version = @version THEN @state ELSE 'pending' END, claimed_by = NULL,
+       updated_at = @now WHERE id = @fileId`,
+  );
   const resolveFailures = db.prepare('UPDATE failures SET resolved_at = ? WHERE file_id = ? AND resolved_at IS NULL');
   // One open failure per file and destination: a destination that has the file now is no longer failing.
   const resolveOtherFailures = db.prepare(
@@ -201,12 +205,12 @@ export function recordTransferOutcomes(catalog: Catalog, input: { runId: string;
       }
       const f = outcome.failure;
       if (!f) {
-        setState.run('synced', now, outcome.fileId);
+        setState.run({ state: 'synced', now, fileId: outcome.fileId, version: outcome.version ?? null });
         resolveFailures.run(now, outcome.fileId);
         counts.synced++;
         continue;
       }
-      setState.run(f.deferred ? 'deferred' : 'failed', now, outcome.fileId);
+      setState.run({ state: f.deferred ? 'deferred' : 'failed', now, fileId: outcome.fileId, version: outcome.version ?? null });
       if (f.deferred) counts.deferred++;
       else counts.failed++;
       resolveOtherFailures.run(now, outcome.fileId, JSON.stringify(f.destinations));

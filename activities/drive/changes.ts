@@ -95,7 +95,10 @@ export async function readChangesPage(deps: ChangesDeps, input: { runId: string;
   const fileChanges = page.changes.filter((c) => (c.changeType ?? 'file') === 'file' && c.fileId);
   const present = fileChanges.filter((c) => !c.removed && c.file && !c.file.trashed).map((c) => c.file!);
   const trashed = fileChanges.filter((c) => !c.removed && c.file?.trashed).map((c) => c.fileId!);
-  const removed = fileChanges.filter((c) => c.removed || !c.file).map((c) => c.fileId!);
+  // A file moved to another drive shows as removed in its old drive's feed: only the drive it is in can remove it.
+  const inThisDrive = deps.catalog.db.prepare('SELECT 1 FROM files WHERE id = ? AND drive_id IS ?');
+  const driveOfScope = scope === MY_DRIVE_SCOPE ? null : scope;
+  const removed = fileChanges.filter((c) => (c.removed || !c.file) && inThisDrive.get(c.fileId, driveOfScope)).map((c) => c.fileId!);
   const recorded = deps.catalog.db.transaction(() => {
     const counts = deps.catalog.recordListedFiles(present.map(toCatalogInput), input.runId);
     const gone = deps.catalog.places.markGone(trashed, 'trashed') + deps.catalog.places.markGone(removed, 'removed');

@@ -234,10 +234,8 @@ export class LocalDestination implements Destination {
     for (const name of names) {
       if (name.endsWith('/')) yield* this.walk(folder + name);
       else {
-        const size = await stat(join(dir, name)).then(
-          (s) => s.size,
-          (err) => (isMissing(err) ? undefined : Promise.reject(err)),
-        );
+        const size = await sizeOf(join(dir, name));
+        // Undefined: removed since the folder was read.
         if (size !== undefined) yield { key: folder + name, size };
       }
     }
@@ -382,6 +380,15 @@ async function removePartials(dir: string, key: string): Promise<void> {
 /** The folder part of a key prefix: '' or ending in '/'. */
 function folderOf(prefix: string): string {
   return prefix.slice(0, prefix.lastIndexOf('/') + 1);
+}
+
+async function sizeOf(path: string): Promise<number | undefined> {
+  try {
+    return (await stat(path)).size;
+  } catch (err) {
+    if (isMissing(err)) return undefined;
+    throw err;
+  }
 }
 
 async function fsyncPath(path: string): Promise<void> {

@@ -360,6 +360,10 @@ export class S3Destination implements Destination {
     }
   }
 
+  /**
+   * On a versioned bucket, MinIO (unlike AWS) still lists a folder whose objects all have delete markers: what
+   * callers do with a folder must hold for an empty one.
+   */
   async listFolders(prefix: string): Promise<string[]> {
     const folders: string[] = [];
     for await (const page of this.listPages(prefix, '/')) {
@@ -375,17 +379,14 @@ export class S3Destination implements Destination {
     for await (const page of this.listPages(prefix)) {
       const Objects = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
       if (Objects.length === 0) continue;
-      let errors: Array<{ Key?: string; Code?: string; Message?: string }>;
-      try {
-        const res = await this.client.send(new DeleteObjectsCommand({ Bucket: this.config.bucket, Delete: { Objects, Quiet: true } }));
-        errors = res.Errors ?? [];
-      } catch (err) {
+      const deleting = new DeleteObjectsCommand({ Bucket: this.config.bucket, Delete: { Objects, Quiet: true } });
+      const res = await this.client.send(deleting).catch((err) => {
         throw new DestinationError(this.name, `deleting under ${this.fullKey(prefix)} failed: ${describeS3Error(err)}`, { cause: err });
-      }
-      if (errors.length > 0) {
-        const [first] = errors;
-        const more = errors.length > 1 ? ` (and ${errors.length - 1} more keys)` : '';
-        throw new DestinationError(this.name, `deleting ${first!.Key} failed: ${first!.Code}: ${first!.Message}${more}`);
+      });
+      const [failed, ...more] = res.Errors ?? [];
+      if (failed) {
+        const others = more.length > 0 ? ` (and ${more.length} more keys)` : '';
+        throw new DestinationError(this.name, `deleting ${failed.Key} failed: ${failed.Code}: ${failed.Message}${others}`);
       }
       deleted += Objects.length;
     }

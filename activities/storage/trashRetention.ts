@@ -15,27 +15,35 @@ const DAY_FOLDER = /^\.trash\/(\d{4}-\d{2}-\d{2})\/$/;
 export async function purgeExpiredTrash(
   deps: { catalog: Catalog; destinations: Destination[]; logger: Logger },
   input: { runId: string; retentionDays: number; now?: string },
-): Promise<{ purged: number; days: string[] }> {
+): Promise<{ purged: number; days: string[]; unreachable: string[] }> {
   const now = new Date(input.now ?? Date.now());
   const today = now.toISOString().slice(0, 10);
-  if (lastDoneOn(deps.catalog, PURGE_TASK) === today) return { purged: 0, days: [] };
+  if (lastDoneOn(deps.catalog, PURGE_TASK) === today) return { purged: 0, days: [], unreachable: [] };
   const oldestKept = new Date(now.getTime() - input.retentionDays * 86_400_000).toISOString().slice(0, 10);
   let purged = 0;
   const days = new Set<string>();
+  const unreachable: string[] = [];
   for (const destination of deps.destinations) {
-    for (const folder of await destination.listFolders('.trash/')) {
-      const day = DAY_FOLDER.exec(folder)?.[1];
-      if (!day || day >= oldestKept) continue;
-      const removed = await destination.deleteUnder(folder);
-      purged += removed;
-      days.add(day);
-      deps.logger.info(
-        { event: 'trash.purged', runId: input.runId, destination: destination.name, day, objects: removed },
-        'purged old trash',
+    // A destination that is down does not stop the others: its old trash waits for the next day's purge.
+    try {
+      for (const folder of await destination.listFolders('.trash/')) {
+        const day = DAY_FOLDER.exec(folder)?.[1];
+        if (!day || day >= oldestKept) continue;
+        const removed = await destination.deleteUnder(folder);
+        purged += removed;
+        days.add(day);
+        const log = { event: 'trash.purged', runId: input.runId, destination: destination.name, day, objects: removed };
+        deps.logger.info(log, 'purged old trash');
+      }
+      forgetTrashedBefore(deps.catalog, destination.name, oldestKept);
+    } catch (err) {
+      unreachable.push(destination.name);
+      deps.logger.warn(
+        { event: 'trash.purge_failed', runId: input.runId, destination: destination.name, err },
+        'could not purge old trash',
       );
     }
   }
-  forgetTrashedBefore(deps.catalog, oldestKept);
-  markDoneOn(deps.catalog, PURGE_TASK, today);
-  return { purged, days: [...days].sort() };
+  if (unreachable.length === 0) markDoneOn(deps.catalog, PURGE_TASK, today);
+  return { purged, days: [...days].sort(), unreachable };
 }

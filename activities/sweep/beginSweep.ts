@@ -1,6 +1,6 @@
 import type { drive_v3 } from 'googleapis';
 import type { Logger } from '../../common/logger';
-import { accountHolder } from '../catalog/accountHold';
+import { accountHolder, holdAccount } from '../catalog/accountHold';
 import type { Catalog } from '../catalog/catalog';
 import { MY_DRIVE_SCOPE, changeTokens, dropChangeToken, stageChangeToken } from '../catalog/changeTokens';
 import { startRun } from '../catalog/runs';
@@ -62,13 +62,20 @@ export async function beginSweep(
 }
 
 /**
- * Before a full sync lists: runs whose workflows are gone are closed (their claims would hold files back), and every
- * drive's start page token is staged, to become current when the sync finishes.
+ * Before a full sync lists: runs whose workflows are gone are closed (their claims would hold files back), the full
+ * sync takes the account's hold, or learns which running full sync has it (it then does nothing), and every drive's
+ * start page token is staged, to become current when the sync finishes.
  */
-export async function beginChangeTracking(deps: SweepDeps, input: { runId: string; includeSharedDrives: boolean }): Promise<void> {
+export async function beginChangeTracking(
+  deps: SweepDeps,
+  input: { runId: string; workflowId?: string; includeSharedDrives: boolean },
+): Promise<{ heldBy?: string }> {
   await closeAbandonedRuns(deps, input.runId);
+  const holder = holdAccount(deps.catalog, { runId: input.runId, workflowId: input.workflowId ?? input.runId });
+  if (holder.runId !== input.runId) return { heldBy: holder.workflowId };
   const drives = input.includeSharedDrives ? await listSharedDrives(deps) : [];
   for (const scope of [MY_DRIVE_SCOPE, ...drives.map((d) => d.driveId)]) {
     stageChangeToken(deps.catalog, input.runId, scope, await fetchStartPageToken(deps, scope));
   }
+  return {};
 }

@@ -6,6 +6,7 @@ import {
   type MoveOutcome,
   type PlaceMove,
   type PlacePlan,
+  claimForPlaceCheck,
   planPlaceCheck,
   queuedPlaceChecks,
   recordPlaceCheck,
@@ -39,10 +40,14 @@ export async function applyPlaceChecksPage(
   await Promise.all(
     Array.from({ length: Math.min(FILES_IN_FLIGHT, fileIds.length) }, async () => {
       while (next < fileIds.length) {
-        const plan = planPlaceCheck(deps.catalog, deps.planner, fileIds[next++], names);
+        const fileId = fileIds[next++];
+        // Claimed while its objects move, so no other run starts transferring it meanwhile.
+        if (!claimForPlaceCheck(deps.catalog, fileId, input.runId)) continue;
+        const plan = planPlaceCheck(deps.catalog, deps.planner, fileId, names);
         const outcomes: MoveOutcome[] = [];
         for (const move of plan.moves) outcomes.push(await runMove(deps, plan, move, input.runId));
-        for (const [k, v] of Object.entries(recordPlaceCheck(deps.catalog, plan, outcomes))) counts[k as keyof PlaceCounts] += v;
+        const recorded = recordPlaceCheck(deps.catalog, plan, outcomes, input.runId);
+        for (const [k, v] of Object.entries(recorded)) counts[k as keyof PlaceCounts] += v;
       }
     }),
   );
@@ -54,7 +59,8 @@ async function runMove(deps: PlaceDeps, plan: PlacePlan, move: PlaceMove, runId:
   const log = { runId, fileId: plan.fileId, destination: move.destination, kind: move.kind, from: move.from };
   try {
     const outcome = await moveObject(destination, plan, move);
-    deps.logger.info({ event: 'place.move', ...log, to: move.kind === 'trash' ? move.trashKey : move.to }, 'moved an object');
+    if (outcome.done && outcome.lost) deps.logger.warn({ event: 'place.object_lost', ...log }, 'object missing from its destination');
+    else deps.logger.info({ event: 'place.move', ...log, to: move.kind === 'trash' ? move.trashKey : move.to }, 'moved an object');
     return outcome;
   } catch (err) {
     deps.logger.warn({ event: 'place.move_failed', ...log, err }, 'object move failed; the file stays queued for the next run');
@@ -67,9 +73,18 @@ async function runMove(deps: PlaceDeps, plan: PlacePlan, move: PlaceMove, runId:
  * expected object (the earlier try got that far).
  */
 async function moveObject(destination: Destination, plan: PlacePlan, move: PlaceMove): Promise<MoveOutcome> {
-  const copy = (from: string, to: string) => ({ from, to, metadata: plan.metadata, contentType: plan.contentType(move.format) });
   const expected = move.kind === 'restore' ? move.trashed : move.object;
+  const metadata = plan.metadataOf(expected);
+  const copy = (from: string, to: string) => ({ from, to, metadata, contentType: plan.contentType(move.format) });
   const target = move.kind === 'trash' ? move.trashKey : move.to;
+  const check = async (written: unknown) => {
+    const head = await destination.head(target);
+    if (!head && !written) return false;
+    if (!head || head.size !== expected.size || (expected.sha256 && head.sha256 !== expected.sha256)) {
+      throw new Error(`${target} does not hold the object moved there (size ${head?.size}, SHA-256 ${head?.sha256})`);
+    }
+    return true;
+  };
   const run = async (step: () => Promise<{ etag?: string; versionId?: string }>) => {
     try {
       return await step();
@@ -82,17 +97,13 @@ async function moveObject(destination: Destination, plan: PlacePlan, move: Place
   let oldKeptAt: string | undefined;
   if (move.kind === 'relocate' && !destination.renamesInPlace) {
     written = await run(() => destination.copy(copy(move.from, move.to)));
-    if (await run(() => destination.move(copy(move.from, move.trashKey)))) oldKeptAt = move.trashKey;
-  } else {
-    written = await run(() => destination.move(copy(move.from, target)));
+    // The new key is checked before the old one leaves: a copy that did not land keeps the object where it was.
+    if (!(await check(written))) return { move, done: true, lost: true };
+    if (await run(() => destination.move({ ...copy(move.from, move.trashKey), metadata: plan.metadataOf(move.object) })))
+      oldKeptAt = move.trashKey;
+    return { move, done: true, etag: written?.etag, versionId: written?.versionId, oldKeptAt };
   }
-  const head = await destination.head(target);
-  if (!head || head.size !== expected.size || (expected.sha256 && head.sha256 !== expected.sha256)) {
-    throw new Error(
-      written
-        ? `${target} does not hold the object moved there (size ${head?.size}, SHA-256 ${head?.sha256})`
-        : `${move.from} holds nothing, and neither does ${target}: the object is lost from this destination`,
-    );
-  }
+  written = await run(() => destination.move(copy(move.from, target)));
+  if (!(await check(written))) return { move, done: true, lost: true };
   return { move, done: true, etag: written?.etag, versionId: written?.versionId, oldKeptAt };
 }

@@ -156,11 +156,11 @@ export async function transferFile(deps: TransferDeps, item: TransferItem): Prom
   for (const object of item.objects) {
     const { failure, bytes } = await transferObject(deps, item, object, stored);
     bytesDownloaded += bytes;
-    if (failure) return { fileId: item.fileId, stored, failure, bytesDownloaded };
+    if (failure) return { fileId: item.fileId, version: item.version, stored, failure, bytesDownloaded };
   }
   deps.logger.info(
     { event: 'transfer.file_done', fileId: item.fileId, objects: stored.length, bytes: bytesDownloaded },
     'file transferred',
   );
-  return { fileId: item.fileId, stored, bytesDownloaded };
+  return { fileId: item.fileId, version: item.version, stored, bytesDownloaded };
 }

@@ -10,7 +10,7 @@ import type { WorkerRole } from '../../worker/wiring';
 import type { MinioServer } from '../launchers/minioServer';
 import type { TemporalDevServer } from '../launchers/temporalDevServer';
 import { stopTied } from '../launchers/tiedProcess';
-import { startWorkerProcess } from '../launchers/workerProcess';
+import { QUIET_SCHEDULES, startWorkerProcess } from '../launchers/workerProcess';
 import { type RunHistory, fullSyncHistories } from './histories';
 import { cpuSeconds, idleSeconds, peakRssBytes, rssBytes, sampleSummedRss, tiedChildPid } from './measurements';
 
@@ -81,6 +81,7 @@ function phaseConfig(stack: BenchStack, phase: SyncPhase, dir: string, emulator:
     temporal: { address: stack.temporal.address },
     catalog: { path: join(dir, 'catalog.db') },
     destinations,
+    schedules: QUIET_SCHEDULES,
   });
 }
 

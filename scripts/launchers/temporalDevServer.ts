@@ -11,6 +11,8 @@ export interface TemporalDevServerOptions {
   /** Serve the Web UI on this port; headless when unset. */
   uiPort?: number;
   port?: number;
+  /** Namespaces created at start besides `default`, each with the search attributes (tests that need one apiece). */
+  namespaces?: string[];
   /** Extra dynamic config, e.g. `{ 'limit.historyCount.suggestContinueAsNew': 200 }`. */
   dynamicConfig?: Record<string, unknown>;
   startTimeoutMs?: number;
@@ -31,6 +33,7 @@ async function startOnce(options: TemporalDevServerOptions): Promise<TemporalDev
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn', '--log-format', 'json'];
   args.push('--http-port', String(await freePort()), '--metrics-port', String(await freePort()));
   if (options.dbFile) args.push('--db-filename', options.dbFile);
+  for (const namespace of options.namespaces ?? []) args.push('--namespace', namespace);
   if (options.uiPort) args.push('--ui-port', String(options.uiPort), '--ui-ip', '127.0.0.1');
   else args.push('--headless');
   for (const [key, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${key}=${type}`);

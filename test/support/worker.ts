@@ -3,6 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type WorkflowBundleWithSourceMap, bundleWorkflowCode } from '@temporalio/worker';
 import { type Config, parseConfig } from '../../common/config';
 import { type Logger, createLogger } from '../../common/logger';
+import { QUIET_SCHEDULES } from '../../scripts/launchers/workerProcess';
 import { installTemporalLogging } from '../../worker/temporalLogging';
 import { wireActivities } from '../../worker/wiring';
 import { type WorkerSet, startWorkers } from '../../worker/workers';
@@ -22,7 +23,10 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   return bundle;
 }
 
-/** A config like a user's: the emulator as Google, both MinIO buckets and a local directory as destinations. */
+/**
+ * A config like a user's: the emulator as Google, both MinIO buckets and a local directory as destinations, and
+ * schedules that do not fire during a test.
+ */
 export function stackConfig(stack: Stack, overrides: Record<string, unknown> = {}): Config {
   const destinations: unknown[] = [{ kind: 'local', name: 'nas', path: join(stack.tmp, 'nas') }];
   if (stack.minio) {
@@ -46,6 +50,7 @@ export function stackConfig(stack: Stack, overrides: Record<string, unknown> = {
     catalog: { path: join(stack.tmp, 'catalog.db') },
     destinations,
     transfer: { retryBaseDelayMs: 20 },
+    schedules: QUIET_SCHEDULES,
     ...overrides,
   });
 }
