@@ -15,15 +15,17 @@ import {
   allSyncs,
   describeLatency,
   describeRclone,
+  describeSweep,
   describeSync,
   figuresOf,
   printFigures,
   writeJson,
 } from './bench/report';
+import { runSweepPhase } from './bench/sweepRun';
 import { SCALE, WORKLOADS, type Workload, addLocalFiles, seedDriveLikeTree, seedOneFile, writeLocalFiles } from './bench/workloads';
 
 /**
- * `npm run bench [-- --json FILE]`: the figures of issue 10 section 5, all from one run on this machine.
+ * `npm run bench [-- --json FILE]`: the figures of issue 10 section 5 and issue 11's sweep, all from one run on this machine.
  *   gigabyte   one 1 GB file through a fresh worker: the worker's peak memory while it streams
  *   large      20 × 50 MB to two MinIO buckets, against rclone writing both copies (bench/reference.ts)
  *   small      5,000 × 20 KB, the same
@@ -31,6 +33,8 @@ import { SCALE, WORKLOADS, type Workload, addLocalFiles, seedDriveLikeTree, seed
  *   latency-2  the same with two transfer-worker processes and a catalog worker
  *   10k, 100k  10,000 and 100,000 × 20 KB in a Drive-like folder tree to a local directory: time per file as
  *              the Drive grows, and the Temporal dev server's and the worker's memory
+ *   sweep      100,000 × 1 KB in the same kind of tree, fully synced to two MinIO buckets, then incremental sweeps
+ *              (bench/sweepRun.ts): quiet ones, one after 100 changes of mixed kinds, one after 1,000 (issue 11)
  * Each phase gets a fresh emulated Drive, catalog and worker processes (compiled, as in production). The
  * Temporal dev server persists to a file, as it does on a user's box (an in-memory one grows with every
  * history the bench writes). BENCH_SCALE=0.05 shrinks every file count for a smoke run.
@@ -126,6 +130,10 @@ async function main() {
         { id: '100k', destinations: 'local', sampleStackRss: true, seed: tree(WORKLOADS.hundredThousand) },
         WORKLOADS.hundredThousand,
       ),
+      sweep: await runSweepPhase(stack, {
+        synced: (r) => console.log(describeSync(r)),
+        swept: (r) => console.log(describeSweep(r)),
+      }),
     };
     console.log(describeLatency(m.latencyOneWorker));
     console.log(describeLatency(m.latencyTwoWorkers));

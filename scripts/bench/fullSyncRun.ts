@@ -85,15 +85,26 @@ function phaseConfig(stack: BenchStack, phase: SyncPhase, dir: string, emulator:
   });
 }
 
-/**
- * One full sync on a fresh emulated Drive, a fresh catalog and fresh worker processes (compiled, as in
- * production): each phase is measured alone, and each worker's peak memory is that of its phase.
- */
-export async function runFullSync(stack: BenchStack, phase: SyncPhase): Promise<SyncResult> {
+/** A phase's Drive, config and worker processes, up and seeded, before its full sync. */
+export interface OpenPhase {
+  dir: string;
+  emulator: DriveEmulator;
+  config: Config;
+  workerPids: number[];
+  roles: WorkerRole[];
+  close(): Promise<void>;
+}
+
+/** A fresh emulated Drive (seeded), catalog, buckets or directory, and worker processes (compiled, as in production). */
+export async function openPhase(stack: BenchStack, phase: SyncPhase): Promise<OpenPhase> {
   const dir = join(stack.tmp, phase.id);
   mkdirSync(dir, { recursive: true });
   const emulator = await DriveEmulator.start({ oauth });
   const workers: Awaited<ReturnType<typeof startWorkerProcess>>[] = [];
+  const close = async () => {
+    for (const w of workers) await stopTied(w);
+    await emulator.close();
+  };
   try {
     await phase.seed(emulator.store);
     if (phase.destinations === 's3') for (const name of ['aws', 'eu']) await stack.minio.createBucket(`${phase.id}-${name}`);
@@ -109,59 +120,78 @@ export async function runFullSync(stack: BenchStack, phase: SyncPhase): Promise<
     const roles = phase.roles ?? ['all'];
     for (const role of roles) workers.push(await startWorkerProcess(configPath, env, { compiled: true, role }));
     const workerPids = workers.map((w) => tiedChildPid(w.pid!));
-    const temporalPid = tiedChildPid(stack.temporal.process.pid!);
-    const minioPid = tiedChildPid(stack.minio.process.pid!);
-    if (phase.driveLatencyMs) emulator.faults.add({ match: '.', delayMs: phase.driveLatencyMs });
+    return { dir, emulator, config, workerPids, roles, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
 
-    const workersCpu = () => workerPids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
-    const before = { workers: workersCpu(), minio: cpuSeconds(minioPid), self: cpuSeconds('self'), temporal: cpuSeconds(temporalPid) };
-    const idleBefore = idleSeconds();
-    const workerStartRssBytes = Math.max(...workerPids.map(rssBytes));
-    const rss = phase.sampleStackRss ? sampleSummedRss([temporalPid, ...workerPids]) : undefined;
-    const workflowId = `bench-${phase.id}`;
-    const started = performance.now();
-    let firstRunId: string;
-    let summary: FullSyncSummary;
-    let stackPeakRssBytes: number | undefined;
-    try {
-      const handle = await startFullSync(stack.client, config, workflowId);
-      firstRunId = handle.firstExecutionRunId;
-      summary = await handle.result();
-    } finally {
-      stackPeakRssBytes = rss?.stop();
-    }
-    const seconds = (performance.now() - started) / 1000;
-    const cpu = {
-      workers: workersCpu() - before.workers,
-      minio: cpuSeconds(minioPid) - before.minio,
-      emulatorAndClient: cpuSeconds('self') - before.self,
-      temporal: cpuSeconds(temporalPid) - before.temporal,
-      idle: idleSeconds() - idleBefore,
-    };
-    const workerPeakRssBytes = Math.max(...workerPids.map(peakRssBytes));
-    if (summary.filesSynced !== phase.files || summary.filesFailed !== 0)
-      throw new Error(`${phase.id}: synced ${summary.filesSynced} of ${phase.files} files, ${summary.filesFailed} failed`);
-    // The figures are those of a verified sync: every object written is HEADed on every destination.
-    const verified = config.destinations.map((d) => summary.verified[d.name] ?? 0);
-    if (verified.some((n) => n !== phase.files)) throw new Error(`${phase.id}: verified ${verified.join(' and ')} of ${phase.files} files`);
-    const histories = await fullSyncHistories(stack.client, workflowId, firstRunId);
-    const transferring = roles.filter((r) => r !== 'catalog').length;
-    return {
-      id: phase.id,
-      files: phase.files,
-      bytes: phase.bytes,
-      seconds,
-      transferSeconds: histories.transferSeconds,
-      filesInFlight: config.transfer.concurrency * transferring,
-      cpu,
-      workerPeakRssBytes,
-      workerStartRssBytes,
-      stackPeakRssBytes,
-      histories: histories.runs,
-      summary,
-    };
+/** The phase's full sync, measured: it must sync and verify every file. */
+export async function measureFullSync(stack: BenchStack, phase: SyncPhase, open: OpenPhase): Promise<SyncResult> {
+  const { emulator, config, workerPids, roles } = open;
+  const temporalPid = tiedChildPid(stack.temporal.process.pid!);
+  const minioPid = tiedChildPid(stack.minio.process.pid!);
+  if (phase.driveLatencyMs) emulator.faults.add({ match: '.', delayMs: phase.driveLatencyMs });
+
+  const workersCpu = () => workerPids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  const before = { workers: workersCpu(), minio: cpuSeconds(minioPid), self: cpuSeconds('self'), temporal: cpuSeconds(temporalPid) };
+  const idleBefore = idleSeconds();
+  const workerStartRssBytes = Math.max(...workerPids.map(rssBytes));
+  const rss = phase.sampleStackRss ? sampleSummedRss([temporalPid, ...workerPids]) : undefined;
+  const workflowId = `bench-${phase.id}`;
+  const started = performance.now();
+  let firstRunId: string;
+  let summary: FullSyncSummary;
+  let stackPeakRssBytes: number | undefined;
+  try {
+    const handle = await startFullSync(stack.client, config, workflowId);
+    firstRunId = handle.firstExecutionRunId;
+    summary = await handle.result();
   } finally {
-    for (const w of workers) await stopTied(w);
-    await emulator.close();
+    stackPeakRssBytes = rss?.stop();
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = {
+    workers: workersCpu() - before.workers,
+    minio: cpuSeconds(minioPid) - before.minio,
+    emulatorAndClient: cpuSeconds('self') - before.self,
+    temporal: cpuSeconds(temporalPid) - before.temporal,
+    idle: idleSeconds() - idleBefore,
+  };
+  const workerPeakRssBytes = Math.max(...workerPids.map(peakRssBytes));
+  if (summary.filesSynced !== phase.files || summary.filesFailed !== 0)
+    throw new Error(`${phase.id}: synced ${summary.filesSynced} of ${phase.files} files, ${summary.filesFailed} failed`);
+  // The figures are those of a verified sync: every object written is HEADed on every destination.
+  const verified = config.destinations.map((d) => summary.verified[d.name] ?? 0);
+  if (verified.some((n) => n !== phase.files)) throw new Error(`${phase.id}: verified ${verified.join(' and ')} of ${phase.files} files`);
+  const histories = await fullSyncHistories(stack.client, workflowId, firstRunId);
+  const transferring = roles.filter((r) => r !== 'catalog').length;
+  return {
+    id: phase.id,
+    files: phase.files,
+    bytes: phase.bytes,
+    seconds,
+    transferSeconds: histories.transferSeconds,
+    filesInFlight: config.transfer.concurrency * transferring,
+    cpu,
+    workerPeakRssBytes,
+    workerStartRssBytes,
+    stackPeakRssBytes,
+    histories: histories.runs,
+    summary,
+  };
+}
+
+/**
+ * One full sync on a fresh emulated Drive, a fresh catalog and fresh worker processes (compiled, as in
+ * production): each phase is measured alone, and each worker's peak memory is that of its phase.
+ */
+export async function runFullSync(stack: BenchStack, phase: SyncPhase): Promise<SyncResult> {
+  const open = await openPhase(stack, phase);
+  try {
+    return await measureFullSync(stack, phase, open);
+  } finally {
+    await open.close();
   }
 }

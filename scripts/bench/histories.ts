@@ -71,3 +71,67 @@ export async function fullSyncHistories(client: Client, workflowId: string, firs
 }
 
 export const largestHistory = (runs: RunHistory[]): RunHistory => runs.reduce((a, b) => (b.events > a.events ? b : a));
+
+/** One activity type's share of a run: how often it ran, and its time from scheduled to closed (retries included). */
+export interface ActivityTime {
+  type: string;
+  count: number;
+  /** Summed over its executions; those that overlap are counted each. */
+  totalSeconds: number;
+  /** Scheduled to started, summed: time spent waiting for a worker to pick it up. */
+  queuedSeconds: number;
+  maxSeconds: number;
+}
+
+export interface RunProfile {
+  /** First event to last, over every run of the chain. */
+  seconds: number;
+  events: number;
+  /** Workflow tasks, scheduled to completed, summed: the workflow code's turns and their round trips. */
+  workflowTasks: { count: number; seconds: number };
+  /** Slowest first. */
+  activities: ActivityTime[];
+}
+
+/** Where a workflow's time went, from its histories: per activity type, and the workflow tasks between them. */
+export function runProfile(runs: History[]): RunProfile {
+  const events = runs.flatMap((h) => h.events ?? []);
+  const scheduled = new Map<string, { type: string; at: number; startedAt?: number }>();
+  const byType = new Map<string, ActivityTime>();
+  const workflowTasks = { count: 0, seconds: 0 };
+  const taskScheduledAt = new Map<string, number>();
+  for (const e of events) {
+    const at = tsToMs(e.eventTime);
+    const activityType = e.activityTaskScheduledEventAttributes?.activityType?.name;
+    if (activityType) scheduled.set(String(e.eventId), { type: activityType, at });
+    const started = e.activityTaskStartedEventAttributes;
+    if (started) scheduled.get(String(started.scheduledEventId))!.startedAt = at;
+    if (e.workflowTaskScheduledEventAttributes) taskScheduledAt.set(String(e.eventId), at);
+    const taskDone = e.workflowTaskCompletedEventAttributes;
+    if (taskDone) {
+      workflowTasks.count++;
+      workflowTasks.seconds += (at - taskScheduledAt.get(String(taskDone.scheduledEventId))!) / 1000;
+    }
+    const closed =
+      e.activityTaskCompletedEventAttributes ??
+      e.activityTaskFailedEventAttributes ??
+      e.activityTaskTimedOutEventAttributes ??
+      e.activityTaskCanceledEventAttributes;
+    const activity = closed && scheduled.get(String(closed.scheduledEventId));
+    if (!activity) continue;
+    const seconds = (at - activity.at) / 1000;
+    const time = byType.get(activity.type) ?? { type: activity.type, count: 0, totalSeconds: 0, queuedSeconds: 0, maxSeconds: 0 };
+    time.count++;
+    time.totalSeconds += seconds;
+    time.queuedSeconds += ((activity.startedAt ?? at) - activity.at) / 1000;
+    time.maxSeconds = Math.max(time.maxSeconds, seconds);
+    byType.set(activity.type, time);
+  }
+  const times = events.map((e) => tsToMs(e.eventTime));
+  return {
+    seconds: times.length ? (Math.max(...times) - Math.min(...times)) / 1000 : 0,
+    events: events.length,
+    workflowTasks,
+    activities: [...byType.values()].sort((a, b) => b.totalSeconds - a.totalSeconds),
+  };
+}

@@ -30,6 +30,8 @@ export const WORKLOADS = {
   latency: { files: scaled(2000), size: SMALL },
   tenThousand: { files: scaled(10_000), size: SMALL },
   hundredThousand: { files: scaled(100_000), size: SMALL },
+  /** The Drive the sweeps run on, synced first: small files, since only the full sync before them moves bytes in bulk. */
+  sweep: { files: scaled(100_000), size: 1000 },
 } satisfies Record<string, Workload>;
 
 /** Writes the workload's files to `dir`: rclone's source, and the bytes the emulated Drive serves (addLocalFiles). */
@@ -45,8 +47,8 @@ export async function addLocalFiles(store: DriveStore, dir: string, w: Workload)
     await store.addFile({ name: `f-${f}.bin`, parentId: folder.id, content: fileContent(join(dir, `f-${f}.bin`)) });
 }
 
-/** xorshift32: the same tree on every run. */
-function seededRandom(seed: number): () => number {
+/** xorshift32: the same tree (and the same changes) on every run. */
+export function seededRandom(seed: number): () => number {
   let x = seed >>> 0 || 1;
   return () => {
     x ^= x << 13;
