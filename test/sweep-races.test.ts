@@ -24,7 +24,11 @@ function catalogAt() {
   const catalog = openTestCatalog(dir);
   const planner = new ObjectKeyPlanner(catalog.db, 'me', formats as never);
   const options = { planner, scopeRules: { exclude: [] }, includeSharedWithMe: false };
-  return { catalog, planner, options, [Symbol.dispose]: () => (catalog.close(), rmSync(dir, { recursive: true, force: true })) };
+  const dispose = () => {
+    catalog.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { catalog, planner, options, [Symbol.dispose]: dispose };
 }
 
 const stored = (fileId: string, key: string, version: string, destination = 'a'): TransferOutcome => ({
