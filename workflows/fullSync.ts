@@ -9,11 +9,11 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { TASK_QUEUES } from '../common/taskQueues';
-import { type FullSyncSummary, type FullSyncTotals, addCounts, emptyFullSyncTotals, emptyPlaceCounts } from '../common/types';
+import { type FullSyncSummary, type FullSyncTotals, addCounts, emptyFullSyncTotals } from '../common/types';
 import { catalogActivities, transferActivities } from './activityProxies';
 import { listDriveIntoCatalog } from './listDriveIntoCatalog';
-import { applyQueuedPlaceChecks } from './placeChecks';
-import { transferPendingFiles } from './transferWindow';
+import { applyQueuedPlaceChecks, withPlaceCounts } from './placeChecks';
+import { transferPendingFiles, withRecorded } from './transferWindow';
 
 export interface FullSyncInput {
   includeSharedDrives: boolean;
@@ -162,7 +162,7 @@ export async function fullSync(input: FullSyncInput): Promise<FullSyncSummary> {
       runId,
       afterId,
       (counts, next) => {
-        totals = { ...totals, places: addCounts(totals.places ?? emptyPlaceCounts(), counts) };
+        totals = withPlaceCounts(totals, counts);
         afterId = next ?? '';
         report();
       },
@@ -186,15 +186,7 @@ export async function fullSync(input: FullSyncInput): Promise<FullSyncSummary> {
         report();
       },
       onRecorded: (recorded) => {
-        totals = {
-          ...totals,
-          filesSynced: totals.filesSynced + recorded.synced,
-          filesFailed: totals.filesFailed + recorded.failed,
-          filesDeferred: totals.filesDeferred + recorded.deferred,
-          bytes: totals.bytes + recorded.bytes,
-          verified: addCounts(totals.verified, recorded.verified ?? {}),
-          verifiedWritten: addCounts(totals.verifiedWritten, recorded.verified ?? {}),
-        };
+        totals = withRecorded(totals, recorded);
         runSeconds = recorded.runSeconds;
         report();
       },

@@ -1,10 +1,10 @@
 import { continueAsNew, defineQuery, executeChild, patched, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import { TASK_QUEUES } from '../common/taskQueues';
-import { type FullSyncSummary, type SweepTotals, addCounts, emptyFullSyncTotals, emptyPlaceCounts } from '../common/types';
+import { type FullSyncSummary, type SweepTotals, emptyFullSyncTotals, emptyPlaceCounts } from '../common/types';
 import { catalogActivities, transferActivities } from './activityProxies';
 import { type FullSyncInput, fullSync } from './fullSync';
-import { applyQueuedPlaceChecks } from './placeChecks';
-import { transferPendingFiles } from './transferWindow';
+import { applyQueuedPlaceChecks, withPlaceCounts } from './placeChecks';
+import { transferPendingFiles, withRecorded } from './transferWindow';
 
 export interface IncrementalSweepInput {
   /** The input of the full sync a sweep starts in its place: no start page token yet, or one Drive refused. */
@@ -139,7 +139,7 @@ export async function incrementalSweep(input: IncrementalSweepInput): Promise<In
       runId,
       afterId,
       (counts, next) => {
-        totals = { ...totals, places: addCounts(totals.places ?? emptyPlaceCounts(), counts) };
+        totals = withPlaceCounts(totals, counts);
         afterId = next ?? '';
         report();
       },
@@ -160,15 +160,7 @@ export async function incrementalSweep(input: IncrementalSweepInput): Promise<In
       survivesCrashes: true,
       onClaimed: () => report(),
       onRecorded: (recorded) => {
-        totals = {
-          ...totals,
-          filesSynced: totals.filesSynced + recorded.synced,
-          filesFailed: totals.filesFailed + recorded.failed,
-          filesDeferred: totals.filesDeferred + recorded.deferred,
-          bytes: totals.bytes + recorded.bytes,
-          verified: addCounts(totals.verified, recorded.verified ?? {}),
-          verifiedWritten: addCounts(totals.verifiedWritten, recorded.verified ?? {}),
-        };
+        totals = withRecorded(totals, recorded);
         report();
       },
       shouldDrain: () => workflowInfo().continueAsNewSuggested,

@@ -1,5 +1,5 @@
 import type { CatalogActivities } from '../activities';
-import type { PlaceCounts } from '../common/types';
+import { type FullSyncTotals, type PlaceCounts, addCounts, emptyPlaceCounts } from '../common/types';
 
 /** Files per place-check activity: each file is a few server-side requests per destination. */
 const PLACE_CHECKS_PER_PAGE = 200;
@@ -24,4 +24,9 @@ export async function applyQueuedPlaceChecks(
     cursor = page.nextAfterFileId;
     await between();
   }
+}
+
+/** Totals with a page of place checks' counts added. */
+export function withPlaceCounts<T extends FullSyncTotals>(totals: T, counts: PlaceCounts): T {
+  return { ...totals, places: addCounts(totals.places ?? emptyPlaceCounts(), counts) };
 }

@@ -1,6 +1,6 @@
 import { ActivityFailure, TimeoutFailure } from '@temporalio/workflow';
 import type { CatalogActivities, TransferActivities } from '../activities';
-import type { TransferBatchProgress, TransferOutcome } from '../common/types';
+import { type FullSyncTotals, type TransferBatchProgress, type TransferOutcome, addCounts } from '../common/types';
 
 type PendingBatch = Awaited<ReturnType<CatalogActivities['claimPendingBatch']>>;
 export type RecordedOutcomes = Awaited<ReturnType<CatalogActivities['recordTransferOutcomes']>>;
@@ -22,6 +22,19 @@ export interface TransferWindowOptions {
   shouldDrain(): boolean;
   /** Called once drained: every claimed batch recorded, `afterId` past the last of them. Continues as new, or returns to go on. */
   onDrained(afterId: string): Promise<void>;
+}
+
+/** Totals with a recorded batch's counts added. */
+export function withRecorded<T extends FullSyncTotals>(totals: T, recorded: RecordedOutcomes): T {
+  return {
+    ...totals,
+    filesSynced: totals.filesSynced + recorded.synced,
+    filesFailed: totals.filesFailed + recorded.failed,
+    filesDeferred: totals.filesDeferred + recorded.deferred,
+    bytes: totals.bytes + recorded.bytes,
+    verified: addCounts(totals.verified, recorded.verified ?? {}),
+    verifiedWritten: addCounts(totals.verifiedWritten, recorded.verified ?? {}),
+  };
 }
 
 /** The files a batch finished before its last try was lost, from that try's last heartbeat. */

@@ -145,19 +145,12 @@ export function planPlaceCheck(catalog: Catalog, planner: ObjectKeyPlanner, file
   ).filter((o) => configured.has(o.destination));
   const trashKeys = new TrashKeys(catalog, day, fileId);
   const synced = file.state === 'synced';
+  const trash = (o: ObjectRow, contentCurrent: boolean): PlaceMove => {
+    const trashKey = trashKeys.next(o.destination, o.key);
+    return { kind: 'trash', destination: o.destination, format: o.format, from: o.key, trashKey, object: o, contentCurrent };
+  };
   if (file.gone) {
-    for (const o of objects) {
-      const trashKey = trashKeys.next(o.destination, o.key);
-      plan.moves.push({
-        kind: 'trash',
-        destination: o.destination,
-        format: o.format,
-        from: o.key,
-        trashKey,
-        object: o,
-        contentCurrent: synced,
-      });
-    }
+    for (const o of objects) plan.moves.push(trash(o, synced));
     return plan;
   }
   planner.beginBatch();
@@ -165,20 +158,12 @@ export function planPlaceCheck(catalog: Catalog, planner: ObjectKeyPlanner, file
   for (const o of objects) {
     const want = keys.get(o.format);
     if (want === o.key) continue;
-    const trashKey = trashKeys.next(o.destination, o.key);
     if (want) {
+      const trashKey = trashKeys.next(o.destination, o.key);
       plan.moves.push({ kind: 'relocate', destination: o.destination, format: o.format, from: o.key, to: want, trashKey, object: o });
     } else {
       // An export format no longer configured.
-      plan.moves.push({
-        kind: 'trash',
-        destination: o.destination,
-        format: o.format,
-        from: o.key,
-        trashKey,
-        object: o,
-        contentCurrent: false,
-      });
+      plan.moves.push(trash(o, false));
     }
   }
   const held = new Set(objects.map((o) => `${o.destination}\n${o.format}`));
