@@ -150,10 +150,9 @@ export class LocalDestination implements Destination {
     request.signal?.throwIfAborted();
     const finalPath = this.pathOf(request.key);
     const metaPath = this.metaPathOf(request.key);
-    await mkdir(dirname(metaPath), { recursive: true });
     const stored: StoredMetadata = { ...request.metadata, sha256: verified.sha256, size: verified.size };
-    await writeFile(metaPath, JSON.stringify(stored), { mode: 0o600 });
-    await rename(tmp, finalPath);
+    await intoFolder(metaPath, () => writeFile(metaPath, JSON.stringify(stored), { mode: 0o600 }));
+    await intoFolder(finalPath, () => rename(tmp, finalPath));
     await fsyncPath(dirname(finalPath));
     return { key: request.key, size: verified.size };
   }
@@ -169,8 +168,7 @@ export class LocalDestination implements Destination {
     const tmp = partialPathOf(finalPath, request.to);
     try {
       const content = await this.storedContent(request);
-      await mkdir(dirname(finalPath), { recursive: true });
-      await copyFile(this.pathOf(request.from), tmp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+      await intoFolder(tmp, () => copyFile(this.pathOf(request.from), tmp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE));
       await fsyncPath(tmp);
       return await this.commit(tmp, { ...request, key: request.to }, content);
     } catch (err) {
@@ -183,7 +181,6 @@ export class LocalDestination implements Destination {
   async move(request: CopyRequest): Promise<UploadResult> {
     try {
       const content = await this.storedContent(request);
-      await mkdir(dirname(this.pathOf(request.to)), { recursive: true });
       const moved = await this.commit(this.pathOf(request.from), { ...request, key: request.to }, content);
       if (request.from !== request.to) {
         await rm(this.metaPathOf(request.from), { force: true });
@@ -388,6 +385,23 @@ async function sizeOf(path: string): Promise<number | undefined> {
   } catch (err) {
     if (isMissing(err)) return undefined;
     throw err;
+  }
+}
+
+/**
+ * Creates the folder of `path`, then runs `write` into it. A move or delete that empties a folder removes it: one
+ * that does so between the two steps makes the write miss its folder, so it is made again and the write retried.
+ */
+async function intoFolder(path: string, write: () => Promise<unknown>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await mkdir(dirname(path), { recursive: true });
+      await write();
+      return;
+    } catch (err) {
+      // With the folder there, what is missing is the source: that is the caller's to report.
+      if (!isMissing(err) || attempt === 5 || (await sizeOf(dirname(path))) !== undefined) throw err;
+    }
   }
 }
 
