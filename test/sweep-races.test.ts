@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { accountHolder, holdAccount } from '../activities/catalog/accountHold';
 import { ObjectKeyPlanner } from '../activities/catalog/objectKeys';
-import { planPlaceCheck } from '../activities/catalog/placeChecks';
+import { claimForPlaceCheck, planPlaceCheck, queuedPlaceChecks } from '../activities/catalog/placeChecks';
 import { startRun } from '../activities/catalog/runs';
 import { claimPendingBatch, recordTransferOutcomes } from '../activities/catalog/syncQueue';
 import { saveChangeToken } from '../activities/catalog/changeTokens';
@@ -106,4 +106,16 @@ test("a file reported removed in a drive's feed stays when the catalog has it in
   } finally {
     await emulator.close();
   }
+});
+
+test("a place check claimed by a try that was killed is taken up again by its run's retry, not by another run", () => {
+  using c = catalogAt();
+  c.catalog.recordListedFiles([listedBinaryFile('x', { name: 'x.pdf' })], 'L');
+  c.catalog.places.queueFile('x');
+  startRun(c.catalog, { runId: 'sweep', kind: 'incremental-sweep', workflowId: 'sweep' });
+  startRun(c.catalog, { runId: 'other', kind: 'incremental-sweep', workflowId: 'other' });
+  assert.equal(claimForPlaceCheck(c.catalog, 'x', 'sweep'), true);
+  assert.deepEqual(queuedPlaceChecks(c.catalog, { runId: 'sweep', afterFileId: '', limit: 10 }), ['x'], 'the retry of the same run');
+  assert.deepEqual(queuedPlaceChecks(c.catalog, { runId: 'other', afterFileId: '', limit: 10 }), []);
+  assert.equal(claimForPlaceCheck(c.catalog, 'x', 'other'), false);
 });

@@ -77,17 +77,18 @@ export function claimForPlaceCheck(catalog: Catalog, fileId: string, runId: stri
 }
 
 /**
- * Files whose objects may sit in the wrong place, after `afterFileId`. Files a running run has claimed for transfer
- * are left for later: their transfer is writing to the new key.
+ * Files whose objects may sit in the wrong place, after `afterFileId`. Files another running run has claimed are left
+ * for later: its transfer is writing to the new key. The run's own claims are its to finish (a try killed mid-check).
  */
-export function queuedPlaceChecks(catalog: Catalog, input: { afterFileId: string; limit: number }): string[] {
+export function queuedPlaceChecks(catalog: Catalog, input: { runId: string; afterFileId: string; limit: number }): string[] {
   const rows = catalog.db
     .prepare(
       `SELECT p.file_id FROM place_checks p JOIN files f ON f.id = p.file_id
-       WHERE p.file_id > ? AND (f.claimed_by IS NULL OR f.claimed_by NOT IN (SELECT id FROM runs WHERE status = 'running'))
-       ORDER BY p.file_id LIMIT ?`,
+       WHERE p.file_id > @afterFileId
+         AND (f.claimed_by IS NULL OR f.claimed_by = @runId OR f.claimed_by NOT IN (SELECT id FROM runs WHERE status = 'running'))
+       ORDER BY p.file_id LIMIT @limit`,
     )
-    .all(input.afterFileId, input.limit) as Array<{ file_id: string }>;
+    .all(input) as Array<{ file_id: string }>;
   return rows.map((r) => r.file_id);
 }
 
