@@ -92,10 +92,6 @@ export function queuedPlaceChecks(catalog: Catalog, input: { runId: string; afte
   return rows.map((r) => r.file_id);
 }
 
-export function countQueuedPlaceChecks(catalog: Catalog): number {
-  return (catalog.db.prepare('SELECT count(*) AS n FROM place_checks').get() as { n: number }).n;
-}
-
 /**
  * Works out where a file's objects must go, on the configured destinations: from its recorded keys (new ones
  * given now to a renamed or moved file) against the objects the catalog records, and the copies kept under .trash/.
