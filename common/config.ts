@@ -175,6 +175,23 @@ export const configSchema = z
       .refine((ds) => new Set(ds.map((d) => d.name)).size === ds.length, 'destination names must be unique'),
     /** Objects moved under `.trash/<date>/` (removed, trashed or replaced in Drive) are purged after this many days. */
     trashRetentionDays: z.number().int().min(1).max(3650).default(30),
+    /**
+     * The nightly dump of the catalog and the weekly rollup of the dumps (DESIGN.md sections 4 and 7). A local dump is
+     * deleted only once every destination holds a verified copy of it, whatever `keepLocal` says.
+     */
+    dumps: z
+      .object({
+        /** Where dumps are written before upload; default: `dumps/` beside the catalog file. */
+        localDir: z.string().min(1).optional(),
+        /** Daily dumps kept on this machine, newest first. */
+        keepLocal: z.number().int().min(1).max(3650).default(30),
+        /** Days a daily dump is kept under `state/daily/` on each destination. */
+        keepRemoteDays: z.number().int().min(1).max(3650).default(30),
+        /** Weekly rollups kept under `state/weekly/` on each destination, newest first. */
+        keepWeekly: z.number().int().min(1).max(520).default(12),
+      })
+      .strict()
+      .prefault({}),
     /** The four Temporal Schedules (DESIGN.md section 4), reconciled with this when the catalog host's worker starts. */
     schedules: z
       .object({
