@@ -5,8 +5,12 @@ import { formatSweepSummary, startSweep } from '../api/sweepRuns';
 import { deepVerifyFoundProblems, formatDeepVerifySummary, startDeepVerify } from '../api/verifyRuns';
 import { type Config, ConfigError, loadConfig } from '../common/config';
 import { type CliCommand, type ScheduleAction, UsageError, checkDestinationName, parseCommandLine, usage } from './commandLine';
+import { checkRestoreCommand, runRestore } from './restoreCommand';
 
-/** Exit codes: 0 done, 1 an error, 2 a bad command line, 3 a deep verification that found objects wrong or unreadable. */
+/**
+ * Exit codes: 0 done, 1 an error, 2 a bad command line, 3 a deep verification that found objects wrong or unreadable,
+ * or a restore some of whose files did not come back.
+ */
 const VERIFY_FOUND_PROBLEMS = 3;
 
 /** Prints a started run's id and Web UI link, as text or JSON. */
@@ -45,6 +49,7 @@ async function runSchedules(client: Client, config: Config, action: ScheduleActi
 /** Starts the run, prints its id and link, and with --wait its summary; returns the exit code. */
 async function run(client: Client, config: Config, command: Exclude<CliCommand, { kind: 'help' }>): Promise<number> {
   if (command.kind === 'schedules') return runSchedules(client, config, command.action, command.json);
+  if (command.kind === 'restore') return runRestore(client, config, command);
   if (command.kind === 'sync-sweep') {
     const handle = await startSweep(client, config);
     const link = webUiLink(config, handle.workflowId);
@@ -81,6 +86,7 @@ async function main(): Promise<number> {
   }
   const config = loadConfig(command.config);
   if (command.kind === 'verify-deep') checkDestinationName(config, command.destination);
+  if (command.kind === 'restore') checkRestoreCommand(config, command);
   const connection = await Connection.connect({ address: config.temporal.address });
   try {
     return await run(new Client({ connection, namespace: config.temporal.namespace }), config, command);

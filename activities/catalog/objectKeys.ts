@@ -55,6 +55,9 @@ export function disambiguate(segment: string, tag: string): string {
   return `${segment.slice(0, segment.length - ext.length)} [${tag}]${ext}`;
 }
 
+/** `drive/<account>`: the key every Drive object of the account is below. */
+export const accountKeyOf = (account: string): string => `drive/${safeSegment(account)}`;
+
 /** Where an item sits: under My Drive, a shared drive, or (no visible parent) Shared with me. */
 export type KeyRoot = 'my-drive' | 'shared-drive' | 'shared-with-me';
 
@@ -98,7 +101,7 @@ export class ObjectKeyPlanner {
     account: string,
     private readonly exportFormats: ExportFormatConfig,
   ) {
-    this.accountKey = `drive/${safeSegment(account)}`;
+    this.accountKey = accountKeyOf(account);
     this.statements = prepare(db);
   }
 

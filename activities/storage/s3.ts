@@ -29,6 +29,7 @@ import {
   type ObjectMetadata,
   type PartUpload,
   type PartUploadRequest,
+  type ReadOptions,
   type UploadRequest,
   type UploadResult,
   partSizeFor,
@@ -406,15 +407,20 @@ export class S3Destination implements Destination {
     return fullKey.slice(this.fullKey('').length);
   }
 
-  async read(key: string, options: { signal?: AbortSignal } = {}): Promise<Readable> {
+  async read(key: string, options: ReadOptions = {}): Promise<Readable> {
     const Key = this.fullKey(key);
+    const { versionId: VersionId } = options;
     let body: Readable;
     try {
-      const res = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key }), { abortSignal: options.signal });
+      const res = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key, VersionId }), {
+        abortSignal: options.signal,
+      });
       body = res.Body as Readable;
     } catch (err) {
-      if (err instanceof NoSuchKey || (err as S3ServiceException).$metadata?.httpStatusCode === 404)
-        throw new ObjectMissingError(this.name, `${Key} does not exist`, { cause: err });
+      if (err instanceof NoSuchKey || (err as S3ServiceException).$metadata?.httpStatusCode === 404) {
+        const what = VersionId ? `version ${VersionId} of ${Key}` : Key;
+        throw new ObjectMissingError(this.name, `${what} does not exist`, { cause: err });
+      }
       throw new DestinationError(this.name, `GET ${Key} failed: ${describeS3Error(err)}`, { cause: err });
     }
     // The SDK's abort ends the request, not necessarily a body already flowing: the signal errors the body too.

@@ -1,0 +1,185 @@
+import { rmSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import type { Catalog } from './catalog';
+
+/** One object a restore reads back, with what it must hash to and where it was in Drive. */
+export interface SelectedObject {
+  fileId: string;
+  /** Below the destination's prefix. */
+  key: string;
+  /** The readable Drive path, as recorded. */
+  path: string;
+  size: number | null;
+  sha256: string | null;
+  /** The S3 object version to read, on a versioned bucket. */
+  versionId: string | null;
+}
+
+/** A backed-up object of the catalog, before its Drive path is looked up. */
+export type RestorableObject = Omit<SelectedObject, 'path'>;
+
+/**
+ * The objects of `destination` a restore "as it is now" reads, `limit` at a time in key order after `afterKey`: written
+ * (uploaded or verified; pending and failed ones hold nothing trustworthy) and of files still in Drive.
+ */
+export function restorableObjects(catalog: Catalog, destination: string, afterKey: string, limit: number): RestorableObject[] {
+  return catalog.db
+    .prepare(
+      `SELECT o.file_id AS fileId, o.key, o.size, o.sha256, o.version_id AS versionId
+       FROM objects o JOIN files f ON f.id = o.file_id
+       WHERE o.destination = ? AND o.key > ? AND o.state IN ('uploaded', 'verified') AND f.gone IS NULL
+       ORDER BY o.key LIMIT ?`,
+    )
+    .all(destination, afterKey, limit) as RestorableObject[];
+}
+
+const SCHEMA = `
+  CREATE TABLE selection (
+    key TEXT PRIMARY KEY,
+    file_id TEXT NOT NULL,
+    path TEXT NOT NULL,
+    size INTEGER,
+    sha256 TEXT,
+    version_id TEXT
+  ) WITHOUT ROWID;
+  CREATE TABLE gone_files (file_id TEXT PRIMARY KEY) WITHOUT ROWID;
+  CREATE TABLE pages (no INTEGER PRIMARY KEY, first_key TEXT NOT NULL, last_key TEXT NOT NULL, files INTEGER NOT NULL, bytes INTEGER NOT NULL);
+`;
+
+/** The size of a restore's selection, as its plan reports it. */
+export interface SelectionSize {
+  files: number;
+  bytes: number;
+  pages: number;
+}
+
+const sizeOf = (db: Database.Database) =>
+  db
+    .prepare('SELECT count(*) AS pages, coalesce(sum(files), 0) AS files, coalesce(sum(bytes), 0) AS bytes FROM pages')
+    .get() as SelectionSize;
+
+/** Rows written per transaction while a selection is built. */
+const WRITE_BATCH = 5_000;
+
+/**
+ * What one restore reads, in a SQLite file of its own on the catalog host (never in the catalog, which the nightly dump
+ * copies; never in workflow state, which must stay small): the selected objects in key order, cut into pages that
+ * each activity reads by number. Built once in a file beside its final name, then renamed: a selection that exists
+ * is whole.
+ */
+export class RestoreSelection {
+  private constructor(private readonly db: Database.Database) {}
+
+  /** Opens a finished selection; undefined when there is none at `path`. */
+  static open(path: string): RestoreSelection | undefined {
+    try {
+      return new RestoreSelection(new Database(path, { readonly: true, fileMustExist: true }));
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CANTOPEN') return undefined;
+      throw err;
+    }
+  }
+
+  size(): SelectionSize {
+    return sizeOf(this.db);
+  }
+
+  /** The objects of page `no`, in key order. */
+  page(no: number): SelectedObject[] {
+    const bounds = this.db.prepare('SELECT first_key AS first, last_key AS last FROM pages WHERE no = ?').get(no) as
+      | { first: string; last: string }
+      | undefined;
+    if (!bounds) return [];
+    return this.db
+      .prepare(
+        `SELECT file_id AS fileId, key, path, size, sha256, version_id AS versionId FROM selection
+         WHERE key >= ? AND key <= ? ORDER BY key`,
+      )
+      .all(bounds.first, bounds.last) as SelectedObject[];
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+/** Writes a selection into a new file at `path` (removed first if a crashed attempt left one). */
+export class RestoreSelectionWriter {
+  private readonly db: Database.Database;
+  private readonly insertObject: Database.Statement;
+  private readonly insertGone: Database.Statement;
+  private objects: SelectedObject[] = [];
+  private gone: string[] = [];
+
+  constructor(readonly path: string) {
+    rmSync(path, { force: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = OFF');
+    this.db.pragma('synchronous = OFF');
+    this.db.exec(SCHEMA);
+    // A manifest may list a key twice (a crafted one); the first line wins, as each key is one target file.
+    this.insertObject = this.db.prepare(
+      `INSERT INTO selection (key, file_id, path, size, sha256, version_id) VALUES (@key, @fileId, @path, @size, @sha256, @versionId)
+       ON CONFLICT (key) DO NOTHING`,
+    );
+    this.insertGone = this.db.prepare('INSERT INTO gone_files (file_id) VALUES (?) ON CONFLICT DO NOTHING');
+  }
+
+  add(object: SelectedObject): void {
+    if (this.objects.push(object) >= WRITE_BATCH) this.flush();
+  }
+
+  /** A file that was no longer in Drive: its objects are left out, whichever order they came in. */
+  addGone(fileId: string): void {
+    if (this.gone.push(fileId) >= WRITE_BATCH) this.flush();
+  }
+
+  private flush(): void {
+    const { objects, gone } = this;
+    this.objects = [];
+    this.gone = [];
+    this.db.transaction(() => {
+      for (const object of objects) this.insertObject.run(object);
+      for (const fileId of gone) this.insertGone.run(fileId);
+    })();
+  }
+
+  /**
+   * Drops gone files' objects and cuts the rest into pages of at most `pageFiles` objects and `pageBytes` recorded
+   * bytes (an object larger than that gets a page of its own); closes the file.
+   */
+  finish(pageFiles: number, pageBytes: number): SelectionSize {
+    this.flush();
+    const db = this.db;
+    db.exec('DELETE FROM selection WHERE file_id IN (SELECT file_id FROM gone_files)');
+    const insertPage = db.prepare('INSERT INTO pages (no, first_key, last_key, files, bytes) VALUES (?, ?, ?, ?, ?)');
+    let page: { first: string; last: string; files: number; bytes: number } | undefined;
+    let pages = 0;
+    db.transaction(() => {
+      for (const row of db.prepare('SELECT key, size FROM selection ORDER BY key').iterate() as Iterable<{
+        key: string;
+        size: number | null;
+      }>) {
+        const size = row.size ?? 0;
+        if (page && (page.files >= pageFiles || page.bytes + size > pageBytes)) {
+          insertPage.run(pages++, page.first, page.last, page.files, page.bytes);
+          page = undefined;
+        }
+        page ??= { first: row.key, last: row.key, files: 0, bytes: 0 };
+        page.last = row.key;
+        page.files++;
+        page.bytes += size;
+      }
+      if (page) insertPage.run(pages++, page.first, page.last, page.files, page.bytes);
+    })();
+    const size = sizeOf(db);
+    db.close();
+    return size;
+  }
+
+  /** Closes and removes the unfinished file. */
+  discard(): void {
+    if (this.db.open) this.db.close();
+    rmSync(this.path, { force: true });
+  }
+}
