@@ -13,6 +13,7 @@ export interface ObjectMetadata {
 /** What the transfer knows of the bytes once it has read them all and checked them against Drive. */
 export interface VerifiedContent {
   sha256: string;
+  /** '' when the caller did not compute it (state files): the stores then check the bytes by their SHA-256 alone. */
   md5: string;
   size: number;
 }

@@ -146,8 +146,8 @@ export class S3Destination implements Destination {
   }
 
   /**
-   * The body is in memory and verified before the request starts: the provider checks it against our MD5, and
-   * against the SHA-256 the request is signed with.
+   * The body is in memory and verified before the request starts: the provider checks it against our MD5 (when the
+   * caller computed one: state files come with their SHA-256 only), and against the SHA-256 the request is signed with.
    */
   private async putChecked(Key: string, request: UploadRequest, body: Buffer): Promise<UploadResult> {
     const verified = await request.verified;
@@ -158,7 +158,7 @@ export class S3Destination implements Destination {
           Key,
           Body: body,
           ContentLength: body.length,
-          ContentMD5: Buffer.from(verified.md5, 'hex').toString('base64'),
+          ContentMD5: verified.md5 ? Buffer.from(verified.md5, 'hex').toString('base64') : undefined,
           ...this.objectSettings(request.contentType),
           Metadata: toS3Metadata({ ...request.metadata, sha256: verified.sha256 }),
         }),
