@@ -1,4 +1,4 @@
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { Config } from '../common/config';
 import type { RestoreRequest, RestoreSummary } from '../common/restoreTypes';
 import { TASK_QUEUES, catalogTaskQueue } from '../common/taskQueues';
@@ -12,7 +12,7 @@ export async function startRestore(
   config: Config,
   request: RestoreRequest & Pick<RestoreInput, 'pageFiles' | 'pageBytes' | 'pagesInFlight' | 'concurrency'>,
   workflowId = `restore-${new Date().toISOString().replace(/[:.]/g, '-')}`,
-): Promise<WorkflowHandle<typeof restore>> {
+): Promise<WorkflowHandleWithFirstExecutionRunId<typeof restore>> {
   return client.workflow.start(restore, {
     taskQueue: TASK_QUEUES.workflows,
     workflowId,

@@ -136,7 +136,8 @@ export async function restore(input: RestoreInput): Promise<RestoreSummary> {
       .restorePage({ restoreId: workflowId, from: input.from, to: input.to, overwrite: request.overwrite ?? false, page, concurrency })
       .then((result) => {
         counts = addRestoreCounts(counts, result.counts);
-        problems = [...problems, ...result.problems].slice(0, RESTORE_PROBLEMS_LISTED);
+        // In key order, whichever page finished first.
+        problems = [...problems, ...result.problems].sort((a, b) => (a.key < b.key ? -1 : 1)).slice(0, RESTORE_PROBLEMS_LISTED);
         if (!lastAt || result.at > lastAt) lastAt = result.at;
         inFlight.delete(page);
         report();

@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Catalog } from './catalog';
 
@@ -72,12 +72,8 @@ export class RestoreSelection {
 
   /** Opens a finished selection; undefined when there is none at `path`. */
   static open(path: string): RestoreSelection | undefined {
-    try {
-      return new RestoreSelection(new Database(path, { readonly: true, fileMustExist: true }));
-    } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_CANTOPEN') return undefined;
-      throw err;
-    }
+    if (!existsSync(path)) return undefined;
+    return new RestoreSelection(new Database(path, { readonly: true, fileMustExist: true }));
   }
 
   size(): SelectionSize {
@@ -152,26 +148,25 @@ export class RestoreSelectionWriter {
     this.flush();
     const db = this.db;
     db.exec('DELETE FROM selection WHERE file_id IN (SELECT file_id FROM gone_files)');
-    const insertPage = db.prepare('INSERT INTO pages (no, first_key, last_key, files, bytes) VALUES (?, ?, ?, ?, ?)');
-    let page: { first: string; last: string; files: number; bytes: number } | undefined;
-    let pages = 0;
-    db.transaction(() => {
-      for (const row of db.prepare('SELECT key, size FROM selection ORDER BY key').iterate() as Iterable<{
-        key: string;
-        size: number | null;
-      }>) {
-        const size = row.size ?? 0;
-        if (page && (page.files >= pageFiles || page.bytes + size > pageBytes)) {
-          insertPage.run(pages++, page.first, page.last, page.files, page.bytes);
-          page = undefined;
-        }
-        page ??= { first: row.key, last: row.key, files: 0, bytes: 0 };
-        page.last = row.key;
-        page.files++;
-        page.bytes += size;
+    // Bounds first, then written: a connection does not write while it iterates. A page is a few hundred files, so
+    // even a million files make only a few thousand bounds.
+    const bounds: Array<{ first: string; last: string; files: number; bytes: number }> = [];
+    let page: (typeof bounds)[number] | undefined;
+    for (const row of db.prepare('SELECT key, size FROM selection ORDER BY key').iterate() as Iterable<{
+      key: string;
+      size: number | null;
+    }>) {
+      const size = row.size ?? 0;
+      if (!page || page.files >= pageFiles || page.bytes + size > pageBytes) {
+        page = { first: row.key, last: row.key, files: 0, bytes: 0 };
+        bounds.push(page);
       }
-      if (page) insertPage.run(pages++, page.first, page.last, page.files, page.bytes);
-    })();
+      page.last = row.key;
+      page.files++;
+      page.bytes += size;
+    }
+    const insertPage = db.prepare('INSERT INTO pages (no, first_key, last_key, files, bytes) VALUES (?, ?, ?, ?, ?)');
+    db.transaction(() => bounds.forEach((b, no) => insertPage.run(no, b.first, b.last, b.files, b.bytes)))();
     const size = sizeOf(db);
     db.close();
     return size;
