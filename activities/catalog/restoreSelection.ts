@@ -166,7 +166,9 @@ export class RestoreSelectionWriter {
       page.bytes += size;
     }
     const insertPage = db.prepare('INSERT INTO pages (no, first_key, last_key, files, bytes) VALUES (?, ?, ?, ?, ?)');
-    db.transaction(() => bounds.forEach((b, no) => insertPage.run(no, b.first, b.last, b.files, b.bytes)))();
+    db.transaction(() => {
+      for (const [no, b] of bounds.entries()) insertPage.run(no, b.first, b.last, b.files, b.bytes);
+    })();
     const size = sizeOf(db);
     db.close();
     return size;
