@@ -34,7 +34,7 @@ const EEXIST = (err: unknown) => (err as NodeJS.ErrnoException).code === 'EEXIST
  */
 export class RestoreTarget {
   /** Folders already checked, by their path below the target. */
-  private readonly checked = new Map<string, string>();
+  private readonly checked = new Map<string, { path: string; made: boolean }>();
 
   private constructor(
     /** The target as given. */
@@ -50,21 +50,27 @@ export class RestoreTarget {
     return new RestoreTarget(dir, await realpath(dir));
   }
 
-  /** The resolved path of the folder `segments` below the target, made if missing; throws UnsafeTargetError if it leaves it. */
-  async folder(segments: string[]): Promise<string> {
+  /**
+   * The resolved path of the folder `segments` below the target, made if missing, and whether this target made it (so
+   * it held no file before this restore); throws UnsafeTargetError if it leads out of the target.
+   */
+  async folder(segments: string[]): Promise<{ path: string; made: boolean }> {
     let path = this.real;
+    let made = false;
     for (let i = 0; i < segments.length; i++) {
       const below = segments.slice(0, i + 1).join('/');
       const cached = this.checked.get(below);
       if (cached) {
-        path = cached;
+        ({ path, made } = cached);
         continue;
       }
       const wanted = join(path, segments[i]);
       try {
         await mkdir(wanted);
+        made = true;
       } catch (err) {
         if (!EEXIST(err)) throw err;
+        made = false;
       }
       let resolved: string;
       try {
@@ -77,9 +83,9 @@ export class RestoreTarget {
       if (!resolved.startsWith(this.real.endsWith(sep) ? this.real : this.real + sep)) {
         throw new UnsafeTargetError(`${join(this.dir, below)} leads outside the target directory, to ${resolved}`);
       }
-      this.checked.set(below, resolved);
+      this.checked.set(below, { path: resolved, made });
       path = resolved;
     }
-    return path;
+    return { path, made: segments.length > 0 && made };
   }
 }

@@ -412,9 +412,10 @@ export class S3Destination implements Destination {
     const { versionId: VersionId } = options;
     let body: Readable;
     try {
-      const res = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key, VersionId }), {
-        abortSignal: options.signal,
-      });
+      // The signal through the call context, not send()'s options: the command's middleware stays cached.
+      const res = await withCallContext({ signal: options.signal }, () =>
+        this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key, VersionId })),
+      );
       body = res.Body as Readable;
     } catch (err) {
       if (err instanceof NoSuchKey || (err as S3ServiceException).$metadata?.httpStatusCode === 404) {
