@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, createWriteStream, linkSync, lstatSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -7,6 +7,7 @@ import type { RestoreProblem, RestoreProblemKind } from '../../common/restoreTyp
 import type { SelectedObject } from '../catalog/restoreSelection';
 import { hashingPassThrough } from '../dump/manifestFile';
 import { type Destination, ObjectMissingError } from '../storage/destination';
+import { exists, placeFile, removeIfThere } from './placeFile';
 import { type RestoreTarget, UnsafeTargetError, targetSegments } from './restoreTarget';
 
 export type FileOutcome = { kind: 'restored'; bytes: number } | { kind: 'skipped-existing' } | { kind: 'failed'; problem: RestoreProblem };
@@ -35,38 +36,10 @@ const WHOLE_READ_MAX_BYTES = 1024 * 1024;
 /** Big enough that a large file goes to disk in few writes, small enough to keep 8 files' buffers negligible. */
 const WRITE_BUFFER_BYTES = 1024 * 1024;
 
-const errorCode = (err: unknown) => (err as NodeJS.ErrnoException).code;
-/** Filesystems without hard links (FAT, some network shares) answer link() with one of these. */
-const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
-
 /** The partial file of one attempt: hidden, named after the restore and the key, never a final name. */
 function partialName(restoreId: string, key: string, attempt: number): string {
   const id = createHash('sha256').update(`${restoreId}\n${key}`).digest('hex').slice(0, 16);
   return `.drive-vault-restore-${id}.${attempt}.partial`;
-}
-
-/*
- * The small file-system calls below (lstat, link, rename, unlink, and a small file's open and write) are synchronous:
- * each takes microseconds on a local disk, and through libuv's thread pool each cost a thread hand-off that, measured
- * on 2,000 files of 32 KB, doubled the system time of a restore. Large files stream through asynchronous writes.
- */
-
-function exists(path: string): boolean {
-  try {
-    lstatSync(path);
-    return true;
-  } catch (err) {
-    if (errorCode(err) === 'ENOENT') return false;
-    throw err;
-  }
-}
-
-function removeIfThere(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch (err) {
-    if (errorCode(err) !== 'ENOENT') throw err;
-  }
 }
 
 class FileProblem extends Error {
@@ -108,26 +81,27 @@ export async function restoreFile(ctx: RestoreFileContext, object: SelectedObjec
   if (!object.sha256) return failed('unchecked', 'no SHA-256 was recorded for this object, so its bytes cannot be checked');
   const finalPath = join(folder.path, segments.at(-1)!);
   const partial = join(folder.path, partialName(ctx.restoreId, object.key, ctx.attempt));
+  // A folder this restore made holds no file it did not write: no name to look for, nothing to keep from a rename.
+  const replace = ctx.overwrite || folder.made;
   try {
     for (let earlier = 1; earlier < ctx.attempt; earlier++)
       removeIfThere(join(folder.path, partialName(ctx.restoreId, object.key, earlier)));
-    // A folder this restore made held no file before it: nothing to look for.
-    if (!ctx.overwrite && !folder.made && exists(finalPath)) return { kind: 'skipped-existing' };
-    const size =
-      object.size !== null && object.size <= WHOLE_READ_MAX_BYTES
-        ? await readWholeInto(ctx, object, partial)
-        : await streamInto(ctx, object, partial);
-    return place(partial, finalPath, ctx.overwrite) ? { kind: 'restored', bytes: size } : { kind: 'skipped-existing' };
+    if (!replace && exists(finalPath)) return { kind: 'skipped-existing' };
+    const small = object.size !== null && object.size <= WHOLE_READ_MAX_BYTES;
+    const data = small ? await readWhole(ctx, object) : undefined;
+    if (!data) await streamInto(ctx, object, partial);
+    if (placeFile(partial, finalPath, replace, data)) return { kind: 'restored', bytes: object.size ?? 0 };
+    removeIfThere(partial);
+    return { kind: 'skipped-existing' };
   } catch (err) {
-    ctx.signal.throwIfAborted();
-    if (err instanceof FileProblem) return failed(err.kind, err.message);
-    return failed('unwritable', `writing ${finalPath} failed: ${(err as Error).message}`);
-  } finally {
     try {
       removeIfThere(partial);
     } catch {
       // Left behind under its hidden partial name, never a final one; the next attempt of the page removes it.
     }
+    ctx.signal.throwIfAborted();
+    if (err instanceof FileProblem) return failed(err.kind, err.message);
+    return failed('unwritable', `writing ${finalPath} failed: ${(err as Error).message}`);
   }
 }
 
@@ -147,25 +121,25 @@ async function openObject(ctx: RestoreFileContext, object: SelectedObject, attem
   }
 }
 
-/** Reads a small object whole (never past one byte more than recorded), checks it, and writes it to `partial`. */
-async function readWholeInto(ctx: RestoreFileContext, object: SelectedObject, partial: string): Promise<number> {
+/** Reads a small object whole (never past its recorded size) and checks it. */
+async function readWhole(ctx: RestoreFileContext, object: SelectedObject): Promise<Uint8Array> {
   const limit = object.size ?? 0;
   for (let attempt = 1; ; attempt++) {
     const body = await openObject(ctx, object, attempt);
     if (!body) continue;
-    const chunks: Buffer[] = [];
+    const data = Buffer.allocUnsafe(limit);
     const hash = createHash('sha256');
     let size = 0;
     try {
       for await (const chunk of body as AsyncIterable<Buffer>) {
-        size += chunk.length;
         ctx.onBytes(chunk.length);
-        hash.update(chunk);
-        if (size > limit) {
+        if (size + chunk.length > limit) {
           body.destroy();
           throw new FileProblem('mismatch', `expected ${object.size} bytes with SHA-256 ${object.sha256}, read more than ${limit} bytes`);
         }
-        chunks.push(chunk);
+        hash.update(chunk);
+        chunk.copy(data, size);
+        size += chunk.length;
       }
     } catch (err) {
       ctx.signal.throwIfAborted();
@@ -176,14 +150,7 @@ async function readWholeInto(ctx: RestoreFileContext, object: SelectedObject, pa
     }
     const sha256 = hash.digest('hex');
     if (size !== object.size || sha256 !== object.sha256) throw mismatch(object, { size, sha256 });
-    // Made anew ('wx'): never opened through a link someone put there.
-    const fd = openSync(partial, 'wx');
-    try {
-      for (const chunk of chunks) for (let at = 0; at < chunk.length; ) at += writeSync(fd, chunk, at);
-    } finally {
-      closeSync(fd);
-    }
-    return size;
+    return data;
   }
 }
 
@@ -214,26 +181,4 @@ async function streamInto(ctx: RestoreFileContext, object: SelectedObject, parti
     if (read.size !== object.size || read.sha256 !== object.sha256) throw mismatch(object, read);
     return read.size;
   }
-}
-
-/**
- * Gives the checked partial file its final name. With `overwrite`, one rename replaces whatever is there. Without,
- * a hard link makes the name only if nothing holds it (a file that appeared meanwhile is left alone); where the
- * filesystem has no hard links, a look and a rename do. False when the name was taken.
- */
-function place(partial: string, finalPath: string, overwrite: boolean): boolean {
-  if (overwrite) {
-    renameSync(partial, finalPath);
-    return true;
-  }
-  try {
-    linkSync(partial, finalPath);
-    return true;
-  } catch (err) {
-    if (errorCode(err) === 'EEXIST') return false;
-    if (!NO_HARD_LINKS.has(errorCode(err) ?? '')) throw err;
-  }
-  if (exists(finalPath)) return false;
-  renameSync(partial, finalPath);
-  return true;
 }
