@@ -43,7 +43,8 @@ const SCHEMA = `
     version_id TEXT
   ) WITHOUT ROWID;
   CREATE TABLE gone_files (file_id TEXT PRIMARY KEY) WITHOUT ROWID;
-  CREATE TABLE pages (no INTEGER PRIMARY KEY, first_key TEXT NOT NULL, last_key TEXT NOT NULL, files INTEGER NOT NULL, bytes INTEGER NOT NULL);
+  CREATE TABLE ordered (seq INTEGER PRIMARY KEY, key TEXT NOT NULL);
+  CREATE TABLE pages (no INTEGER PRIMARY KEY, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL, files INTEGER NOT NULL, bytes INTEGER NOT NULL);
 `;
 
 /** The size of a restore's selection, as its plan reports it. */
@@ -63,7 +64,7 @@ const WRITE_BATCH = 5_000;
 
 /**
  * What one restore reads, in a SQLite file of its own on the catalog host (never in the catalog, which the nightly dump
- * copies; never in workflow state, which must stay small): the selected objects in key order, cut into pages that
+ * copies; never in workflow state, which must stay small): the selected objects, largest first, cut into pages that
  * each activity reads by number. Built once in a file beside its final name, then renamed: a selection that exists
  * is whole.
  */
@@ -80,18 +81,15 @@ export class RestoreSelection {
     return sizeOf(this.db);
   }
 
-  /** The objects of page `no`, in key order. */
+  /** The objects of page `no`, largest first. */
   page(no: number): SelectedObject[] {
-    const bounds = this.db.prepare('SELECT first_key AS first, last_key AS last FROM pages WHERE no = ?').get(no) as
-      | { first: string; last: string }
-      | undefined;
-    if (!bounds) return [];
     return this.db
       .prepare(
-        `SELECT file_id AS fileId, key, path, size, sha256, version_id AS versionId FROM selection
-         WHERE key >= ? AND key <= ? ORDER BY key`,
+        `SELECT s.file_id AS fileId, s.key, s.path, s.size, s.sha256, s.version_id AS versionId
+         FROM pages p JOIN ordered o ON o.seq BETWEEN p.first_seq AND p.last_seq JOIN selection s ON s.key = o.key
+         WHERE p.no = ? ORDER BY o.seq`,
       )
-      .all(bounds.first, bounds.last) as SelectedObject[];
+      .all(no) as SelectedObject[];
   }
 
   close(): void {
@@ -142,30 +140,33 @@ export class RestoreSelectionWriter {
 
   /**
    * Drops gone files' objects and cuts the rest into pages of at most `pageFiles` objects and `pageBytes` recorded
-   * bytes (an object larger than that gets a page of its own); closes the file.
+   * bytes (an object larger than that gets a page of its own), largest objects first: the restore starts its longest
+   * reads while the small files, whose cost is per file, fill the lanes in the end, and never ends on one large file
+   * read alone. Closes the file.
    */
   finish(pageFiles: number, pageBytes: number): SelectionSize {
     this.flush();
     const db = this.db;
-    db.exec('DELETE FROM selection WHERE file_id IN (SELECT file_id FROM gone_files)');
+    db.exec(`
+      DELETE FROM selection WHERE file_id IN (SELECT file_id FROM gone_files);
+      INSERT INTO ordered (key) SELECT key FROM selection ORDER BY coalesce(size, 0) DESC, key;
+    `);
     // Bounds first, then written: a connection does not write while it iterates. A page is a few hundred files, so
     // even a million files make only a few thousand bounds.
-    const bounds: Array<{ first: string; last: string; files: number; bytes: number }> = [];
+    const bounds: Array<{ first: number; last: number; files: number; bytes: number }> = [];
     let page: (typeof bounds)[number] | undefined;
-    for (const row of db.prepare('SELECT key, size FROM selection ORDER BY key').iterate() as Iterable<{
-      key: string;
-      size: number | null;
-    }>) {
+    const rows = db.prepare('SELECT o.seq, s.size FROM ordered o JOIN selection s ON s.key = o.key ORDER BY o.seq').iterate();
+    for (const row of rows as Iterable<{ seq: number; size: number | null }>) {
       const size = row.size ?? 0;
       if (!page || page.files >= pageFiles || page.bytes + size > pageBytes) {
-        page = { first: row.key, last: row.key, files: 0, bytes: 0 };
+        page = { first: row.seq, last: row.seq, files: 0, bytes: 0 };
         bounds.push(page);
       }
-      page.last = row.key;
+      page.last = row.seq;
       page.files++;
       page.bytes += size;
     }
-    const insertPage = db.prepare('INSERT INTO pages (no, first_key, last_key, files, bytes) VALUES (?, ?, ?, ?, ?)');
+    const insertPage = db.prepare('INSERT INTO pages (no, first_seq, last_seq, files, bytes) VALUES (?, ?, ?, ?, ?)');
     db.transaction(() => {
       for (const [no, b] of bounds.entries()) insertPage.run(no, b.first, b.last, b.files, b.bytes);
     })();
