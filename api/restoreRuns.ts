@@ -32,7 +32,7 @@ export function formatRestoreSummary(summary: RestoreSummary, link: string): str
   const rate = summary.bytesPerSecond === null ? '' : ` (${mib(summary.bytesPerSecond)}/s)`;
   const lines = [
     `restore ${summary.workflowId}: ${request.path ? `"${request.path}"` : 'the whole account'} from ${request.from}, ${as}, into ${request.to}`,
-    `  planned   ${plan.files} files, ${mib(plan.bytes)}`,
+    `  planned   ${plan.files} files, ${mib(plan.bytes)}${plan.files === 0 ? ` (no backed-up file ${request.path ? 'is at or below that path' : 'on that destination'}${request.at ? ' that day' : ''})` : ''}`,
     `  restored  ${counts.restored} files, ${mib(counts.bytesRestored)}, each checked against its SHA-256, in ${summary.seconds.toFixed(1)} s${rate}`,
     `  skipped   ${counts.skippedExisting} already in the target${request.overwrite ? '' : ' (left alone: --overwrite replaces them)'}`,
     `  failed    ${counts.failed}`,

@@ -30,10 +30,10 @@ export function removeIfThere(path: string): void {
 }
 
 /** Writes a file that must not exist yet ('wx': never opened through a link someone put there). */
-function writeNew(path: string, data: Uint8Array): void {
+function writeNew(path: string, chunks: Buffer[]): void {
   const fd = openSync(path, 'wx');
   try {
-    for (let at = 0; at < data.length; ) at += writeSync(fd, data, at);
+    for (const chunk of chunks) for (let at = 0; at < chunk.length; ) at += writeSync(fd, chunk, at);
   } finally {
     closeSync(fd);
   }
@@ -45,7 +45,7 @@ function writeNew(path: string, data: Uint8Array): void {
  * file that appeared meanwhile is left alone), then the partial name goes; where the filesystem has no hard links, a
  * look and a rename do. False when the name was taken. With `data`, the partial file is first written with it.
  */
-export function placeFile(partial: string, finalPath: string, replace: boolean, data?: Uint8Array): boolean {
+export function placeFile(partial: string, finalPath: string, replace: boolean, data?: Buffer[]): boolean {
   if (data) writeNew(partial, data);
   if (replace) {
     renameSync(partial, finalPath);

@@ -122,12 +122,12 @@ async function openObject(ctx: RestoreFileContext, object: SelectedObject, attem
 }
 
 /** Reads a small object whole (never past its recorded size) and checks it. */
-async function readWhole(ctx: RestoreFileContext, object: SelectedObject): Promise<Uint8Array> {
+async function readWhole(ctx: RestoreFileContext, object: SelectedObject): Promise<Buffer[]> {
   const limit = object.size ?? 0;
   for (let attempt = 1; ; attempt++) {
     const body = await openObject(ctx, object, attempt);
     if (!body) continue;
-    const data = Buffer.allocUnsafe(limit);
+    const chunks: Buffer[] = [];
     const hash = createHash('sha256');
     let size = 0;
     try {
@@ -138,7 +138,7 @@ async function readWhole(ctx: RestoreFileContext, object: SelectedObject): Promi
           throw new FileProblem('mismatch', `expected ${object.size} bytes with SHA-256 ${object.sha256}, read more than ${limit} bytes`);
         }
         hash.update(chunk);
-        chunk.copy(data, size);
+        chunks.push(chunk);
         size += chunk.length;
       }
     } catch (err) {
@@ -150,7 +150,7 @@ async function readWhole(ctx: RestoreFileContext, object: SelectedObject): Promi
     }
     const sha256 = hash.digest('hex');
     if (size !== object.size || sha256 !== object.sha256) throw mismatch(object, { size, sha256 });
-    return data;
+    return chunks;
   }
 }
 
