@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import { DeleteObjectCommand, PutBucketVersioningCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { WorkflowFailedError } from '@temporalio/client';
 import { startFullSync } from '../api/fullSyncRuns';
-import { startRestore } from '../api/restoreRuns';
+import { formatRestoreSummary, startRestore } from '../api/restoreRuns';
 import { DUMP_FILES, dailyKey, dayBefore, sha256Line, utcDay } from '../activities/dump/dumpLayout';
 import { writeManifestFile } from '../activities/dump/manifestFile';
 import type { ObjectLine } from '../activities/dump/manifestLine';
@@ -480,4 +480,19 @@ test('the restore command line: options, a relative --to taken from the current 
     }),
     '[######------------------]  25% · 5/10 files · 1.0/4.0 MiB · 0.5 MiB/s · ETA 1:05 · 1 failed',
   );
+  const nothing = formatRestoreSummary(
+    {
+      workflowId: 'restore-1',
+      request: { from: 'aws', to: '/t', path: 'My Drive/Nope', at: '2026-11-01' },
+      plan: { source: 'manifest', files: 0, bytes: 0, pages: 0, startedAt: '' },
+      counts: { restored: 0, bytesRestored: 0, skippedExisting: 0, failed: 0, filesDone: 0, bytesDone: 0 },
+      problems: [],
+      seconds: 0,
+      bytesPerSecond: null,
+      etaSeconds: null,
+    },
+    'http://ui/r',
+  );
+  assert.match(nothing, /^restore restore-1: "My Drive\/Nope" from aws, as of 2026-11-01 \(that day's manifest\), into \/t$/m);
+  assert.match(nothing, /planned {3}0 files, 0\.0 MiB \(no backed-up file is at or below that path that day\)/);
 });
