@@ -4,7 +4,10 @@ import type { Logger } from '../common/logger';
 import type { FullSyncTotals, ListDrivePageInput, TransferItem, TransferOutcome } from '../common/types';
 import type { Catalog } from './catalog/catalog';
 import { ObjectKeyPlanner } from './catalog/objectKeys';
-import { type RunKind, finishRun, startRun } from './catalog/runs';
+import { type RunKind, closeRun, finishRun, startRun } from './catalog/runs';
+import { writeDailyDump } from './dump/dailyDump';
+import { applyDumpRetention } from './dump/dumpRetention';
+import { uploadPendingDumps } from './dump/dumpUploads';
 import type { ScopeRules } from './catalog/scopeRules';
 import { type ClaimInput, claimPendingBatch, recordFailedBatch, recordTransferOutcomes, requeueFailures } from './catalog/syncQueue';
 import { readChangesPage } from './drive/changes';
@@ -14,6 +17,7 @@ import { heartbeatWhile } from './heartbeatWhile';
 import type { Destination } from './storage/destination';
 import { purgeExpiredTrash } from './storage/trashRetention';
 import { beginChangeTracking, beginSweep } from './sweep/beginSweep';
+import { applyRollupRetention, uploadPendingRollups, writeWeeklyRollup } from './rollup/weeklyRollup';
 import { DriveSlots } from './transfer/driveSlots';
 import { applyPlaceChecksPage } from './transfer/placeObjects';
 import { transferBatch } from './transfer/transferBatch';
@@ -29,6 +33,8 @@ export interface CatalogActivityDeps {
   exportFormats: ExportFormatConfig;
   includeSharedWithMe: boolean;
   scopeRules: ScopeRules;
+  /** The local dump directory and the retention of dumps and rollups. */
+  dumps: { dir: string; keepLocal: number; keepRemoteDays: number; keepWeekly: number };
 }
 
 /**
@@ -86,6 +92,28 @@ export function createCatalogActivities(deps: CatalogActivityDeps) {
       heartbeatWhile(() => oneAtATime(() => applyPlaceChecksPage({ ...deps, planner }, input))),
     purgeExpiredTrash: (input: { runId: string; retentionDays: number; now?: string }) =>
       heartbeatWhile(() => purgeExpiredTrash(deps, input)),
+    closeRun: async (input: { runId: string; status: 'completed' | 'failed'; summary: unknown }) => closeRun(catalog, input),
+    destinationNames: async () => deps.destinations.map((d) => d.name),
+    // The dump and the rollup work in the local dump directory of this host; `now` lets tests pick the day.
+    writeDailyDump: (input: { runId: string; now?: string }) =>
+      heartbeatWhile(() => writeDailyDump(deps, { ...input, dumpDir: deps.dumps.dir })),
+    uploadPendingDumps: (input: { runId: string; destination: string }) =>
+      heartbeatWhile(() => uploadPendingDumps(deps, { ...input, dumpDir: deps.dumps.dir })),
+    applyDumpRetention: (input: { runId: string; now?: string }) =>
+      heartbeatWhile(() =>
+        applyDumpRetention(deps, {
+          ...input,
+          dumpDir: deps.dumps.dir,
+          keepLocal: deps.dumps.keepLocal,
+          keepRemoteDays: deps.dumps.keepRemoteDays,
+        }),
+      ),
+    writeWeeklyRollup: (input: { runId: string; now?: string }) =>
+      heartbeatWhile(() => writeWeeklyRollup(deps, { ...input, dumpDir: deps.dumps.dir })),
+    uploadPendingRollups: (input: { runId: string; destination: string }) =>
+      heartbeatWhile(() => uploadPendingRollups(deps, { ...input, dumpDir: deps.dumps.dir })),
+    applyRollupRetention: (input: { runId: string }) =>
+      heartbeatWhile(() => applyRollupRetention(deps, { ...input, dumpDir: deps.dumps.dir, keepWeekly: deps.dumps.keepWeekly })),
   };
 }
 

@@ -5,6 +5,7 @@ import type { Config } from '../common/config';
 export const usage = `usage: drive-vault sync full [--config config.yaml] [--wait] [--json]
        drive-vault sync sweep [--config config.yaml] [--wait] [--json]
        drive-vault verify --deep [--sample 5%] [--destination NAME] [--config config.yaml] [--wait] [--json]
+       drive-vault dump|rollup [--config config.yaml] [--wait] [--json]
        drive-vault schedules [list] [--config config.yaml] [--json]
        drive-vault schedules pause NAME [--note TEXT] [--config config.yaml]
        drive-vault schedules resume|trigger NAME [--config config.yaml]
@@ -12,6 +13,9 @@ export const usage = `usage: drive-vault sync full [--config config.yaml] [--wai
   sync full      start a full sync of the configured account on the Temporal server the config names
   sync sweep     start an incremental sweep: apply what changed in Drive since the last one
   verify --deep  download objects from their destinations and re-hash them against the catalog
+  dump           dump the catalog now (the nightly dump): an online copy, checked, with its manifest, uploaded to
+                 every destination under state/daily/<day>/ and read back; then the dump retention
+  rollup         pack the last seven daily dumps into state/weekly/weekly_<first>_<last>.tar.gz on every destination
   schedules      list the four schedules: paused or not (and why), times, next run, last run and its status;
                  pause one (with a note saying why), resume it, or trigger it (run now, skipped if one is running)
   NAME           ${SCHEDULE_NAMES.join(', ')}
@@ -37,6 +41,8 @@ export type CliCommand =
   | { kind: 'help' }
   | { kind: 'sync-full'; config: string; wait: boolean; json: boolean }
   | { kind: 'sync-sweep'; config: string; wait: boolean; json: boolean }
+  | { kind: 'dump'; config: string; wait: boolean; json: boolean }
+  | { kind: 'rollup'; config: string; wait: boolean; json: boolean }
   | { kind: 'schedules'; config: string; json: boolean; action: ScheduleAction }
   | { kind: 'verify-deep'; config: string; wait: boolean; json: boolean; samplePercent?: number; destination?: string };
 
@@ -68,6 +74,11 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     const misplaced = (['deep', 'sample', 'destination'] as const).filter((o) => values[o] !== undefined);
     if (misplaced.length) throw new UsageError(`${misplaced.map((o) => `--${o}`).join(', ')} belong to verify --deep, not ${command}`);
     return { kind: command === 'sync full' ? 'sync-full' : 'sync-sweep', ...common };
+  }
+  if (command === 'dump' || command === 'rollup') {
+    const misplaced = (['deep', 'sample', 'destination'] as const).filter((o) => values[o] !== undefined);
+    if (misplaced.length) throw new UsageError(`${misplaced.map((o) => `--${o}`).join(', ')} belong to verify --deep, not ${command}`);
+    return { kind: command, ...common };
   }
   if (command === 'verify') {
     if (!values.deep) throw new UsageError('verify needs --deep: a full sync HEADs objects itself, verify --deep reads them back');

@@ -1,16 +1,20 @@
 import { Client, Connection, ScheduleNotFoundError } from '@temporalio/client';
 import { formatFullSyncSummary, startFullSync, webUiLink } from '../api/fullSyncRuns';
 import { formatScheduleRows, pauseSchedule, resumeSchedule, scheduleRows, scheduleWebUiLink, triggerSchedule } from '../api/schedules';
+import { formatDumpResult, formatRollupResult, startDump, startRollup } from '../api/stateRuns';
 import { formatSweepSummary, startSweep } from '../api/sweepRuns';
 import { deepVerifyFoundProblems, formatDeepVerifySummary, startDeepVerify } from '../api/verifyRuns';
 import { type Config, ConfigError, loadConfig } from '../common/config';
 import { catalogUsage, isCatalogCommand, runCatalogCommand } from './catalogCommands';
 import { type CliCommand, type ScheduleAction, UsageError, checkDestinationName, parseCommandLine, usage } from './commandLine';
 
-const fullUsage = `${usage}\n${catalogUsage}`;
+const fullUsage = `${usage}\n\n${catalogUsage}`;
 
-/** Exit codes: 0 done, 1 an error, 2 a bad command line, 3 a deep verification that found objects wrong or unreadable. */
-const VERIFY_FOUND_PROBLEMS = 3;
+/**
+ * Exit codes: 0 done, 1 an error, 2 a bad command line, 3 a run that finished with problems: a deep verification
+ * that found objects wrong or unreadable, a dump or rollup that some destination does not hold verified.
+ */
+const FINISHED_WITH_PROBLEMS = 3;
 
 /** Prints a started run's id and Web UI link, as text or JSON. */
 function printStarted(workflowId: string, link: string, json: boolean): void {
@@ -45,34 +49,45 @@ async function runSchedules(client: Client, config: Config, action: ScheduleActi
   return 0;
 }
 
+/**
+ * Prints a started run's id and link and, with --wait, its result; returns the exit code: FINISHED_WITH_PROBLEMS
+ * when the result has some.
+ */
+async function reportRun<R>(
+  config: Config,
+  options: { wait: boolean; json: boolean },
+  handle: { workflowId: string; result(): Promise<R> },
+  format: (result: R, link: string) => string,
+  hasProblems: (result: R) => boolean = () => false,
+): Promise<number> {
+  const link = webUiLink(config, handle.workflowId);
+  if (!options.wait || !options.json) printStarted(handle.workflowId, link, options.json);
+  if (!options.wait) return 0;
+  const result = await handle.result();
+  console.log(options.json ? JSON.stringify(result) : format(result, link));
+  return hasProblems(result) ? FINISHED_WITH_PROBLEMS : 0;
+}
+
+const notVerified = (result: { status: string }) => result.status !== 'verified';
+
 /** Starts the run, prints its id and link, and with --wait its summary; returns the exit code. */
 async function run(client: Client, config: Config, command: Exclude<CliCommand, { kind: 'help' }>): Promise<number> {
-  if (command.kind === 'schedules') return runSchedules(client, config, command.action, command.json);
-  if (command.kind === 'sync-sweep') {
-    const handle = await startSweep(client, config);
-    const link = webUiLink(config, handle.workflowId);
-    if (!command.wait || !command.json) printStarted(handle.workflowId, link, command.json);
-    if (!command.wait) return 0;
-    const summary = await handle.result();
-    console.log(command.json ? JSON.stringify(summary) : formatSweepSummary(summary, link));
-    return 0;
+  switch (command.kind) {
+    case 'schedules':
+      return runSchedules(client, config, command.action, command.json);
+    case 'dump':
+      return reportRun(config, command, await startDump(client, config), formatDumpResult, notVerified);
+    case 'rollup':
+      return reportRun(config, command, await startRollup(client, config), formatRollupResult, notVerified);
+    case 'sync-sweep':
+      return reportRun(config, command, await startSweep(client, config), formatSweepSummary);
+    case 'sync-full':
+      return reportRun(config, command, await startFullSync(client, config), formatFullSyncSummary);
+    case 'verify-deep': {
+      const handle = await startDeepVerify(client, config, { samplePercent: command.samplePercent, destination: command.destination });
+      return reportRun(config, command, handle, formatDeepVerifySummary, deepVerifyFoundProblems);
+    }
   }
-  if (command.kind === 'sync-full') {
-    const handle = await startFullSync(client, config);
-    const link = webUiLink(config, handle.workflowId);
-    if (!command.wait || !command.json) printStarted(handle.workflowId, link, command.json);
-    if (!command.wait) return 0;
-    const summary = await handle.result();
-    console.log(command.json ? JSON.stringify(summary) : formatFullSyncSummary(summary, link));
-    return 0;
-  }
-  const handle = await startDeepVerify(client, config, { samplePercent: command.samplePercent, destination: command.destination });
-  const link = webUiLink(config, handle.workflowId);
-  if (!command.wait || !command.json) printStarted(handle.workflowId, link, command.json);
-  if (!command.wait) return 0;
-  const summary = await handle.result();
-  console.log(command.json ? JSON.stringify(summary) : formatDeepVerifySummary(summary, link));
-  return deepVerifyFoundProblems(summary) ? VERIFY_FOUND_PROBLEMS : 0;
 }
 
 /** `npm run cli -- verify --deep --sample 5% --wait`, `npm run cli -- schedules`: drives a worker that is already running against the same config. */

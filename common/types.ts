@@ -257,3 +257,64 @@ export interface DeepVerifySummary extends DeepVerifyPlan {
   /** Destinations some of whose chosen objects could not be read: they stay first in line for the next run. */
   degraded: string[];
 }
+
+/** What a dump's retention did: local dumps deleted or kept for want of a verified copy, remote days deleted. */
+export interface DumpRetention {
+  localDeleted: string[];
+  /** Older than the local retention, kept because some destination holds no verified copy yet. */
+  localKeptUnverified: string[];
+  /** Per destination, the `state/daily/<day>/` folders deleted. */
+  remoteDeleted: Record<string, string[]>;
+  /** Destinations whose old dumps could not be listed or deleted this time. */
+  unreachable: string[];
+}
+
+/** A state file as written: size and SHA-256 of its stored (compressed) bytes. */
+export interface StateFileDigest {
+  size: number;
+  sha256: string;
+}
+
+/** Per destination: its copy verified (with the days uploaded this run), or why not. */
+export type StateUploadOutcome = { status: 'verified'; uploaded: string[] } | { status: 'failed'; message: string };
+
+/** What the nightly dump reports; `degraded` when some destinations hold it verified and others not. */
+export interface NightlyDumpResult {
+  runId: string;
+  status: 'verified' | 'degraded' | 'failed';
+  day?: string;
+  catalog?: StateFileDigest;
+  manifest?: StateFileDigest;
+  /** Items (files and folders) and backed-up objects the dump's manifest lists. */
+  items?: number;
+  objects?: number;
+  destinations: Record<string, StateUploadOutcome>;
+  retention?: DumpRetention;
+  /** Why the dump failed, when it could not be written. */
+  message?: string;
+}
+
+/** What the weekly rollup's retention did. */
+export interface RollupRetention {
+  /** Local archives deleted once every destination held them verified. */
+  localDeleted: string[];
+  /** Per destination, the archives deleted past the newest `keepWeekly`. */
+  remoteDeleted: Record<string, string[]>;
+  unreachable: string[];
+}
+
+/** What the weekly rollup reports; `empty` when no day of the week had a dump to pack. */
+export interface WeeklyRollupResult {
+  runId: string;
+  status: 'verified' | 'degraded' | 'failed' | 'empty';
+  name?: string;
+  firstDay?: string;
+  lastDay?: string;
+  /** Days packed, and days of the week with no dump (reported, not fatal). */
+  days: string[];
+  missing: string[];
+  archive?: StateFileDigest;
+  destinations: Record<string, StateUploadOutcome>;
+  retention?: RollupRetention;
+  message?: string;
+}

@@ -7,7 +7,7 @@ import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import Database from 'better-sqlite3';
 import { startRun } from '../activities/catalog/runs';
-import { CatalogBusyError, CatalogRestoreFailedError, restoreCatalog } from '../activities/dump/catalogRestore';
+import { CatalogRestoreFailedError, restoreCatalog } from '../activities/dump/catalogRestore';
 import type { DailyDump } from '../activities/dump/dailyDump';
 import { StateObjectMismatchError } from '../activities/dump/stateObjects';
 import { createDestinations } from '../activities/storage/createDestinations';

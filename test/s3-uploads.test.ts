@@ -137,6 +137,7 @@ test('the SHA-256 is stored without rewriting any object: no CopyObject, one ver
     exportFormats,
     includeSharedWithMe: false,
     scopeRules: { exclude: [] },
+    dumps: { dir: join(stack.tmp, 'dumps'), keepLocal: 30, keepRemoteDays: 30, keepWeekly: 12 },
   };
   const activities = createCatalogActivities(deps);
   try {

@@ -3,6 +3,7 @@ import { createCatalogActivities, createTransferActivities } from '../activities
 import { Catalog } from '../activities/catalog/catalog';
 import { createDriveClient, createOAuthClient } from '../activities/drive/client';
 import { DrivePacer } from '../activities/drive/pacer';
+import { localDumpDir } from '../activities/dump/dumpLayout';
 import type { Destination } from '../activities/storage/destination';
 import { createDestinations } from '../activities/storage/createDestinations';
 import { type Config, secretFromEnv } from '../common/config';
@@ -54,6 +55,7 @@ export function wireCatalogPart(config: Config, deps: SharedDeps) {
     exportFormats: config.exportFormats,
     includeSharedWithMe: config.scope.sharedWithMe,
     scopeRules: { exclude: config.scope.exclude, maxFileSizeBytes: config.scope.maxFileSizeBytes },
+    dumps: { dir: localDumpDir(config), ...config.dumps },
   });
   return { catalog, activities, taskQueue: catalogTaskQueue(config.catalog.hostId) };
 }

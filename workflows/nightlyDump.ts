@@ -1,15 +1,37 @@
+import { workflowInfo } from '@temporalio/workflow';
+import type { NightlyDumpResult } from '../common/types';
+import { catalogActivities } from './activityProxies';
+import { failureMessage, stateUploadActivities, uploadStatus, uploadToEveryDestination } from './stateUploads';
+
 export interface NightlyDumpInput {
   /** The catalog host's task queue (`catalogTaskQueue(hostId)`): the dump runs beside the SQLite file it copies. */
   catalogTaskQueue: string;
+  /** The instant whose UTC day names the dump; tests set it, a scheduled run uses the worker's clock. */
+  now?: string;
 }
 
-/** What a scheduled job whose work is not written yet returns, so its schedule can run (and be paused) already. */
-export interface NotImplementedResult {
-  status: 'not-implemented';
-  message: string;
-}
-
-/** The nightly catalog dump of DESIGN.md section 4; its schedule exists now, its work comes with issue 12. */
-export async function nightlyDump(input: NightlyDumpInput): Promise<NotImplementedResult> {
-  return { status: 'not-implemented', message: `the nightly dump of the catalog on ${input.catalogTaskQueue} is not implemented yet` };
+/**
+ * The nightly dump (DESIGN.md section 4): an online copy of the catalog, checked, compressed, with its manifest,
+ * uploaded to every destination under `state/daily/<day>/` and read back; then the retention. A failure is reported
+ * in the result; the next night retries every local dump a destination does not hold verified.
+ */
+export async function nightlyDump(input: NightlyDumpInput): Promise<NightlyDumpResult> {
+  const catalog = catalogActivities(input.catalogTaskQueue, '2 hours', '1 minute');
+  const uploads = stateUploadActivities(input.catalogTaskQueue);
+  const { workflowId, runId } = workflowInfo();
+  await catalog.startRun({ runId, kind: 'nightly-dump', workflowId });
+  let result: NightlyDumpResult;
+  try {
+    const dump = await catalog.writeDailyDump({ runId, now: input.now });
+    const destinations = await uploadToEveryDestination(await catalog.destinationNames(), (destination) =>
+      uploads.uploadPendingDumps({ runId, destination }),
+    );
+    const retention = await catalog.applyDumpRetention({ runId, now: input.now });
+    const { day, catalog: catalogFile, manifest, items, objects } = dump;
+    result = { runId, status: uploadStatus(destinations), day, catalog: catalogFile, manifest, items, objects, destinations, retention };
+  } catch (err) {
+    result = { runId, status: 'failed', destinations: {}, message: failureMessage(err) };
+  }
+  await catalog.closeRun({ runId, status: result.status === 'failed' ? 'failed' : 'completed', summary: result });
+  return result;
 }

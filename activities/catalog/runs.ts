@@ -50,3 +50,10 @@ export function finishRun<T extends FullSyncTotals>(catalog: Catalog, input: { r
   })();
   return summary;
 }
+
+/** Closes a run that holds nothing (a dump, a rollup) with its outcome and its result as the summary. */
+export function closeRun(catalog: Catalog, input: { runId: string; status: 'completed' | 'failed'; summary: unknown }): void {
+  catalog.db
+    .prepare('UPDATE runs SET ended_at = ?, status = ?, summary = ? WHERE id = ?')
+    .run(new Date().toISOString(), input.status, JSON.stringify(input.summary), input.runId);
+}

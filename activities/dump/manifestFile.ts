@@ -4,13 +4,11 @@ import { createInterface } from 'node:readline';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
+import type { StateFileDigest } from '../../common/types';
 import { type ManifestLine, manifestLineSchema } from './manifestLine';
 
 /** What a file written here is: its size and SHA-256, as stored. */
-export interface WrittenFile {
-  size: number;
-  sha256: string;
-}
+export type WrittenFile = StateFileDigest;
 
 /** A pass-through that hashes and counts what flows through it. */
 export function hashingPassThrough(): { stream: Transform; result: () => WrittenFile } {
