@@ -6,9 +6,8 @@ import { after, before, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import Database from 'better-sqlite3';
-import { startRun } from '../activities/catalog/runs';
 import { CatalogRestoreFailedError, restoreCatalog } from '../activities/dump/catalogRestore';
-import type { DailyDump } from '../activities/dump/dailyDump';
+import { localDumpDir } from '../activities/dump/dumpLayout';
 import { StateObjectMismatchError } from '../activities/dump/stateObjects';
 import { createDestinations } from '../activities/storage/createDestinations';
 import type { Destination } from '../activities/storage/destination';
@@ -18,7 +17,7 @@ import { parseCatalogCommand } from '../cli/catalogCommands';
 import type { Config } from '../common/config';
 import { bytesContent } from './drive-emulator/content';
 import { runCli } from './support/cli';
-import { catalogTables, corruptObject, dumpToDestinations } from './support/dumps';
+import { catalogTables, corruptObject, runNightlyDump } from './support/dumps';
 import { BUCKETS, type Stack, startStack } from './support/stack';
 import { type RunningWorker, stackConfig, stackEnv, startTestWorker, testLogger } from './support/worker';
 
@@ -29,7 +28,7 @@ let config: Config;
 let destinations: Map<string, Destination>;
 let s3: S3Client;
 let configPath: string;
-let dump: DailyDump;
+let dump: Awaited<ReturnType<typeof runNightlyDump>>;
 let syncs = 0;
 const DAY = '2026-11-20';
 const DUMP_KEY = `vault/state/daily/${DAY}/catalog.sqlite.gz`;
@@ -74,16 +73,10 @@ const besideCatalog = () => readdirSync(dirname(catalogPath())).sort();
 const cliEnv = () => ({ ...process.env, ...stackEnv(stack) });
 
 test('a catalog restore brings back the dump, seen by a connection opened before it, and keeps a safety copy of what it replaced', async () => {
-  // The dump is taken while its nightly-dump run is running, as the workflow's own run is.
-  startRun(worker.wired.catalog, { runId: 'nightly-dump-1', kind: 'nightly-dump', workflowId: 'nightly-dump-1' });
-  dump = await dumpToDestinations(worker.wired.catalog, config, [destinations.get('aws')!, destinations.get('nas')!], {
-    runId: 'nightly-dump-1',
-    dumpDir: join(stack.tmp, 'dumps'),
-    now: `${DAY}T02:30:00Z`,
-  });
-  worker.wired.catalog.db.prepare(`UPDATE runs SET status = 'completed', ended_at = ? WHERE id = 'nightly-dump-1'`).run(new Date().toISOString());
+  // The dump records its own run as running while it copies the catalog.
+  dump = await runNightlyDump(worker, config, { workflowId: 'restore-test-dump', now: `${DAY}T02:30:00Z` });
   const dumpCopy = join(stack.tmp, 'dump-copy.db');
-  writeFileSync(dumpCopy, gunzipSync(readFileSync(join(dump.dir, 'catalog.sqlite.gz'))));
+  writeFileSync(dumpCopy, gunzipSync(readFileSync(join(localDumpDir(config), DAY, 'catalog.sqlite.gz'))));
   const dumped = catalogTables(dumpCopy);
 
   await stack.emulator!.store.addFile({ name: 'c.txt', content: bytesContent('charlie') });
@@ -95,7 +88,7 @@ test('a catalog restore brings back the dump, seen by a connection opened before
   const result = await restoreCatalog(restoreDeps());
   assert.equal(result.day, DAY);
   assert.equal(result.key, DUMP_KEY);
-  assert.equal(result.sha256, dump.catalog.sha256);
+  assert.equal(result.sha256, dump.catalog!.sha256);
   assert.deepEqual(catalogTables(result.safetyCopy), before, 'the safety copy is the catalog as it was');
   assert.equal(statSync(result.safetyCopy).mode & 0o777, 0o600);
 
@@ -109,14 +102,12 @@ test('a catalog restore brings back the dump, seen by a connection opened before
   const runs = (rows: unknown[]) => rows as Array<{ id: string; status: string; summary: string | null }>;
   assert.deepEqual(
     runs(restored.runs).map((r) => [r.id, r.status]),
-    runs(dumped.runs).map((r) => [r.id, r.id === 'nightly-dump-1' ? 'cancelled' : r.status]),
+    runs(dumped.runs).map((r) => [r.id, r.id === dump.runId ? 'cancelled' : r.status]),
     'the run the dump recorded as running is closed',
   );
-  assert.match(runs(restored.runs).find((r) => r.id === 'nightly-dump-1')!.summary!, /recorded as running in the dump of 2026-11-20/);
-  assert.deepEqual(
-    result.runsClosed.map((r) => r.runId),
-    ['nightly-dump-1'],
-  );
+  assert.equal(runs(dumped.runs).find((r) => r.id === dump.runId)?.status, 'running');
+  assert.match(runs(restored.runs).find((r) => r.id === dump.runId)!.summary!, /recorded as running in the dump of 2026-11-20/);
+  assert.deepEqual(result.runsClosed, [{ runId: dump.runId, kind: 'nightly-dump', workflowId: 'restore-test-dump' }]);
 
   assert.deepEqual(fileNames(reader), ['Plan', 'a.txt', 'b.txt'], 'a connection opened before the restore reads the restored rows');
   assert.deepEqual(fileNames(worker.wired.catalog.db), ['Plan', 'a.txt', 'b.txt'], "and so does the worker's own");
@@ -167,7 +158,7 @@ test('a corrupt byte in the uploaded dump is reported, naming the object and bot
   assert.ok(refused instanceof StateObjectMismatchError, String(refused));
   assert.equal(
     refused.message,
-    `aws: ${DUMP_KEY} does not match its checksum: expected SHA-256 ${dump.catalog.sha256} (catalog.sqlite.gz.sha256), ` +
+    `aws: ${DUMP_KEY} does not match its checksum: expected SHA-256 ${dump.catalog!.sha256} (catalog.sqlite.gz.sha256), ` +
       `found ${found} (${corrupt.length} bytes read)`,
   );
 
@@ -253,6 +244,6 @@ test('catalog restore and recover read --from and --date, and refuse a bad one a
 test('the CLI exits 2 for a --from the config does not name', async () => {
   const cli = await runCli(['recover', '--from', 'tape', '--config', configPath], cliEnv());
   assert.equal(cli.status, 2);
-  assert.match(cli.stderr, /--from tape: the config has no such destination; it has aws, eu, nas/);
+  assert.match(cli.stderr, /--from tape: the config has no such destination; it has eu, aws, nas/);
   assert.match(cli.stderr, /drive-vault recover --from DESTINATION/);
 });

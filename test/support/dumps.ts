@@ -1,38 +1,24 @@
-import { createReadStream } from 'node:fs';
-import { join } from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import Database from 'better-sqlite3';
-import type { Catalog } from '../../activities/catalog/catalog';
-import { type DailyDump, writeDailyDump } from '../../activities/dump/dailyDump';
-import { DUMP_FILE_NAMES, dailyKey } from '../../activities/dump/dumpLayout';
-import { hashStream, uploadStateFile } from '../../activities/dump/stateObjects';
-import type { Destination } from '../../activities/storage/destination';
 import type { Config } from '../../common/config';
-import { testLogger } from './worker';
+import { TASK_QUEUES, catalogTaskQueue } from '../../common/taskQueues';
+import type { NightlyDumpResult } from '../../common/types';
+import { nightlyDump } from '../../workflows';
+import type { RunningWorker } from './worker';
 
 /**
- * Takes tonight's dump of `catalog` and uploads it to each destination, as the nightlyDump workflow does: the online
- * copy with the backup API, then each file of the day with uploadStateFile (checksums last), each verified.
+ * Runs the nightlyDump workflow for the UTC day of `now` and waits for it: the dump records its own run as running
+ * while it copies the catalog, as a scheduled one does. Fails the test unless every destination holds it verified.
  */
-export async function dumpToDestinations(
-  catalog: Catalog,
-  config: Config,
-  destinations: Destination[],
-  input: { runId: string; dumpDir: string; now?: string },
-): Promise<DailyDump> {
-  const dump = await writeDailyDump({ catalog, logger: testLogger, account: config.account, exportFormats: config.exportFormats }, input);
-  for (const destination of destinations) {
-    for (const name of DUMP_FILE_NAMES) {
-      const path = join(dump.dir, name);
-      await uploadStateFile(destination, {
-        path,
-        key: dailyKey(dump.day, name),
-        expected: await hashStream(createReadStream(path)),
-        contentType: name.endsWith('.gz') ? 'application/gzip' : 'text/plain',
-      });
-    }
-  }
-  return dump;
+export async function runNightlyDump(worker: RunningWorker, config: Config, input: { workflowId: string; now: string }) {
+  const handle = await worker.client.workflow.start(nightlyDump, {
+    taskQueue: TASK_QUEUES.workflows,
+    workflowId: input.workflowId,
+    args: [{ catalogTaskQueue: catalogTaskQueue(config.catalog.hostId), now: input.now }],
+  });
+  const result: NightlyDumpResult = await handle.result();
+  if (result.status !== 'verified') throw new Error(`the dump of ${input.now} is ${result.status}: ${JSON.stringify(result)}`);
+  return { ...result, workflowId: input.workflowId };
 }
 
 /** Every row of every table of a catalog file (by rowid), read through a connection of its own; `except` tables left out. */
