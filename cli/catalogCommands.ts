@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { Client, Connection } from '@temporalio/client';
+import { type AdoptionCounts, adoptionFromConfig } from '../activities/dump/adoptStoredObjects';
 import { type CatalogRestoreResult, restoreCatalog } from '../activities/dump/catalogRestore';
 import { isDumpDay } from '../activities/dump/dumpLayout';
 import { type RecoverResult, recoverCatalog } from '../activities/dump/recoverCatalog';
@@ -112,6 +113,10 @@ function temporalWorkflowCheck(config: Config) {
 const runsLine = (runs: RecordedRun[]) =>
   runs.map((r) => `${r.kind} ${r.runId} (workflow ${r.workflowId})`).join('; ') || 'none recorded as running';
 
+const adoptedLine = (a: AdoptionCounts) =>
+  `  adopted      ${a.objects} objects stored after the dump, ${a.files} of ${a.checked} files waiting for a transfer now synced` +
+  (a.unreachable.length ? ` (not checked, unreachable: ${a.unreachable.join(', ')})` : '');
+
 export function formatRestoreResult(r: CatalogRestoreResult): string {
   return [
     `catalog restored from ${r.destination}: ${r.key}`,
@@ -120,6 +125,7 @@ export function formatRestoreResult(r: CatalogRestoreResult): string {
       ` (before: ${r.previous.files} items, ${r.previous.objects} objects)`,
     `  safety copy  ${r.safetyCopy} (the catalog as it was; kept, remove it when no longer needed)`,
     `  runs closed  ${runsLine(r.runsClosed)}`,
+    adoptedLine(r.adopted),
   ].join('\n');
 }
 
@@ -129,6 +135,7 @@ export function formatRecoverResult(r: RecoverResult): string {
     `  catalog      ${r.catalogPath}: ${r.counts.files} items, ${r.counts.objects} objects, schema ${r.counts.schemaVersion}`,
     ...r.skipped.map((s) => `  skipped      ${s.day} ${s.source}: ${s.problem}`),
     `  runs closed  ${runsLine(r.runsClosed)}`,
+    adoptedLine(r.adopted),
     `  next         start the worker: its first full sync transfers only what changed in Drive since ${r.day}`,
   ].join('\n');
 }
@@ -138,15 +145,23 @@ export async function runCatalogCommand(argv: string[]): Promise<number> {
   const command = parseCatalogCommand(argv);
   const config = loadConfig(command.config);
   const destination = fromDestination(config, command.from);
+  // Every destination is looked at for objects stored after the dump: a file is synced only when all of them hold it.
+  const destinations = createDestinations(config);
   // Logs to stderr: stdout is the result, JSON with --json.
   const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn' }, pino.destination(2));
   const temporal = temporalWorkflowCheck(config);
   try {
     const result =
       command.kind === 'recover'
-        ? await recoverCatalog({ config, destination, logger }, { date: command.date })
+        ? await recoverCatalog({ config, destination, destinations, logger }, { date: command.date })
         : await restoreCatalog(
-            { catalogPath: config.catalog.path, destination, logger, workflowRunning: temporal.workflowRunning },
+            {
+              catalogPath: config.catalog.path,
+              destination,
+              logger,
+              workflowRunning: temporal.workflowRunning,
+              adoption: adoptionFromConfig(config, destinations, logger),
+            },
             { date: command.date },
           );
     if (command.json) console.log(JSON.stringify({ ok: true, ...result }));

@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import Database from 'better-sqlite3';
+import { adoptionFromConfig } from '../activities/dump/adoptStoredObjects';
 import { CatalogRestoreFailedError, restoreCatalog } from '../activities/dump/catalogRestore';
 import { localDumpDir } from '../activities/dump/dumpLayout';
 import { StateObjectMismatchError } from '../activities/dump/stateObjects';
@@ -65,6 +66,7 @@ const restoreDeps = (from = 'aws') => ({
   destination: destinations.get(from)!,
   logger: testLogger,
   workflowRunning: (workflowId: string) => isWorkflowRunning(worker.client, workflowId),
+  adoption: adoptionFromConfig(config, [...destinations.values()], testLogger),
 });
 const fileNames = (db: Database.Database) =>
   (db.prepare(`SELECT name FROM files WHERE kind != 'folder' ORDER BY name`).all() as Array<{ name: string }>).map((r) => r.name);

@@ -10,6 +10,7 @@ import { checkCatalogCopy } from './dailyDump';
 import { DUMP_FILES, dailyKey } from './dumpLayout';
 import { downloadVerified, gunzipFile, listDumpDays } from './remoteDumps';
 import { prepareRestoredCopy } from './restoredCopy';
+import type { AdoptionCounts, StoredObjectAdoptionDeps } from './adoptStoredObjects';
 
 /** A backup-API copy in one step: the restore is local, and one step keeps the destination's write lock shortest. */
 const ALL_PAGES = 0x7fffffff;
@@ -22,6 +23,8 @@ export interface CatalogRestoreDeps {
   logger: Logger;
   /** Whether Temporal still runs a workflow; throws when Temporal cannot be asked. */
   workflowRunning: (workflowId: string) => Promise<boolean>;
+  /** Finds the objects the destinations gained after the dump (every configured destination). */
+  adoption: StoredObjectAdoptionDeps;
   /** Runs right after the restored copy has replaced the catalog, before it is checked: where a test injects a failure. */
   afterReplace?: () => void | Promise<void>;
 }
@@ -38,6 +41,8 @@ export interface CatalogRestoreResult {
   restored: CatalogCounts;
   /** Runs the dump recorded as running, closed as abandoned in the restored catalog. */
   runsClosed: RecordedRun[];
+  /** Objects the destinations gained after the dump for files it had still to transfer, now recorded. */
+  adopted: AdoptionCounts;
 }
 
 /** The catalog restore will not run: a run writes the catalog, or whether one does cannot be checked. */
@@ -149,11 +154,11 @@ export async function restoreCatalog(deps: CatalogRestoreDeps, input: { date?: s
     const copyPath = join(work, 'catalog.db');
     await gunzipFile(gzipped, copyPath);
     await rm(gzipped);
-    const { restored, runsClosed } = prepareRestoredCopy(copyPath, {
-      day,
-      what: `the dump ${key}`,
-      aboveNamesVersion: previousNamesVersion,
-    });
+    const { restored, runsClosed, adopted } = await prepareRestoredCopy(
+      copyPath,
+      { day, what: `the dump ${key}`, aboveNamesVersion: previousNamesVersion },
+      deps.adoption,
+    );
 
     const safetyCopy = `${catalogPath}.safety-${(input.now ?? new Date()).toISOString().replace(/[:.]/g, '-')}`;
     const current = openLiveCatalog(catalogPath);
@@ -200,7 +205,7 @@ export async function restoreCatalog(deps: CatalogRestoreDeps, input: { date?: s
       );
     }
     logger.info({ event: 'catalog.restore.done', ...log, safetyCopy, ...restored, runsClosed: runsClosed.length }, 'catalog restored');
-    return { destination: destination.name, day, key, sha256, safetyCopy, previous, restored, runsClosed };
+    return { destination: destination.name, day, key, sha256, safetyCopy, previous, restored, runsClosed, adopted };
   } finally {
     await rm(work, { recursive: true, force: true });
   }

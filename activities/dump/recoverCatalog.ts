@@ -11,6 +11,8 @@ import { DUMP_FILES, dailyKey } from './dumpLayout';
 import { readManifestLines } from './manifestFile';
 import { downloadVerified, gunzipFile, listDumpDays } from './remoteDumps';
 import { prepareRestoredCopy } from './restoredCopy';
+import { type AdoptionCounts, type StoredObjectAdoptionDeps, adoptionFromConfig } from './adoptStoredObjects';
+import { createDestinations } from '../storage/createDestinations';
 
 export type RecoverySource = 'dump' | 'manifest';
 
@@ -31,6 +33,8 @@ export interface RecoverResult {
   counts: CatalogCounts;
   /** Runs the dump recorded as running, closed as abandoned. */
   runsClosed: RecordedRun[];
+  /** Objects the destinations gained after that day for files it had still to transfer, now recorded. */
+  adopted: AdoptionCounts;
   /** Newer days (or the dumps of every day, when a manifest was used) that could not be used. */
   skipped: SkippedDay[];
 }
@@ -67,7 +71,7 @@ function refuseIfCatalogHoldsFiles(path: string): void {
 }
 
 /** Makes the catalog from one day's dump at `copyPath`: downloaded, verified, gunzipped, checked, migrated and settled. */
-async function catalogFromDump(destination: Destination, day: string, work: string, copyPath: string) {
+async function catalogFromDump(destination: Destination, day: string, work: string, copyPath: string, adoption: StoredObjectAdoptionDeps) {
   const gzipped = join(work, DUMP_FILES.catalog);
   try {
     await downloadVerified(destination, day, DUMP_FILES.catalog, gzipped);
@@ -76,11 +80,17 @@ async function catalogFromDump(destination: Destination, day: string, work: stri
     await rm(gzipped, { force: true });
   }
   const key = destination.fullKey(dailyKey(day, DUMP_FILES.catalog));
-  return { key, ...prepareRestoredCopy(copyPath, { day, what: `the dump ${key}`, aboveNamesVersion: 0 }) };
+  return { key, ...(await prepareRestoredCopy(copyPath, { day, what: `the dump ${key}`, aboveNamesVersion: 0 }, adoption)) };
 }
 
 /** Makes the catalog from one day's manifest at `copyPath`: downloaded, verified, rebuilt into an empty catalog, checked. */
-async function catalogFromManifest(destination: Destination, day: string, work: string, copyPath: string) {
+async function catalogFromManifest(
+  destination: Destination,
+  day: string,
+  work: string,
+  copyPath: string,
+  adoption: StoredObjectAdoptionDeps,
+) {
   const gzipped = join(work, DUMP_FILES.manifest);
   const key = destination.fullKey(dailyKey(day, DUMP_FILES.manifest));
   try {
@@ -94,7 +104,10 @@ async function catalogFromManifest(destination: Destination, day: string, work: 
   } finally {
     await rm(gzipped, { force: true });
   }
-  return { key, ...prepareRestoredCopy(copyPath, { day, what: `the catalog rebuilt from ${key}`, aboveNamesVersion: 0 }) };
+  return {
+    key,
+    ...(await prepareRestoredCopy(copyPath, { day, what: `the catalog rebuilt from ${key}`, aboveNamesVersion: 0 }, adoption)),
+  };
 }
 
 /** Removes a catalog file made in the work folder, with what SQLite may have left beside it. */
@@ -129,10 +142,11 @@ async function install(copyPath: string, catalogPath: string): Promise<void> {
  * the destinations held that day, so the full sync after it transfers only what changed since.
  */
 export async function recoverCatalog(
-  deps: { config: Pick<Config, 'catalog'>; destination: Destination; logger: Logger },
+  deps: { config: Config; destination: Destination; destinations?: Destination[]; logger: Logger },
   input: { date?: string } = {},
 ): Promise<RecoverResult> {
   const { destination, logger } = deps;
+  const adoption = adoptionFromConfig(deps.config, deps.destinations ?? createDestinations(deps.config), logger);
   const catalogPath = deps.config.catalog.path;
   refuseIfCatalogHoldsFiles(catalogPath);
   const days = input.date ? [input.date] : await listDumpDays(destination);
@@ -148,7 +162,7 @@ export async function recoverCatalog(
       for (const day of days) {
         let made: Awaited<ReturnType<typeof catalogFromDump>>;
         try {
-          made = await (source === 'dump' ? catalogFromDump : catalogFromManifest)(destination, day, work, copyPath);
+          made = await (source === 'dump' ? catalogFromDump : catalogFromManifest)(destination, day, work, copyPath, adoption);
         } catch (err) {
           const problem = (err as Error).message;
           skipped.push({ day, source, problem });
@@ -167,6 +181,7 @@ export async function recoverCatalog(
           key: made.key,
           counts: made.restored,
           runsClosed: made.runsClosed,
+          adopted: made.adopted,
           skipped,
         };
         logger.info({ event: 'catalog.recovered', ...result, skipped: skipped.length }, 'catalog recovered');

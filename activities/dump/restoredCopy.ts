@@ -7,16 +7,25 @@ import {
   catalogCounts,
   settleRestoredCatalog,
 } from '../catalog/restoredCatalog';
+import { type AdoptionCounts, type StoredObjectAdoptionDeps, adoptStoredObjects } from './adoptStoredObjects';
 import { checkCatalogCopy } from './dailyDump';
 
+export interface PreparedCopy {
+  restored: CatalogCounts;
+  runsClosed: RecordedRun[];
+  adopted: AdoptionCounts;
+}
+
 /**
- * Checks a catalog copy as SQLite reads it, migrates it (a dump from an older schema is brought up by Catalog.open; one
- * from a newer schema is refused), checks it again, and settles its runs, holds and claims.
+ * Makes a restored catalog copy ready to be used: checked as SQLite reads it, migrated (a dump from an older schema is
+ * brought up by Catalog.open; one from a newer schema is refused), checked again, its runs, hold and claims settled,
+ * and the objects the destinations gained for its files after the dump recorded.
  */
-export function prepareRestoredCopy(
+export async function prepareRestoredCopy(
   path: string,
   input: { day: string; what: string; aboveNamesVersion: number },
-): { restored: CatalogCounts; runsClosed: RecordedRun[] } {
+  adoption: StoredObjectAdoptionDeps,
+): Promise<PreparedCopy> {
   const raw = new Database(path, { fileMustExist: true });
   try {
     checkCatalogCopy(raw, input.what);
@@ -33,7 +42,8 @@ export function prepareRestoredCopy(
       reason: `recorded as running in the dump of ${input.day}; closed when the catalog was restored from it`,
       aboveNamesVersion: input.aboveNamesVersion,
     });
-    return { restored: catalogCounts(copy), runsClosed };
+    const adopted = await adoptStoredObjects(copy, adoption);
+    return { restored: catalogCounts(copy), runsClosed, adopted };
   } finally {
     copy.close();
   }

@@ -296,7 +296,7 @@ export class LocalDestination implements Destination {
     try {
       const { size } = await stat(this.pathOf(key));
       const meta = await this.readMetadata(key);
-      return meta && { size, sha256: meta.sha256, driveFileId: meta.driveFileId };
+      return meta && { size, sha256: meta.sha256, driveFileId: meta.driveFileId, version: meta.version };
     } catch (err) {
       if (isMissing(err)) return undefined;
       throw this.readError(key, err);
