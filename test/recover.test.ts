@@ -1,14 +1,19 @@
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { DeleteObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import Database from 'better-sqlite3';
+import { Catalog } from '../activities/catalog/catalog';
+import { migrations } from '../activities/catalog/migrations';
+import { LATEST_SCHEMA_VERSION } from '../activities/catalog/restoredCatalog';
 import { localDumpDir } from '../activities/dump/dumpLayout';
 import { type RecoverResult, recoverCatalog } from '../activities/dump/recoverCatalog';
 import { createDestinations } from '../activities/storage/createDestinations';
 import type { Destination } from '../activities/storage/destination';
+import { LocalDestination } from '../activities/storage/local';
 import { startFullSync } from '../api/fullSyncRuns';
 import type { Config } from '../common/config';
 import type { FullSyncSummary } from '../common/types';
@@ -261,4 +266,54 @@ test('a dump taken while a full sync transfers: recover lets go of its hold and 
   assert.deepEqual({ ...recovered.adopted, objects: undefined }, { checked: 3, files: 3, objects: undefined, unreachable: [] });
   assert.ok(recovered.adopted.objects >= 9, 'each object of the three files, on each of the three destinations');
   await fullSyncTransfersNothing(recovered);
+});
+
+test('a dump from an older schema is migrated as it is recovered; one from a newer schema is skipped', async () => {
+  const root = join(stack.tmp, 'schemas');
+  mkdirSync(root);
+  const destination = new LocalDestination('old-nas', join(root, 'nas'));
+  /** Writes a day's dump straight into the directory, as an older (or newer) drive-vault uploaded it. */
+  const writeDump = (day: string, schemaVersion: number) => {
+    const path = join(root, `${day}.db`);
+    const db = new Database(path);
+    db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+    for (const m of migrations.filter((m) => m.version <= Math.min(schemaVersion, 10))) {
+      db.exec(m.sql);
+      db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(m.version, m.name, '2026-01-01T00:00:00Z');
+    }
+    if (schemaVersion > 10)
+      db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(schemaVersion, 'from the future', '2027-01-01');
+    db.exec(`
+      INSERT INTO files (id, kind, name, mime_type, parent_id, size, modified_time, version, state, last_listing_id, created_at, updated_at)
+        VALUES ('f1', 'binary', 'old.txt', 'text/plain', 'root', 3, '2026-01-01T00:00:00Z', '4', 'synced', 'l1', '2026-01-01', '2026-01-01');
+      INSERT INTO objects (file_id, destination, key, size, sha256, state, file_version)
+        VALUES ('f1', 'old-nas', 'drive/me/My Drive/old.txt', 3, '${'a'.repeat(64)}', 'verified', '4');`);
+    db.close();
+    const gz = gzipSync(readFileSync(path));
+    const dir = join(root, 'nas', 'state', 'daily', day);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'catalog.sqlite.gz'), gz);
+    writeFileSync(join(dir, 'catalog.sqlite.gz.sha256'), `${createHash('sha256').update(gz).digest('hex')}  catalog.sqlite.gz\n`);
+  };
+  writeDump('2026-11-10', 10);
+  writeDump('2026-11-11', LATEST_SCHEMA_VERSION + 1);
+  const other = { ...config, catalog: { ...config.catalog, path: join(root, 'data', 'catalog.db') } };
+
+  const recovered = await recoverCatalog({ config: other, destination, destinations: [destination], logger: testLogger });
+  assert.equal(recovered.day, '2026-11-10');
+  assert.deepEqual(recovered.skipped, [
+    {
+      day: '2026-11-11',
+      source: 'dump',
+      problem: `the dump old-nas: state/daily/2026-11-11/catalog.sqlite.gz has catalog schema ${LATEST_SCHEMA_VERSION + 1}, newer than this drive-vault's ${LATEST_SCHEMA_VERSION}`,
+    },
+  ]);
+  assert.deepEqual(recovered.counts, { files: 1, objects: 1, schemaVersion: LATEST_SCHEMA_VERSION });
+  const catalog = Catalog.open(other.catalog.path);
+  try {
+    assert.equal(catalog.getFile('f1')?.state, 'synced');
+    assert.equal(catalog.db.prepare('SELECT claimed_by FROM files').pluck().get(), null, 'columns of later migrations are there');
+  } finally {
+    catalog.close();
+  }
 });

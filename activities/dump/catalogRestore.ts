@@ -156,7 +156,7 @@ export async function restoreCatalog(deps: CatalogRestoreDeps, input: { date?: s
     await rm(gzipped);
     const { restored, runsClosed, adopted } = await prepareRestoredCopy(
       copyPath,
-      { day, what: `the dump ${key}`, aboveNamesVersion: previousNamesVersion },
+      { day, what: `the dump ${destination.name}: ${key}`, aboveNamesVersion: previousNamesVersion },
       deps.adoption,
     );
 

@@ -80,7 +80,10 @@ async function catalogFromDump(destination: Destination, day: string, work: stri
     await rm(gzipped, { force: true });
   }
   const key = destination.fullKey(dailyKey(day, DUMP_FILES.catalog));
-  return { key, ...(await prepareRestoredCopy(copyPath, { day, what: `the dump ${key}`, aboveNamesVersion: 0 }, adoption)) };
+  return {
+    key,
+    ...(await prepareRestoredCopy(copyPath, { day, what: `the dump ${destination.name}: ${key}`, aboveNamesVersion: 0 }, adoption)),
+  };
 }
 
 /** Makes the catalog from one day's manifest at `copyPath`: downloaded, verified, rebuilt into an empty catalog, checked. */
@@ -106,7 +109,11 @@ async function catalogFromManifest(
   }
   return {
     key,
-    ...(await prepareRestoredCopy(copyPath, { day, what: `the catalog rebuilt from ${key}`, aboveNamesVersion: 0 }, adoption)),
+    ...(await prepareRestoredCopy(
+      copyPath,
+      { day, what: `the catalog rebuilt from ${destination.name}: ${key}`, aboveNamesVersion: 0 },
+      adoption,
+    )),
   };
 }
 

@@ -5,6 +5,7 @@ import {
   LATEST_SCHEMA_VERSION,
   type RecordedRun,
   catalogCounts,
+  peekCatalogFile,
   settleRestoredCatalog,
 } from '../catalog/restoredCatalog';
 import { type AdoptionCounts, type StoredObjectAdoptionDeps, adoptStoredObjects } from './adoptStoredObjects';
@@ -32,11 +33,13 @@ export async function prepareRestoredCopy(
   } finally {
     raw.close();
   }
+  // Before Catalog.open, which would work on tables a newer drive-vault may have changed.
+  const { schemaVersion } = peekCatalogFile(path);
+  if (schemaVersion > LATEST_SCHEMA_VERSION) {
+    throw new Error(`${input.what} has catalog schema ${schemaVersion}, newer than this drive-vault's ${LATEST_SCHEMA_VERSION}`);
+  }
   const copy = Catalog.open(path);
   try {
-    if (copy.schemaVersion() > LATEST_SCHEMA_VERSION) {
-      throw new Error(`${input.what} has catalog schema ${copy.schemaVersion()}, newer than this drive-vault's ${LATEST_SCHEMA_VERSION}`);
-    }
     checkCatalogCopy(copy.db, `${input.what}, migrated`);
     const runsClosed = settleRestoredCatalog(copy, {
       reason: `recorded as running in the dump of ${input.day}; closed when the catalog was restored from it`,
