@@ -6,6 +6,8 @@ import { after, before, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import Database from 'better-sqlite3';
+import { closeAbandonedRun } from '../activities/catalog/accountHold';
+import { startRun } from '../activities/catalog/runs';
 import { adoptionFromConfig } from '../activities/dump/adoptStoredObjects';
 import { CatalogRestoreFailedError, restoreCatalog } from '../activities/dump/catalogRestore';
 import { localDumpDir } from '../activities/dump/dumpLayout';
@@ -214,6 +216,19 @@ test('catalog restore refuses while a full sync runs, naming it, and goes ahead 
     'the hold of the terminated run went with the catalog it was in',
   );
   stack.emulator!.faults.clear();
+
+  // A run recorded as running that Temporal cannot be asked about may be writing: refused too.
+  startRun(worker.wired.catalog, { runId: 'restore-test-sweep', kind: 'incremental-sweep', workflowId: 'restore-test-sweep' });
+  const unreachable = async () => {
+    throw new Error('Temporal at 127.0.0.1:1 does not answer');
+  };
+  await assert.rejects(restoreCatalog({ ...restoreDeps('nas'), workflowRunning: unreachable }), {
+    name: 'CatalogBusyError',
+    message:
+      'the catalog records incremental-sweep run restore-test-sweep (workflow restore-test-sweep) as running, and Temporal cannot be ' +
+      'asked whether it still runs (Temporal at 127.0.0.1:1 does not answer). Start Temporal and try again',
+  });
+  closeAbandonedRun(worker.wired.catalog, 'restore-test-sweep', 'the test is done with it');
 });
 
 test('catalog restore and recover read --from and --date, and refuse a bad one as a usage error', () => {

@@ -2,7 +2,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import type { Destination } from '../storage/destination';
+import { type Destination, ObjectMissingError } from '../storage/destination';
 import { DAILY_PREFIX, dailyKey, isDumpDay, sha256FromLine } from './dumpLayout';
 import { type WrittenFile, hashingPassThrough } from './manifestFile';
 import { StateObjectMismatchError } from './stateObjects';
@@ -22,6 +22,14 @@ export class StateObjectUnreadableError extends Error {
   override name = 'StateObjectUnreadableError';
 }
 
+const unreadable = (where: string, err: unknown) =>
+  new StateObjectUnreadableError(
+    err instanceof ObjectMissingError ? `${where} is missing` : `${where} cannot be read: ${(err as Error).message}`,
+    {
+      cause: err,
+    },
+  );
+
 /** The SHA-256 a day's `<file>.sha256` gives for `<file>`. */
 async function expectedSha256(destination: Destination, day: string, file: string): Promise<string> {
   const key = dailyKey(day, `${file}.sha256`);
@@ -32,7 +40,7 @@ async function expectedSha256(destination: Destination, day: string, file: strin
     for await (const chunk of await destination.read(key)) chunks.push(chunk as Buffer);
     text = Buffer.concat(chunks).toString('utf8');
   } catch (err) {
-    throw new StateObjectUnreadableError(`${where} cannot be read: ${(err as Error).message}`, { cause: err });
+    throw unreadable(where, err);
   }
   const sha256 = sha256FromLine(text, file);
   if (!sha256) throw new StateObjectUnreadableError(`${where} is not a sha256sum line for ${file}: ${JSON.stringify(text.slice(0, 120))}`);
@@ -53,7 +61,7 @@ export async function downloadVerified(destination: Destination, day: string, fi
     await pipeline(await destination.read(key), hashing.stream, createWriteStream(path, { mode: 0o600 }));
   } catch (err) {
     await rm(path, { force: true });
-    throw new StateObjectUnreadableError(`${where} cannot be read: ${(err as Error).message}`, { cause: err });
+    throw unreadable(where, err);
   }
   const found = hashing.result();
   if (found.sha256 !== expected) {
