@@ -157,8 +157,7 @@ export class S3Destination implements Destination {
           Key,
           Body: body,
           ContentLength: body.length,
-          // State files (dumps, rollups) come with no MD5: an empty Content-MD5 is refused, and the signed SHA-256 checks them.
-          ContentMD5: verified.md5 ? Buffer.from(verified.md5, 'hex').toString('base64') : undefined,
+          ContentMD5: Buffer.from(verified.md5, 'hex').toString('base64'),
           ...this.objectSettings(request.contentType),
           Metadata: toS3Metadata({ ...request.metadata, sha256: verified.sha256 }),
         }),
