@@ -32,10 +32,10 @@ export interface CatalogCommand {
 }
 
 /** Whether the command line is `catalog ...` or `recover ...`, which this module reads and runs. */
-export const isCatalogCommand = (argv: string[]): boolean => {
-  const first = argv.find((a) => !a.startsWith('-'));
-  return first === 'catalog' || first === 'recover';
-};
+export function isCatalogCommand(argv: string[]): boolean {
+  const { positionals } = parseArgs({ args: argv, allowPositionals: true, strict: false, options: catalogOptions({}) });
+  return positionals[0] === 'catalog' || positionals[0] === 'recover';
+}
 
 /** Reads `catalog restore ...` or `recover ...`. Throws UsageError naming what is wrong. */
 export function parseCatalogCommand(argv: string[], env: NodeJS.ProcessEnv = process.env): CatalogCommand {
@@ -49,7 +49,9 @@ export function parseCatalogCommand(argv: string[], env: NodeJS.ProcessEnv = pro
   const command = positionals.join(' ');
   if (command !== 'catalog restore' && command !== 'recover') {
     throw new UsageError(
-      positionals[0] === 'catalog' ? `unknown command "${command}": catalog takes restore` : `recover takes no "${command}"`,
+      positionals[0] === 'catalog'
+        ? `unknown command "${command}": catalog takes restore`
+        : `recover takes no argument, not "${positionals.slice(1).join(' ')}"`,
     );
   }
   if (values.from === undefined || values.from.trim() === '') throw new UsageError(`${command} needs --from DESTINATION`);
@@ -65,17 +67,16 @@ export function parseCatalogCommand(argv: string[], env: NodeJS.ProcessEnv = pro
   };
 }
 
+const catalogOptions = (env: NodeJS.ProcessEnv) =>
+  ({
+    config: { type: 'string', default: env.DRIVE_VAULT_CONFIG ?? 'config.yaml' },
+    json: { type: 'boolean', default: false },
+    from: { type: 'string' },
+    date: { type: 'string' },
+  }) as const;
+
 function parse(argv: string[], env: NodeJS.ProcessEnv) {
-  return parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      config: { type: 'string', default: env.DRIVE_VAULT_CONFIG ?? 'config.yaml' },
-      json: { type: 'boolean', default: false },
-      from: { type: 'string' },
-      date: { type: 'string' },
-    },
-  });
+  return parseArgs({ args: argv, allowPositionals: true, options: catalogOptions(env) });
 }
 
 /** The destination --from names, built from the config alone. */

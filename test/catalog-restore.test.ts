@@ -16,7 +16,7 @@ import { createDestinations } from '../activities/storage/createDestinations';
 import type { Destination } from '../activities/storage/destination';
 import { isWorkflowRunning } from '../activities/sweep/abandonedRuns';
 import { startFullSync } from '../api/fullSyncRuns';
-import { parseCatalogCommand } from '../cli/catalogCommands';
+import { isCatalogCommand, parseCatalogCommand } from '../cli/catalogCommands';
 import type { Config } from '../common/config';
 import { bytesContent } from './drive-emulator/content';
 import { runCli } from './support/cli';
@@ -252,10 +252,14 @@ test('catalog restore and recover read --from and --date, and refuse a bad one a
     [['recover', '--from', 'aws', '--date', '2026-13-01'], /--date takes a day as YYYY-MM-DD, such as 2026-11-25; "2026-13-01" is not one/],
     [['recover', '--from', 'aws', '--date', 'yesterday'], /"yesterday" is not one/],
     [['catalog', 'dump'], /unknown command "catalog dump": catalog takes restore/],
-    [['recover', 'now', '--from', 'aws'], /recover takes no "recover now"/],
+    [['recover', 'now', '--from', 'aws'], /recover takes no argument, not "now"/],
     [['recover', '--from', 'aws', '--wait'], /Unknown option '--wait'/],
   ];
   for (const [argv, message] of cases) assert.throws(() => parseCatalogCommand(argv, {}), { name: 'UsageError', message }, argv.join(' '));
+  assert.ok(isCatalogCommand(['--config', 'c.yaml', 'recover', '--from', 'aws']));
+  assert.ok(isCatalogCommand(['catalog', 'restore']));
+  assert.ok(!isCatalogCommand(['verify', '--deep', '--sample', '5%']));
+  assert.ok(!isCatalogCommand(['--config', 'catalog', 'sync', 'full']));
 });
 
 test('the CLI exits 2 for a --from the config does not name', async () => {
