@@ -70,7 +70,7 @@ function refuseIfCatalogHoldsFiles(path: string): void {
   if (files > 0) throw new RecoverRefusedError(`the catalog ${path} already holds ${files} files: ${moveAside(path)}`);
 }
 
-/** Makes the catalog from one day's dump at `copyPath`: downloaded, verified, gunzipped, checked, migrated and settled. */
+/** Makes the catalog from one day's dump at `copyPath`: downloaded, verified, gunzipped, then made ready (prepareRestoredCopy). */
 async function catalogFromDump(destination: Destination, day: string, work: string, copyPath: string, adoption: StoredObjectAdoptionDeps) {
   const gzipped = join(work, DUMP_FILES.catalog);
   try {
@@ -86,7 +86,7 @@ async function catalogFromDump(destination: Destination, day: string, work: stri
   };
 }
 
-/** Makes the catalog from one day's manifest at `copyPath`: downloaded, verified, rebuilt into an empty catalog, checked. */
+/** Makes the catalog from one day's manifest at `copyPath`: downloaded, verified, rebuilt into an empty catalog, made ready. */
 async function catalogFromManifest(
   destination: Destination,
   day: string,
