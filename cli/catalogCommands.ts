@@ -9,6 +9,7 @@ import type { RecordedRun } from '../activities/catalog/restoredCatalog';
 import { createDestinations } from '../activities/storage/createDestinations';
 import type { Destination } from '../activities/storage/destination';
 import { isWorkflowRunning } from '../activities/sweep/abandonedRuns';
+import { runningDeepVerifications } from '../api/verifyRuns';
 import { type Config, loadConfig } from '../common/config';
 import { createLogger } from '../common/logger';
 import { UsageError } from './commandLine';
@@ -88,10 +89,7 @@ export function fromDestination(config: Config, name: string, env: NodeJS.Proces
   return createDestinations({ ...config, destinations: [chosen] }, env)[0]!;
 }
 
-/**
- * Asks Temporal whether a workflow still runs, connecting on the first question only: a restore over a catalog that
- * records no running run needs no Temporal.
- */
+/** Asks Temporal whether a workflow still runs, and which deep verifications run, connecting on the first question. */
 function temporalWorkflowCheck(config: Config) {
   let client: Promise<Client> | undefined;
   const connect = async () => {
@@ -104,6 +102,7 @@ function temporalWorkflowCheck(config: Config) {
   };
   return {
     workflowRunning: async (workflowId: string) => isWorkflowRunning(await (client ??= connect()), workflowId),
+    unrecordedWriters: async () => runningDeepVerifications(await (client ??= connect()), config),
     async close() {
       const connected = await client?.catch(() => undefined);
       await connected?.connection.close();
@@ -161,6 +160,7 @@ export async function runCatalogCommand(argv: string[]): Promise<number> {
               destination,
               logger,
               workflowRunning: temporal.workflowRunning,
+              unrecordedWriters: temporal.unrecordedWriters,
               adoption: adoptionFromConfig(config, destinations, logger),
             },
             { date: command.date },

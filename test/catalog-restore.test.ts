@@ -16,6 +16,7 @@ import { createDestinations } from '../activities/storage/createDestinations';
 import type { Destination } from '../activities/storage/destination';
 import { isWorkflowRunning } from '../activities/sweep/abandonedRuns';
 import { startFullSync } from '../api/fullSyncRuns';
+import { runningDeepVerifications, startDeepVerify } from '../api/verifyRuns';
 import { isCatalogCommand, parseCatalogCommand } from '../cli/catalogCommands';
 import type { Config } from '../common/config';
 import { bytesContent } from './drive-emulator/content';
@@ -229,6 +230,25 @@ test('catalog restore refuses while a full sync runs, naming it, and goes ahead 
       'asked whether it still runs (Temporal at 127.0.0.1:1 does not answer). Start Temporal and try again',
   });
   closeAbandonedRun(worker.wired.catalog, 'restore-test-sweep', 'the test is done with it');
+});
+
+test('catalog restore refuses while a deep verification runs: it records no run, Temporal names it', async () => {
+  // Its catalog task queue is served by no worker: it stays running, on its first step.
+  const elsewhere = { ...config, catalog: { ...config.catalog, hostId: 'nowhere' } };
+  const handle = await startDeepVerify(worker.client, elsewhere, {}, 'restore-test-deep-verify');
+  const running = () => runningDeepVerifications(worker.client, config);
+  for (let i = 0; !(await running()).includes('restore-test-deep-verify'); i++) {
+    assert.ok(i < 300, 'Temporal lists the deep verification');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const before = catalogTables(catalogPath());
+  await assert.rejects(restoreCatalog({ ...restoreDeps('nas'), unrecordedWriters: running }), {
+    name: 'CatalogBusyError',
+    message:
+      'the catalog is being written: deep verification restore-test-deep-verify still runs. Wait for it to finish (or cancel it), then restore',
+  });
+  assert.deepEqual(catalogTables(catalogPath()), before);
+  await handle.terminate('the test is done with it');
 });
 
 test('catalog restore and recover read --from and --date, and refuse a bad one as a usage error', () => {

@@ -23,6 +23,11 @@ export interface CatalogRestoreDeps {
   logger: Logger;
   /** Whether Temporal still runs a workflow; throws when Temporal cannot be asked. */
   workflowRunning: (workflowId: string) => Promise<boolean>;
+  /**
+   * Workflows running now that write the catalog without recording a run in it (deep verifications, whose verdicts
+   * name objects by rowid: in a restored catalog, other objects); throws when Temporal cannot be asked.
+   */
+  unrecordedWriters?: () => Promise<string[]>;
   /** Finds the objects the destinations gained after the dump (every configured destination). */
   adoption: StoredObjectAdoptionDeps;
   /** Runs right after the restored copy has replaced the catalog, before it is checked: where a test injects a failure. */
@@ -68,15 +73,16 @@ const describeRun = (r: RecordedRun) => `${r.kind} run ${r.runId} (workflow ${r.
  * Refuses while a run writes the catalog: every run it records as running (and the holder of the account hold) is
  * checked with Temporal, and one whose workflow still runs stops the restore, named. A recorded run that Temporal
  * cannot be asked about stops it too: it may be writing. Any kind counts (a nightly dump records its run too), not
- * only syncs: whatever it wrote after the copy would land in a catalog that no longer has its run.
+ * only syncs: whatever it wrote after the copy would land in a catalog that no longer has its run. So does a running
+ * deep verification, which records no run.
  */
-async function refuseWhileRunsWrite(catalog: Catalog, workflowRunning: CatalogRestoreDeps['workflowRunning']): Promise<void> {
+async function refuseWhileRunsWrite(catalog: Catalog, deps: CatalogRestoreDeps): Promise<void> {
   const recorded = recordedRunningRuns(catalog);
   const live: RecordedRun[] = [];
   let unreachable: Error | undefined;
   for (const run of recorded) {
     try {
-      if (await workflowRunning(run.workflowId)) live.push(run);
+      if (await deps.workflowRunning(run.workflowId)) live.push(run);
     } catch (err) {
       unreachable = err as Error;
     }
@@ -90,6 +96,18 @@ async function refuseWhileRunsWrite(catalog: Catalog, workflowRunning: CatalogRe
     throw new CatalogBusyError(
       `the catalog records ${recorded.map(describeRun).join('; ')} as running, and Temporal cannot be asked whether it still ` +
         `runs (${unreachable.message}). Start Temporal and try again`,
+    );
+  }
+  let writers: string[] = [];
+  try {
+    writers = (await deps.unrecordedWriters?.()) ?? [];
+  } catch (err) {
+    // Nothing in the catalog says one runs, and none makes progress without Temporal.
+    deps.logger.warn({ event: 'catalog.restore.writers_unknown', err }, 'Temporal not asked about running deep verifications');
+  }
+  if (writers.length) {
+    throw new CatalogBusyError(
+      `the catalog is being written: deep verification ${writers.join(', ')} still runs. Wait for it to finish (or cancel it), then restore`,
     );
   }
 }
@@ -138,7 +156,7 @@ export async function restoreCatalog(deps: CatalogRestoreDeps, input: { date?: s
   const live = openLiveCatalog(catalogPath);
   let previousNamesVersion: number;
   try {
-    await refuseWhileRunsWrite(live, deps.workflowRunning);
+    await refuseWhileRunsWrite(live, deps);
     previousNamesVersion = namesVersion(live);
   } finally {
     live.close();
@@ -165,7 +183,7 @@ export async function restoreCatalog(deps: CatalogRestoreDeps, input: { date?: s
     let previous: CatalogCounts;
     try {
       // Checked again just before: the download may have taken a while.
-      await refuseWhileRunsWrite(current, deps.workflowRunning);
+      await refuseWhileRunsWrite(current, deps);
       previous = catalogCounts(current);
       // Made 0600 before SQLite writes it: it names every file of the account, as the catalog does.
       closeSync(openSync(safetyCopy, 'wx', 0o600));
