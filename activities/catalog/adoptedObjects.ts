@@ -6,6 +6,9 @@ import { type ScopeOptions, scopeCheck } from './syncQueue';
 export interface UnsyncedFile {
   id: string;
   version: string;
+  /** What Drive says this version's content is (binary files): an object found must match it to be taken. */
+  size: number | null;
+  driveSha256: string | null;
   objects: Array<{ format: string; key: string; storedAt: string[] }>;
 }
 
@@ -34,11 +37,17 @@ export function unsyncedFilesPage(
   const { planner } = options;
   const rows = catalog.db
     .prepare(
-      `SELECT id, version, size, owned_by_me FROM files
+      `SELECT id, version, size, drive_sha256, owned_by_me FROM files
        WHERE state IN ('pending', 'failed', 'deferred') AND gone IS NULL AND kind IN ('binary', 'workspace') AND id > ?
        ORDER BY id LIMIT ?`,
     )
-    .all(input.afterId, input.limit) as Array<{ id: string; version: string; size: number | null; owned_by_me: number | null }>;
+    .all(input.afterId, input.limit) as Array<{
+    id: string;
+    version: string;
+    size: number | null;
+    drive_sha256: string | null;
+    owned_by_me: number | null;
+  }>;
   if (rows.length === 0) return { files: [] };
   const storedAt = catalog.db.prepare(
     `SELECT destination FROM objects WHERE file_id = ? AND format = ? AND key = ? AND file_version = ? AND state IN ('uploaded', 'verified')`,
@@ -52,6 +61,8 @@ export function unsyncedFilesPage(
         .map((r) => ({
           id: r.id,
           version: r.version,
+          size: r.size,
+          driveSha256: r.drive_sha256,
           objects: planner.assignKeys(r.id).map((o) => ({
             format: o.format,
             key: o.key,

@@ -64,6 +64,11 @@ export async function adoptStoredObjects(catalog: Catalog, deps: StoredObjectAdo
           try {
             const head = await destination.head(object.key);
             if (head?.driveFileId !== file.id || head.version !== file.version || !head.sha256) continue;
+            // Metadata can name the new version while the bytes are the old one's (a host that died mid-write):
+            // a binary file's object must also have the size and SHA-256 Drive gives for this version.
+            const binary = object.format === '';
+            if (binary && file.size !== null && head.size !== file.size) continue;
+            if (binary && file.driveSha256 && head.sha256 !== file.driveSha256) continue;
             found.push({
               fileId: file.id,
               destination: destination.name,
