@@ -26,6 +26,19 @@ import { transferBatch } from './transfer/transferBatch';
 import { type DeepVerifyPageInput, beginDeepVerify, deepVerifyPage } from './verify/deepVerify';
 import { auditObjectsPage, planAudit, verifyObjectsPage } from './verify/headObjects';
 
+/** Runs the tasks given to it one after the other, in the order given, whatever each one's outcome. */
+function oneAtATimeQueue() {
+  let last = Promise.resolve();
+  return <T>(work: () => Promise<T>): Promise<T> => {
+    const done = last.then(work);
+    last = done.then(
+      () => undefined,
+      () => undefined,
+    );
+    return done;
+  };
+}
+
 export interface CatalogActivityDeps {
   catalog: Catalog;
   drive: drive_v3.Drive;
@@ -47,15 +60,9 @@ export function createCatalogActivities(deps: CatalogActivityDeps) {
   const { catalog } = deps;
   const planner = new ObjectKeyPlanner(catalog.db, deps.account, deps.exportFormats);
   // One page of place checks at a time in this process: two runs at once would move the same objects twice.
-  let placing = Promise.resolve();
-  const oneAtATime = <T>(work: () => Promise<T>): Promise<T> => {
-    const done = placing.then(work);
-    placing = done.then(
-      () => undefined,
-      () => undefined,
-    );
-    return done;
-  };
+  const oneAtATime = oneAtATimeQueue();
+  // One dump or rollup step at a time: a dump started by hand beside the nightly one would replace its day folder.
+  const oneStateStepAtATime = oneAtATimeQueue();
   return {
     // The sweep's tasks heartbeat: one lost with a killed worker is retried within seconds (its heartbeat timeout).
     listDrivePage: (input: ListDrivePageInput) => heartbeatWhile(() => listDrivePage(deps, input)),
@@ -98,24 +105,28 @@ export function createCatalogActivities(deps: CatalogActivityDeps) {
     destinationNames: async () => deps.destinations.map((d) => d.name),
     // The dump and the rollup work in the local dump directory of this host; `now` lets tests pick the day.
     writeDailyDump: (input: { runId: string; now?: string }) =>
-      heartbeatWhile(() => writeDailyDump(deps, { ...input, dumpDir: deps.dumps.dir })),
+      heartbeatWhile(() => oneStateStepAtATime(() => writeDailyDump(deps, { ...input, dumpDir: deps.dumps.dir }))),
     uploadPendingDumps: (input: { runId: string; destination: string }) =>
       heartbeatWhile(() => uploadPendingDumps(deps, { ...input, dumpDir: deps.dumps.dir })),
     applyDumpRetention: (input: { runId: string; now?: string }) =>
       heartbeatWhile(() =>
-        applyDumpRetention(deps, {
-          ...input,
-          dumpDir: deps.dumps.dir,
-          keepLocal: deps.dumps.keepLocal,
-          keepRemoteDays: deps.dumps.keepRemoteDays,
-        }),
+        oneStateStepAtATime(() =>
+          applyDumpRetention(deps, {
+            ...input,
+            dumpDir: deps.dumps.dir,
+            keepLocal: deps.dumps.keepLocal,
+            keepRemoteDays: deps.dumps.keepRemoteDays,
+          }),
+        ),
       ),
     writeWeeklyRollup: (input: { runId: string; now?: string }) =>
-      heartbeatWhile(() => writeWeeklyRollup(deps, { ...input, dumpDir: deps.dumps.dir })),
+      heartbeatWhile(() => oneStateStepAtATime(() => writeWeeklyRollup(deps, { ...input, dumpDir: deps.dumps.dir }))),
     uploadPendingRollups: (input: { runId: string; destination: string }) =>
       heartbeatWhile(() => uploadPendingRollups(deps, { ...input, dumpDir: deps.dumps.dir })),
     applyRollupRetention: (input: { runId: string }) =>
-      heartbeatWhile(() => applyRollupRetention(deps, { ...input, dumpDir: deps.dumps.dir, keepWeekly: deps.dumps.keepWeekly })),
+      heartbeatWhile(() =>
+        oneStateStepAtATime(() => applyRollupRetention(deps, { ...input, dumpDir: deps.dumps.dir, keepWeekly: deps.dumps.keepWeekly })),
+      ),
     // A restore writes into a directory of the catalog host, and keeps its selection beside the catalog.
     planRestore: (input: PlanRestoreInput) => heartbeatWhile(() => planRestore(deps, input)),
     restorePage: (input: RestorePageInput) => restorePage(deps, input),

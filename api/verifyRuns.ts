@@ -28,6 +28,17 @@ export async function startDeepVerify(
   });
 }
 
+/**
+ * The deep verifications of this account Temporal runs now, by workflow id (its visibility, which may lag a run just
+ * started by a second): they write the catalog without recording a run in it.
+ */
+export async function runningDeepVerifications(client: Client, config: Pick<Config, 'account'>): Promise<string[]> {
+  const ids: string[] = [];
+  const query = `BackupKind = 'deep-verify' AND Account = '${config.account.replaceAll("'", "\\'")}' AND ExecutionStatus = 'Running'`;
+  for await (const w of client.workflow.list({ query })) ids.push(w.workflowId);
+  return ids;
+}
+
 /** Whether a deep verification found an object wrong or could not read some: worth a non-zero exit. */
 export function deepVerifyFoundProblems(summary: DeepVerifySummary): boolean {
   return Object.values(summary.perDestination).some((c) => c.mismatched > 0 || c.unverified > 0);

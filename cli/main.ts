@@ -5,8 +5,11 @@ import { formatDumpResult, formatRollupResult, startDump, startRollup } from '..
 import { formatSweepSummary, startSweep } from '../api/sweepRuns';
 import { deepVerifyFoundProblems, formatDeepVerifySummary, startDeepVerify } from '../api/verifyRuns';
 import { type Config, ConfigError, loadConfig } from '../common/config';
+import { catalogUsage, isCatalogCommand, runCatalogCommand } from './catalogCommands';
 import { type CliCommand, type ScheduleAction, UsageError, checkDestinationName, parseCommandLine, usage } from './commandLine';
 import { checkRestoreCommand, runRestore } from './restoreCommand';
+
+const fullUsage = `${usage}\n\n${catalogUsage}`;
 
 /**
  * Exit codes: 0 done, 1 an error, 2 a bad command line, 3 a run that finished with problems: a deep verification
@@ -93,9 +96,11 @@ async function run(client: Client, config: Config, command: Exclude<CliCommand, 
 
 /** `npm run cli -- verify --deep --sample 5% --wait`, `npm run cli -- schedules`: drives a worker that is already running against the same config. */
 async function main(): Promise<number> {
+  // catalog restore and recover run from the config alone: recover needs no Temporal at all.
+  if (isCatalogCommand(process.argv.slice(2))) return runCatalogCommand(process.argv.slice(2));
   const command = parseCommandLine(process.argv.slice(2));
   if (command.kind === 'help') {
-    console.log(usage);
+    console.log(fullUsage);
     return 0;
   }
   const config = loadConfig(command.config);
@@ -113,7 +118,7 @@ main().then(
   (code) => process.exit(code),
   (err) => {
     if (err instanceof UsageError) {
-      console.error(`drive-vault: ${err.message}\n\n${usage}`);
+      console.error(`drive-vault: ${err.message}\n\n${fullUsage}`);
       process.exit(2);
     }
     console.error(err instanceof ConfigError ? `drive-vault: ${err.message}` : `drive-vault: ${err instanceof Error ? err.message : err}`);

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -11,6 +11,9 @@ import { tiedChildPid } from './bench/measurements';
 import { requireRclone, rcloneBothCopies } from './bench/reference';
 import {
   type BenchMeasurements,
+  type StateMeasurements,
+  describeDump,
+  stateFiguresOf,
   DRIVE_LATENCY_SECONDS,
   allSyncs,
   describeLatency,
@@ -21,6 +24,7 @@ import {
   printFigures,
   writeJson,
 } from './bench/report';
+import { runDumpPhase } from './bench/dumpRun';
 import { runSweepPhase } from './bench/sweepRun';
 import { SCALE, WORKLOADS, type Workload, addLocalFiles, seedDriveLikeTree, seedOneFile, writeLocalFiles } from './bench/workloads';
 
@@ -33,11 +37,13 @@ import { SCALE, WORKLOADS, type Workload, addLocalFiles, seedDriveLikeTree, seed
  *   latency-2  the same with two transfer-worker processes and a catalog worker
  *   10k, 100k  10,000 and 100,000 × 20 KB in a Drive-like folder tree to a local directory: time per file as
  *              the Drive grows, and the Temporal dev server's and the worker's memory
+ *   dump-200k  a 200,000-file catalog (synthetic rows) dumped to two MinIO buckets, then recovered from them (issue 12)
  *   sweep      100,000 × 1 KB in the same kind of tree, fully synced to two MinIO buckets, then incremental sweeps
  *              (bench/sweepRun.ts): quiet ones, one after 100 changes of mixed kinds, one after 1,000 (issue 11)
  * Each phase gets a fresh emulated Drive, catalog and worker processes (compiled, as in production). The
  * Temporal dev server persists to a file, as it does on a user's box (an in-memory one grows with every
- * history the bench writes). BENCH_SCALE=0.05 shrinks every file count for a smoke run.
+ * history the bench writes). BENCH_SCALE=0.05 shrinks every file count for a smoke run; --only-state runs issue 12's
+ * phases alone.
  */
 
 function jsonPath(): string | undefined {
@@ -80,6 +86,13 @@ async function synced(stack: BenchStack, phase: Omit<SyncPhase, 'files' | 'bytes
   return result;
 }
 
+/** Issue 12's phases: the dump and recovery of a 200,000-file catalog. */
+async function statePhases(stack: BenchStack): Promise<StateMeasurements> {
+  const dump = await runDumpPhase(stack.minio, stack.tmp);
+  console.log(describeDump(dump));
+  return { dump };
+}
+
 async function main() {
   requireRclone();
   const json = jsonPath();
@@ -98,6 +111,12 @@ async function main() {
     const cores = readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)!.length;
     const context = { date: new Date().toISOString(), cores, scale: SCALE };
     console.log(`bench: ${context.date}, ${cores} cores, scale ${SCALE}; Temporal dev server, MinIO and the emulator on loopback`);
+    if (process.argv.includes('--only-state')) {
+      const figures = stateFiguresOf(await statePhases(stack));
+      for (const [name, value] of Object.entries(figures)) console.log(`${name.padEnd(40)} ${value.toFixed(2).padStart(9)}`);
+      if (json) writeFileSync(json, `${JSON.stringify({ ...context, ...figures }, null, 2)}\n`);
+      return;
+    }
     const tree = (w: Workload) => (store: DriveStore) => seedDriveLikeTree(store, w);
     const latency = DRIVE_LATENCY_SECONDS * 1000;
     const m: BenchMeasurements = {
@@ -134,6 +153,7 @@ async function main() {
         synced: (r) => console.log(describeSync(r)),
         swept: (r) => console.log(describeSweep(r)),
       }),
+      state: await statePhases(stack),
     };
     console.log(describeLatency(m.latencyOneWorker));
     console.log(describeLatency(m.latencyTwoWorkers));

@@ -5,6 +5,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { formatFullSyncSummary, startFullSync, webUiLink } from '../api/fullSyncRuns';
 import { formatScheduleRows, scheduleRows, scheduleWebUiLink } from '../api/schedules';
+import { formatDumpResult, startDump } from '../api/stateRuns';
 import { formatSweepSummary, startSweep } from '../api/sweepRuns';
 import type { Catalog } from '../activities/catalog/catalog';
 import { objectPlaces } from '../activities/catalog/placeChecks';
@@ -27,7 +28,7 @@ import { startWorkers } from '../worker/workers';
  * Web UI on :8233, a worker, the Drive emulator seeded with a sample Drive, and two destinations: a local
  * directory (data/backup) and, when the pinned MinIO is installed, a MinIO bucket (data/minio). Runs a
  * full sync and prints its summary, then changes a few items in the sample Drive, runs an incremental sweep and
- * prints what each change did. `--keep-running` creates the four schedules and leaves everything up until Ctrl-C.
+ * prints what each change did, then dumps the catalog to every destination. `--keep-running` creates the four schedules and leaves everything up until Ctrl-C.
  */
 const root = resolve(__dirname, '..');
 const dataDir = join(root, 'data');
@@ -111,6 +112,9 @@ async function main() {
     console.log(`\n${formatSweepSummary(await sweep.result(), webUiLink(config, sweep.workflowId))}`);
     console.log('\nwhat each change did:');
     for (const change of changes) console.log(describeChange(wired.catalog, change));
+    const dump = await startDump(client, config);
+    console.log(`\ndemo: dump ${dump.workflowId} backs up the catalog itself to every destination`);
+    console.log(formatDumpResult(await dump.result(), webUiLink(config, dump.workflowId)));
     if (process.argv.includes('--keep-running')) {
       // As a catalog host's worker does at start: the four schedules, for the Web UI to show, pause and trigger.
       await reconcileSchedules(client, config, logger);

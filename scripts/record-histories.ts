@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { History } from '@temporalio/common/lib/proto-utils';
 import { TASK_QUEUES } from '../common/taskQueues';
-import { deepVerify, fullSync, incrementalSweep, listDriveIntoCatalog, restore } from '../workflows';
+import { deepVerify, fullSync, incrementalSweep, listDriveIntoCatalog, nightlyDump, restore, weeklyRollup } from '../workflows';
 import { bytesContent } from '../test/drive-emulator/content';
 import type { DriveStore } from '../test/drive-emulator/store';
 import { HISTORIES_DIR, type RecordedHistory, childFirstRunId, historyToJson, runChain } from '../test/support/histories';
@@ -15,8 +15,8 @@ import { stackConfig, startTestWorker } from '../test/support/worker';
  * date), for test/replay.test.ts. The server suggests continue-as-new early, so the few files here give several runs
  * each: a full sync in its list and transfer phases (with its listing child), a second one auditing every object, a deep verification of what it
  * wrote, an incremental sweep of a rename, a move, a trash, a modification and new files (its transfers continue as
- * new), a restore of the whole account from the local destination, a file per page, and a listing that pages several
- * drives and follows shortcuts.
+ * new), a nightly dump and the weekly rollup of it, a restore of the whole account from the local destination, a file
+ * per page, and a listing that pages several drives and follows shortcuts.
  */
 const SUGGEST_CONTINUE_AS_NEW_AFTER_EVENTS = 20;
 const G = 'application/vnd.google-apps.';
@@ -118,6 +118,22 @@ async function main() {
     if (swept.kind !== 'swept' || !swept.places?.relocated || !swept.places.trashed) {
       throw new Error(`the sweep did not move and trash objects: ${JSON.stringify(swept)}`);
     }
+    // A dump of that catalog to the destination, and the rollup that packs it.
+    const dump = await worker.client.workflow.start(nightlyDump, {
+      taskQueue: TASK_QUEUES.workflows,
+      workflowId: 'nightly-dump',
+      args: [{ catalogTaskQueue }],
+    });
+    const dumped = await dump.result();
+    const rollup = await worker.client.workflow.start(weeklyRollup, {
+      taskQueue: TASK_QUEUES.workflows,
+      workflowId: 'weekly-rollup',
+      args: [{ catalogTaskQueue }],
+    });
+    const rolled = await rollup.result();
+    if (dumped.status !== 'verified' || rolled.status !== 'verified') {
+      throw new Error(`the dump or the rollup did not verify: ${JSON.stringify({ dumped, rolled })}`);
+    }
     const restored = await worker.client.workflow.start(restore, {
       taskQueue: TASK_QUEUES.workflows,
       workflowId: 'restore',
@@ -164,6 +180,8 @@ async function main() {
       ...writeRuns(dir, listing.workflowId, 'listDriveIntoCatalog', listingRuns),
       ...writeRuns(dir, verify.workflowId, 'deepVerify', verifyRuns),
       ...writeRuns(dir, sweep.workflowId, 'incrementalSweep', sweepRuns),
+      ...writeRuns(dir, dump.workflowId, 'nightlyDump', await runChain(worker.client, dump.workflowId, dump.firstExecutionRunId)),
+      ...writeRuns(dir, rollup.workflowId, 'weeklyRollup', await runChain(worker.client, rollup.workflowId, rollup.firstExecutionRunId)),
       ...writeRuns(dir, restored.workflowId, 'restore', restoreRuns),
     ];
     for (const file of written) console.log(`recorded ${relative(process.cwd(), file)}`);

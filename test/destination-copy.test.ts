@@ -119,7 +119,12 @@ for (const kind of kinds) {
     assert.equal(copied.size, bytes.length);
     if (kind.name === 's3') assert.ok(copied.etag, 'the copy names its ETag');
     assert.ok((await readBack(d, to)).equals(bytes));
-    assert.deepEqual(await d.head(to), { size: bytes.length, sha256: sha(bytes), driveFileId: metadataFor(from, bytes).driveFileId });
+    assert.deepEqual(await d.head(to), {
+      size: bytes.length,
+      sha256: sha(bytes),
+      driveFileId: metadataFor(from, bytes).driveFileId,
+      version: '7',
+    });
     assert.deepEqual(await d.head(to), await d.head(from));
     assert.equal(await kind.storedDrivePath(d, to), `My Drive/${to}`);
     assert.equal(await kind.storedDrivePath(d, from), `My Drive/${from}`);
@@ -235,6 +240,7 @@ test('s3: on a versioned bucket, a copy names its new version and copies the ver
     size: 200,
     sha256: sha(bytes),
     driveFileId: metadataFor('versions/a.bin', bytes).driveFileId,
+    version: '7',
   });
   assert.equal(await d.head('versions/a.bin'), undefined, 'the source has a delete marker');
   assert.deepEqual(await listed(d, 'versions/'), ['versions/b.bin']);
@@ -276,6 +282,7 @@ test('s3: an object over the single-copy limit is copied in parts, server-side, 
     size: bytes.length,
     sha256: sha(bytes),
     driveFileId: metadataFor('parts/large.bin', bytes).driveFileId,
+    version: '7',
   });
 
   // Below the limit, one CopyObject.

@@ -13,6 +13,12 @@ test('every recorded workflow history replays on the current workflow code witho
   for (const type of ['fullSync', 'listDriveIntoCatalog', 'incrementalSweep']) {
     assert.ok(continuedAsNew(type), `${type} has a recorded history that continued as new`);
   }
+  for (const type of ['deepVerify', 'nightlyDump', 'weeklyRollup']) {
+    assert.ok(
+      recorded.some((r) => r.workflowType === type),
+      `${type} has a recorded history`,
+    );
+  }
 
   const replays = Worker.runReplayHistories(
     { workflowBundle: await workflowBundle() },

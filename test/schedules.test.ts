@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Client, Connection, type ScheduleDescription, ScheduleNotFoundError } from '@temporalio/client';
 import { SearchAttributeType, type TypedSearchAttributes, defineSearchAttributeKey } from '@temporalio/common';
-import { NativeConnection, Worker } from '@temporalio/worker';
 import {
   SCHEDULED_JOBS,
   SCHEDULE_NAMES,
@@ -17,13 +16,14 @@ import {
 import { parseCommandLine } from '../cli/commandLine';
 import { type Config, parseConfig } from '../common/config';
 import { TASK_QUEUES } from '../common/taskQueues';
+import type { NightlyDumpResult, WeeklyRollupResult } from '../common/types';
 import { stopTied } from '../scripts/launchers/tiedProcess';
 import { QUIET_SCHEDULES, startWorkerProcess } from '../scripts/launchers/workerProcess';
 import type { WorkerRole } from '../worker/wiring';
 import { type ReconciledSchedule, SCHEDULE_HASH_MEMO, reconcileSchedules } from '../worker/schedules';
 import { runCli } from './support/cli';
 import { type Stack, recordProcessGroups, startStack } from './support/stack';
-import { testLogger, workflowBundle } from './support/worker';
+import { testLogger } from './support/worker';
 import { installTemporalLogging } from '../worker/temporalLogging';
 
 /*
@@ -82,17 +82,6 @@ async function startWorker(config: Config, role: WorkerRole) {
     .filter((line) => line.includes('"event":"schedule.reconciled"'))
     .map((line) => JSON.parse(line) as ReconciledSchedule);
   return { child, reconciled };
-}
-
-/** Serves the workflows queue of a namespace in this process while `body` runs: the scheduled runs need no activities. */
-async function withWorkflowWorker<T>(namespace: Namespace, body: () => Promise<T>): Promise<T> {
-  const connection = await NativeConnection.connect({ address: stack.temporal!.address });
-  try {
-    const worker = await Worker.create({ connection, namespace, taskQueue: TASK_QUEUES.workflows, workflowBundle: await workflowBundle() });
-    return await worker.runUntil(body());
-  } finally {
-    await connection.close();
-  }
 }
 
 const outcomes = (reconciled: ReconciledSchedule[]) => Object.fromEntries(reconciled.map((r) => [r.name, r.outcome]));
@@ -181,10 +170,9 @@ test('two worker starts create the four schedules once: the first creates them, 
     const dump = await triggerAndFinish(client, 'nightly-dump', () => triggerSchedule(client, SCHEDULED_JOBS['nightly-dump']));
     assert.equal(dump.started.length, 1);
     assert.match(dump.started[0], /^nightly-dump-/);
-    assert.deepEqual(dump.result, {
-      status: 'not-implemented',
-      message: 'the nightly dump of the catalog on drive-vault-catalog-worker-starts is not implemented yet',
-    });
+    const dumped = dump.result as NightlyDumpResult;
+    assert.equal(dumped.status, 'verified', JSON.stringify(dumped));
+    assert.equal(dumped.destinations.nas?.status, 'verified');
     assert.equal(dump.description.info.numActionsTaken, 1);
     const run = await client.workflow.getHandle(dump.started[0]).describe();
     assert.equal(run.typedSearchAttributes.get(backupKind), 'nightly-dump');
@@ -273,7 +261,10 @@ test('two worker starts at once still make each schedule once', async () => {
 
 test('the schedules CLI lists, pauses with a note, resumes and triggers, and refuses a name that is not a schedule', async () => {
   const client = await clientFor('cli');
-  const config = configFor('cli', { schedules: { ...QUIET_SCHEDULES, sweep: { every: '8760h' } } });
+  const config = configFor('cli', {
+    schedules: { ...QUIET_SCHEDULES, sweep: { every: '8760h' } },
+    dumps: { localDir: join(stack.tmp, 'cli-dumps') },
+  });
   const configPath = writeConfig(config);
   const list = async () => {
     const out = await runCli(['schedules', 'list', '--json', '--config', configPath]);
@@ -316,15 +307,19 @@ test('the schedules CLI lists, pauses with a note, resumes and triggers, and ref
   assert.equal(resumed.status, 0, resumed.stderr);
   assert.equal((await describe(client, 'sweep')).state.paused, false);
 
-  const rollup = await withWorkflowWorker('cli', () =>
-    triggerAndFinish(client, 'weekly-rollup', async () => {
-      const triggered = await runCli(['schedules', 'trigger', 'weekly-rollup', '--config', configPath]);
-      assert.equal(triggered.status, 0, triggered.stderr);
-      assert.match(triggered.stdout, /^triggered weekly-rollup \(drive-vault-weekly-rollup\)/);
-    }),
-  );
+  // The rollup runs on the catalog host: a whole worker runs it, and finds no dump to pack in this namespace.
+  const host = await startWorker(config, 'all');
+  const rollup = await triggerAndFinish(client, 'weekly-rollup', async () => {
+    const triggered = await runCli(['schedules', 'trigger', 'weekly-rollup', '--config', configPath]);
+    assert.equal(triggered.status, 0, triggered.stderr);
+    assert.match(triggered.stdout, /^triggered weekly-rollup \(drive-vault-weekly-rollup\)/);
+  }).finally(() => stopTied(host.child));
   assert.equal(rollup.started.length, 1);
-  assert.equal((rollup.result as { status: string }).status, 'not-implemented');
+  assert.equal((rollup.result as WeeklyRollupResult).status, 'empty');
+  assert.deepEqual(
+    host.reconciled.map((r) => r.outcome),
+    ['unchanged', 'unchanged', 'unchanged', 'unchanged'],
+  );
   assert.equal(rollup.description.info.numActionsTaken, 1);
   const last = (await list())['weekly-rollup'].lastRun;
   assert.equal(last?.workflowId, rollup.started[0]);

@@ -27,6 +27,33 @@ interface FileRow {
   gone: string | null;
 }
 
+function itemLine(f: FileRow, path: string): ItemLine {
+  return {
+    type: 'item',
+    id: f.id,
+    driveId: f.drive_id,
+    kind: f.kind,
+    name: f.name,
+    mimeType: f.mime_type,
+    parentId: f.parent_id,
+    size: f.size,
+    md5: f.md5,
+    driveSha256: f.drive_sha256,
+    modifiedTime: f.modified_time,
+    createdTime: f.created_time,
+    version: f.version,
+    headRevisionId: f.head_revision_id,
+    shortcutTargetId: f.shortcut_target_id,
+    state: f.state,
+    skipReason: f.skip_reason,
+    followedFrom: f.followed_from,
+    ownedByMe: f.owned_by_me === null ? null : f.owned_by_me === 1,
+    gone: f.gone,
+    path,
+    keys: [],
+  };
+}
+
 /** Objects a destination holds: written, and HEADed or about to be. Pending and failed rows are not backed up. */
 const BACKED_UP = "state IN ('uploaded', 'verified')";
 
@@ -42,34 +69,23 @@ export function* manifestLines(db: Database.Database, planner: ObjectKeyPlanner)
   }
   const paths = new Map<string, string>();
   planner.beginBatch();
-  for (const f of db.prepare('SELECT * FROM files ORDER BY id').iterate() as Iterable<FileRow>) {
-    const path = planner.locate(f.id).drivePath;
-    if (f.kind === 'binary' || f.kind === 'workspace') paths.set(f.id, path);
-    yield {
-      type: 'item',
-      id: f.id,
-      driveId: f.drive_id,
-      kind: f.kind,
-      name: f.name,
-      mimeType: f.mime_type,
-      parentId: f.parent_id,
-      size: f.size,
-      md5: f.md5,
-      driveSha256: f.drive_sha256,
-      modifiedTime: f.modified_time,
-      createdTime: f.created_time,
-      version: f.version,
-      headRevisionId: f.head_revision_id,
-      shortcutTargetId: f.shortcut_target_id,
-      state: f.state,
-      skipReason: f.skip_reason,
-      followedFrom: f.followed_from,
-      ownedByMe: f.owned_by_me === null ? null : f.owned_by_me === 1,
-      gone: f.gone,
-      path,
-      keys: heldKeys(f.id),
-    };
+  // One pass over the files with the keys each holds beside it (a file holds one key per format): no query per file.
+  const rows = db.prepare(
+    `SELECT f.*, k.format AS key_format, k.key AS key_key, k.parent_key AS key_parent, k.name AS key_name
+     FROM files f LEFT JOIN object_keys k ON k.holder = f.id ORDER BY f.id, k.format`,
+  );
+  let pending: ItemLine | undefined;
+  for (const r of rows.iterate() as Iterable<
+    FileRow & { key_format: string | null; key_key: string; key_parent: string; key_name: string }
+  >) {
+    if (pending?.id !== r.id) {
+      if (pending) yield pending;
+      pending = itemLine(r, planner.locate(r.id).drivePath);
+      if (r.kind === 'binary' || r.kind === 'workspace') paths.set(r.id, pending.path);
+    }
+    if (r.key_format !== null) pending.keys.push({ format: r.key_format, key: r.key_key, parentKey: r.key_parent, name: r.key_name });
   }
+  if (pending) yield pending;
   const objects = db.prepare(
     `SELECT destination, file_id AS fileId, format, key, size, sha256, file_version AS version, etag, version_id AS versionId, state
      FROM objects WHERE ${BACKED_UP} ORDER BY file_id, destination, format`,

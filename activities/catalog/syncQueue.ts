@@ -28,6 +28,31 @@ export interface PendingBatch {
 /** Why a file that appears only under "Shared with me" is not backed up. */
 export const SHARED_WITH_ME_SKIP = 'appears only under Shared with me, and scope.sharedWithMe is off';
 
+export interface ScopeOptions {
+  scopeRules: ScopeRules;
+  includeSharedWithMe: boolean;
+}
+
+/**
+ * A pending file's Drive path, and why the scope keeps it out of the backup (it is then recorded as skipped) when it
+ * does.
+ */
+export function scopeCheck(
+  planner: ObjectKeyPlanner,
+  options: ScopeOptions,
+): (file: { id: string; size: number | null; owned_by_me: number | null }) => { drivePath: string; skipReason?: string } {
+  const outOfScope = compileScopeRules(options.scopeRules);
+  return (file) => {
+    const { drivePath, root } = planner.locate(file.id);
+    // The user's own file inside a folder shared with them is theirs to keep, whatever the scope says of others'.
+    const skipReason =
+      root === 'shared-with-me' && !options.includeSharedWithMe && file.owned_by_me !== 1
+        ? SHARED_WITH_ME_SKIP
+        : outOfScope({ drivePath, size: file.size });
+    return { drivePath, skipReason };
+  };
+}
+
 export interface ClaimInput {
   afterId: string;
   limit: number;
@@ -72,7 +97,7 @@ function claimInTransaction(
   );
   const claim = catalog.db.prepare('UPDATE files SET claimed_by = ? WHERE id = ?');
   const { planner } = options;
-  const outOfScope = compileScopeRules(options.scopeRules);
+  const checkScope = scopeCheck(planner, options);
   const storedAt = catalog.db.prepare(
     `SELECT destination FROM objects WHERE file_id = ? AND format = ? AND key = ? AND file_version = ? AND state IN ('uploaded', 'verified')`,
   );
@@ -86,12 +111,7 @@ function claimInTransaction(
     nextAfterId = rows.at(-1)!.id;
     for (const r of rows) {
       consumed.bytes += r.size ?? 0;
-      const { drivePath, root } = planner.locate(r.id);
-      const skipReason =
-        // The user's own file inside a folder shared with them is theirs to keep, whatever the scope says of others'.
-        root === 'shared-with-me' && !options.includeSharedWithMe && r.owned_by_me !== 1
-          ? SHARED_WITH_ME_SKIP
-          : outOfScope({ drivePath, size: r.size });
+      const { drivePath, skipReason } = checkScope(r);
       if (skipReason) {
         catalog.markSkipped(r.id, skipReason);
         continue;

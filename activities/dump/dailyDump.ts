@@ -50,6 +50,12 @@ export function checkCatalogCopy(db: Database.Database, what: string): void {
   }
 }
 
+async function gzipFile(from: string, to: string): Promise<WrittenFile> {
+  const hashing = hashingPassThrough();
+  await pipeline(createReadStream(from), createGzip(), hashing.stream, createWriteStream(to, { mode: 0o600 }));
+  return hashing.result();
+}
+
 /**
  * Writes tonight's dump into `<dumpDir>/<YYYY-MM-DD>/`: an online copy of the catalog made with SQLite's backup API
  * while syncs keep writing, checked, gzipped, with its SHA-256, and the manifest of that same copy. The folder appears
@@ -68,6 +74,7 @@ export async function writeDailyDump(
     const copy = new Database(copyPath);
     let counts: { items: number; objects: number };
     let manifest: WrittenFile;
+    let catalog: WrittenFile;
     try {
       // One self-contained file: no -wal beside it to lose on the way.
       copy.pragma('journal_mode = DELETE');
@@ -77,18 +84,14 @@ export async function writeDailyDump(
         objects: (copy.prepare("SELECT count(*) AS n FROM objects WHERE state IN ('uploaded', 'verified')").get() as { n: number }).n,
       };
       const planner = new ObjectKeyPlanner(copy, deps.account, deps.exportFormats);
-      manifest = await writeManifestFile(join(work, DUMP_FILES.manifest), manifestLines(copy, planner));
+      // The manifest is built on this thread while zlib compresses the copy on libuv's: both only read the copy.
+      [manifest, catalog] = await Promise.all([
+        writeManifestFile(join(work, DUMP_FILES.manifest), manifestLines(copy, planner)),
+        gzipFile(copyPath, join(work, DUMP_FILES.catalog)),
+      ]);
     } finally {
       copy.close();
     }
-    const hashing = hashingPassThrough();
-    await pipeline(
-      createReadStream(copyPath),
-      createGzip(),
-      hashing.stream,
-      createWriteStream(join(work, DUMP_FILES.catalog), { mode: 0o600 }),
-    );
-    const catalog = hashing.result();
     await rm(copyPath);
     await writeFile(join(work, DUMP_FILES.catalogSha256), sha256Line(catalog.sha256, DUMP_FILES.catalog));
     await writeFile(join(work, DUMP_FILES.manifestSha256), sha256Line(manifest.sha256, DUMP_FILES.manifest));

@@ -24,12 +24,23 @@ export function hashingPassThrough(): { stream: Transform; result: () => Written
   return { stream, result: () => ({ size, sha256: hash.digest('hex') }) };
 }
 
+const CHUNK_CHARS = 256 * 1024;
+
 /** Writes the lines as gzipped JSON Lines to `path`; returns the compressed file's size and SHA-256. */
 export async function writeManifestFile(path: string, lines: Iterable<ManifestLine>): Promise<WrittenFile> {
   const hashing = hashingPassThrough();
+  // Lines go to gzip in chunks of about 256 KB: one write per line costs more than the compression.
   const text = Readable.from(
     (function* () {
-      for (const line of lines) yield `${JSON.stringify(line)}\n`;
+      let chunk = '';
+      for (const line of lines) {
+        chunk += `${JSON.stringify(line)}\n`;
+        if (chunk.length >= CHUNK_CHARS) {
+          yield chunk;
+          chunk = '';
+        }
+      }
+      if (chunk) yield chunk;
     })(),
   );
   await pipeline(text, createGzip(), hashing.stream, createWriteStream(path, { mode: 0o600 }));

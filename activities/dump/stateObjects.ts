@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Destination, UploadResult } from '../storage/destination';
+import type { Destination, UploadResult, VerifiedContent } from '../storage/destination';
 import { type WrittenFile, hashingPassThrough } from './manifestFile';
 
 /** A state object (dump, manifest, rollup) whose bytes on a destination are not what was written. */
@@ -18,22 +19,49 @@ export async function hashStream(stream: Readable): Promise<WrittenFile> {
   return hashing.result();
 }
 
+/** Size, SHA-256 and MD5 of a local file (S3 takes the MD5 as the upload's Content-MD5). */
+async function digestFile(path: string): Promise<VerifiedContent> {
+  const md5 = createHash('md5');
+  const sha256 = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+    md5.update(chunk);
+    sha256.update(chunk);
+    size += chunk.length;
+  }
+  return { size, sha256: sha256.digest('hex'), md5: md5.digest('hex') };
+}
+
 /**
  * Uploads a local state file (a dump, its manifest, a rollup) under `key`, then verifies it: the HEAD's size and
- * stored SHA-256, then the bytes read back and hashed. Throws StateObjectMismatchError naming what differs.
+ * stored SHA-256, then the bytes read back and hashed. A local file that no longer hashes as expected is not sent.
+ * Throws StateObjectMismatchError naming what differs.
  */
 export async function uploadStateFile(
   destination: Destination,
   input: { path: string; key: string; expected: WrittenFile; contentType: string },
 ): Promise<UploadResult> {
   const { expected } = input;
+  const local = await digestFile(input.path);
+  if (local.sha256 !== expected.sha256 || local.size !== expected.size) {
+    throw new StateObjectMismatchError(
+      `${input.path} has SHA-256 ${local.sha256} (${local.size} bytes), not the ${expected.sha256} it was written with`,
+    );
+  }
   const result = await destination.upload({
     key: input.key,
     body: createReadStream(input.path),
     size: expected.size,
     contentType: input.contentType,
-    metadata: { driveFileId: '', drivePath: input.key, modifiedTime: new Date().toISOString(), version: '', sha256: expected.sha256 },
-    verified: Promise.resolve({ ...expected, md5: '' }),
+    metadata: {
+      driveFileId: '',
+      drivePath: input.key,
+      modifiedTime: new Date().toISOString(),
+      version: '',
+      md5: local.md5,
+      sha256: expected.sha256,
+    },
+    verified: Promise.resolve(local),
   });
   await verifyStateObject(destination, input.key, expected);
   return result;

@@ -38,7 +38,7 @@ const STALE_SELECTION_MS = 7 * 86_400_000;
 /** Where restores keep their selections: beside the catalog file, on the catalog host. */
 export function restoreWorkDir(catalog: Catalog): string {
   const file = catalog.db.name;
-  return file === ':memory:' || file === '' ? join(tmpdir(), 'drive-vault-restores') : join(dirname(file), 'restores');
+  return file === ':memory:' || file === '' ? join(tmpdir(), 'drive-vault-restore-selections') : join(dirname(file), 'restore-selections');
 }
 
 export function selectionPath(catalog: Catalog, restoreId: string): string {

@@ -48,6 +48,8 @@ export interface ObjectHead {
   size: number;
   sha256?: string;
   driveFileId?: string;
+  /** The Drive version of the file the object holds, as written in its metadata. */
+  version?: string;
 }
 
 /**

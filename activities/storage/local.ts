@@ -297,7 +297,9 @@ export class LocalDestination implements Destination {
     try {
       const { size } = await stat(this.pathOf(key));
       const meta = await this.readMetadata(key);
-      return meta && { size, sha256: meta.sha256, driveFileId: meta.driveFileId };
+      // Bytes whose size is not the one their metadata records (a write that died between the two) have no known hash.
+      const sha256 = meta?.size === size ? meta.sha256 : undefined;
+      return meta && { size, sha256, driveFileId: meta.driveFileId, version: meta.version };
     } catch (err) {
       if (isMissing(err)) return undefined;
       throw this.readError(key, err);

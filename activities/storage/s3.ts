@@ -278,7 +278,12 @@ export class S3Destination implements Destination {
     const res = await this.headObject(Key);
     if (!res) return undefined;
     try {
-      return { size: res.ContentLength ?? 0, sha256: await this.storedSha256(Key, res), driveFileId: res.Metadata?.['drive-file-id'] };
+      return {
+        size: res.ContentLength ?? 0,
+        sha256: await this.storedSha256(Key, res),
+        driveFileId: res.Metadata?.['drive-file-id'],
+        version: res.Metadata?.['drive-version'],
+      };
     } catch (err) {
       throw new DestinationError(this.name, `reading the tags of ${Key} failed: ${describeS3Error(err)}`, { cause: err });
     }

@@ -1,13 +1,13 @@
 import { Context } from '@temporalio/activity';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { Logger } from '../../common/logger';
 import { closeAbandonedRun, runningRuns } from '../catalog/accountHold';
 import type { Catalog } from '../catalog/catalog';
 
 /** Whether Temporal still runs the workflow (its latest run, after any continue-as-new). */
-async function isWorkflowRunning(workflowId: string): Promise<boolean> {
+export async function isWorkflowRunning(client: Client, workflowId: string): Promise<boolean> {
   try {
-    const description = await Context.current().client.workflow.getHandle(workflowId).describe();
+    const description = await client.workflow.getHandle(workflowId).describe();
     return description.status.name === 'RUNNING';
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return false;
@@ -22,7 +22,7 @@ async function isWorkflowRunning(workflowId: string): Promise<boolean> {
 export async function closeAbandonedRuns(deps: { catalog: Catalog; logger: Logger }, exceptRunId: string): Promise<number> {
   let closed = 0;
   for (const run of runningRuns(deps.catalog)) {
-    if (run.runId === exceptRunId || (await isWorkflowRunning(run.workflowId))) continue;
+    if (run.runId === exceptRunId || (await isWorkflowRunning(Context.current().client, run.workflowId))) continue;
     closeAbandonedRun(deps.catalog, run.runId, `workflow ${run.workflowId} is no longer running`);
     deps.logger.warn({ event: 'run.abandoned', runId: run.runId, workflowId: run.workflowId }, 'closed a run whose workflow is gone');
     closed++;

@@ -1,0 +1,79 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { type Destination, ObjectMissingError } from '../storage/destination';
+import { DAILY_PREFIX, dailyKey, isDumpDay, sha256FromLine } from './dumpLayout';
+import { type WrittenFile, hashingPassThrough } from './manifestFile';
+import { StateObjectMismatchError } from './stateObjects';
+
+/** The days a destination holds daily dumps for (`state/daily/<YYYY-MM-DD>/`), newest first. */
+export async function listDumpDays(destination: Destination): Promise<string[]> {
+  const folders = await destination.listFolders(DAILY_PREFIX);
+  return folders
+    .map((f) => f.slice(DAILY_PREFIX.length, -1))
+    .filter(isDumpDay)
+    .sort()
+    .reverse();
+}
+
+/** A state object that cannot be used: missing, unreadable, or its `.sha256` line is not one. */
+export class StateObjectUnreadableError extends Error {
+  override name = 'StateObjectUnreadableError';
+}
+
+const unreadable = (where: string, err: unknown) =>
+  new StateObjectUnreadableError(
+    err instanceof ObjectMissingError ? `${where} is missing` : `${where} cannot be read: ${(err as Error).message}`,
+    {
+      cause: err,
+    },
+  );
+
+/** The SHA-256 a day's `<file>.sha256` gives for `<file>`. */
+async function expectedSha256(destination: Destination, day: string, file: string): Promise<string> {
+  const key = dailyKey(day, `${file}.sha256`);
+  const where = `${destination.name}: ${destination.fullKey(key)}`;
+  let text: string;
+  try {
+    const chunks: Buffer[] = [];
+    for await (const chunk of await destination.read(key)) chunks.push(chunk as Buffer);
+    text = Buffer.concat(chunks).toString('utf8');
+  } catch (err) {
+    throw unreadable(where, err);
+  }
+  const sha256 = sha256FromLine(text, file);
+  if (!sha256) throw new StateObjectUnreadableError(`${where} is not a sha256sum line for ${file}: ${JSON.stringify(text.slice(0, 120))}`);
+  return sha256;
+}
+
+/**
+ * Downloads one file of a day's dump (`catalog.sqlite.gz`, `manifest.jsonl.gz`) to `path`, hashing it on the way, and
+ * checks it against the SHA-256 in the `.sha256` beside it. A mismatch throws StateObjectMismatchError naming the
+ * destination, the key, the expected and the found hash; `path` is removed on any failure.
+ */
+export async function downloadVerified(destination: Destination, day: string, file: string, path: string): Promise<WrittenFile> {
+  const expected = await expectedSha256(destination, day, file);
+  const key = dailyKey(day, file);
+  const where = `${destination.name}: ${destination.fullKey(key)}`;
+  const hashing = hashingPassThrough();
+  try {
+    await pipeline(await destination.read(key), hashing.stream, createWriteStream(path, { mode: 0o600 }));
+  } catch (err) {
+    await rm(path, { force: true });
+    throw unreadable(where, err);
+  }
+  const found = hashing.result();
+  if (found.sha256 !== expected) {
+    await rm(path, { force: true });
+    throw new StateObjectMismatchError(
+      `${where} does not match its checksum: expected SHA-256 ${expected} (${file}.sha256), found ${found.sha256} (${found.size} bytes read)`,
+    );
+  }
+  return found;
+}
+
+/** Writes the gunzipped `from` to `to` (mode 0600). */
+export async function gunzipFile(from: string, to: string): Promise<void> {
+  await pipeline(createReadStream(from), createGunzip(), createWriteStream(to, { mode: 0o600 }));
+}
