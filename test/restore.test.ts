@@ -225,7 +225,7 @@ test('as of an earlier day: the version of that day, from the versioned bucket; 
   files['My Drive/later.txt'] = later;
 });
 
-test('a day whose manifest does not match its .sha256 line, or that has no dump, fails the restore saying so', async () => {
+test('a restore that cannot run fails saying why: a day whose manifest fails its .sha256 line, a day without a dump, a relative target', async () => {
   const s3 = stack.minio!.client();
   try {
     await s3.send(
@@ -250,6 +250,11 @@ test('a day whose manifest does not match its .sha256 line, or that has no dump,
     return true;
   });
   assert.equal(existsSync(to), false, 'nothing was restored');
+  await assert.rejects(restoreRun({ from: 'aws', to: 'relative/target' }), (err: unknown) => {
+    assert.ok(err instanceof WorkflowFailedError);
+    assert.match(err.message, /the target directory must be an absolute path, not "relative\/target"/);
+    return true;
+  });
 });
 
 test('a corrupted object and a missing one are reported, and never left under their final names', async () => {

@@ -10,7 +10,7 @@ import { accountKeyOf } from '../catalog/objectKeys';
 import { RestoreSelection } from '../catalog/restoreSelection';
 import { type RestoreDeps, destinationNamed, selectionPath } from './planRestore';
 import { restoreFile } from './restoreFile';
-import { RestoreTarget } from './restoreTarget';
+import { RestoreTarget, UnsafeTargetError } from './restoreTarget';
 
 export interface RestorePageInput extends Pick<RestoreRequest, 'from' | 'to'> {
   restoreId: string;
@@ -60,7 +60,11 @@ export async function restorePage(deps: RestoreDeps, input: RestorePageInput): P
   } finally {
     selection.close();
   }
-  const target = await RestoreTarget.open(input.to);
+  const target = await RestoreTarget.open(input.to).catch((err: unknown) => {
+    // A relative target names no directory of the catalog host: trying again changes nothing.
+    if (err instanceof UnsafeTargetError) throw ApplicationFailure.nonRetryable(err.message, 'UnsafeTarget');
+    throw err;
+  });
   const counts = emptyRestoreCounts();
   const problems: RestoreProblem[] = [];
   let bytesRead = 0;
