@@ -14,6 +14,8 @@ import { readChangesPage } from './drive/changes';
 import { listDrivePage, listSharedDrives } from './drive/listing';
 import { followShortcutsStep, resolveShortcutsPage } from './drive/shortcuts';
 import { heartbeatWhile } from './heartbeatWhile';
+import { type PlanRestoreInput, finishRestore, planRestore } from './restore/planRestore';
+import { type RestorePageInput, restorePage } from './restore/restorePage';
 import type { Destination } from './storage/destination';
 import { purgeExpiredTrash } from './storage/trashRetention';
 import { beginChangeTracking, beginSweep } from './sweep/beginSweep';
@@ -125,6 +127,10 @@ export function createCatalogActivities(deps: CatalogActivityDeps) {
       heartbeatWhile(() =>
         oneStateStepAtATime(() => applyRollupRetention(deps, { ...input, dumpDir: deps.dumps.dir, keepWeekly: deps.dumps.keepWeekly })),
       ),
+    // A restore writes into a directory of the catalog host, and keeps its selection beside the catalog.
+    planRestore: (input: PlanRestoreInput) => heartbeatWhile(() => planRestore(deps, input)),
+    restorePage: (input: RestorePageInput) => restorePage(deps, input),
+    finishRestore: (input: { restoreId: string }) => finishRestore(deps, input),
   };
 }
 

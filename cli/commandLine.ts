@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
 import { SCHEDULE_NAMES, type ScheduledJob, scheduledJob } from '../api/schedules';
 import type { Config } from '../common/config';
+import { RESTORE_HELP, RESTORE_USAGE, type RestoreCommand, isRestoreCommand, parseRestoreCommand } from './restoreCommand';
+import { UsageError } from './usageError';
 
 export const usage = `usage: drive-vault sync full [--config config.yaml] [--wait] [--json]
        drive-vault sync sweep [--config config.yaml] [--wait] [--json]
@@ -9,6 +11,7 @@ export const usage = `usage: drive-vault sync full [--config config.yaml] [--wai
        drive-vault schedules [list] [--config config.yaml] [--json]
        drive-vault schedules pause NAME [--note TEXT] [--config config.yaml]
        drive-vault schedules resume|trigger NAME [--config config.yaml]
+       ${RESTORE_USAGE}
 
   sync full      start a full sync of the configured account on the Temporal server the config names
   sync sweep     start an incremental sweep: apply what changed in Drive since the last one
@@ -18,6 +21,7 @@ export const usage = `usage: drive-vault sync full [--config config.yaml] [--wai
   rollup         pack the last seven daily dumps into state/weekly/weekly_<first>_<last>.tar.gz on every destination
   schedules      list the four schedules: paused or not (and why), times, next run, last run and its status;
                  pause one (with a note saying why), resume it, or trigger it (run now, skipped if one is running)
+${RESTORE_HELP}
   NAME           ${SCHEDULE_NAMES.join(', ')}
   --sample P%    read only P% of the objects (above 0, up to 100), those read back longest ago first,
                  so repeated samples read every object within ceil(100 / P) runs; default: every object
@@ -26,10 +30,7 @@ export const usage = `usage: drive-vault sync full [--config config.yaml] [--wai
   --wait         wait for the run to finish and print its summary
   --json         print the run's id and Web UI link, or with --wait its summary, or the schedules, as JSON`;
 
-/** A command line that cannot run: the CLI prints the message and the usage, and exits with 2. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+export { UsageError };
 
 /** What `drive-vault schedules` does: list all four, or act on one. */
 export type ScheduleAction =
@@ -44,7 +45,8 @@ export type CliCommand =
   | { kind: 'dump'; config: string; wait: boolean; json: boolean }
   | { kind: 'rollup'; config: string; wait: boolean; json: boolean }
   | { kind: 'schedules'; config: string; json: boolean; action: ScheduleAction }
-  | { kind: 'verify-deep'; config: string; wait: boolean; json: boolean; samplePercent?: number; destination?: string };
+  | { kind: 'verify-deep'; config: string; wait: boolean; json: boolean; samplePercent?: number; destination?: string }
+  | RestoreCommand;
 
 /** `5%`, `5` or `2.5%`: a share of the objects above 0 and up to 100. */
 export function parseSamplePercent(text: string): number {
@@ -58,6 +60,7 @@ export function parseSamplePercent(text: string): number {
 
 /** Reads the command line (without `node` and the script). Throws UsageError naming what is wrong. */
 export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = process.env): CliCommand {
+  if (isRestoreCommand(argv) && !argv.includes('--help')) return parseRestoreCommand(argv, env);
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv, env);

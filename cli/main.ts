@@ -7,12 +7,14 @@ import { deepVerifyFoundProblems, formatDeepVerifySummary, startDeepVerify } fro
 import { type Config, ConfigError, loadConfig } from '../common/config';
 import { catalogUsage, isCatalogCommand, runCatalogCommand } from './catalogCommands';
 import { type CliCommand, type ScheduleAction, UsageError, checkDestinationName, parseCommandLine, usage } from './commandLine';
+import { checkRestoreCommand, runRestore } from './restoreCommand';
 
 const fullUsage = `${usage}\n\n${catalogUsage}`;
 
 /**
  * Exit codes: 0 done, 1 an error, 2 a bad command line, 3 a run that finished with problems: a deep verification
- * that found objects wrong or unreadable, a dump or rollup that some destination does not hold verified.
+ * that found objects wrong or unreadable, a dump or rollup that some destination does not hold verified, a restore
+ * some of whose files did not come back (cli/restoreCommand.ts).
  */
 const FINISHED_WITH_PROBLEMS = 3;
 
@@ -75,6 +77,8 @@ async function run(client: Client, config: Config, command: Exclude<CliCommand, 
   switch (command.kind) {
     case 'schedules':
       return runSchedules(client, config, command.action, command.json);
+    case 'restore':
+      return runRestore(client, config, command);
     case 'dump':
       return reportRun(config, command, await startDump(client, config), formatDumpResult, notVerified);
     case 'rollup':
@@ -101,6 +105,7 @@ async function main(): Promise<number> {
   }
   const config = loadConfig(command.config);
   if (command.kind === 'verify-deep') checkDestinationName(config, command.destination);
+  if (command.kind === 'restore') checkRestoreCommand(config, command);
   const connection = await Connection.connect({ address: config.temporal.address });
   try {
     return await run(new Client({ connection, namespace: config.temporal.namespace }), config, command);

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs the pinned Temporal CLI and MinIO server into .tools/bin (git-ignored), with `go install`.
 # Idempotent: a tool already at the pinned version (in .tools/bin or on PATH) is left alone.
+# `install-tools.sh --bench` also installs the bench-only tools (rclone, the restore benchmark's yardstick); tests never need them.
 set -euo pipefail
 
 TEMPORAL_MODULE="github.com/temporalio/cli/cmd/temporal"
 TEMPORAL_VERSION="v1.5.1"   # server 1.29.1, UI 2.42.1; later tags do not build with go install
 MINIO_MODULE="github.com/minio/minio"
 MINIO_VERSION="v0.0.0-20260212201848-7aac2a2c5b7c"
+RCLONE_MODULE="github.com/rclone/rclone"
+RCLONE_VERSION="v1.76.0"
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="$root/.tools/bin"
@@ -45,3 +48,6 @@ install_tool() {
 
 install_tool temporal "$TEMPORAL_MODULE" "$TEMPORAL_VERSION"
 install_tool minio "$MINIO_MODULE" "$MINIO_VERSION"
+if [ "${1:-}" = "--bench" ]; then
+  install_tool rclone "$RCLONE_MODULE" "$RCLONE_VERSION"
+fi

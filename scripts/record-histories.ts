@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { History } from '@temporalio/common/lib/proto-utils';
 import { TASK_QUEUES } from '../common/taskQueues';
-import { deepVerify, fullSync, incrementalSweep, listDriveIntoCatalog, nightlyDump, weeklyRollup } from '../workflows';
+import { deepVerify, fullSync, incrementalSweep, listDriveIntoCatalog, nightlyDump, restore, weeklyRollup } from '../workflows';
 import { bytesContent } from '../test/drive-emulator/content';
 import type { DriveStore } from '../test/drive-emulator/store';
 import { HISTORIES_DIR, type RecordedHistory, childFirstRunId, historyToJson, runChain } from '../test/support/histories';
@@ -15,7 +15,8 @@ import { stackConfig, startTestWorker } from '../test/support/worker';
  * date), for test/replay.test.ts. The server suggests continue-as-new early, so the few files here give several runs
  * each: a full sync in its list and transfer phases (with its listing child), a second one auditing every object, a deep verification of what it
  * wrote, an incremental sweep of a rename, a move, a trash, a modification and new files (its transfers continue as
- * new), a nightly dump and the weekly rollup of it, and a listing that pages several drives and follows shortcuts.
+ * new), a nightly dump and the weekly rollup of it, a restore of the whole account from the local destination, a file
+ * per page, and a listing that pages several drives and follows shortcuts.
  */
 const SUGGEST_CONTINUE_AS_NEW_AFTER_EVENTS = 20;
 const G = 'application/vnd.google-apps.';
@@ -133,6 +134,16 @@ async function main() {
     if (dumped.status !== 'verified' || rolled.status !== 'verified') {
       throw new Error(`the dump or the rollup did not verify: ${JSON.stringify({ dumped, rolled })}`);
     }
+    const restored = await worker.client.workflow.start(restore, {
+      taskQueue: TASK_QUEUES.workflows,
+      workflowId: 'restore',
+      args: [{ from: 'nas', to: join(stack.tmp, 'restored'), pageFiles: 1, pagesInFlight: 2, catalogTaskQueue }],
+    });
+    const restoreSummary = await restored.result();
+    if (restoreSummary.counts.restored === 0 || restoreSummary.counts.failed > 0) {
+      throw new Error(`the restore did not bring every file back: ${JSON.stringify(restoreSummary.counts)}`);
+    }
+    rmSync(join(stack.tmp, 'restored'), { recursive: true, force: true });
     await seedListingDrive(store);
     const listing = await worker.client.workflow.start(listDriveIntoCatalog, {
       taskQueue: TASK_QUEUES.workflows,
@@ -146,14 +157,16 @@ async function main() {
     const listingRuns = await runChain(worker.client, listing.workflowId, listing.firstExecutionRunId);
     const verifyRuns = await runChain(worker.client, verify.workflowId, verify.firstExecutionRunId);
     const sweepRuns = await runChain(worker.client, sweep.workflowId, sweep.firstExecutionRunId);
+    const restoreRuns = await runChain(worker.client, restored.workflowId, restored.firstExecutionRunId);
     const runs = {
       sync: syncRuns.length,
       audit: auditRuns.length,
       listing: listingRuns.length,
       verify: verifyRuns.length,
       sweep: sweepRuns.length,
+      restore: restoreRuns.length,
     };
-    if (runs.sync < 2 || runs.audit < 2 || runs.listing < 3 || runs.verify < 2 || runs.sweep < 2) {
+    if (runs.sync < 2 || runs.audit < 2 || runs.listing < 3 || runs.verify < 2 || runs.sweep < 2 || runs.restore < 2) {
       throw new Error(
         `too few runs continued as new to record a resumed run of each phase (${JSON.stringify(runs)}): lower the threshold or add items`,
       );
@@ -169,6 +182,7 @@ async function main() {
       ...writeRuns(dir, sweep.workflowId, 'incrementalSweep', sweepRuns),
       ...writeRuns(dir, dump.workflowId, 'nightlyDump', await runChain(worker.client, dump.workflowId, dump.firstExecutionRunId)),
       ...writeRuns(dir, rollup.workflowId, 'weeklyRollup', await runChain(worker.client, rollup.workflowId, rollup.firstExecutionRunId)),
+      ...writeRuns(dir, restored.workflowId, 'restore', restoreRuns),
     ];
     for (const file of written) console.log(`recorded ${relative(process.cwd(), file)}`);
   } finally {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, type Socket, createServer } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -20,6 +20,7 @@ import { createCatalogActivities } from '../activities';
 import type { Catalog } from '../activities/catalog/catalog';
 import { createDriveClient, createOAuthClient } from '../activities/drive/client';
 import { listDrivePage } from '../activities/drive/listing';
+import { uploadStateFile } from '../activities/dump/stateObjects';
 import { DestinationError } from '../activities/storage/destination';
 import { LocalDestination } from '../activities/storage/local';
 import type { S3Destination } from '../activities/storage/s3';
@@ -445,4 +446,17 @@ test('a part another attempt rewrote is never completed with the resumed upload:
   await assert.rejects(resumed.complete(verified), /InvalidPart/);
   assert.equal(await destination.head(request.key), undefined, 'nothing was completed under the key');
   await resumed.abort();
+});
+
+test('a small state file (a dump, its .sha256 line), whose MD5 nobody computed, uploads and reads back', async () => {
+  const d = minioDestination(stack.minio!, 'aws', { prefix: 'state-files' });
+  destinations.push(d);
+  const dir = join(stack.tmp, 'state-file');
+  mkdirSync(dir);
+  const path = join(dir, 'manifest.jsonl.gz.sha256');
+  const text = `${'ab'.repeat(32)}  manifest.jsonl.gz\n`;
+  writeFileSync(path, text);
+  const expected = { size: text.length, sha256: createHash('sha256').update(text).digest('hex') };
+  await uploadStateFile(d, { path, key: 'state/daily/2026-11-01/manifest.jsonl.gz.sha256', expected, contentType: 'text/plain' });
+  assert.equal((await streamToBuffer(await d.read('state/daily/2026-11-01/manifest.jsonl.gz.sha256'))).toString(), text);
 });

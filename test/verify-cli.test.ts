@@ -56,7 +56,7 @@ test('a command line that cannot run is a usage error naming what is wrong', () 
     [['verify', '--deep', '--destination', ''], /--destination needs a name/],
     [['sync', 'full', '--sample', '5%'], /--sample belong to verify --deep/],
     [['verify', '--deep', '--fast'], /Unknown option '--fast'/],
-    [['restore'], /unknown command "restore"/],
+    [['rewind'], /unknown command "rewind"/],
     [[], /no command given/],
   ];
   for (const [argv, message] of cases) assert.throws(() => parseCommandLine(argv, env), { name: 'UsageError', message }, argv.join(' '));

@@ -4,3 +4,4 @@ export * from './deepVerify';
 export * from './incrementalSweep';
 export * from './nightlyDump';
 export * from './weeklyRollup';
+export * from './restore';

@@ -58,6 +58,9 @@ export function disambiguate(segment: string, tag: string): string {
   return `${segment.slice(0, segment.length - ext.length)} [${tag}]${ext}`;
 }
 
+/** `drive/<account>`: the key every Drive object of the account is below. */
+export const accountKeyOf = (account: string): string => `drive/${safeSegment(account)}`;
+
 /** Where an item sits: under My Drive, a shared drive, or (no visible parent) Shared with me. */
 export type KeyRoot = 'my-drive' | 'shared-drive' | 'shared-with-me';
 

@@ -13,6 +13,7 @@ export interface ObjectMetadata {
 /** What the transfer knows of the bytes once it has read them all and checked them against Drive. */
 export interface VerifiedContent {
   sha256: string;
+  /** '' when the caller did not compute it (state files): the stores then check the bytes by their SHA-256 alone. */
   md5: string;
   size: number;
 }
@@ -93,10 +94,11 @@ export interface Destination {
   beginPartUpload(request: PartUploadRequest, resumeToken?: unknown): Promise<PartUpload>;
   head(key: string): Promise<ObjectHead | undefined>;
   /**
-   * Streams an object's bytes as stored, never buffering it whole. A missing object throws ObjectMissingError
-   * before any byte; the signal aborts the request and errors the stream.
+   * Streams an object's bytes as stored, never buffering it whole. A missing object (or version) throws
+   * ObjectMissingError before any byte; the signal aborts the request and errors the stream. `versionId` reads that
+   * version of the object, on a versioned bucket (a restore as of a past day); a directory keeps no versions.
    */
-  read(key: string, options?: { signal?: AbortSignal }): Promise<Readable>;
+  read(key: string, options?: ReadOptions): Promise<Readable>;
   /**
    * Server-side copy of `from` to `to` (keys below the prefix), with no byte through this process; the source
    * stays. The copy carries `metadata` (the source's, with its new Drive path) and keeps the stored SHA-256, so
@@ -115,6 +117,11 @@ export interface Destination {
   deleteUnder(prefix: string): Promise<number>;
   /** Full key for a key below the prefix. */
   fullKey(key: string): string;
+}
+
+export interface ReadOptions {
+  signal?: AbortSignal;
+  versionId?: string;
 }
 
 export interface CopyRequest {

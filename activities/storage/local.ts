@@ -14,6 +14,7 @@ import {
   ObjectMissingError,
   type PartUpload,
   type PartUploadRequest,
+  type ReadOptions,
   type UploadRequest,
   type UploadResult,
 } from './destination';
@@ -318,7 +319,9 @@ export class LocalDestination implements Destination {
     }
   }
 
-  async read(key: string, options: { signal?: AbortSignal } = {}): Promise<Readable> {
+  async read(key: string, options: ReadOptions = {}): Promise<Readable> {
+    if (options.versionId !== undefined)
+      throw new DestinationError(this.name, `a directory keeps no versions (asked for ${options.versionId} of ${key})`);
     let handle: FileHandle;
     try {
       // Opened here, not by the stream, so that a missing file is told apart before any byte is read.

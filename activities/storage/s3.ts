@@ -29,6 +29,7 @@ import {
   type ObjectMetadata,
   type PartUpload,
   type PartUploadRequest,
+  type ReadOptions,
   type UploadRequest,
   type UploadResult,
   partSizeFor,
@@ -145,8 +146,8 @@ export class S3Destination implements Destination {
   }
 
   /**
-   * The body is in memory and verified before the request starts: the provider checks it against our MD5, and
-   * against the SHA-256 the request is signed with.
+   * The body is in memory and verified before the request starts: the provider checks it against our MD5 (when the
+   * caller computed one: state files come with their SHA-256 only), and against the SHA-256 the request is signed with.
    */
   private async putChecked(Key: string, request: UploadRequest, body: Buffer): Promise<UploadResult> {
     const verified = await request.verified;
@@ -157,7 +158,7 @@ export class S3Destination implements Destination {
           Key,
           Body: body,
           ContentLength: body.length,
-          ContentMD5: Buffer.from(verified.md5, 'hex').toString('base64'),
+          ContentMD5: verified.md5 ? Buffer.from(verified.md5, 'hex').toString('base64') : undefined,
           ...this.objectSettings(request.contentType),
           Metadata: toS3Metadata({ ...request.metadata, sha256: verified.sha256 }),
         }),
@@ -411,15 +412,21 @@ export class S3Destination implements Destination {
     return fullKey.slice(this.fullKey('').length);
   }
 
-  async read(key: string, options: { signal?: AbortSignal } = {}): Promise<Readable> {
+  async read(key: string, options: ReadOptions = {}): Promise<Readable> {
     const Key = this.fullKey(key);
+    const { versionId: VersionId } = options;
     let body: Readable;
     try {
-      const res = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key }), { abortSignal: options.signal });
+      // The signal through the call context, not send()'s options: the command's middleware stays cached.
+      const res = await withCallContext({ signal: options.signal }, () =>
+        this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key, VersionId })),
+      );
       body = res.Body as Readable;
     } catch (err) {
-      if (err instanceof NoSuchKey || (err as S3ServiceException).$metadata?.httpStatusCode === 404)
-        throw new ObjectMissingError(this.name, `${Key} does not exist`, { cause: err });
+      if (err instanceof NoSuchKey || (err as S3ServiceException).$metadata?.httpStatusCode === 404) {
+        const what = VersionId ? `version ${VersionId} of ${Key}` : Key;
+        throw new ObjectMissingError(this.name, `${what} does not exist`, { cause: err });
+      }
       throw new DestinationError(this.name, `GET ${Key} failed: ${describeS3Error(err)}`, { cause: err });
     }
     // The SDK's abort ends the request, not necessarily a body already flowing: the signal errors the body too.

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 const repoRoot = resolve(__dirname, '..', '..');
 
 /** Finds a pinned tool in .tools/bin (see scripts/install-tools.sh), then on PATH. */
-export function toolPath(name: 'temporal' | 'minio'): string {
+export function toolPath(name: 'temporal' | 'minio' | 'rclone'): string {
   const local = join(repoRoot, '.tools', 'bin', name);
   if (existsSync(local)) return local;
   for (const dir of (process.env.PATH ?? '').split(':')) {
