@@ -12,9 +12,6 @@ const DRIVE_ROOT = 'drive-root';
 export const MY_DRIVE = 'My Drive';
 export const SHARED_WITH_ME = 'Shared with me';
 
-/** `drive/<account>`: where every key of an account's items lies. */
-export const accountKeyOf = (account: string): string => `drive/${safeSegment(account)}`;
-
 /**
  * Makes a Drive name safe as one key segment, deterministically and reversibly enough to stay unique:
  * `%`, `/`, `\` and control characters are percent-encoded, `.` and `..` never stand alone, and a name
