@@ -108,7 +108,7 @@ export function createCatalogActivities(deps: CatalogActivityDeps) {
       heartbeatWhile(() => oneStateStepAtATime(() => writeDailyDump(deps, { ...input, dumpDir: deps.dumps.dir }))),
     uploadPendingDumps: (input: { runId: string; destination: string }) =>
       heartbeatWhile(() => uploadPendingDumps(deps, { ...input, dumpDir: deps.dumps.dir })),
-    applyDumpRetention: (input: { runId: string; now?: string }) =>
+    applyDumpRetention: (input: { runId: string; now?: string; uploadFailed?: string[] }) =>
       heartbeatWhile(() =>
         oneStateStepAtATime(() =>
           applyDumpRetention(deps, {

@@ -13,6 +13,7 @@ import {
   type BenchMeasurements,
   type StateMeasurements,
   describeDump,
+  describeRestore,
   stateFiguresOf,
   DRIVE_LATENCY_SECONDS,
   allSyncs,
@@ -25,6 +26,7 @@ import {
   writeJson,
 } from './bench/report';
 import { runDumpPhase } from './bench/dumpRun';
+import { restoreVsRclone } from './bench/restoreVsRclone';
 import { runSweepPhase } from './bench/sweepRun';
 import { SCALE, WORKLOADS, type Workload, addLocalFiles, seedDriveLikeTree, seedOneFile, writeLocalFiles } from './bench/workloads';
 
@@ -38,6 +40,7 @@ import { SCALE, WORKLOADS, type Workload, addLocalFiles, seedDriveLikeTree, seed
  *   10k, 100k  10,000 and 100,000 × 20 KB in a Drive-like folder tree to a local directory: time per file as
  *              the Drive grows, and the Temporal dev server's and the worker's memory
  *   dump-200k  a 200,000-file catalog (synthetic rows) dumped to two MinIO buckets, then recovered from them (issue 12)
+ *   restore    about 1 GB of mixed files restored from MinIO, every checksum checked, against rclone copy (issue 12)
  *   sweep      100,000 × 1 KB in the same kind of tree, fully synced to two MinIO buckets, then incremental sweeps
  *              (bench/sweepRun.ts): quiet ones, one after 100 changes of mixed kinds, one after 1,000 (issue 11)
  * Each phase gets a fresh emulated Drive, catalog and worker processes (compiled, as in production). The
@@ -90,7 +93,9 @@ async function synced(stack: BenchStack, phase: Omit<SyncPhase, 'files' | 'bytes
 async function statePhases(stack: BenchStack): Promise<StateMeasurements> {
   const dump = await runDumpPhase(stack.minio, stack.tmp);
   console.log(describeDump(dump));
-  return { dump };
+  const restore = await restoreVsRclone(stack);
+  console.log(describeRestore(restore));
+  return { dump, restore };
 }
 
 async function main() {

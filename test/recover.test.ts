@@ -191,6 +191,25 @@ test('recover refuses a catalog that holds files, and names what to do', async (
   );
 });
 
+// Found by a cold review: two accounts sharing a bucket and prefix would each recover the other's catalog.
+test('recover refuses the dump and the manifest of another account', async () => {
+  const other = {
+    ...config,
+    account: 'someone-else@example.com',
+    catalog: { ...config.catalog, path: join(stack.tmp, 'other', 'catalog.db') },
+  };
+  const destinations = createDestinations(other, { ...process.env, ...stackEnv(stack) });
+  await assert.rejects(recoverCatalog({ config: other, destination: destinations[0]!, destinations, logger: testLogger }), (err: Error) => {
+    assert.match(err.message, /is not a catalog of someone-else@example\.com: it holds the key drive\/me@example\.com\//);
+    return true;
+  });
+  assert.deepEqual(
+    readdirSync(join(stack.tmp, 'other')).filter((n) => n.endsWith('.db')),
+    [],
+    'no catalog installed',
+  );
+});
+
 test('with no dump that verifies, recover rebuilds from the newest manifest, reporting the days it skipped', async () => {
   await runNightlyDump(worker!, config, { workflowId: 'recover-test-dump-2', now: '2026-11-22T02:30:00Z' });
   // The newest dump has a flipped byte, the older one is gone: only the manifests are left to recover from.

@@ -26,7 +26,8 @@ export async function nightlyDump(input: NightlyDumpInput): Promise<NightlyDumpR
     const destinations = await uploadToEveryDestination(await catalog.destinationNames(), (destination) =>
       uploads.uploadPendingDumps({ runId, destination }),
     );
-    const retention = await catalog.applyDumpRetention({ runId, now: input.now });
+    const uploadFailed = Object.keys(destinations).filter((d) => destinations[d]!.status === 'failed');
+    const retention = await catalog.applyDumpRetention({ runId, now: input.now, uploadFailed });
     const { day, catalog: catalogFile, manifest, items, objects } = dump;
     result = { runId, status: uploadStatus(destinations), day, catalog: catalogFile, manifest, items, objects, destinations, retention };
   } catch (err) {

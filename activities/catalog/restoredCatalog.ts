@@ -93,3 +93,11 @@ export function settleRestoredCatalog(catalog: Catalog, input: { reason: string;
     return running;
   })();
 }
+
+/** A key the catalog holds outside `drive/<account>/`: a catalog of another account, or undefined. */
+export function keyOutsideAccount(catalog: Catalog, accountKey: string): string | undefined {
+  const row = catalog.db
+    .prepare('SELECT key FROM object_keys WHERE substr(key, 1, length(?)) != ? LIMIT 1')
+    .get(`${accountKey}/`, `${accountKey}/`) as { key: string } | undefined;
+  return row?.key;
+}

@@ -8,7 +8,7 @@ import { type CatalogCounts, type RecordedRun, catalogCounts, namesVersion, reco
 import type { Destination } from '../storage/destination';
 import { checkCatalogCopy } from './dailyDump';
 import { DUMP_FILES, dailyKey } from './dumpLayout';
-import { downloadVerified, gunzipFile, listDumpDays } from './remoteDumps';
+import { downloadVerified, gunzipFile, newestDumpDay } from './remoteDumps';
 import { prepareRestoredCopy } from './restoredCopy';
 import type { AdoptionCounts, StoredObjectAdoptionDeps } from './adoptStoredObjects';
 
@@ -161,8 +161,9 @@ export async function restoreCatalog(deps: CatalogRestoreDeps, input: { date?: s
   } finally {
     live.close();
   }
-  const day = input.date ?? (await listDumpDays(destination))[0];
-  if (!day) throw new Error(`${destination.name} holds no daily dump under ${destination.fullKey('state/daily/')}`);
+  const day = input.date ?? (await newestDumpDay(destination));
+  if (!day)
+    throw new Error(`${destination.name} holds no whole daily dump (catalog and checksum) under ${destination.fullKey('state/daily/')}`);
   const key = destination.fullKey(dailyKey(day, DUMP_FILES.catalog));
   const work = await mkdtemp(join(dirname(catalogPath), '.catalog-restore-'));
   const log = { destination: destination.name, day, key };

@@ -3,18 +3,19 @@ import { join } from 'node:path';
 import type { DumpRetention } from '../../common/types';
 import type { Logger } from '../../common/logger';
 import type { Destination } from '../storage/destination';
-import { DAILY_PREFIX, DUMP_FILES, dayBefore, isDumpDay, utcDay } from './dumpLayout';
+import { DAILY_PREFIX, DUMP_FILES, DUMP_FILE_NAMES, dayBefore, isDumpDay, utcDay } from './dumpLayout';
 import { describeLocalDump, dumpMarks, localDumpDays } from './dumpUploads';
 
 /**
  * Keeps the newest `keepLocal` dumps in the local directory, and older ones only while some destination lacks a
  * verified copy (copy, check, then delete). On each destination, deletes the `state/daily/<day>/` folders older
- * than `keepRemoteDays`, but never its newest day: dumps that stopped for a while leave the last one standing.
+ * than `keepRemoteDays`, but never its newest whole day (all four files), nor any day of a destination this run could
+ * not upload to: dumps that stopped for a while, or a dump cut short, leave the last whole one standing.
  * A destination that is down is reported and skipped; its old days go on a later night.
  */
 export async function applyDumpRetention(
   deps: { destinations: Destination[]; logger: Logger },
-  input: { runId: string; dumpDir: string; keepLocal: number; keepRemoteDays: number; now?: string },
+  input: { runId: string; dumpDir: string; keepLocal: number; keepRemoteDays: number; now?: string; uploadFailed?: string[] },
 ): Promise<DumpRetention> {
   const retention: DumpRetention = { localDeleted: [], localKeptUnverified: [], remoteDeleted: {}, unreachable: [] };
   const names = deps.destinations.map((d) => d.name);
@@ -31,12 +32,19 @@ export async function applyDumpRetention(
   }
   const oldestKept = dayBefore(utcDay(new Date(input.now ?? Date.now())), input.keepRemoteDays - 1);
   for (const destination of deps.destinations) {
+    // A destination this run could not upload to keeps every day it has: its newest may be older than the retention.
+    if (input.uploadFailed?.includes(destination.name)) continue;
     try {
-      const days = (await destination.listFolders(DAILY_PREFIX))
-        .map((folder) => folder.slice(DAILY_PREFIX.length, -1))
-        .filter(isDumpDay)
-        .sort();
-      const expired = days.slice(0, -1).filter((day) => day < oldestKept);
+      const files = new Map<string, Set<string>>();
+      for await (const { key } of destination.list(DAILY_PREFIX)) {
+        const [day, file] = key.slice(DAILY_PREFIX.length).split('/');
+        if (!day || !file || !isDumpDay(day)) continue;
+        files.set(day, (files.get(day) ?? new Set()).add(file));
+      }
+      const days = [...files.keys()].sort();
+      // The newest whole day is never deleted: a newer folder may hold a dump cut short.
+      const newestWhole = days.filter((day) => DUMP_FILE_NAMES.every((f) => files.get(day)!.has(f))).at(-1);
+      const expired = days.filter((day) => day < oldestKept && day !== newestWhole);
       for (const day of expired) await destination.deleteUnder(`${DAILY_PREFIX}${day}/`);
       if (expired.length) retention.remoteDeleted[destination.name] = expired;
     } catch (err) {

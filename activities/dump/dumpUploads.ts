@@ -67,6 +67,9 @@ export async function uploadPendingDumps(
       const files = await describeLocalDump(dayDir);
       const catalogSha256 = files.get(DUMP_FILES.catalog)!.sha256;
       if (marks.isVerified(day, destination.name, catalogSha256)) continue;
+      // A day the destination may hold from an earlier dump of that day loses its checksums first: cut short, the
+      // day is then incomplete (retention and recovery pass it by), never a new catalog beside an old checksum.
+      for (const name of [DUMP_FILES.catalogSha256, DUMP_FILES.manifestSha256]) await destination.delete(dailyKey(day, name));
       for (const name of DUMP_FILE_NAMES) {
         const expected = files.get(name)!;
         await uploadStateFile(destination, {

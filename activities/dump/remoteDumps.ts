@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { type Destination, ObjectMissingError } from '../storage/destination';
-import { DAILY_PREFIX, dailyKey, isDumpDay, sha256FromLine } from './dumpLayout';
+import { DAILY_PREFIX, DUMP_FILES, dailyKey, isDumpDay, sha256FromLine } from './dumpLayout';
 import { type WrittenFile, hashingPassThrough } from './manifestFile';
 import { StateObjectMismatchError } from './stateObjects';
 
@@ -15,6 +15,18 @@ export async function listDumpDays(destination: Destination): Promise<string[]> 
     .filter(isDumpDay)
     .sort()
     .reverse();
+}
+
+/** The newest day whose dump and checksum are both on the destination: a newer day may hold an upload cut short. */
+export async function newestDumpDay(destination: Destination): Promise<string | undefined> {
+  for (const day of await listDumpDays(destination)) {
+    const [dump, checksum] = await Promise.all([
+      destination.head(dailyKey(day, DUMP_FILES.catalog)),
+      destination.head(dailyKey(day, DUMP_FILES.catalogSha256)),
+    ]);
+    if (dump && checksum) return day;
+  }
+  return undefined;
 }
 
 /** A state object that cannot be used: missing, unreadable, or its `.sha256` line is not one. */

@@ -1,10 +1,12 @@
 import Database from 'better-sqlite3';
 import { Catalog } from '../catalog/catalog';
+import { accountKeyOf } from '../catalog/objectKeys';
 import {
   type CatalogCounts,
   LATEST_SCHEMA_VERSION,
   type RecordedRun,
   catalogCounts,
+  keyOutsideAccount,
   peekCatalogFile,
   settleRestoredCatalog,
 } from '../catalog/restoredCatalog';
@@ -41,6 +43,11 @@ export async function prepareRestoredCopy(
   const copy = Catalog.open(path);
   try {
     checkCatalogCopy(copy.db, `${input.what}, migrated`);
+    // Dumps of two accounts sharing a bucket and prefix would replace each other: never install another's catalog.
+    const foreign = keyOutsideAccount(copy, accountKeyOf(adoption.account));
+    if (foreign !== undefined) {
+      throw new Error(`${input.what} is not a catalog of ${adoption.account}: it holds the key ${foreign}`);
+    }
     const runsClosed = settleRestoredCatalog(copy, {
       reason: `recorded as running in the dump of ${input.day}; closed when the catalog was restored from it`,
       aboveNamesVersion: input.aboveNamesVersion,

@@ -40,10 +40,9 @@ function writeNew(path: string, chunks: Buffer[]): void {
 }
 
 /**
- * Gives a checked partial file its final name. `replace` (--overwrite, or a folder this restore made, which nobody
- * else writes): one rename, over whatever is there. Otherwise a hard link makes the name only if nothing holds it (a
- * file that appeared meanwhile is left alone), then the partial name goes; where the filesystem has no hard links, a
- * look and a rename do. False when the name was taken. With `data`, the partial file is first written with it.
+ * Gives a checked partial file its final name. `replace` (--overwrite): one rename, over whatever is there. Otherwise
+ * a hard link makes the name only if nothing holds it (a file that appeared meanwhile is left alone), then the partial
+ * name goes; where the filesystem has no hard links, a look and a rename do. False when the name was taken. With `data`, the partial file is first written with it.
  */
 export function placeFile(partial: string, finalPath: string, replace: boolean, data?: Buffer[]): boolean {
   if (data) writeNew(partial, data);

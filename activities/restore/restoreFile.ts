@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -70,7 +70,7 @@ export async function restoreFile(ctx: RestoreFileContext, object: SelectedObjec
     problem: { key: object.key, path: object.path, kind, reason },
   });
   let segments: string[];
-  let folder: { path: string; made: boolean };
+  let folder: string;
   try {
     segments = targetSegments(object.key, ctx.accountKey);
     folder = await ctx.target.folder(segments.slice(0, -1));
@@ -79,17 +79,24 @@ export async function restoreFile(ctx: RestoreFileContext, object: SelectedObjec
     return failed('unwritable', `cannot make its folder: ${(err as Error).message}`);
   }
   if (!object.sha256) return failed('unchecked', 'no SHA-256 was recorded for this object, so its bytes cannot be checked');
-  const finalPath = join(folder.path, segments.at(-1)!);
-  const partial = join(folder.path, partialName(ctx.restoreId, object.key, ctx.attempt));
-  // A folder this restore made holds no file it did not write: no name to look for, nothing to keep from a rename.
-  const replace = ctx.overwrite || folder.made;
+  const finalPath = join(folder, segments.at(-1)!);
+  const partial = join(folder, partialName(ctx.restoreId, object.key, ctx.attempt));
+  const replace = ctx.overwrite;
+  // The folder was checked when first met; something may have put a link in its place since: check it again, before
+  // writing into it and before naming the file, so nothing is ever written outside the target.
+  const stillInside = () => {
+    if (realpathSync(folder) !== folder) {
+      throw new FileProblem('unsafe', `${folder} no longer leads where it did when checked (replaced by a link?)`);
+    }
+  };
   try {
-    for (let earlier = 1; earlier < ctx.attempt; earlier++)
-      removeIfThere(join(folder.path, partialName(ctx.restoreId, object.key, earlier)));
+    stillInside();
+    for (let earlier = 1; earlier < ctx.attempt; earlier++) removeIfThere(join(folder, partialName(ctx.restoreId, object.key, earlier)));
     if (!replace && exists(finalPath)) return { kind: 'skipped-existing' };
     const small = object.size !== null && object.size <= WHOLE_READ_MAX_BYTES;
     const data = small ? await readWhole(ctx, object) : undefined;
     if (!data) await streamInto(ctx, object, partial);
+    stillInside();
     if (placeFile(partial, finalPath, replace, data)) return { kind: 'restored', bytes: object.size ?? 0 };
     removeIfThere(partial);
     return { kind: 'skipped-existing' };

@@ -34,7 +34,7 @@ const EEXIST = (err: unknown) => (err as NodeJS.ErrnoException).code === 'EEXIST
  */
 export class RestoreTarget {
   /** Folders already checked, by their path below the target. */
-  private readonly checked = new Map<string, { path: string; made: boolean }>();
+  private readonly checked = new Map<string, string>();
 
   private constructor(
     /** The target as given. */
@@ -51,26 +51,23 @@ export class RestoreTarget {
   }
 
   /**
-   * The resolved path of the folder `segments` below the target, made if missing, and whether this target made it (so
-   * it held no file before this restore); throws UnsafeTargetError if it leads out of the target.
+   * The resolved path of the folder `segments` below the target, made if missing; throws UnsafeTargetError if it leads
+   * out of the target. Checked once per restore page: the caller checks it again before it writes there.
    */
-  async folder(segments: string[]): Promise<{ path: string; made: boolean }> {
+  async folder(segments: string[]): Promise<string> {
     let path = this.real;
-    let made = false;
     for (let i = 0; i < segments.length; i++) {
       const below = segments.slice(0, i + 1).join('/');
       const cached = this.checked.get(below);
       if (cached) {
-        ({ path, made } = cached);
+        path = cached;
         continue;
       }
       const wanted = join(path, segments[i]);
       try {
         await mkdir(wanted);
-        made = true;
       } catch (err) {
         if (!EEXIST(err)) throw err;
-        made = false;
       }
       let resolved: string;
       try {
@@ -83,9 +80,9 @@ export class RestoreTarget {
       if (!resolved.startsWith(this.real.endsWith(sep) ? this.real : this.real + sep)) {
         throw new UnsafeTargetError(`${join(this.dir, below)} leads outside the target directory, to ${resolved}`);
       }
-      this.checked.set(below, { path: resolved, made });
+      this.checked.set(below, resolved);
       path = resolved;
     }
-    return { path, made: segments.length > 0 && made };
+    return path;
   }
 }

@@ -4,6 +4,7 @@ import { type RunHistory, largestHistory } from './histories';
 import { mib } from './measurements';
 import type { DumpMeasurements } from './dumpRun';
 import type { RcloneReference } from './reference';
+import type { RestoreVsRclone } from './restoreVsRclone';
 import { type SweepMeasurements, type SweepRun, medianQuietSweep } from './sweepRun';
 import { type ChangeMix, changeCount } from './sweepChanges';
 
@@ -23,6 +24,7 @@ export interface BenchMeasurements {
 /** Issue 12: the dump and recovery of a 200,000-file catalog. */
 export interface StateMeasurements {
   dump: DumpMeasurements;
+  restore: RestoreVsRclone;
 }
 
 /** Drive's answer time the latency phases emulate, in seconds. */
@@ -43,6 +45,7 @@ const TARGETS = {
   sweep_idle_seconds: { atMost: 2 },
   sweep_idle_drive_calls_per_drive: { atMost: 2 },
   sweep_1000_vs_100: { atMost: 12 },
+  restore_vs_rclone: { atLeast: 0.8 },
 } satisfies Record<string, Target>;
 
 const STATE_FIGURES = [
@@ -112,14 +115,25 @@ export function figuresOf(m: BenchMeasurements): Figures {
 }
 
 /** The state phases' figures, by the names issue 12 gives them. */
-export function stateFiguresOf(m: StateMeasurements): Record<(typeof STATE_FIGURES)[number], number> {
+export function stateFiguresOf(m: StateMeasurements): Record<(typeof STATE_FIGURES)[number] | 'restore_vs_rclone', number> {
   return {
+    restore_vs_rclone: m.restore.restore_vs_rclone,
     dump_seconds_200k: m.dump.dumpSeconds,
     dump_mb_200k: (m.dump.dumpBytes + m.dump.manifestBytes) / 1e6,
     dump_vs_copy_and_gzip: m.dump.dumpSeconds / m.dump.referenceSeconds,
     recover_seconds_200k: m.dump.recoverSeconds,
     recover_from_manifest_seconds_200k: m.dump.recoverFromManifestSeconds,
   };
+}
+
+/** The restore phase's line. */
+export function describeRestore(r: RestoreVsRclone): string {
+  const rclone = r.rcloneRuns.map((run) => `--transfers ${run.transfers}: ${run.seconds.toFixed(1)} s`).join(', ');
+  return (
+    `${'restore'.padEnd(10)} ${r.files} files, ${(r.bytes / 1e6).toFixed(0)} MB from MinIO to a directory, every SHA-256 checked: ` +
+    `${r.restoreSeconds.toFixed(1)} s, ${r.restoreMBps.toFixed(1)} MB/s; rclone copy ${r.rcloneMBps.toFixed(1)} MB/s (${rclone}); ` +
+    `ratio ${r.restore_vs_rclone.toFixed(2)}`
+  );
 }
 
 /** The dump phase's lines. */
