@@ -32,3 +32,16 @@ export const transferActivities = (heartbeatTimeout: ActivityOptions['heartbeatT
     heartbeatTimeout,
     retry: { initialInterval: '1 second', maximumInterval: '5 minutes', maximumAttempts },
   });
+
+/**
+ * A page that streams up to a gigabyte, or one object of any size (deep verification, restore): a dead worker or a
+ * hung disk is noticed by the missing heartbeat, not by the long timeout, and the page is done again.
+ */
+export const catalogPageActivities = (taskQueue: string) =>
+  proxyActivities<CatalogActivities>({
+    taskQueue,
+    startToCloseTimeout: '12 hours',
+    heartbeatTimeout: '1 minute',
+    scheduleToCloseTimeout: '1 day',
+    retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 10 },
+  });

@@ -1,5 +1,6 @@
 import { continueAsNew, defineQuery, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { CatalogActivities } from '../activities';
+import { catalogPageActivities } from './activityProxies';
 import { TASK_QUEUES } from '../common/taskQueues';
 import {
   type DeepVerifyCounts,
@@ -49,19 +50,6 @@ const planning = (taskQueue: string) =>
     retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 20 },
   });
 
-/**
- * A page streams up to a gigabyte, or one object of any size: a dead worker or a hung disk is noticed by the
- * missing heartbeat, not by the long timeout, and the page is read again from its start.
- */
-const reading = (taskQueue: string) =>
-  proxyActivities<CatalogActivities>({
-    taskQueue,
-    startToCloseTimeout: '12 hours',
-    heartbeatTimeout: '1 minute',
-    scheduleToCloseTimeout: '1 day',
-    retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 10 },
-  });
-
 const GiB = 1024 ** 3;
 
 /**
@@ -75,7 +63,7 @@ const GiB = 1024 ** 3;
 export async function deepVerify(input: DeepVerifyInput): Promise<DeepVerifySummary> {
   const { workflowId } = workflowInfo();
   const catalogQueue = input.catalogTaskQueue ?? TASK_QUEUES.catalog;
-  const pages = reading(catalogQueue);
+  const pages = catalogPageActivities(catalogQueue);
   const pageObjects = input.pageObjects ?? 500;
   const pageBytes = input.pageBytes ?? GiB;
   let plan = input.resume?.plan;

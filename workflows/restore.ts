@@ -1,5 +1,6 @@
 import { continueAsNew, defineQuery, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { CatalogActivities } from '../activities';
+import { catalogActivities, catalogPageActivities } from './activityProxies';
 import {
   RESTORE_PROBLEMS_LISTED,
   type RestoreCounts,
@@ -38,27 +39,6 @@ const planning = (taskQueue: string) =>
     heartbeatTimeout: '1 minute',
     scheduleToCloseTimeout: '1 day',
     retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 10 },
-  });
-
-/**
- * A page streams up to a few hundred MiB, or one file of any size: a dead worker or a hung disk is noticed by the
- * missing heartbeat, not by the long timeout, and the page is restored again.
- */
-const restoring = (taskQueue: string) =>
-  proxyActivities<CatalogActivities>({
-    taskQueue,
-    startToCloseTimeout: '12 hours',
-    heartbeatTimeout: '1 minute',
-    scheduleToCloseTimeout: '1 day',
-    retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 10 },
-  });
-
-const cleaning = (taskQueue: string) =>
-  proxyActivities<CatalogActivities>({
-    taskQueue,
-    startToCloseTimeout: '1 minute',
-    scheduleToCloseTimeout: '1 hour',
-    retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 20 },
   });
 
 const MiB = 1024 * 1024;
@@ -103,7 +83,7 @@ function details(input: RestoreInput, progress: RestoreProgress): string {
 export async function restore(input: RestoreInput): Promise<RestoreSummary> {
   const { workflowId } = workflowInfo();
   const catalogQueue = input.catalogTaskQueue ?? TASK_QUEUES.catalog;
-  const pages = restoring(catalogQueue);
+  const pages = catalogPageActivities(catalogQueue);
   const request: RestoreRequest = { from: input.from, to: input.to, path: input.path, at: input.at, overwrite: input.overwrite ?? false };
   const pagesInFlight = Math.max(1, input.pagesInFlight ?? 2);
   const concurrency = Math.max(1, Math.ceil((input.concurrency ?? 8) / pagesInFlight));
@@ -155,6 +135,6 @@ export async function restore(input: RestoreInput): Promise<RestoreSummary> {
     await Promise.race(inFlight.values());
     draining ||= workflowInfo().continueAsNewSuggested;
   }
-  await cleaning(catalogQueue).finishRestore({ restoreId: workflowId });
+  await catalogActivities(catalogQueue, '1 minute').finishRestore({ restoreId: workflowId });
   return { workflowId, request, ...restoreProgress(plan, counts, problems, lastAt), plan };
 }
