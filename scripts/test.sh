@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# npm test: type-check, check format and lint (Biome), run every test file (one at a time: each starts its own servers), then make sure
+# npm test: install what is missing, type-check, check format and lint (Biome), run every test file (one at a time: each starts its own servers), then make sure
 # no server a test started is still running.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# A fresh clone: a maintained Node, node_modules and the pinned tools are installed first.
+# shellcheck source=scripts/setup.sh
+source scripts/setup.sh || { echo "test: setup failed" >&2; exit 1; }
 
 npx tsc --noEmit -p . || { echo "test: type check failed" >&2; exit 1; }
 npx biome ci --colors=off . || { echo "test: format or lint check failed (npx biome check --write . fixes the format)" >&2; exit 1; }
