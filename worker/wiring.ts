@@ -27,12 +27,7 @@ export interface SharedDeps {
   metrics: Metrics;
 }
 
-export function wireSharedDeps(
-  config: Config,
-  logger: Logger,
-  env: NodeJS.ProcessEnv = process.env,
-  metrics = new Metrics(),
-): SharedDeps {
+export function wireSharedDeps(config: Config, logger: Logger, env: NodeJS.ProcessEnv = process.env, metrics = new Metrics()): SharedDeps {
   const auth = createOAuthClient({
     clientId: config.google.clientId,
     clientSecret: secretFromEnv(config.google.clientSecretEnv, env),
