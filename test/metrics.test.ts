@@ -1,21 +1,24 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Client, Connection } from '@temporalio/client';
 import { after, before, test } from 'node:test';
 import { register as globalRegistry } from 'prom-client';
 import { startFullSync } from '../api/fullSyncRuns';
 import { startSweep } from '../api/sweepRuns';
 import { type Config, ConfigError, hostAndPort, parseConfig } from '../common/config';
 import type { FullSyncSummary } from '../common/types';
+import { stopTied } from '../scripts/launchers/tiedProcess';
+import { startWorkerProcess } from '../scripts/launchers/workerProcess';
 import type { IncrementalSweepSummary } from '../workflows';
 import { type MetricsServer, serveMetrics } from '../worker/metricsServer';
 import { generatedContent } from './drive-emulator/content';
 import type { EmuFile } from './drive-emulator/store';
 import { type Scrape, scrape } from './support/metrics';
-import { type Stack, startStack } from './support/stack';
-import { type RunningWorker, stackConfig, startTestWorker } from './support/worker';
+import { type Stack, recordProcessGroups, startStack } from './support/stack';
+import { type RunningWorker, stackConfig, stackEnv, startTestWorker } from './support/worker';
 
 // Issue 13, section 6: Prometheus metrics of a worker, scraped over HTTP as Prometheus would.
 let stack: Stack;
@@ -23,6 +26,8 @@ let worker: RunningWorker;
 let config: Config;
 let server: MetricsServer;
 let runs = 0;
+/** The last test stops the in-process worker, so a worker process is the only one serving the queues. */
+let workerStopped = false;
 const DESTINATIONS = ['aws', 'eu', 'nas'] as const;
 const MIB = 1024 * 1024;
 const downloadOf = (f: EmuFile) => `GET /drive/v3/files/${f.id}\\?.*alt=media`;
@@ -37,7 +42,7 @@ before(async () => {
 
 after(async () => {
   await server?.close();
-  await worker?.stop();
+  if (!workerStopped) await worker?.stop();
   await stack?.stop();
 });
 
@@ -217,5 +222,36 @@ test('metrics.listen takes host:port, off when unset, and names the key when it 
         return true;
       },
     );
+  }
+});
+
+test('a worker process serves its own metrics on metrics.listen, and counts what it transfers', async () => {
+  await worker.stop();
+  workerStopped = true;
+  const configPath = join(stack.tmp, 'config.json');
+  writeFileSync(configPath, JSON.stringify(config));
+  const child = await startWorkerProcess(configPath, stackEnv(stack));
+  recordProcessGroups([child.pid]);
+  const client = new Client({ connection: await Connection.connect({ address: stack.temporal!.address }) });
+  try {
+    const listening = child.startupLog.match(/^\{.*"event":"worker\.metrics_listening".*\}$/m);
+    assert.ok(listening, `the worker says where it serves metrics:\n${child.startupLog}`);
+    const { url } = JSON.parse(listening[0]) as { url: string };
+    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+    await stack.emulator!.store.addFile({ name: 'via-process.bin', content: generatedContent(7_777, 30) });
+    const started = Date.now();
+    const summary = await (await startFullSync(client, config, `metrics-full-${++runs}`)).result();
+    assert.deepEqual([summary.filesSynced, summary.filesFailed], [1, 0]);
+    const { status, scrape: m } = await scrape(url);
+    assert.equal(status, 200);
+    for (const destination of DESTINATIONS) {
+      assert.equal(m.value('drive_vault_files_transferred_total', { destination }), 1, destination);
+      assert.equal(m.value('drive_vault_bytes_transferred_total', { destination }), 7_777, destination);
+    }
+    assert.ok(m.sum('drive_vault_drive_requests_total') > 0, 'its Drive requests');
+    assert.ok(m.value('drive_vault_last_success_timestamp_seconds', { kind: 'full-sync' })! >= seconds(started), 'read from the catalog');
+  } finally {
+    await client.connection.close();
+    await stopTied(child);
   }
 });
