@@ -22,7 +22,7 @@ import { beginChangeTracking, beginSweep } from './sweep/beginSweep';
 import { applyRollupRetention, uploadPendingRollups, writeWeeklyRollup } from './rollup/weeklyRollup';
 import { DriveSlots } from './transfer/driveSlots';
 import { applyPlaceChecksPage } from './transfer/placeObjects';
-import { transferBatch } from './transfer/transferBatch';
+import { type TransferMetrics, transferBatch } from './transfer/transferBatch';
 import { type DeepVerifyPageInput, beginDeepVerify, deepVerifyPage } from './verify/deepVerify';
 import { auditObjectsPage, planAudit, verifyObjectsPage } from './verify/headObjects';
 
@@ -143,6 +143,8 @@ export interface TransferActivityDeps {
   concurrency: number;
   resumableMinBytes: number;
   stallTimeoutMs: number;
+  /** Counts the files and bytes written, and the files given up, per destination. */
+  metrics?: TransferMetrics;
 }
 
 /** Stateless streaming activities for the transfer task queue: any number of workers on any hosts. */

@@ -45,6 +45,19 @@ const localDestination = z
   })
   .strict();
 
+/** `host:port` (an IPv6 host in brackets), port 0 for any free one. */
+const LISTEN_ADDRESS = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+const listenAddress = z
+  .string()
+  .regex(LISTEN_ADDRESS, 'host:port, such as 127.0.0.1:9464 or [::1]:9464')
+  .refine((v) => Number(v.match(LISTEN_ADDRESS)?.[2]) <= 65535, 'a port from 0 to 65535');
+
+/** The host and port of a validated listen address (`[::1]:9464` gives `::1`). */
+export function hostAndPort(listen: string): { host: string; port: number } {
+  const [, host, port] = listen.match(LISTEN_ADDRESS)!;
+  return { host: host.replace(/^\[(.*)\]$/, '$1'), port: Number(port) };
+}
+
 /** A zod check from a function that says what is wrong with a value, or nothing. */
 const problemCheck =
   (problem: (value: string) => string | undefined) =>
@@ -199,6 +212,16 @@ export const configSchema = z
         sweep: scheduleTimes.prefault({ every: '5m' }),
         nightlyDump: scheduleTimes.prefault({ cron: '30 2 * * *' }),
         weeklyRollup: scheduleTimes.prefault({ cron: '45 3 * * SUN' }),
+      })
+      .strict()
+      .prefault({}),
+    metrics: z
+      .object({
+        /**
+         * Where a worker serves Prometheus metrics at `/metrics` (its transfers, Drive requests and catalog gauges);
+         * unset, it serves none. Unauthenticated: keep it on loopback or a network only the scraper reaches.
+         */
+        listen: listenAddress.optional(),
       })
       .strict()
       .prefault({}),

@@ -239,4 +239,9 @@ export const migrations: Array<{ version: number; name: string; sql: string }> =
       CREATE TABLE maintenance (task TEXT PRIMARY KEY, last_done_on TEXT NOT NULL);
     `,
   },
+  {
+    version: 12,
+    name: 'runs found by kind and outcome, so the last completed run of each kind is one index lookup (read at every metrics scrape)',
+    sql: `CREATE INDEX runs_by_kind_status ON runs(kind, status, ended_at);`,
+  },
 ];

@@ -4,7 +4,8 @@ import type { Catalog } from './catalog';
 import { promoteStagedTokens } from './changeTokens';
 import { countPending, countSkipped } from './syncQueue';
 
-export type RunKind = 'full-sync' | 'incremental-sweep' | 'nightly-dump' | 'weekly-rollup' | 'restore' | 'listing';
+export const RUN_KINDS = ['full-sync', 'incremental-sweep', 'nightly-dump', 'weekly-rollup', 'restore', 'listing'] as const;
+export type RunKind = (typeof RUN_KINDS)[number];
 
 /**
  * Records a run's start; starting the same run again (after continue-as-new or a retry) keeps the first start.
