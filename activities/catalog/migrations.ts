@@ -239,4 +239,29 @@ export const migrations: Array<{ version: number; name: string; sql: string }> =
       CREATE TABLE maintenance (task TEXT PRIMARY KEY, last_done_on TEXT NOT NULL);
     `,
   },
+  // Version 12 is taken by another change of issue 13.
+  {
+    version: 13,
+    name: "notifications: each destination's health and the state last notified, and the notices each channel got",
+    sql: `
+      -- healthy or degraded as the last run that reached (or failed to reach) it found; notified_state is what people were
+      -- last told, so a turn is sent once, and sent by a later run when its notice could not be delivered.
+      CREATE TABLE destination_health (
+        destination TEXT PRIMARY KEY,
+        state TEXT NOT NULL CHECK (state IN ('healthy', 'degraded')),
+        since TEXT NOT NULL,
+        reason TEXT,
+        run_id TEXT NOT NULL,
+        notified_state TEXT NOT NULL DEFAULT 'healthy' CHECK (notified_state IN ('healthy', 'degraded'))
+      );
+      -- A notice (its id names the run and what it says) delivered on a channel: a retry sends it only where it is missing.
+      CREATE TABLE notices_sent (
+        notice TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        sent_at TEXT NOT NULL,
+        PRIMARY KEY (notice, channel)
+      );
+      CREATE INDEX notices_sent_at ON notices_sent(sent_at);
+    `,
+  },
 ];
