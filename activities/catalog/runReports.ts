@@ -39,13 +39,14 @@ export function runRecord(catalog: Catalog, runId: string): RunRecord | undefine
  */
 export function syncRunEvidence(catalog: Catalog, runId: string): Record<string, HealthEvidence> {
   const summary = (runRecord(catalog, runId)?.summary ?? {}) as Partial<FullSyncSummary>;
-  // The message of each destination's latest failure: SQLite takes bare columns from the row max() picks.
+  // A file's failure carries the first error of its try on every destination it missed: only a message that names
+  // the destination (a DestinationError starts with its name) says why that one failed.
   const refused = catalog.db
     .prepare(
-      `SELECT destination, count(*) AS files, message, max(last_failed_at) AS at FROM failures
-       WHERE run_id = ? AND reason = ? AND destination IS NOT NULL GROUP BY destination`,
+      `SELECT destination, count(*) AS files, max(CASE WHEN message LIKE destination || ': %' THEN message END) AS message
+       FROM failures WHERE run_id = ? AND reason = ? AND destination IS NOT NULL GROUP BY destination`,
     )
-    .all(runId, DESTINATION_ERROR) as Array<{ destination: string; files: number; message: string }>;
+    .all(runId, DESTINATION_ERROR) as Array<{ destination: string; files: number; message: string | null }>;
   const evidence: Record<string, HealthEvidence> = {};
   for (const [destination, objects] of Object.entries(summary.verified ?? {})) {
     if (objects > 0) evidence[destination] = { state: 'healthy' };
@@ -54,7 +55,8 @@ export function syncRunEvidence(catalog: Catalog, runId: string): Record<string,
     if (objects > 0) evidence[destination] = { state: 'degraded', reason: `${objects} object(s) could not be checked` };
   }
   for (const r of refused) {
-    evidence[r.destination] = { state: 'degraded', reason: `${r.files} file(s) could not be written: ${r.message}` };
+    const why = r.message ? `: ${r.message.slice(r.destination.length + 2)}` : '';
+    evidence[r.destination] = { state: 'degraded', reason: `${r.files} file(s) could not be written${why}` };
   }
   return evidence;
 }
