@@ -242,7 +242,7 @@ export const migrations: Array<{ version: number; name: string; sql: string }> =
   // Version 12 is taken by another change of issue 13.
   {
     version: 13,
-    name: "notifications: each destination's health and the state last notified, and the notices each channel got",
+    name: "notifications: each destination's health and the state last notified, the notices each channel got, failures by run",
     sql: `
       -- healthy or degraded as the last run that reached (or failed to reach) it found; notified_state is what people were
       -- last told, so a turn is sent once, and sent by a later run when its notice could not be delivered.
@@ -262,6 +262,8 @@ export const migrations: Array<{ version: number; name: string; sql: string }> =
         PRIMARY KEY (notice, channel)
       );
       CREATE INDEX notices_sent_at ON notices_sent(sent_at);
+      -- Each run's end reads the failures it recorded.
+      CREATE INDEX failures_by_run ON failures(run_id);
     `,
   },
 ];
