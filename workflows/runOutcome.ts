@@ -3,6 +3,8 @@ import {
   ChildWorkflowFailure,
   ContinueAsNew,
   TemporalFailure,
+  TerminatedFailure,
+  TimeoutFailure,
   isCancellation,
   log,
   patched,
@@ -47,6 +49,13 @@ export function finalFailureReason(err: unknown): string {
   return path.length ? `${message} (in ${path.join(' › ')})` : message;
 }
 
+/** A child run that failed by itself told its failure; one terminated or timed out ran no code to tell it. */
+function toldByChild(err: unknown): boolean {
+  if (!(err instanceof ChildWorkflowFailure) || !TELLING_WORKFLOWS.has(err.workflowType)) return false;
+  const { cause } = err;
+  return !(cause instanceof TerminatedFailure || cause instanceof TimeoutFailure);
+}
+
 export type RunKind = RunOutcomeReport['kind'];
 /** Tells what the run found at its end (a dump or rollup that could not do its job: its failure); never throws. */
 export type TellOutcome = (report: Pick<RunOutcomeReport, 'failure' | 'destinations' | 'dailySummary'>) => Promise<void>;
@@ -74,8 +83,7 @@ export async function tellingOutcome<T>(
     return await body(report);
   } catch (err) {
     if (err instanceof ContinueAsNew || isCancellation(err)) throw err;
-    const notified = err instanceof ChildWorkflowFailure && TELLING_WORKFLOWS.has(err.workflowType);
-    await report({ failure: { reason: finalFailureReason(err), notified } });
+    await report({ failure: { reason: finalFailureReason(err), notified: toldByChild(err) } });
     throw err;
   }
 }
