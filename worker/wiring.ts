@@ -5,8 +5,10 @@ import { catalogReadings } from '../activities/catalog/metricReadings';
 import { createDriveClient, createOAuthClient } from '../activities/drive/client';
 import { DrivePacer } from '../activities/drive/pacer';
 import { localDumpDir } from '../activities/dump/dumpLayout';
+import { createNotifications } from '../activities/notify/channels';
 import type { Destination } from '../activities/storage/destination';
 import { createDestinations } from '../activities/storage/createDestinations';
+import { webUiLink } from '../api/fullSyncRuns';
 import { type Config, secretFromEnv } from '../common/config';
 import type { Logger } from '../common/logger';
 import { Metrics } from '../common/metrics';
@@ -52,8 +54,12 @@ export function wireTransferPart(config: Config, deps: SharedDeps) {
   return { activities, maxTaskQueueActivitiesPerSecond: config.transfer.maxTaskQueueActivitiesPerSecond };
 }
 
-/** The catalog host's part of a worker: the SQLite file it owns (opened, and migrated, here), its activities and queue. */
-export function wireCatalogPart(config: Config, deps: SharedDeps) {
+/**
+ * The catalog host's part of a worker: the SQLite file it owns (opened, and migrated, here), its activities and queue, and
+ * the notification channels (their secrets from `env`).
+ */
+export function wireCatalogPart(config: Config, deps: SharedDeps, env: NodeJS.ProcessEnv = process.env) {
+  const notifications = createNotifications(config.notifications, (workflowId) => webUiLink(config, workflowId), env);
   const catalog = Catalog.open(config.catalog.path);
   deps.metrics.watchCatalog(catalogReadings(catalog));
   const activities = createCatalogActivities({
@@ -64,6 +70,7 @@ export function wireCatalogPart(config: Config, deps: SharedDeps) {
     includeSharedWithMe: config.scope.sharedWithMe,
     scopeRules: { exclude: config.scope.exclude, maxFileSizeBytes: config.scope.maxFileSizeBytes },
     dumps: { dir: localDumpDir(config), ...config.dumps },
+    notifications,
   });
   return { catalog, activities, taskQueue: catalogTaskQueue(config.catalog.hostId) };
 }
@@ -75,7 +82,7 @@ export function wireCatalogPart(config: Config, deps: SharedDeps) {
  */
 export function wireActivities(config: Config, logger: Logger, env: NodeJS.ProcessEnv = process.env, metrics = new Metrics()) {
   const deps = wireSharedDeps(config, logger, env, metrics);
-  const catalog = wireCatalogPart(config, deps);
+  const catalog = wireCatalogPart(config, deps, env);
   const transfer = wireTransferPart(config, deps);
   return { catalog: catalog.catalog, destinations: deps.destinations, metrics, parts: { catalog, transfer } };
 }
