@@ -239,4 +239,22 @@ export const migrations: Array<{ version: number; name: string; sql: string }> =
       CREATE TABLE maintenance (task TEXT PRIMARY KEY, last_done_on TEXT NOT NULL);
     `,
   },
+  {
+    version: 12,
+    name: 'Google refresh tokens connected through the OAuth consent, encrypted',
+    sql: `
+      -- One row per account. AES-256-GCM: the key comes from the environment (google.tokenKeyEnv), never from here.
+      CREATE TABLE google_tokens (
+        account TEXT PRIMARY KEY,
+        client_id TEXT NOT NULL,
+        iv BLOB NOT NULL,
+        ciphertext BLOB NOT NULL,
+        tag BLOB NOT NULL,
+        scope TEXT NOT NULL,
+        -- The Google user who consented, so a later consent by another user cannot silently swap the Drive backed up.
+        google_user TEXT,
+        stored_at TEXT NOT NULL
+      );
+    `,
+  },
 ];

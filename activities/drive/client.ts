@@ -21,17 +21,18 @@ export function createOAuthClient(options: DriveAuthOptions): OAuth2Client {
     endpoints: { oauth2TokenUrl: options.tokenUrl },
   });
   client.setCredentials({ refresh_token: options.refreshToken });
-  const { pacer } = options;
-  // Every request of the Drive client goes through this client's transporter, and through its interceptors first.
-  if (pacer) {
-    client.transporter.interceptors.request.add({
-      resolved: async (request) => {
-        await pacer.take(request.signal as AbortSignal | undefined);
-        return request;
-      },
-    });
-  }
+  if (options.pacer) paceRequests(client, options.pacer);
   return client;
+}
+
+/** Every request of the client (the Drive client's go through its transporter) waits for the pacer first. */
+export function paceRequests(client: OAuth2Client, pacer: DrivePacer): void {
+  client.transporter.interceptors.request.add({
+    resolved: async (request) => {
+      await pacer.take(request.signal as AbortSignal | undefined);
+      return request;
+    },
+  });
 }
 
 /**
