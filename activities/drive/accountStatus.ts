@@ -26,7 +26,7 @@ const messageOf = (err: unknown) => (err instanceof Error ? err.message : String
 
 /**
  * Each configured account (one today) with whether its credentials are there and whether they work, found by asking
- * the token endpoint for an access token, given up after `timeoutMs`.
+ * the token endpoint for an access token; each try is given up after `timeoutMs` (the client tries up to 4 times).
  */
 export async function googleAccountStatus(
   config: Config,
@@ -34,6 +34,7 @@ export async function googleAccountStatus(
   options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
 ): Promise<GoogleAccountStatus[]> {
   const env = options.env ?? process.env;
+  const timeoutMs = options.timeoutMs ?? 5000;
   const kind = googleAccountKind(config);
   const status: GoogleAccountStatus = { name: config.account, kind, connected: false, tokenWorks: false };
   const stored = kind === 'oauth' ? storedGoogleToken(catalog, config.account) : undefined;
@@ -51,11 +52,12 @@ export async function googleAccountStatus(
   }
   status.connected = true;
   try {
-    const auth = createGoogleAuth(config, { env, storedToken: () => stored, timeoutMs: options.timeoutMs ?? 5000 });
+    const auth = createGoogleAuth(config, { env, storedToken: () => stored, timeoutMs });
     await auth.getAccessToken();
     status.tokenWorks = true;
   } catch (err) {
-    status.error = messageOf(err);
+    const timedOut = (err as { code?: unknown }).code === 'TimeoutError';
+    status.error = timedOut ? `the token endpoint ${config.google.tokenUrl} did not answer within ${timeoutMs} ms` : messageOf(err);
   }
   return [status];
 }

@@ -166,7 +166,7 @@ export function serviceAccountKey(sa: ServiceAccountConfig, env: NodeJS.ProcessE
     try {
       return readFileSync(path, 'utf8');
     } catch (err) {
-      throw new ConfigError(`cannot read the service account's ${where}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+      throw new ConfigError(`cannot read the service account key file ${path}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
     }
   };
   if (sa.keyFile) text = readKeyFile(sa.keyFile);

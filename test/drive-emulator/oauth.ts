@@ -72,6 +72,8 @@ export class OAuthEndpoints {
   /** Refresh tokens that work, and the scope each grants. */
   private readonly refreshTokens = new Map<string, { clientId: string; scope: string }>();
   private readonly codes = new Map<string, IssuedCode>();
+  /** Every refresh token a consent gave, revoked or not: tests check that none leaks into logs or files. */
+  readonly issuedRefreshTokens: string[] = [];
   private readonly serviceAccounts: Map<string, ServiceAccountGrant & { key: KeyObject }>;
   /** What the next consent answers: the user allows, or refuses (`access_denied`). */
   consentAnswer: 'allow' | 'access_denied' = 'allow';
@@ -193,7 +195,10 @@ export class OAuthEndpoints {
     }
     code.used = true;
     const refreshToken = code.offline ? `1//emu-${base64url(randomBytes(32))}` : undefined;
-    if (refreshToken) this.refreshTokens.set(refreshToken, { clientId: code.clientId, scope: code.scope });
+    if (refreshToken) {
+      this.refreshTokens.set(refreshToken, { clientId: code.clientId, scope: code.scope });
+      this.issuedRefreshTokens.push(refreshToken);
+    }
     return this.accessReply(code.scope, refreshToken, refreshToken);
   }
 
