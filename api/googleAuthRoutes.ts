@@ -1,13 +1,7 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Catalog } from '../activities/catalog/catalog';
-import {
-  type ConnectedAccount,
-  ConsentError,
-  PendingConsents,
-  beginConsent,
-  completeConsent,
-} from '../activities/drive/consentFlow';
+import { type ConnectedAccount, ConsentError, PendingConsents, beginConsent, completeConsent } from '../activities/drive/consentFlow';
 import type { Config } from '../common/config';
 import type { Logger } from '../common/logger';
 
@@ -110,7 +104,10 @@ export function addGoogleAuthCallback(app: OpenAPIHono, deps: GoogleAuthRouteDep
       );
     } catch (err) {
       if (!(err instanceof ConsentError)) throw err;
-      deps.logger.warn({ event: 'google.consent_failed', account: deps.config.account, code: err.code, err: err.message }, 'consent failed');
+      deps.logger.warn(
+        { event: 'google.consent_failed', account: deps.config.account, code: err.code, err: err.message },
+        'consent failed',
+      );
       if (err.code !== 'invalid_state') deps.onConsentEnded?.({ error: err });
       return c.json({ error: { code: err.code, message: err.message } }, err.status);
     }

@@ -29,7 +29,10 @@ const oauthClient = {
   refreshToken: `1//env-${randomBytes(16).toString('hex')}`,
 };
 const tokenKey = randomBytes(32).toString('base64');
-const serviceAccount = { clientEmail: 'backup@vault-project.iam.gserviceaccount.com', ...generateKeyPairSync('rsa', { modulusLength: 2048 }) };
+const serviceAccount = {
+  clientEmail: 'backup@vault-project.iam.gserviceaccount.com',
+  ...generateKeyPairSync('rsa', { modulusLength: 2048 }),
+};
 const privateKeyPem = serviceAccount.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 const DRIVE_READONLY = 'https://www.googleapis.com/auth/drive.readonly';
 
@@ -68,12 +71,15 @@ before(async () => {
   stack = await startStack({ temporal: true });
   emulator = await DriveEmulator.start({
     oauth: oauthClient,
-    serviceAccounts: [{ clientEmail: serviceAccount.clientEmail, publicKey: serviceAccount.publicKey, subjects: ['user@drive-vault.test'] }],
+    serviceAccounts: [
+      { clientEmail: serviceAccount.clientEmail, publicKey: serviceAccount.publicKey, subjects: ['user@drive-vault.test'] },
+    ],
   });
   stack.emulator = emulator;
   user = emulator.store.user.emailAddress;
   const docs = await emulator.store.addFile({ name: 'Docs' });
-  for (const name of ['a.txt', 'b.txt']) await emulator.store.addFile({ name, parentId: docs.id, content: bytesContent(`content of ${name}`) });
+  for (const name of ['a.txt', 'b.txt'])
+    await emulator.store.addFile({ name, parentId: docs.id, content: bytesContent(`content of ${name}`) });
   await emulator.store.addFile({ name: 'top.txt', content: bytesContent('top') });
   config = oauthConfig();
   worker = await startTestWorker(stack, config, { logger, env: env() });
@@ -210,6 +216,24 @@ test('drive-vault auth google connects again through a one-shot loopback listene
   assert.equal(summary.filesFailed, 0);
 });
 
+test('a consent the user refuses ends drive-vault auth google with the reason, and stores nothing', async () => {
+  const before = storedGoogleToken(worker.wired.catalog, config.account)?.storedAt;
+  emulator.oauth.consentAnswer = 'access_denied';
+  try {
+    const flow = runGoogleAuthFlow(config, {
+      env: env(),
+      logger,
+      catalog: worker.wired.catalog,
+      showUrl: (url) => void fetch(url, { redirect: 'manual' }).then((consent) => fetch(consent.headers.get('location')!)),
+      timeoutMs: 60_000,
+    });
+    await assert.rejects(flow, /Google did not grant access: access_denied/);
+  } finally {
+    emulator.oauth.consentAnswer = 'allow';
+  }
+  assert.equal(storedGoogleToken(worker.wired.catalog, config.account)?.storedAt, before);
+});
+
 test('a wrong, used or missing state, a used code and a non-loopback start are refused, and nothing is stored', async () => {
   const before = storedGoogleToken(worker.wired.catalog, config.account)!;
   const wrong = await fetch(`${api.base}/api/auth/google/callback?state=${randomBytes(32).toString('base64url')}&code=4/forged`);
@@ -245,8 +269,20 @@ test('a wrong, used or missing state, a used code and a non-loopback start are r
   const remote = await app.request('http://backup.example.com:8080/api/auth/google/start', { method: 'POST' });
   assert.equal(remote.status, 400);
   assert.match(((await remote.json()) as { error: { message: string } }).error.message, /loopback/);
+  // Another Google user consents: their Drive would replace the one the catalog holds, and every file would seem gone.
+  emulator.store.user.emailAddress = 'someone-else@drive-vault.test';
+  try {
+    const other = (await connectThroughApi()).callback;
+    assert.equal(other.status, 409);
+    assert.match(((await other.json()) as { error: { message: string } }).error.message, /holds the Drive of user@drive-vault\.test/);
+  } finally {
+    emulator.store.user.emailAddress = user;
+  }
   assert.equal(storedGoogleToken(worker.wired.catalog, config.account)!.storedAt, afterConsent.storedAt);
   assert.deepEqual(GOOGLE_AUTH_OPEN_PATHS, ['/api/auth/google/callback']);
+  const doc = app.getOpenAPI31Document({ openapi: '3.1.0', info: { title: 'drive-vault', version: '0' } });
+  assert.deepEqual(Object.keys(doc.paths ?? {}), ['/api/auth/google/start', '/api/auth/google/callback'], 'both in the OpenAPI document');
+  assert.deepEqual(doc.paths?.['/api/auth/google/callback']?.get?.security, [], 'the callback is documented as open');
 });
 
 test('the token key: missing, of the wrong length, or another key each give a clear error, never the token', async () => {
@@ -362,7 +398,10 @@ test('a service account with domain-wide delegation gets a token for its subject
     assert.equal(fromEnv.tokenWorks, true, 'the key in a variable works as the key file does');
     const [notDelegated] = await googleAccountStatus(saConfig('boss@drive-vault.test', { keyFile }), catalog, { env: {} });
     assert.equal(notDelegated.tokenWorks, false);
-    assert.match(notDelegated.error ?? '', /unauthorized_client.*domain-wide delegation of https:\/\/www\.googleapis\.com\/auth\/drive\.readonly/);
+    assert.match(
+      notDelegated.error ?? '',
+      /unauthorized_client.*domain-wide delegation of https:\/\/www\.googleapis\.com\/auth\/drive\.readonly/,
+    );
     const [noKey] = await googleAccountStatus(saConfig(user, { keyFileEnv: 'SA_KEY' }), catalog, { env: { SA_KEY: 'not json' } });
     assert.deepEqual([noKey.connected, noKey.tokenWorks], [false, false]);
     assert.match(noKey.error ?? '', /cannot read the service account key file not json: ENOENT/);
@@ -394,11 +433,6 @@ test('a service account with domain-wide delegation gets a token for its subject
 test('no refresh token, client secret or private key appears in the logs', () => {
   const logs = logLines.join('');
   assert.match(logs, /"event":"google\.connected"/, 'the logs were captured');
-  const secrets = [
-    ...emulator.oauth.issuedRefreshTokens,
-    oauthClient.clientSecret,
-    tokenKey,
-    privateKeyPem.split('\n')[1],
-  ];
+  const secrets = [...emulator.oauth.issuedRefreshTokens, oauthClient.clientSecret, tokenKey, privateKeyPem.split('\n')[1]];
   for (const secret of secrets) assert.equal(logs.includes(secret), false, `a secret in the logs: ${secret.slice(0, 8)}...`);
 });

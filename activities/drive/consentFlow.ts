@@ -197,7 +197,10 @@ export async function completeConsent(deps: ConsentDeps, pending: PendingConsent
   }
   const scope = tokens.scope ?? '';
   if (!scope.split(' ').some((s) => READ_SCOPES.includes(s))) {
-    throw new ConsentError('scope_not_granted', `Google granted "${scope}", not ${DRIVE_READONLY_SCOPE}: allow reading Drive on the consent page`);
+    throw new ConsentError(
+      'scope_not_granted',
+      `Google granted "${scope}", not ${DRIVE_READONLY_SCOPE}: allow reading Drive on the consent page`,
+    );
   }
   client.setCredentials({ access_token: tokens.access_token, expiry_date: tokens.expiry_date });
   const googleUser = await consentingUser(client, config.google.apiRootUrl);

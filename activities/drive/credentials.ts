@@ -78,7 +78,8 @@ export function resolveRefreshToken(config: Config, options: GoogleAuthOptions):
       const key = tokenKeyFromEnv(google.tokenKeyEnv, env);
       return { token: openSecret(key, stored.sealed, refreshTokenContext(account, stored.clientId)), source: 'catalog' };
     } catch (err) {
-      if (err instanceof ConfigError) throw googleCredentialsFailure(`cannot use the Google token stored for account "${account}": ${err.message}`);
+      if (err instanceof ConfigError)
+        throw googleCredentialsFailure(`cannot use the Google token stored for account "${account}": ${err.message}`);
       if (err instanceof SecretUnreadableError) {
         throw googleCredentialsFailure(
           `cannot decrypt the Google token stored for account "${account}" with the key in ${google.tokenKeyEnv}: ${err.message}. ` +
@@ -92,7 +93,7 @@ export function resolveRefreshToken(config: Config, options: GoogleAuthOptions):
   if (fromEnv) return { token: fromEnv, source: 'env' };
   throw googleCredentialsFailure(
     `account "${account}" is not connected to Google: no refresh token is stored in the catalog and ${google.refreshTokenEnv} ` +
-      'is not set. Connect it with `drive-vault auth google` (or the API\'s /api/auth/google/start)',
+      "is not set. Connect it with `drive-vault auth google` (or the API's /api/auth/google/start)",
   );
 }
 
