@@ -37,7 +37,7 @@ export interface GoogleAuthOptions {
 export const googleAccountKind = (config: Config): GoogleAccountKind => (config.google.serviceAccount ? 'serviceAccount' : 'oauth');
 
 /** A non-retryable activity failure: an account Google refuses fails the run at once, saying what to do. */
-export function googleCredentialsFailure(message: string): ApplicationFailure {
+function googleCredentialsFailure(message: string): ApplicationFailure {
   return ApplicationFailure.nonRetryable(message, GOOGLE_CREDENTIALS_FAILURE);
 }
 
@@ -56,14 +56,11 @@ export function tokenRefusalOf(err: unknown): string | undefined {
 /** What binds an encrypted refresh token to its account and OAuth client (authenticated, not secret). */
 export const refreshTokenContext = (account: string, clientId: string) => `drive-vault google refresh token\0${account}\0${clientId}`;
 
-/** Where the account's refresh token comes from: the catalog first (the consent's), else the environment. */
-export interface RefreshTokenSource {
-  token: string;
-  source: 'catalog' | 'env';
-}
-
-/** The account's refresh token in clear; throws a credentials failure that says what is missing or wrong. */
-export function resolveRefreshToken(config: Config, options: GoogleAuthOptions): RefreshTokenSource {
+/**
+ * The account's refresh token in clear: the catalog's (the consent's) first, else the environment's; throws a
+ * credentials failure that says what is missing or wrong.
+ */
+function resolveRefreshToken(config: Config, options: GoogleAuthOptions): string {
   const { account, google } = config;
   const env = options.env ?? process.env;
   const stored = options.storedToken?.();
@@ -76,7 +73,7 @@ export function resolveRefreshToken(config: Config, options: GoogleAuthOptions):
     }
     try {
       const key = tokenKeyFromEnv(google.tokenKeyEnv, env);
-      return { token: openSecret(key, stored.sealed, refreshTokenContext(account, stored.clientId)), source: 'catalog' };
+      return openSecret(key, stored.sealed, refreshTokenContext(account, stored.clientId));
     } catch (err) {
       if (err instanceof ConfigError)
         throw googleCredentialsFailure(`cannot use the Google token stored for account "${account}": ${err.message}`);
@@ -90,7 +87,7 @@ export function resolveRefreshToken(config: Config, options: GoogleAuthOptions):
     }
   }
   const fromEnv = env[google.refreshTokenEnv];
-  if (fromEnv) return { token: fromEnv, source: 'env' };
+  if (fromEnv) return fromEnv;
   throw googleCredentialsFailure(
     `account "${account}" is not connected to Google: no refresh token is stored in the catalog and ${google.refreshTokenEnv} ` +
       "is not set. Connect it with `drive-vault auth google` (or the API's /api/auth/google/start)",
@@ -226,7 +223,7 @@ export function createGoogleAuth(config: Config, options: GoogleAuthOptions = {}
         transporterOptions,
       },
       account,
-      () => resolveRefreshToken(config, options).token,
+      () => resolveRefreshToken(config, options),
     );
   }
   if (options.pacer) paceRequests(client, options.pacer);
