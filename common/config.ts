@@ -124,6 +124,22 @@ const emailNotifications = z
     'security none would send the password in clear: use starttls or tls, or an SMTP server on this host',
   );
 
+/**
+ * A Workspace service account with domain-wide delegation: its JSON key, from a file or an environment variable, and
+ * the user whose Drive it reads. The admin console must grant the account's client id the drive.readonly scope.
+ */
+const serviceAccount = z
+  .object({
+    /** Path of the JSON key file. */
+    keyFile: z.string().min(1).optional(),
+    /** Environment variable holding the JSON key itself, or the path of its file. */
+    keyFileEnv: z.string().min(1).optional(),
+    /** The user (email) whose Drive is backed up. */
+    subject: z.email(),
+  })
+  .strict()
+  .refine((s) => (s.keyFile === undefined) !== (s.keyFileEnv === undefined), 'give exactly one of keyFile and keyFileEnv');
+
 /** Each default is written once, on its key: a section left out is parsed as written empty (`prefault`). */
 export const configSchema = z
   .object({
@@ -136,10 +152,20 @@ export const configSchema = z
       .object({
         apiRootUrl: z.url().default('https://www.googleapis.com/'),
         tokenUrl: z.url().default('https://oauth2.googleapis.com/token'),
-        clientId: z.string().min(1),
-        /** Environment variables holding the OAuth client secret and the user's refresh token. */
+        /** Where the OAuth consent starts (`drive-vault auth google`, the API's `/api/auth/google/start`). */
+        authUrl: z.url().default('https://accounts.google.com/o/oauth2/v2/auth'),
+        /** The OAuth client (Desktop app type) of a personal account; give it, or `serviceAccount`. */
+        clientId: z.string().min(1).optional(),
+        /**
+         * Environment variables holding the OAuth client secret and the user's refresh token. A refresh token stored
+         * in the catalog by `drive-vault auth google` is used first; the variable's is the fallback.
+         */
         clientSecretEnv: z.string().default('GOOGLE_CLIENT_SECRET'),
         refreshTokenEnv: z.string().default('GOOGLE_REFRESH_TOKEN'),
+        /** Environment variable holding the 32-byte key (base64 or hex) that encrypts the refresh token in the catalog. */
+        tokenKeyEnv: z.string().default('DRIVE_VAULT_TOKEN_KEY'),
+        /** A Workspace service account with domain-wide delegation, acting as `subject`; instead of `clientId`. */
+        serviceAccount: serviceAccount.optional(),
         /**
          * Drive requests per second of one worker process, with a burst of one second's worth (rclone's drive pacer).
          * 200 is Drive's historic per-user quota (12,000 per minute); the server-side rate of the transfer queue
@@ -147,7 +173,11 @@ export const configSchema = z
          */
         maxRequestsPerSecond: z.number().positive().max(10_000).default(200),
       })
-      .strict(),
+      .strict()
+      .refine(
+        (g) => (g.clientId === undefined) !== (g.serviceAccount === undefined),
+        'give exactly one of clientId (an OAuth client, for a personal account) and serviceAccount (Workspace domain-wide delegation)',
+      ),
     scope: z
       .object({
         sharedDrives: z.boolean().default(true),
@@ -286,6 +316,8 @@ export const configSchema = z
 export type Config = z.infer<typeof configSchema>;
 export type DestinationConfig = Config['destinations'][number];
 export type S3DestinationConfig = z.infer<typeof s3Destination>;
+export type GoogleConfig = Config['google'];
+export type ServiceAccountConfig = z.infer<typeof serviceAccount>;
 export type ScheduleTimesConfig = z.infer<typeof scheduleTimes>;
 export type NotificationsConfig = Config['notifications'];
 /** Export formats (extensions) per Workspace type. */

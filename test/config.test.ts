@@ -114,6 +114,30 @@ test('a bad value names the key and what is expected', () => {
   for (const [raw, message] of cases) assert.throws(() => parseConfig(raw), message);
 });
 
+test('the Google account is an OAuth client or a service account with a subject, exactly one', () => {
+  const oauth = parseConfig(minimal).google;
+  assert.deepEqual(
+    [oauth.clientId, oauth.refreshTokenEnv, oauth.tokenKeyEnv, oauth.authUrl, oauth.serviceAccount],
+    ['cid', 'GOOGLE_REFRESH_TOKEN', 'DRIVE_VAULT_TOKEN_KEY', 'https://accounts.google.com/o/oauth2/v2/auth', undefined],
+    'a config of before keeps its meaning',
+  );
+  const sa = { keyFile: '/etc/drive-vault/sa.json', subject: 'ana@example.org' };
+  assert.deepEqual(parseConfig({ ...minimal, google: { serviceAccount: sa } }).google.serviceAccount, sa);
+  const viaEnv = { keyFileEnv: 'SA_KEY', subject: 'ana@example.org' };
+  assert.deepEqual(parseConfig({ ...minimal, google: { serviceAccount: viaEnv } }).google.serviceAccount, viaEnv);
+  const exactlyOne = /google: give exactly one of clientId \(an OAuth client, for a personal account\) and serviceAccount/;
+  const cases: Array<[unknown, RegExp]> = [
+    [{ clientId: 'cid', serviceAccount: sa }, exactlyOne],
+    [{}, exactlyOne],
+    [{ serviceAccount: { ...sa, keyFileEnv: 'SA_KEY' } }, /google\.serviceAccount: give exactly one of keyFile and keyFileEnv/],
+    [{ serviceAccount: { keyFile: 'sa.json' } }, /google\.serviceAccount\.subject/],
+    [{ serviceAccount: { ...sa, subject: 'ana' } }, /google\.serviceAccount\.subject/],
+    [{ serviceAccount: { ...sa, user: 'x' } }, /google\.serviceAccount\.user: unknown key/],
+    [{ clientId: 'cid', authUrl: 'not a url' }, /google\.authUrl/],
+  ];
+  for (const [google, message] of cases) assert.throws(() => parseConfig({ ...minimal, google }), message, JSON.stringify(google));
+});
+
 test('a config file that is missing or not YAML says so', () => {
   const dir = mkdtempSync(join(tmpdir(), 'config-test-'));
   assert.throws(() => loadConfig(join(dir, 'nope.yaml')), /cannot read config file/);

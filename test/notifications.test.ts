@@ -10,7 +10,7 @@ import { fullSync, nightlyDump } from '../workflows';
 import { bytesContent } from './drive-emulator/content';
 import { startSmtpReceiver, startWebhookReceiver } from './support/notificationReceivers';
 import { type Stack, startStack } from './support/stack';
-import { type RunningWorker, stackConfig, startTestWorker } from './support/worker';
+import { type RunningWorker, stackConfig, stackEnv, startTestWorker } from './support/worker';
 
 // Issue 13, section 5: a webhook message and an email on a final failure, on a destination turning degraded (once),
 // and as the daily summary at the end of the nightly dump; a receiver that fails never fails a run.
@@ -57,7 +57,7 @@ before(async () => {
   });
   worker = await startTestWorker(stack, config, {
     logger: createLogger({ level: 'debug' }, sink),
-    env: { HOOK_URL: `${webhook.url}/services/${HOOK_PATH_SECRET}`, HOOK_AUTHORIZATION: HOOK_TOKEN, SMTP_PASSWORD },
+    env: { ...stackEnv(stack), HOOK_URL: `${webhook.url}/services/${HOOK_PATH_SECRET}`, HOOK_AUTHORIZATION: HOOK_TOKEN, SMTP_PASSWORD },
   });
 });
 

@@ -2,14 +2,16 @@ import type { drive_v3 } from 'googleapis';
 import { createCatalogActivities, createTransferActivities } from '../activities';
 import { Catalog } from '../activities/catalog/catalog';
 import { catalogReadings } from '../activities/catalog/metricReadings';
-import { createDriveClient, createOAuthClient } from '../activities/drive/client';
+import { storedGoogleTokenInFile } from '../activities/catalog/googleTokens';
+import { createDriveClient } from '../activities/drive/client';
+import { createGoogleAuth } from '../activities/drive/credentials';
 import { DrivePacer } from '../activities/drive/pacer';
 import { localDumpDir } from '../activities/dump/dumpLayout';
 import { createNotifications } from '../activities/notify/channels';
 import type { Destination } from '../activities/storage/destination';
 import { createDestinations } from '../activities/storage/createDestinations';
 import { webUiLink } from '../api/fullSyncRuns';
-import { type Config, secretFromEnv } from '../common/config';
+import type { Config } from '../common/config';
 import type { Logger } from '../common/logger';
 import { Metrics } from '../common/metrics';
 import { catalogTaskQueue } from '../common/taskQueues';
@@ -30,13 +32,12 @@ export interface SharedDeps {
 }
 
 export function wireSharedDeps(config: Config, logger: Logger, env: NodeJS.ProcessEnv = process.env, metrics = new Metrics()): SharedDeps {
-  const auth = createOAuthClient({
-    clientId: config.google.clientId,
-    clientSecret: secretFromEnv(config.google.clientSecretEnv, env),
-    refreshToken: secretFromEnv(config.google.refreshTokenEnv, env),
-    tokenUrl: config.google.tokenUrl,
+  const auth = createGoogleAuth(config, {
+    env,
     pacer: new DrivePacer(config.google.maxRequestsPerSecond),
     metrics,
+    // Read at each token refresh: a transfer worker on another host has no catalog file and uses the environment's token.
+    storedToken: () => storedGoogleTokenInFile(config.catalog.path, config.account),
   });
   return { drive: createDriveClient(auth, config.google.apiRootUrl), destinations: createDestinations(config, env), logger, metrics };
 }

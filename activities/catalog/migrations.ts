@@ -270,4 +270,22 @@ export const migrations: Array<{ version: number; name: string; sql: string }> =
       CREATE INDEX failures_by_run ON failures(run_id);
     `,
   },
+  {
+    version: 14,
+    name: 'Google refresh tokens connected through the OAuth consent, encrypted',
+    sql: `
+      -- One row per account. AES-256-GCM: the key comes from the environment (google.tokenKeyEnv), never from here.
+      CREATE TABLE google_tokens (
+        account TEXT PRIMARY KEY,
+        client_id TEXT NOT NULL,
+        iv BLOB NOT NULL,
+        ciphertext BLOB NOT NULL,
+        tag BLOB NOT NULL,
+        scope TEXT NOT NULL,
+        -- The Google user who consented, so a later consent by another user cannot silently swap the Drive backed up.
+        google_user TEXT,
+        stored_at TEXT NOT NULL
+      );
+    `,
+  },
 ];

@@ -16,8 +16,6 @@ export interface DriveAuthOptions {
   tokenUrl: string;
   /** Paces every request this client sends: the Drive client's, the export links' and the token refreshes. */
   pacer?: DrivePacer;
-  /** Counts every request this client sends by its reply's status, and the replies that are rate limits. */
-  metrics?: DriveRequestMetrics;
 }
 
 /** An OAuth client that refreshes its access token from the user's refresh token as needed. */
@@ -28,18 +26,18 @@ export function createOAuthClient(options: DriveAuthOptions): OAuth2Client {
     endpoints: { oauth2TokenUrl: options.tokenUrl },
   });
   client.setCredentials({ refresh_token: options.refreshToken });
-  const { pacer } = options;
-  // Every request of the Drive client goes through this client's transporter, and through its interceptors first.
-  if (pacer) {
-    client.transporter.interceptors.request.add({
-      resolved: async (request) => {
-        await pacer.take(request.signal as AbortSignal | undefined);
-        return request;
-      },
-    });
-  }
-  if (options.metrics) countReplies(client, options.metrics);
+  if (options.pacer) paceRequests(client, options.pacer);
   return client;
+}
+
+/** Every request of the client (the Drive client's go through its transporter) waits for the pacer first. */
+export function paceRequests(client: OAuth2Client, pacer: DrivePacer): void {
+  client.transporter.interceptors.request.add({
+    resolved: async (request) => {
+      await pacer.take(request.signal as AbortSignal | undefined);
+      return request;
+    },
+  });
 }
 
 /**
@@ -47,7 +45,7 @@ export function createOAuthClient(options: DriveAuthOptions): OAuth2Client {
  * is an error rejects with its status and body (read into text even for a streamed download), which name the rate
  * limit; the error goes on to the caller unchanged.
  */
-function countReplies(client: OAuth2Client, metrics: DriveRequestMetrics): void {
+export function countReplies(client: OAuth2Client, metrics: DriveRequestMetrics): void {
   client.transporter.interceptors.response.add({
     resolved: async (response) => {
       metrics.driveRequests.inc({ status: String(response.status) });
