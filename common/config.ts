@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { extname } from 'node:path';
+import { extname, isAbsolute } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { EXPORT_FORMATS } from './exportFormats';
@@ -68,6 +68,14 @@ const scheduleTimes = z
   })
   .strict()
   .refine((s) => (s.cron === undefined) !== (s.every === undefined), 'give exactly one of cron (a cron string) and every (an interval)');
+
+/** `127.0.0.1:8080` or `[::1]:8080` as a host and a port (0 picks a free one); undefined when it is neither. */
+export function parseListen(listen: string): { hostname: string; port: number } | undefined {
+  const m = listen.match(/^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/);
+  const port = m ? Number(m[3]) : Number.NaN;
+  if (!m || port > 65535) return undefined;
+  return { hostname: m[1] ?? m[2]!, port };
+}
 
 /** Each default is written once, on its key: a section left out is parsed as written empty (`prefault`). */
 export const configSchema = z
@@ -199,6 +207,33 @@ export const configSchema = z
         sweep: scheduleTimes.prefault({ every: '5m' }),
         nightlyDump: scheduleTimes.prefault({ cron: '30 2 * * *' }),
         weeklyRollup: scheduleTimes.prefault({ cron: '45 3 * * SUN' }),
+      })
+      .strict()
+      .prefault({}),
+    /** The control API (`drive-vault api`, `npm run api`): DESIGN.md section 11. */
+    api: z
+      .object({
+        /** host:port to listen on; loopback by default, so nothing outside this machine reaches it unless asked. */
+        listen: z
+          .string()
+          .superRefine(problemCheck((v) => (parseListen(v) ? undefined : `"${v}" is not host:port, such as 127.0.0.1:8080 or [::1]:8080`)))
+          .default('127.0.0.1:8080'),
+        /** The environment variable holding the bearer token every route but health, version and the OpenAPI document needs. */
+        tokenEnv: z.string().min(1).default('DRIVE_VAULT_API_TOKEN'),
+        /** The folder restores asked over HTTP write below (their target is relative to it); unset, the API refuses restores. */
+        restoreRoot: z
+          .string()
+          .refine((p) => isAbsolute(p), 'an absolute path')
+          .optional(),
+        /** Requests per minute from one client address; 0 turns the limit off (a benchmark on loopback). */
+        rateLimitPerMinute: z.number().int().min(0).default(600),
+        /** Largest request body, in bytes; a larger one gets 413. */
+        bodyLimitBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(16 * 1024 * 1024)
+          .default(64 * 1024),
       })
       .strict()
       .prefault({}),

@@ -1,0 +1,119 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { requestId } from 'hono/request-id';
+import { rateLimiter } from 'hono-rate-limiter';
+import type { HttpBindings } from '@hono/node-server';
+import { apiToken, requireToken } from './auth';
+import type { ApiDeps, RouteDeps } from './deps';
+import { errorHandler, errorResponse, notFound } from './errors';
+import { apiRouter } from './router';
+import { failureRoutes } from './routes/failures';
+import { fileRoutes } from './routes/files';
+import { logStreamRoutes } from './routes/logStream';
+import { metaRoutes } from './routes/meta';
+import { restoreRoutes } from './routes/restore';
+import { runRoutes } from './routes/runs';
+import { scheduleRoutes } from './routes/schedules';
+import { statusRoutes } from './routes/status';
+import { storageRoutes } from './routes/storage';
+import { StatusCache, readStatus } from './statusReport';
+import { DRIVE_VAULT_VERSION } from './version';
+
+/** The client's address on a real server; requests made in-process (app.request in tests) share one bucket. */
+function clientAddress(c: { env: unknown }): string {
+  return (c.env as Partial<HttpBindings> | undefined)?.incoming?.socket?.remoteAddress ?? 'in-process';
+}
+
+/** One line per request: writes and errors at info, reads at debug (a dashboard polls), never a header or a body. */
+function requestLog(deps: ApiDeps): MiddlewareHandler {
+  return async (c, next) => {
+    const started = performance.now();
+    await next();
+    const { status } = c.res;
+    const event = {
+      event: 'api.request',
+      requestId: c.get('requestId'),
+      method: c.req.method,
+      path: c.req.path,
+      status,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+    };
+    if (status >= 500) deps.logger.error(event, 'request');
+    else if (c.req.method === 'GET' || status === 429) deps.logger.debug(event, 'request');
+    else deps.logger.info(event, 'request');
+  };
+}
+
+/**
+ * The control API (DESIGN.md section 11): every route declared with its zod schemas, which validate requests and make
+ * the OpenAPI document at /openapi.json. Health, version and the document are open; everything else needs the
+ * bearer token from the variable `api.tokenEnv` names (no token: this throws, naming it). Every error is
+ * `{ "error": { "code", "message" } }`, from one handler. A sub-app (metrics, Google sign-in) is mounted with one
+ * `app.route(path, subApp)` on the returned app: it inherits the limits, the token and the error handling, and
+ * appears in the document if it is an OpenAPIHono.
+ */
+export function createApiApp(deps: ApiDeps) {
+  const token = apiToken(deps.config, deps.env);
+  const { api } = deps.config;
+  const routeDeps: RouteDeps = {
+    ...deps,
+    status: new StatusCache(() => readStatus(deps), {
+      onBackgroundError: (err) => deps.logger.warn({ event: 'api.status_failed', err }, 'status read failed'),
+    }),
+  };
+  const app = apiRouter();
+  app.onError(errorHandler(deps.logger));
+  app.notFound(notFound);
+  app.use(requestId());
+  app.use(requestLog(deps));
+  if (api.rateLimitPerMinute > 0) {
+    app.use(
+      rateLimiter({
+        windowMs: 60_000,
+        limit: api.rateLimitPerMinute,
+        keyGenerator: clientAddress,
+        handler: (c) => errorResponse(c, 429, 'rate_limited', `more than ${api.rateLimitPerMinute} requests a minute from this client`),
+      }),
+    );
+  }
+  app.use(requireToken(token));
+  app.use(
+    bodyLimit({
+      maxSize: api.bodyLimitBytes,
+      onError: (c) => errorResponse(c, 413, 'payload_too_large', `the body is larger than ${api.bodyLimitBytes} bytes`),
+    }),
+  );
+
+  app.route('/api', metaRoutes(deps.config));
+  app.route('/api/status', statusRoutes(routeDeps));
+  app.route('/api', runRoutes(routeDeps));
+  app.route('/api/schedules', scheduleRoutes(routeDeps));
+  app.route('/api/files', fileRoutes(routeDeps));
+  app.route('/api/failures', failureRoutes(routeDeps));
+  app.route('/api/storage', storageRoutes(routeDeps));
+  app.route('/api/restore', restoreRoutes(routeDeps));
+  app.route('/api/log', logStreamRoutes(routeDeps));
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+  let document: unknown;
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/openapi.json',
+      summary: 'This document (no token needed)',
+      responses: { 200: { description: 'the OpenAPI 3.1 document', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } } },
+    }),
+    (c) => {
+      // Made on first request, once every sub-app is mounted.
+      document ??= app.getOpenAPI31Document({
+        openapi: '3.1.0',
+        info: { title: 'drive-vault control API', version: DRIVE_VAULT_VERSION },
+      });
+      return c.json(document as Record<string, unknown>, 200);
+    },
+  );
+  return app;
+}
+
+export type ApiApp = ReturnType<typeof createApiApp>;
