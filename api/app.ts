@@ -102,7 +102,9 @@ export function createApiApp(deps: ApiDeps) {
       method: 'get',
       path: '/openapi.json',
       summary: 'This document (no token needed)',
-      responses: { 200: { description: 'the OpenAPI 3.1 document', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } } },
+      responses: {
+        200: { description: 'the OpenAPI 3.1 document', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } },
+      },
     }),
     (c) => {
       // Made on first request, once every sub-app is mounted.

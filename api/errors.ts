@@ -86,7 +86,12 @@ export function errorHandler(logger: Logger): ErrorHandler {
       return errorResponse(c, status, code, message);
     }
     if (err instanceof ScheduleNotFoundError) {
-      return errorResponse(c, 404, 'schedule_not_created', "the schedule does not exist yet: the catalog host's worker creates it when it starts");
+      return errorResponse(
+        c,
+        404,
+        'schedule_not_created',
+        "the schedule does not exist yet: the catalog host's worker creates it when it starts",
+      );
     }
     if (err instanceof WorkflowExecutionAlreadyStartedError) return errorResponse(c, 409, 'already_started', err.message);
     if (temporalUnavailable(err)) {

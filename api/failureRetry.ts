@@ -61,7 +61,8 @@ export async function retryFailedFile(
 ): Promise<RetryResult & { outcome: FileRetry }> {
   const outcome = requeueFailedFile(deps.catalog, fileId);
   if (outcome === 'unknown' || outcome === 'nothing') {
-    const note = outcome === 'unknown' ? `the catalog has no file ${fileId}` : `file ${fileId} has nothing to retry: it is not failed or deferred`;
+    const note =
+      outcome === 'unknown' ? `the catalog has no file ${fileId}` : `file ${fileId} has nothing to retry: it is not failed or deferred`;
     return { outcome, requeued: 0, sweep: null, note };
   }
   return { outcome, ...(await sweepIfPending(deps, outcome === 'requeued' ? 1 : 0, options.startSweep)) };

@@ -38,7 +38,8 @@ async function existingAncestor(path: string): Promise<{ real: string; rest: str
  * this check looked; the restore itself checks every folder it makes below it.
  */
 export async function resolveRestoreTarget(root: string, target: string): Promise<string> {
-  if (isAbsolute(target) || /^[A-Za-z]:/.test(target)) throw new RestoreTargetError('target: must be relative to api.restoreRoot, not absolute');
+  if (isAbsolute(target) || /^[A-Za-z]:/.test(target))
+    throw new RestoreTargetError('target: must be relative to api.restoreRoot, not absolute');
   if (target.includes('\\') || target.includes('\0')) throw new RestoreTargetError('target: no backslash or NUL');
   if (target.split('/').includes('..')) throw new RestoreTargetError('target: no ".." segment: it must stay below api.restoreRoot');
   let realRoot: string;

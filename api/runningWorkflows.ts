@@ -65,7 +65,15 @@ const PROGRESS: Record<string, { query: (client: Client, w: WorkflowExecutionInf
     query: async (client, w) => {
       const p: SweepProgress = await client.workflow.getHandle(w.workflowId, w.runId).query(sweepProgressQuery);
       const t = p.totals;
-      return { phase: p.stage, filesDone: t.filesSynced, bytesDone: t.bytes, filesFailed: t.filesFailed, filesTotal: null, bytesTotal: null, detail: p };
+      return {
+        phase: p.stage,
+        filesDone: t.filesSynced,
+        bytesDone: t.bytes,
+        filesFailed: t.filesFailed,
+        filesTotal: null,
+        bytesTotal: null,
+        detail: p,
+      };
     },
   },
   restore: {
@@ -111,7 +119,10 @@ export async function runningWorkflows(
 ): Promise<RunningWorkflow[]> {
   const limit = options.limit ?? 20;
   const found: WorkflowExecutionInfo[] = [];
-  for await (const w of client.workflow.list({ query: `${accountQuery(config.account)} AND ExecutionStatus = 'Running'`, pageSize: limit })) {
+  for await (const w of client.workflow.list({
+    query: `${accountQuery(config.account)} AND ExecutionStatus = 'Running'`,
+    pageSize: limit,
+  })) {
     found.push(w);
     if (found.length >= limit) break;
   }

@@ -35,6 +35,9 @@ export function errorResponses(...statuses: number[]) {
     503: 'the Temporal server did not answer',
   };
   return Object.fromEntries(
-    [400, 401, 429, ...statuses].map((s) => [s, { description: descriptions[s] ?? 'error', content: { 'application/json': { schema: errorSchema } } }]),
+    [400, 401, 429, ...statuses].map((s) => [
+      s,
+      { description: descriptions[s] ?? 'error', content: { 'application/json': { schema: errorSchema } } },
+    ]),
   );
 }

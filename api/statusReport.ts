@@ -97,7 +97,10 @@ function catalogPart(deps: StatusDeps): Pick<StatusReport, 'lastRuns' | 'catalog
   });
   return {
     lastRuns: Object.fromEntries(
-      STATUS_RUN_KINDS.map((kind) => [kind, { last: withLink(config, runs[kind].last), lastFinished: withLink(config, runs[kind].lastFinished) }]),
+      STATUS_RUN_KINDS.map((kind) => [
+        kind,
+        { last: withLink(config, runs[kind].last), lastFinished: withLink(config, runs[kind].lastFinished) },
+      ]),
     ) as StatusReport['lastRuns'],
     catalog: {
       files: { ...files, total: Object.values(files).reduce((a, b) => a + b, 0) },

@@ -52,6 +52,7 @@ const badInputStatuses: Array<{ request: string; status: number }> = [];
 
 interface Answer {
   status: number;
+  // biome-ignore lint/suspicious/noExplicitAny: a JSON answer, read by path; each test asserts the fields it uses
   body: any;
   headers: Headers;
 }
@@ -207,7 +208,12 @@ test('a full sync started through the API runs; the status then shows its last r
   assert.deepEqual(status.catalog.files, { pending: 0, synced: 2, failed: 1, deferred: 0, skipped: 0, total: 3 });
   assert.equal(status.catalog.openFailures, 3);
   assert.deepEqual(
-    status.destinations.map((d: { name: string; objects: number; health: string; openFailures: number }) => [d.name, d.objects, d.health, d.openFailures]),
+    status.destinations.map((d: { name: string; objects: number; health: string; openFailures: number }) => [
+      d.name,
+      d.objects,
+      d.health,
+      d.openFailures,
+    ]),
     [
       ['aws', 2, 'degraded', 1],
       ['eu', 2, 'degraded', 1],
@@ -221,13 +227,22 @@ test('a full sync started through the API runs; the status then shows its last r
 });
 
 test('a running workflow shows in the status with its progress', async () => {
-  files.slow = await stack.emulator!.store.addFile({ name: 'slow.bin', parentId: files.reports!.id, content: generatedContent(320 * 1024, 7) });
-  const fault = stack.emulator!.faults.add({ match: `GET /drive/v3/files/${files.slow.id}\\?.*alt=media`, times: 1, bytesPerSecond: 32 * 1024 });
+  files.slow = await stack.emulator!.store.addFile({
+    name: 'slow.bin',
+    parentId: files.reports!.id,
+    content: generatedContent(320 * 1024, 7),
+  });
+  const fault = stack.emulator!.faults.add({
+    match: `GET /drive/v3/files/${files.slow.id}\\?.*alt=media`,
+    times: 1,
+    bytesPerSecond: 32 * 1024,
+  });
   const started = (await call('POST', '/api/sync/full')).body;
   const running = await waitFor('the full sync to show with its progress', async () => {
     const status = (await call('GET', '/api/status')).body;
     return status.running.find(
-      (r: { workflowId: string; progress: { phase: string } | null }) => r.workflowId === started.workflowId && r.progress?.phase === 'transfer',
+      (r: { workflowId: string; progress: { phase: string } | null }) =>
+        r.workflowId === started.workflowId && r.progress?.phase === 'transfer',
     );
   });
   assert.equal(running.kind, 'full-sync');
@@ -310,7 +325,10 @@ test('files: listed in pages that follow their cursor, searched by name, and one
     ['alpha.txt'],
   );
   assert.match(found.items[0].key, /^drive\/me@example\.com\/My Drive\/Reports\/alpha\.txt$/);
-  assert.deepEqual((await call('GET', '/api/files?state=failed')).body.items.map((f: { name: string }) => f.name), ['broken.bin']);
+  assert.deepEqual(
+    (await call('GET', '/api/files?state=failed')).body.items.map((f: { name: string }) => f.name),
+    ['broken.bin'],
+  );
 
   const alpha = (await call('GET', `/api/files/${files.alpha!.id}`)).body;
   assert.equal(alpha.drivePath, 'My Drive/Reports/alpha.txt');
@@ -394,10 +412,7 @@ test('runs: history newest first, by kind, a page at a time', async () => {
   const starts = runs.map((r: { startedAt: string }) => r.startedAt);
   assert.deepEqual(starts, [...starts].sort().reverse());
   const syncs = (await call('GET', '/api/runs?kind=full-sync')).body.items;
-  assert.deepEqual(
-    syncs.map((r: { workflowId: string }) => r.workflowId).at(-1),
-    fullSyncId,
-  );
+  assert.deepEqual(syncs.map((r: { workflowId: string }) => r.workflowId).at(-1), fullSyncId);
   assert.match(syncs[0].webUi, /\/workflows\/full-sync-/);
   const page = (await call('GET', '/api/runs?limit=1')).body;
   const next = (await call('GET', `/api/runs?limit=1&cursor=${page.nextCursor}`)).body;
@@ -446,7 +461,10 @@ test('restore: into a folder below api.restoreRoot, never outside it', async () 
   await refused('POST', '/api/restore', 400, /unknown field to/, { body: { from: 'nas', target: 'x', to: '/etc' } });
   await refused('POST', '/api/restore', 400, /body/, {});
   await refused('POST', '/api/restore', 413, /larger than 65536 bytes/, { body: { from: 'nas', target: 'x', path: 'p'.repeat(100_000) } });
-  await refused('POST', '/api/restore', 403, /api\.restoreRoot/, { body: { from: 'nas', target: 'x' }, on: freshApp({ restoreRoot: undefined }) });
+  await refused('POST', '/api/restore', 403, /api\.restoreRoot/, {
+    body: { from: 'nas', target: 'x' },
+    on: freshApp({ restoreRoot: undefined }),
+  });
 });
 
 test('no request with bad input got a 500', () => {
@@ -485,7 +503,11 @@ test('the live log streams over SSE: recent lines first, then live ones', async 
     await readUntil(has('test.after_connect'));
     assert.ok(events.every((e) => e.event === 'log' && /^\d+$/.test(e.id ?? '')));
     const ids = events.map((e) => Number(e.id));
-    assert.deepEqual(ids, [...ids].sort((a, b) => a - b), 'in order');
+    assert.deepEqual(
+      ids,
+      [...ids].sort((a, b) => a - b),
+      'in order',
+    );
     const live = events.find((e) => JSON.parse(e.data).event === 'test.after_connect')!;
     assert.equal(JSON.parse(live.data).token, '[redacted]');
     const listening = logFeed.listeners;
@@ -523,7 +545,10 @@ test('with Temporal unreachable, the status says so and starting a run is a 503,
 
 test('the token and the other secrets never reach the log, though every request was logged', () => {
   const text = logged.join('\n');
-  assert.ok(logged.some((l) => JSON.parse(l).event === 'api.request' && JSON.parse(l).status === 401), 'refused requests are logged');
+  assert.ok(
+    logged.some((l) => JSON.parse(l).event === 'api.request' && JSON.parse(l).status === 401),
+    'refused requests are logged',
+  );
   assert.ok(logged.some((l) => JSON.parse(l).event === 'api.request' && JSON.parse(l).method === 'POST'));
   const secrets = [TOKEN, WRONG_TOKEN, emulatorOAuth.clientSecret, emulatorOAuth.refreshToken, stack.minio!.secretAccessKey];
   for (const secret of secrets) assert.ok(!text.includes(secret), `a secret (${secret.slice(0, 4)}...) is in the log`);

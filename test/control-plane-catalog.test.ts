@@ -59,7 +59,10 @@ function transfer(catalog: Catalog, runId: string, outcomes: TransferOutcome[]) 
 test('the objects and bytes per destination follow every write to the objects: uploads, re-uploads, verdicts, removals', () => {
   const catalog = openCatalog();
   startRun(catalog, { runId: 'r1', kind: 'incremental-sweep', workflowId: 'w1' });
-  catalog.recordListedFiles(['a', 'b', 'c'].map((id) => listedBinaryFile(id)), 'l1');
+  catalog.recordListedFiles(
+    ['a', 'b', 'c'].map((id) => listedBinaryFile(id)),
+    'l1',
+  );
   transfer(catalog, 'r1', [
     { fileId: 'a', stored: [stored('a', 'aws', 100), stored('a', 'nas', 100)], bytesDownloaded: 100 },
     { fileId: 'b', stored: [stored('b', 'aws', 30)], bytesDownloaded: 30 },
@@ -70,7 +73,8 @@ test('the objects and bytes per destination follow every write to the objects: u
   transfer(catalog, 'r1', [{ fileId: 'b', stored: [stored('b', 'aws', 70, '2')], bytesDownloaded: 70 }]);
   assert.equal(objectTotals(catalog).get('aws')?.bytes, 170);
   // A HEAD that finds a's object on nas changed marks it failed: it moves from verified to failed.
-  const rowid = (catalog.db.prepare(`SELECT rowid FROM objects WHERE file_id = 'a' AND destination = 'nas'`).get() as { rowid: number }).rowid;
+  const rowid = (catalog.db.prepare(`SELECT rowid FROM objects WHERE file_id = 'a' AND destination = 'nas'`).get() as { rowid: number })
+    .rowid;
   recordObjectVerdicts(catalog, [{ rowid, fileId: 'a', destination: 'nas', problem: 'size 1, not 100' }], 'HEAD');
   assert.deepEqual(objectTotals(catalog).get('nas')?.byState, { failed: { objects: 1, bytes: 100 } });
   // A file removed from the catalog takes its objects with it (the foreign key cascades).
@@ -124,7 +128,10 @@ test('bytes transferred per day count every upload, a file written twice include
 test('retrying one file: failed or deferred go back to pending, a pending one with an open failure stays, a synced one has nothing to retry', () => {
   const catalog = openCatalog();
   startRun(catalog, { runId: 'r1', kind: 'full-sync', workflowId: 'w1' });
-  catalog.recordListedFiles(['failed', 'deferred', 'synced', 'mismatch', 'gone'].map((id) => listedBinaryFile(id)), 'l1');
+  catalog.recordListedFiles(
+    ['failed', 'deferred', 'synced', 'mismatch', 'gone'].map((id) => listedBinaryFile(id)),
+    'l1',
+  );
   const failure = (deferred: boolean) => ({ reason: 'x', message: 'm', attempts: 5, destinations: ['aws'], deferred });
   transfer(catalog, 'r1', [
     { fileId: 'failed', stored: [], bytesDownloaded: 0, failure: failure(false) },
@@ -254,7 +261,18 @@ test('a restore target must stay below the restore root: relative, no "..", and 
   assert.equal(await resolveRestoreTarget(root, 'new/folder'), join(root, 'new', 'folder'));
   assert.equal(await resolveRestoreTarget(root, './existing/x'), join(root, 'existing', 'x'));
   assert.equal(await resolveRestoreTarget(root, 'inside-link/y'), join(root, 'existing', 'y'), 'a link that stays inside is resolved');
-  for (const target of ['/etc', '../outside', 'a/../../outside', '..', 'escape', 'escape/deeper', 'C:/x', 'a\\..\\b', 'a-file', 'a-file/x']) {
+  for (const target of [
+    '/etc',
+    '../outside',
+    'a/../../outside',
+    '..',
+    'escape',
+    'escape/deeper',
+    'C:/x',
+    'a\\..\\b',
+    'a-file',
+    'a-file/x',
+  ]) {
     await assert.rejects(resolveRestoreTarget(root, target), RestoreTargetError, target);
   }
   await assert.rejects(resolveRestoreTarget(join(dir, 'no-root'), 'x'), RestoreRootMissingError);

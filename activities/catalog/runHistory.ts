@@ -12,7 +12,15 @@ export interface RunRecord {
   summary: unknown;
 }
 
-type RunRow = { id: string; kind: RunKind; workflow_id: string; started_at: string; ended_at: string | null; status: string; summary: string | null };
+type RunRow = {
+  id: string;
+  kind: RunKind;
+  workflow_id: string;
+  started_at: string;
+  ended_at: string | null;
+  status: string;
+  summary: string | null;
+};
 
 const toRecord = (r: RunRow): RunRecord => ({
   runId: r.id,

@@ -196,7 +196,11 @@ export function recordTransferOutcomes(catalog: Catalog, input: { runId: string;
      ON CONFLICT (file_id) DO NOTHING`,
   );
   db.transaction(() => {
-    addTransferredObjects(catalog, now, input.outcomes.flatMap((o) => o.stored));
+    addTransferredObjects(
+      catalog,
+      now,
+      input.outcomes.flatMap((o) => o.stored),
+    );
     for (const outcome of input.outcomes) {
       counts.bytes += outcome.bytesDownloaded;
       if (outcome.stored.length) queueIfGone.run({ fileId: outcome.fileId, now });

@@ -21,7 +21,9 @@ const failureSchema = z
     firstFailedAt: z.string(),
     lastFailedAt: z.string(),
     file: z.object({ name: z.string(), state: z.enum(FILE_STATES).nullable(), gone: z.string().nullable(), key: z.string().nullable() }),
-    path: z.string().openapi({ description: "where the file sits in the backup (its key below drive/<account>/), or its name before it has a key" }),
+    path: z
+      .string()
+      .openapi({ description: 'where the file sits in the backup (its key below drive/<account>/), or its name before it has a key' }),
   })
   .openapi('Failure');
 

@@ -54,7 +54,13 @@ const fileDetailSchema = fileItem
       z.object({ destination: z.string(), key: z.string(), originalKey: z.string(), size: z.number().nullable(), trashedOn: z.string() }),
     ),
     failures: z.array(
-      z.object({ destination: z.string().nullable(), reason: z.string(), message: z.string(), attempts: z.number(), lastFailedAt: z.string() }),
+      z.object({
+        destination: z.string().nullable(),
+        reason: z.string(),
+        message: z.string(),
+        attempts: z.number(),
+        lastFailedAt: z.string(),
+      }),
     ),
   })
   .openapi('File');

@@ -20,7 +20,12 @@ const log = createRoute({
     'lines a client too slow to keep up missed.',
   security: BEARER,
   request: {
-    headers: z.object({ 'last-event-id': z.string().regex(/^\d{1,15}$/, 'the id of a log event').optional() }),
+    headers: z.object({
+      'last-event-id': z
+        .string()
+        .regex(/^\d{1,15}$/, 'the id of a log event')
+        .optional(),
+    }),
   },
   responses: {
     200: { description: 'the event stream', content: { 'text/event-stream': { schema: z.string() } } },

@@ -11,11 +11,10 @@ import { withTemporalDeadline } from '../temporalDeadline';
 
 const restoreBody = z.strictObject({
   from: z.string().min(1).max(64).openapi({ description: 'the configured destination to read from', example: 'nas' }),
-  target: z
-    .string()
-    .min(1)
-    .max(1024)
-    .openapi({ description: 'folder relative to api.restoreRoot, made if missing; absolute or ".." targets are refused', example: 'restores/2026-12' }),
+  target: z.string().min(1).max(1024).openapi({
+    description: 'folder relative to api.restoreRoot, made if missing; absolute or ".." targets are refused',
+    example: 'restores/2026-12',
+  }),
   path: z
     .string()
     .max(4096)
@@ -50,9 +49,11 @@ export function restoreRoutes(deps: RouteDeps) {
   return apiRouter().openapi(restore, async (c) => {
     const body = c.req.valid('json');
     const root = config.api.restoreRoot;
-    if (!root) throw new ApiError(403, 'restore_disabled', 'restores over HTTP are off: set api.restoreRoot to the folder they may write below');
+    if (!root)
+      throw new ApiError(403, 'restore_disabled', 'restores over HTTP are off: set api.restoreRoot to the folder they may write below');
     const names = config.destinations.map((d) => d.name);
-    if (!names.includes(body.from)) throw new ApiError(400, 'bad_request', `body.from: no destination ${body.from}; the config has ${names.join(', ')}`);
+    if (!names.includes(body.from))
+      throw new ApiError(400, 'bad_request', `body.from: no destination ${body.from}; the config has ${names.join(', ')}`);
     let to: string;
     try {
       to = await resolveRestoreTarget(root, body.target);

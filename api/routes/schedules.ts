@@ -1,7 +1,15 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { RouteDeps } from '../deps';
 import { BEARER, apiRouter } from '../router';
-import { SCHEDULE_NAMES, SCHEDULED_JOBS, pauseSchedule, resumeSchedule, scheduleRows, scheduleWebUiLink, triggerSchedule } from '../schedules';
+import {
+  SCHEDULE_NAMES,
+  SCHEDULED_JOBS,
+  pauseSchedule,
+  resumeSchedule,
+  scheduleRows,
+  scheduleWebUiLink,
+  triggerSchedule,
+} from '../schedules';
 import { errorResponses, noFieldsBody } from '../schemas';
 import { withTemporalDeadline } from '../temporalDeadline';
 import { scheduleRowSchema } from './status';

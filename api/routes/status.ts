@@ -62,7 +62,9 @@ const statusSchema = z
     schedules: z.array(scheduleRowSchema),
     running: z.array(runningSchema),
     lastRuns: z.object(
-      Object.fromEntries(STATUS_RUN_KINDS.map((k) => [k, z.object({ last: runSchema.nullable(), lastFinished: runSchema.nullable() })])) as Record<
+      Object.fromEntries(
+        STATUS_RUN_KINDS.map((k) => [k, z.object({ last: runSchema.nullable(), lastFinished: runSchema.nullable() })]),
+      ) as Record<
         (typeof STATUS_RUN_KINDS)[number],
         z.ZodObject<{ last: z.ZodNullable<typeof runSchema>; lastFinished: z.ZodNullable<typeof runSchema> }>
       >,

@@ -27,7 +27,10 @@ const storageSchema = z
           perDestination: z.record(z.string(), counts),
         }),
       )
-      .openapi({ description: 'objects and bytes transfers wrote per UTC day (every destination together, and each), oldest first, every day of the range' }),
+      .openapi({
+        description:
+          'objects and bytes transfers wrote per UTC day (every destination together, and each), oldest first, every day of the range',
+      }),
   })
   .openapi('Storage');
 
@@ -36,7 +39,9 @@ const storage = createRoute({
   path: '/',
   summary: 'Objects and bytes per destination, and bytes transferred per day',
   security: BEARER,
-  request: { query: z.strictObject({ days: z.coerce.number().int().min(1).max(366).default(30).openapi({ description: 'days back, 1 to 366' }) }) },
+  request: {
+    query: z.strictObject({ days: z.coerce.number().int().min(1).max(366).default(30).openapi({ description: 'days back, 1 to 366' }) }),
+  },
   responses: {
     200: { description: 'storage', content: { 'application/json': { schema: storageSchema } } },
     ...errorResponses(),
@@ -45,7 +50,9 @@ const storage = createRoute({
 
 /** Every day of the range, a day without transfers as zeros: a chart's bars stand where the days are. */
 function perDay(range: string[], rows: TransferDay[]) {
-  const days = new Map(range.map((day) => [day, { day, objects: 0, bytes: 0, perDestination: {} as Record<string, { objects: number; bytes: number }> }]));
+  const days = new Map(
+    range.map((day) => [day, { day, objects: 0, bytes: 0, perDestination: {} as Record<string, { objects: number; bytes: number }> }]),
+  );
   for (const r of rows) {
     const d = days.get(r.day);
     if (!d) continue;
