@@ -120,7 +120,8 @@ async function temporalPart(deps: StatusDeps): Promise<Pick<StatusReport, 'tempo
     );
     return { temporal: { reachable: true, error: null }, schedules, running };
   } catch (err) {
-    return { temporal: { reachable: false, error: (err as Error).message }, schedules: [], running: [] };
+    const { message, cause } = err as Error & { cause?: Error };
+    return { temporal: { reachable: false, error: cause?.message ? `${message}: ${cause.message}` : message }, schedules: [], running: [] };
   }
 }
 
