@@ -4,7 +4,8 @@ import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { rateLimiter } from 'hono-rate-limiter';
 import type { HttpBindings } from '@hono/node-server';
-import { apiToken, requireToken } from './auth';
+import { OPEN_PATHS, apiToken, requireToken } from './auth';
+import { dashboardRoutes } from './dashboardRoutes';
 import type { ApiDeps, RouteDeps } from './deps';
 import { errorHandler, errorResponse, notFound } from './errors';
 import { apiRouter } from './router';
@@ -47,7 +48,8 @@ function requestLog(deps: ApiDeps): MiddlewareHandler {
 
 /**
  * The control API (DESIGN.md section 11): every route declared with its zod schemas, which validate requests and make
- * the OpenAPI document at /openapi.json. Health, version and the document are open; everything else needs the
+ * the OpenAPI document at /openapi.json; the dashboard at /. Health, version, the document and the dashboard's files
+ * are open; everything else needs the
  * bearer token from the variable `api.tokenEnv` names (no token: this throws, naming it). Every error is
  * `{ "error": { "code", "message" } }`, from one handler. A sub-app (metrics, Google sign-in) is mounted with one
  * `app.route(path, subApp)` on the returned app: it inherits the limits, the token and the error handling, and
@@ -77,7 +79,9 @@ export function createApiApp(deps: ApiDeps) {
       }),
     );
   }
-  app.use(requireToken(token));
+  // The dashboard's page and files hold no data: the page asks for the token and sends it with each API request.
+  const dashboard = dashboardRoutes();
+  app.use(requireToken(token, new Set([...OPEN_PATHS, ...dashboard.routes.map((r) => r.path)])));
   app.use(
     bodyLimit({
       maxSize: api.bodyLimitBytes,
@@ -94,6 +98,7 @@ export function createApiApp(deps: ApiDeps) {
   app.route('/api/storage', storageRoutes(routeDeps));
   app.route('/api/restore', restoreRoutes(routeDeps));
   app.route('/api/log', logStreamRoutes(routeDeps));
+  app.route('/', dashboard);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   let document: unknown;

@@ -3,8 +3,8 @@ import { bearerAuth } from 'hono/bearer-auth';
 import { type Config, ConfigError } from '../common/config';
 
 /**
- * The only paths answered without the token. Everything else, sub-apps mounted later included, needs it: a new
- * route is closed until it is named here.
+ * The API's paths answered without the token (the dashboard's static files are the only others). Everything else,
+ * sub-apps mounted later included, needs it: a new route is closed until it is named here.
  */
 export const OPEN_PATHS: ReadonlySet<string> = new Set(['/api/health', '/api/version', '/openapi.json']);
 
@@ -27,8 +27,8 @@ export function apiToken(config: Pick<Config, 'api'>, env: NodeJS.ProcessEnv = p
   return token;
 }
 
-/** Bearer auth (a constant-time compare of hashes) on every path but OPEN_PATHS. */
-export function requireToken(token: string): MiddlewareHandler {
+/** Bearer auth (a constant-time compare of hashes) on every path but the open ones. */
+export function requireToken(token: string, open: ReadonlySet<string> = OPEN_PATHS): MiddlewareHandler {
   const auth = bearerAuth({ token });
-  return (c, next) => (OPEN_PATHS.has(c.req.path) ? next() : auth(c, next));
+  return (c, next) => (open.has(c.req.path) ? next() : auth(c, next));
 }
