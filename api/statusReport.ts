@@ -30,6 +30,7 @@ export interface StatusReport {
   account: string;
   /** When this report was read: the API serves one for up to STATUS_TTL_MS. */
   generatedAt: string;
+  /** Reachable when it answered at all; `error` says what it did not answer, and why. */
   temporal: { reachable: boolean; error: string | null };
   /** Empty when Temporal could not be reached. */
   schedules: ScheduleRow[];
@@ -110,19 +111,31 @@ function catalogPart(deps: StatusDeps): Pick<StatusReport, 'lastRuns' | 'catalog
   };
 }
 
-/** What Temporal says: the schedules (next and last runs) and this account's running workflows with their progress. */
+const problem = (result: PromiseSettledResult<unknown>): string | undefined => {
+  if (result.status === 'fulfilled') return undefined;
+  const { message, cause } = result.reason as Error & { cause?: Error };
+  return cause?.message ? `${message}: ${cause.message}` : message;
+};
+
+/**
+ * What Temporal says: the schedules (next and last runs) and this account's running workflows with their progress,
+ * each on its own, so a listing Temporal refuses (a search attribute not registered) still leaves the schedules.
+ */
 async function temporalPart(deps: StatusDeps): Promise<Pick<StatusReport, 'temporal' | 'schedules' | 'running'>> {
-  try {
-    const [schedules, running] = await withTemporalDeadline(
-      deps.client,
-      () => Promise.all([scheduleRows(deps.client), runningWorkflows(deps.client, deps.config)]),
-      TEMPORAL_DEADLINE_MS,
-    );
-    return { temporal: { reachable: true, error: null }, schedules, running };
-  } catch (err) {
-    const { message, cause } = err as Error & { cause?: Error };
-    return { temporal: { reachable: false, error: cause?.message ? `${message}: ${cause.message}` : message }, schedules: [], running: [] };
-  }
+  const within = <T>(call: () => Promise<T>) => withTemporalDeadline(deps.client, call, TEMPORAL_DEADLINE_MS);
+  const [schedules, running] = await Promise.allSettled([
+    within(() => scheduleRows(deps.client)),
+    within(() => runningWorkflows(deps.client, deps.config)),
+  ]);
+  const problems = [problem(schedules), problem(running)].filter((p) => p !== undefined);
+  return {
+    temporal: {
+      reachable: schedules.status === 'fulfilled' || running.status === 'fulfilled',
+      error: problems.length ? [...new Set(problems)].join('; ') : null,
+    },
+    schedules: schedules.status === 'fulfilled' ? schedules.value : [],
+    running: running.status === 'fulfilled' ? running.value : [],
+  };
 }
 
 /** The whole status, read now: for `drive-vault status`, and behind the API's short cache. */

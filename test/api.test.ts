@@ -303,6 +303,13 @@ test('schedules: listed, paused with a note, resumed and triggered; a name that 
     const d = await worker.client.schedule.getHandle('drive-vault-nightly-dump').describe();
     return d.info.recentActions.length > before ? true : undefined;
   });
+  // A schedule no worker has created yet (here: deleted) is a 404 that says so.
+  await worker.client.schedule.getHandle('drive-vault-weekly-rollup').delete();
+  const missing = await refused('POST', '/api/schedules/weekly-rollup/pause', 404, /does not exist yet/);
+  assert.equal(missing.body.error.code, 'schedule_not_created');
+  const rows = (await call('GET', '/api/schedules')).body.items;
+  assert.equal(rows.find((r: { name: string }) => r.name === 'weekly-rollup').exists, false);
+  await reconcileSchedules(worker.client, config, testLogger);
   await refused('POST', '/api/schedules/everything/pause', 400, /path\.name/);
   await refused('POST', '/api/schedules/..%2F..%2Fetc/pause', 400, /path\.name/);
   await refused('POST', '/api/schedules/sweep/pause', 400, /body\.note/, { body: { note: 'x'.repeat(501) } });
@@ -459,7 +466,7 @@ test('restore: into a folder below api.restoreRoot, never outside it', async () 
   await refused('POST', '/api/restore', 400, /body\.target/, body('a\\..\\..\\b'));
   await refused('POST', '/api/restore', 400, /body\.target/, body(''));
   await refused('POST', '/api/restore', 400, /body\.target/, body(7));
-  await refused('POST', '/api/restore', 400, /body\.from: no destination tape/, { body: { from: 'tape', target: 'x' } });
+  await refused('POST', '/api/restore', 400, /body\.from: Invalid option/, { body: { from: 'tape', target: 'x' } });
   await refused('POST', '/api/restore', 400, /body\.at/, { body: { from: 'nas', target: 'x', at: 'yesterday' } });
   await refused('POST', '/api/restore', 400, /body\.overwrite/, { body: { from: 'nas', target: 'x', overwrite: 'yes' } });
   await refused('POST', '/api/restore', 400, /unknown field to/, { body: { from: 'nas', target: 'x', to: '/etc' } });
