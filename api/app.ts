@@ -26,7 +26,7 @@ function clientAddress(c: { env: unknown }): string {
   return (c.env as Partial<HttpBindings> | undefined)?.incoming?.socket?.remoteAddress ?? 'in-process';
 }
 
-/** One line per request: writes and errors at info, reads at debug (a dashboard polls), never a header or a body. */
+/** One line per request: reads that worked at debug (a dashboard polls), the rest at info; never a header or a body. */
 function requestLog(deps: ApiDeps): MiddlewareHandler {
   return async (c, next) => {
     const started = performance.now();
@@ -41,7 +41,7 @@ function requestLog(deps: ApiDeps): MiddlewareHandler {
       ms: Math.round((performance.now() - started) * 10) / 10,
     };
     if (status >= 500) deps.logger.error(event, 'request');
-    else if (c.req.method === 'GET' || status === 429) deps.logger.debug(event, 'request');
+    else if (status === 429 || (c.req.method === 'GET' && status < 400)) deps.logger.debug(event, 'request');
     else deps.logger.info(event, 'request');
   };
 }
@@ -49,11 +49,10 @@ function requestLog(deps: ApiDeps): MiddlewareHandler {
 /**
  * The control API (DESIGN.md section 11): every route declared with its zod schemas, which validate requests and make
  * the OpenAPI document at /openapi.json; the dashboard at /. Health, version, the document and the dashboard's files
- * are open; everything else needs the
- * bearer token from the variable `api.tokenEnv` names (no token: this throws, naming it). Every error is
- * `{ "error": { "code", "message" } }`, from one handler. A sub-app (metrics, Google sign-in) is mounted with one
- * `app.route(path, subApp)` on the returned app: it inherits the limits, the token and the error handling, and
- * appears in the document if it is an OpenAPIHono.
+ * are open; everything else needs the bearer token from the variable `api.tokenEnv` names (no token: this throws,
+ * naming it). Every error is `{ "error": { "code", "message" } }`, from one handler. A sub-app (metrics, Google
+ * sign-in) is mounted with one `app.route(path, subApp)` below the others: it gets the rate limit, the token check,
+ * the body limit and the error handling, and appears in the document if it is an OpenAPIHono.
  */
 export function createApiApp(deps: ApiDeps) {
   const token = apiToken(deps.config, deps.env);

@@ -554,6 +554,20 @@ test('with Temporal unreachable, the status says so and starting a run is a 503,
   }
 });
 
+test('an unexpected failure is a 500 JSON naming a request id, and the log has the error under that id', async () => {
+  const closed = Catalog.open(config.catalog.path);
+  closed.close();
+  const broken = createApiApp({ config, client: worker.client, catalog: closed, logger, logFeed, env: ENV });
+  const answer = await call('GET', '/api/files', { on: broken });
+  assert.equal(answer.status, 500);
+  assert.equal(answer.body.error.code, 'internal');
+  const requestId = answer.headers.get('x-request-id')!;
+  assert.match(answer.body.error.message, new RegExp(`request id ${requestId}$`));
+  const line = logged.map((l) => JSON.parse(l)).find((e) => e.event === 'api.error' && e.requestId === requestId);
+  assert.match(line.err.message, /database connection is not open/);
+  assert.equal(line.path, '/api/files');
+});
+
 test('the token and the other secrets never reach the log, though every request was logged', () => {
   const text = logged.join('\n');
   assert.ok(
