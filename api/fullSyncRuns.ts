@@ -31,7 +31,7 @@ export async function startFullSync(
   });
 }
 
-export function webUiLink(config: Config, workflowId: string, runId?: string): string {
+export function webUiLink(config: Pick<Config, 'temporal'>, workflowId: string, runId?: string): string {
   const base = config.temporal.webUiUrl.replace(/\/?$/, '/');
   return `${base}namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}${runId ? `/${runId}` : ''}`;
 }

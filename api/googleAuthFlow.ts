@@ -1,4 +1,3 @@
-import { OpenAPIHono } from '@hono/zod-openapi';
 import { serve } from '@hono/node-server';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -6,7 +5,7 @@ import { Catalog } from '../activities/catalog/catalog';
 import { type ConnectedAccount, ConsentError, PendingConsents, beginConsent } from '../activities/drive/consentFlow';
 import type { Config } from '../common/config';
 import { type Logger, createLogger } from '../common/logger';
-import { GOOGLE_AUTH_CALLBACK_PATH, addGoogleAuthCallback } from './googleAuthRoutes';
+import { GOOGLE_AUTH_CALLBACK_PATH, addGoogleAuthCallback, googleAuthApp } from './googleAuthRoutes';
 
 export interface GoogleAuthFlowOptions {
   env?: NodeJS.ProcessEnv;
@@ -30,7 +29,7 @@ export async function runGoogleAuthFlow(config: Config, options: GoogleAuthFlowO
   const pending = new PendingConsents();
   let settle!: (outcome: { connected: ConnectedAccount } | { error: ConsentError }) => void;
   const ended = new Promise<{ connected: ConnectedAccount } | { error: ConsentError }>((resolve) => (settle = resolve));
-  const app = new OpenAPIHono();
+  const app = googleAuthApp(logger);
   addGoogleAuthCallback(app, { config, catalog, logger, env: options.env, onConsentEnded: settle }, pending);
   let server: Server | undefined;
   let timer: NodeJS.Timeout | undefined;

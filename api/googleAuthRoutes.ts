@@ -1,9 +1,9 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
-import type { Context } from 'hono';
 import type { Catalog } from '../activities/catalog/catalog';
 import { type ConnectedAccount, ConsentError, PendingConsents, beginConsent, completeConsent } from '../activities/drive/consentFlow';
 import type { Config } from '../common/config';
 import type { Logger } from '../common/logger';
+import { errorHandler, validationHook } from './errors';
 
 /**
  * Connecting a Google account over HTTP: `POST /start` gives the consent URL, Google sends the browser back to
@@ -79,15 +79,18 @@ export const googleAuthCallbackRoute = createRoute({
   },
 });
 
-/** Bad input answers the API's error shape, never zod's own. */
-function validationHook(result: { success: boolean; error?: { issues: Array<{ path: PropertyKey[]; message: string }> } }, c: Context) {
-  if (result.success) return undefined;
-  const message = result.error!.issues.map((i) => `${i.path.map(String).join('.') || 'request'}: ${i.message}`).join('; ');
-  return c.json({ error: { code: 'bad_request', message } }, 400);
-}
-
 const escapeHtml = (text: string) =>
   text.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
+
+/**
+ * An app for the consent routes, answering bad input and failures in the API's error shape with the API's own handlers:
+ * mounted in the API, or alone on the CLI's loopback listener.
+ */
+export function googleAuthApp(logger: Logger): OpenAPIHono {
+  const app = new OpenAPIHono({ defaultHook: validationHook });
+  app.onError(errorHandler(logger));
+  return app;
+}
 
 /** Registers the callback on `app` (the CLI's loopback listener serves only this one). */
 export function addGoogleAuthCallback(app: OpenAPIHono, deps: GoogleAuthRouteDeps, pending: PendingConsents): void {
@@ -117,7 +120,7 @@ export function addGoogleAuthCallback(app: OpenAPIHono, deps: GoogleAuthRouteDep
 /** The sub-app the API mounts at `/api/auth/google`: `app.route('/api/auth/google', googleAuthRoutes(deps))`. */
 export function googleAuthRoutes(deps: GoogleAuthRouteDeps): OpenAPIHono {
   const pending = deps.pending ?? new PendingConsents();
-  const app = new OpenAPIHono({ defaultHook: validationHook });
+  const app = googleAuthApp(deps.logger);
   app.openapi(googleAuthStartRoute, async (c) => {
     // The callback is this app's own, on the host and port the caller reached: Google sends the browser there.
     const redirectUri = new URL(`.${GOOGLE_AUTH_CALLBACK_PATH}`, c.req.url).href;

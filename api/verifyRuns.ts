@@ -4,7 +4,7 @@ import { TASK_QUEUES, catalogTaskQueue } from '../common/taskQueues';
 import type { DeepVerifySummary } from '../common/types';
 import { type DeepVerifyInput, deepVerify } from '../workflows';
 import { mib } from './fullSyncRuns';
-import { runSearchAttributes } from './searchAttributes';
+import { accountQuery, runSearchAttributes } from './searchAttributes';
 
 /** Starts a deep verification on demand, tagged so the Web UI can filter runs by kind and account. */
 export async function startDeepVerify(
@@ -34,7 +34,7 @@ export async function startDeepVerify(
  */
 export async function runningDeepVerifications(client: Client, config: Pick<Config, 'account'>): Promise<string[]> {
   const ids: string[] = [];
-  const query = `BackupKind = 'deep-verify' AND Account = '${config.account.replaceAll("'", "\\'")}' AND ExecutionStatus = 'Running'`;
+  const query = `BackupKind = 'deep-verify' AND ${accountQuery(config.account)} AND ExecutionStatus = 'Running'`;
   for await (const w of client.workflow.list({ query })) ids.push(w.workflowId);
   return ids;
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { extname } from 'node:path';
+import { extname, isAbsolute } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { EXPORT_FORMATS } from './exportFormats';
@@ -303,6 +303,30 @@ export const configSchema = z
         webhook: webhookNotifications.optional(),
         email: emailNotifications.optional(),
         events: z.array(z.enum(NOTIFICATION_EVENTS)).default([...NOTIFICATION_EVENTS]),
+      })
+      .strict()
+      .prefault({}),
+    /** The control API (`drive-vault api`, `npm run api`): DESIGN.md section 11. */
+    api: z
+      .object({
+        /** host:port to listen on; loopback by default, so nothing outside this machine reaches it unless asked. */
+        listen: listenAddress.default('127.0.0.1:8080'),
+        /** The environment variable holding the bearer token every route but health, version and the OpenAPI document needs. */
+        tokenEnv: z.string().min(1).default('DRIVE_VAULT_API_TOKEN'),
+        /** The folder restores asked over HTTP write below (their target is relative to it); unset, the API refuses restores. */
+        restoreRoot: z
+          .string()
+          .refine((p) => isAbsolute(p), 'an absolute path')
+          .optional(),
+        /** Requests per minute from one client address; 0 turns the limit off (a benchmark on loopback). */
+        rateLimitPerMinute: z.number().int().min(0).default(600),
+        /** Largest request body, in bytes; a larger one gets 413. */
+        bodyLimitBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(16 * 1024 * 1024)
+          .default(64 * 1024),
       })
       .strict()
       .prefault({}),

@@ -1,5 +1,6 @@
 import { types } from 'node:util';
 import pino, { type Logger } from 'pino';
+import type { LogFeed } from './logFeed';
 
 export type { Logger };
 
@@ -59,8 +60,21 @@ function scrub(value: unknown, ancestors: Set<object>): unknown {
 
 const scrubEvent = (event: Record<string, unknown>) => scrub(event, new Set()) as Record<string, unknown>;
 
-/** JSON logs, one event per line, with errors serialized and secrets replaced by "[redacted]". */
-export function createLogger(options: { level?: string; name?: string } = {}, destination?: pino.DestinationStream): Logger {
+/**
+ * JSON logs, one event per line, with errors serialized and secrets replaced by "[redacted]". With `feed`, every line
+ * written also goes to it (redacted as well): the API's live log stream reads it.
+ */
+export function createLogger(
+  options: { level?: string; name?: string; feed?: LogFeed } = {},
+  destination?: pino.DestinationStream,
+): Logger {
+  const streams = options.feed
+    ? pino.multistream([
+        // The logger's own level filters; each stream takes whatever passes it.
+        { level: 'trace', stream: destination ?? pino.destination(1) },
+        { level: 'trace', stream: options.feed },
+      ])
+    : destination;
   return pino(
     {
       name: options.name ?? 'drive-vault',
@@ -69,6 +83,6 @@ export function createLogger(options: { level?: string; name?: string } = {}, de
       base: undefined,
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    destination,
+    streams,
   );
 }

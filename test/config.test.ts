@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
-import { type Config, ConfigError, loadConfig, parseConfig, secretFromEnv } from '../common/config';
+import { type Config, ConfigError, loadConfig, hostAndPort, parseConfig, secretFromEnv } from '../common/config';
 import { createLogger } from '../common/logger';
 
 const minimal = { account: 'me', google: { clientId: 'cid' }, destinations: [{ kind: 'local', name: 'nas', path: '/tmp/x' }] };
@@ -25,7 +25,7 @@ test('the example config in the repository is valid and fills defaults', () => {
 });
 
 test('a section left out gets the defaults a section written empty gets, and the example config documents them', () => {
-  const sections = ['scope', 'exportFormats', 'temporal', 'transfer', 'catalog', 'schedules', 'log'] as const;
+  const sections = ['scope', 'exportFormats', 'temporal', 'transfer', 'catalog', 'schedules', 'log', 'api'] as const;
   const pick = (config: Config) => Object.fromEntries(sections.map((s) => [s, config[s]]));
   const omitted = pick(parseConfig(minimal));
   assert.deepEqual(pick(parseConfig({ ...minimal, ...Object.fromEntries(sections.map((s) => [s, {}])) })), omitted);
@@ -110,8 +110,15 @@ test('a bad value names the key and what is expected', () => {
     [{ ...minimal, transfer: { maxTaskQueueActivitiesPerSecond: 0 } }, /transfer\.maxTaskQueueActivitiesPerSecond/],
     [{ ...minimal, catalog: { hostId: 'NAS_1' } }, /catalog\.hostId: lowercase letters, digits and dashes/],
     [{ ...minimal, google: { clientId: 'cid', maxRequestsPerSecond: -1 } }, /google\.maxRequestsPerSecond/],
+    [{ ...minimal, api: { listen: '8080' } }, /api\.listen: host:port/],
+    [{ ...minimal, api: { listen: 'localhost:70000' } }, /api\.listen/],
+    [{ ...minimal, api: { restoreRoot: 'restores' } }, /api\.restoreRoot: an absolute path/],
+    [{ ...minimal, api: { rateLimitPerMinute: -1 } }, /api\.rateLimitPerMinute/],
   ];
   for (const [raw, message] of cases) assert.throws(() => parseConfig(raw), message);
+  assert.equal(parseConfig({ ...minimal, api: { listen: '[::1]:8080' } }).api.listen, '[::1]:8080');
+  assert.deepEqual(hostAndPort('[::1]:8080'), { host: '::1', port: 8080 });
+  assert.deepEqual(hostAndPort('0.0.0.0:0'), { host: '0.0.0.0', port: 0 });
 });
 
 test('the Google account is an OAuth client or a service account with a subject, exactly one', () => {

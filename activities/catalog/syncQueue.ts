@@ -2,6 +2,7 @@ import type { TransferItem, TransferOutcome } from '../../common/types';
 import type { Catalog } from './catalog';
 import type { ObjectKeyPlanner } from './objectKeys';
 import { type ScopeRules, compileScopeRules } from './scopeRules';
+import { addTransferredObjects } from './transferDays';
 
 type PendingRow = {
   id: string;
@@ -195,6 +196,11 @@ export function recordTransferOutcomes(catalog: Catalog, input: { runId: string;
      ON CONFLICT (file_id) DO NOTHING`,
   );
   db.transaction(() => {
+    addTransferredObjects(
+      catalog,
+      now,
+      input.outcomes.flatMap((o) => o.stored),
+    );
     for (const outcome of input.outcomes) {
       counts.bytes += outcome.bytesDownloaded;
       if (outcome.stored.length) queueIfGone.run({ fileId: outcome.fileId, now });

@@ -1,0 +1,153 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { requestId } from 'hono/request-id';
+import { rateLimiter } from 'hono-rate-limiter';
+import type { HttpBindings } from '@hono/node-server';
+import { catalogReadings } from '../activities/catalog/metricReadings';
+import { googleAccountStatus } from '../activities/drive/accountStatus';
+import { Metrics } from '../common/metrics';
+import { OPEN_PATHS, apiToken, requireToken } from './auth';
+import { dashboardRoutes } from './dashboardRoutes';
+import type { ApiDeps, RouteDeps } from './deps';
+import { errorHandler, errorResponse, notFound } from './errors';
+import { GOOGLE_AUTH_OPEN_PATHS, googleAuthRoutes } from './googleAuthRoutes';
+import { metricsRoutes } from './metricsRoute';
+import { apiRouter } from './router';
+import { failureRoutes } from './routes/failures';
+import { fileRoutes } from './routes/files';
+import { logStreamRoutes } from './routes/logStream';
+import { metaRoutes } from './routes/meta';
+import { restoreRoutes } from './routes/restore';
+import { runRoutes } from './routes/runs';
+import { scheduleRoutes } from './routes/schedules';
+import { statusRoutes } from './routes/status';
+import { storageRoutes } from './routes/storage';
+import { StatusCache, readStatus } from './statusReport';
+import { DRIVE_VAULT_VERSION } from './version';
+
+/** Google's token endpoint is asked for the accounts' status once a minute, not at every status report. */
+const ACCOUNT_STATUS_TTL_MS = 60_000;
+
+/** `read`, its answer (or failure) kept for `ttlMs`. */
+function atMostEvery<T>(ttlMs: number, read: () => Promise<T>): () => Promise<T> {
+  let last: { value: Promise<T>; at: number } | undefined;
+  return () => {
+    if (!last || Date.now() - last.at >= ttlMs) last = { value: read(), at: Date.now() };
+    return last.value;
+  };
+}
+
+/** The metrics /metrics serves: the worker's of this process, or a registry with the catalog's gauges alone. */
+function processMetrics(deps: ApiDeps): Metrics {
+  if (deps.metrics) return deps.metrics;
+  const metrics = new Metrics();
+  metrics.watchCatalog(catalogReadings(deps.catalog));
+  return metrics;
+}
+
+/** The client's address on a real server; requests made in-process (app.request in tests) share one bucket. */
+function clientAddress(c: { env: unknown }): string {
+  return (c.env as Partial<HttpBindings> | undefined)?.incoming?.socket?.remoteAddress ?? 'in-process';
+}
+
+/** One line per request: reads that worked at debug (a dashboard polls), the rest at info; never a header or a body. */
+function requestLog(deps: ApiDeps): MiddlewareHandler {
+  return async (c, next) => {
+    const started = performance.now();
+    await next();
+    const { status } = c.res;
+    const event = {
+      event: 'api.request',
+      requestId: c.get('requestId'),
+      method: c.req.method,
+      path: c.req.path,
+      status,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+    };
+    if (status >= 500) deps.logger.error(event, 'request');
+    else if (status === 429 || (c.req.method === 'GET' && status < 400)) deps.logger.debug(event, 'request');
+    else deps.logger.info(event, 'request');
+  };
+}
+
+/**
+ * The control API (DESIGN.md section 11): every route declared with its zod schemas, which validate requests and make
+ * the OpenAPI document at /openapi.json; the dashboard at /. Health, version, the document and the dashboard's files
+ * are open; everything else needs the bearer token from the variable `api.tokenEnv` names (no token: this throws,
+ * naming it). Every error is `{ "error": { "code", "message" } }`, from one handler. A sub-app (metrics, Google
+ * sign-in) is mounted with one `app.route(path, subApp)` below the others: it gets the rate limit, the token check,
+ * the body limit and the error handling, and appears in the document if it is an OpenAPIHono.
+ */
+export function createApiApp(deps: ApiDeps) {
+  const token = apiToken(deps.config, deps.env);
+  const { api } = deps.config;
+  const accounts = atMostEvery(ACCOUNT_STATUS_TTL_MS, () => googleAccountStatus(deps.config, deps.catalog, { env: deps.env }));
+  const routeDeps: RouteDeps = {
+    ...deps,
+    status: new StatusCache(() => readStatus({ ...deps, accounts }), {
+      onBackgroundError: (err) => deps.logger.warn({ event: 'api.status_failed', err }, 'status read failed'),
+    }),
+  };
+  const app = apiRouter();
+  app.onError(errorHandler(deps.logger));
+  app.notFound(notFound);
+  app.use(requestId());
+  app.use(requestLog(deps));
+  if (api.rateLimitPerMinute > 0) {
+    app.use(
+      rateLimiter({
+        windowMs: 60_000,
+        limit: api.rateLimitPerMinute,
+        keyGenerator: clientAddress,
+        handler: (c) => errorResponse(c, 429, 'rate_limited', `more than ${api.rateLimitPerMinute} requests a minute from this client`),
+      }),
+    );
+  }
+  // The dashboard's page and files hold no data: the page asks for the token and sends it with each API request.
+  const dashboard = dashboardRoutes();
+  app.use(requireToken(token, new Set([...OPEN_PATHS, ...GOOGLE_AUTH_OPEN_PATHS, ...dashboard.routes.map((r) => r.path)])));
+  app.use(
+    bodyLimit({
+      maxSize: api.bodyLimitBytes,
+      onError: (c) => errorResponse(c, 413, 'payload_too_large', `the body is larger than ${api.bodyLimitBytes} bytes`),
+    }),
+  );
+
+  app.route('/api', metaRoutes(deps.config));
+  app.route('/api/status', statusRoutes(routeDeps));
+  app.route('/api', runRoutes(routeDeps));
+  app.route('/api/schedules', scheduleRoutes(routeDeps));
+  app.route('/api/files', fileRoutes(routeDeps));
+  app.route('/api/failures', failureRoutes(routeDeps));
+  app.route('/api/storage', storageRoutes(routeDeps));
+  app.route('/api/restore', restoreRoutes(routeDeps));
+  app.route('/api/log', logStreamRoutes(routeDeps));
+  app.route('/api/auth/google', googleAuthRoutes(deps));
+  app.route('/metrics', metricsRoutes(processMetrics(deps).registry));
+  app.route('/', dashboard);
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+  let document: unknown;
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/openapi.json',
+      summary: 'This document (no token needed)',
+      responses: {
+        200: { description: 'the OpenAPI 3.1 document', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } },
+      },
+    }),
+    (c) => {
+      // Made on first request, once every sub-app is mounted.
+      document ??= app.getOpenAPI31Document({
+        openapi: '3.1.0',
+        info: { title: 'drive-vault control API', version: DRIVE_VAULT_VERSION },
+      });
+      return c.json(document as Record<string, unknown>, 200);
+    },
+  );
+  return app;
+}
+
+export type ApiApp = ReturnType<typeof createApiApp>;
