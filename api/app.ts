@@ -13,7 +13,8 @@ import type { ApiDeps, RouteDeps } from './deps';
 import { errorHandler, errorResponse, notFound } from './errors';
 import { GOOGLE_AUTH_OPEN_PATHS, googleAuthRoutes } from './googleAuthRoutes';
 import { metricsRoutes } from './metricsRoute';
-import { apiRouter } from './router';
+import { BEARER, apiRouter } from './router';
+import { errorResponses } from './schemas';
 import { failureRoutes } from './routes/failures';
 import { fileRoutes } from './routes/files';
 import { logStreamRoutes } from './routes/logStream';
@@ -124,7 +125,19 @@ export function createApiApp(deps: ApiDeps) {
   app.route('/api/restore', restoreRoutes(routeDeps));
   app.route('/api/log', logStreamRoutes(routeDeps));
   app.route('/api/auth/google', googleAuthRoutes(deps));
-  app.route('/metrics', metricsRoutes(processMetrics(deps).registry));
+  app.route(
+    '/metrics',
+    metricsRoutes(() => processMetrics(deps).registry),
+  );
+  // A plain Hono route (the worker's listener serves it too): described here so the document lists it.
+  app.openAPIRegistry.registerPath({
+    method: 'get',
+    path: '/metrics',
+    summary:
+      'Prometheus metrics: files and bytes per destination, failures, Drive requests and rate limits, sweep lag, last success per kind',
+    security: BEARER,
+    responses: { 200: { description: "Prometheus' text format", content: { 'text/plain': { schema: z.string() } } }, ...errorResponses() },
+  });
   app.route('/', dashboard);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });

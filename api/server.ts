@@ -32,7 +32,7 @@ export async function startApiServer(config: Config, deps: Partial<ApiDeps> = {}
   };
   let app: ApiApp;
   try {
-    app = createApiApp({ config, client, catalog, logger, logFeed, env: deps.env });
+    app = createApiApp({ config, client, catalog, logger, logFeed, env: deps.env, metrics: deps.metrics });
   } catch (err) {
     await closeOwned();
     throw err;

@@ -53,7 +53,7 @@ export interface StatusDeps {
 }
 
 /** How long Temporal may take for the schedules and the running workflows before the status says it is unreachable. */
-const TEMPORAL_DEADLINE_MS = 3_000;
+const TEMPORAL_DEADLINE_MS = 10_000;
 
 const withLink = (config: Config, run: RunRecord | null): RunWithLink | null => {
   if (!run) return null;

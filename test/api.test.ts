@@ -7,6 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { Catalog } from '../activities/catalog/catalog';
 import { type ApiApp, createApiApp } from '../api/app';
 import { dashboardRoutes } from '../api/dashboardRoutes';
+import { GOOGLE_AUTH_OPEN_PATHS } from '../api/googleAuthRoutes';
 import { SCHEDULE_NAMES } from '../api/schedules';
 import { startApiServer } from '../api/server';
 import { type Config, ConfigError } from '../common/config';
@@ -146,7 +147,13 @@ function appRoutes(on: ApiApp = app): Array<{ method: string; path: string; temp
 
 /** The dashboard's page and files: open, and not part of the API's document. */
 const DASHBOARD = new Set(dashboardRoutes().routes.map((r) => `${r.method} ${r.path}`));
-const OPEN = new Set(['GET /api/health', 'GET /api/version', 'GET /openapi.json', ...DASHBOARD]);
+const OPEN = new Set([
+  'GET /api/health',
+  'GET /api/version',
+  'GET /openapi.json',
+  ...GOOGLE_AUTH_OPEN_PATHS.map((p) => `GET ${p}`),
+  ...DASHBOARD,
+]);
 
 test('the API refuses to start without a usable token, naming the variable', () => {
   const make = (env: NodeJS.ProcessEnv) => () => createApiApp({ config, client: worker.client, catalog, logger, logFeed, env });

@@ -17,7 +17,10 @@ export interface MetricsServer {
  */
 export async function serveMetrics(listen: string, registry: Registry): Promise<MetricsServer> {
   const { host, port } = hostAndPort(listen);
-  const app = new Hono().route('/metrics', metricsRoutes(registry));
+  const app = new Hono().route(
+    '/metrics',
+    metricsRoutes(() => registry),
+  );
   const server = createAdaptorServer({ fetch: app.fetch, hostname: host });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

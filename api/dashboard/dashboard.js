@@ -286,20 +286,27 @@ async function followLog() {
   }
 }
 
+const LEVELS = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
+/** The fields a log line is told by, after its event: ids first. */
+const LOG_FIELDS = ['workflowId', 'fileId', 'destination', 'schedule', 'method', 'path', 'status', 'err'];
+
 function appendLogLine(pane, data) {
   let text = data;
+  let level = '';
   try {
     const line = JSON.parse(data);
-    const ids = ['workflowId', 'fileId', 'destination']
-      .filter((k) => line[k])
-      .map((k) => `${k}=${line[k]}`)
+    level = LEVELS[line.level] ?? String(line.level ?? '');
+    const fields = LOG_FIELDS.filter((k) => line[k] !== undefined).map(
+      (k) => `${k}=${typeof line[k] === 'object' ? (line[k].message ?? JSON.stringify(line[k])) : line[k]}`,
+    );
+    text = [line.time ? new Date(line.time).toLocaleTimeString() : '', level, line.event ?? '', line.msg ?? '', ...fields]
+      .filter(Boolean)
       .join(' ');
-    text = `${line.time ? new Date(line.time).toLocaleTimeString() : ''} ${line.level ?? ''} ${line.msg ?? ''} ${ids}`;
   } catch {
     // Not JSON: shown as sent.
   }
   const atBottom = pane.scrollTop + pane.clientHeight >= pane.scrollHeight - 4;
-  pane.append(el('div', {}, text));
+  pane.append(el('div', { class: level === 'error' || level === 'fatal' ? 'bad' : level === 'warn' ? 'warn' : '' }, text));
   while (pane.childElementCount > LOG_LINES) pane.firstElementChild.remove();
   if (atBottom) pane.scrollTop = pane.scrollHeight;
 }
