@@ -15,6 +15,7 @@ import {
   describeDump,
   describeRestore,
   stateFiguresOf,
+  apiFiguresOf,
   DRIVE_LATENCY_SECONDS,
   allSyncs,
   describeLatency,
@@ -25,6 +26,7 @@ import {
   printFigures,
   writeJson,
 } from './bench/report';
+import { describeApiStatus, runApiStatusPhase } from './bench/apiStatus';
 import { runDumpPhase } from './bench/dumpRun';
 import { restoreVsRclone } from './bench/restoreVsRclone';
 import { runSweepPhase } from './bench/sweepRun';
@@ -41,12 +43,13 @@ import { SCALE, WORKLOADS, type Workload, addLocalFiles, seedDriveLikeTree, seed
  *              the Drive grows, and the Temporal dev server's and the worker's memory
  *   dump-200k  a 200,000-file catalog (synthetic rows) dumped to two MinIO buckets, then recovered from them (issue 12)
  *   restore    about 1 GB of mixed files restored from MinIO, every checksum checked, against rclone copy (issue 12)
+ *   api        GET /api/status under 50 autocannon clients for 20 s, beside a 100,000-file catalog, against GET /api/health (issue 13)
  *   sweep      100,000 × 1 KB in the same kind of tree, fully synced to two MinIO buckets, then incremental sweeps
  *              (bench/sweepRun.ts): quiet ones, one after 100 changes of mixed kinds, one after 1,000 (issue 11)
  * Each phase gets a fresh emulated Drive, catalog and worker processes (compiled, as in production). The
  * Temporal dev server persists to a file, as it does on a user's box (an in-memory one grows with every
  * history the bench writes). BENCH_SCALE=0.05 shrinks every file count for a smoke run; --only-state runs issue 12's
- * phases alone.
+ * phases alone, --only-api issue 13's.
  */
 
 function jsonPath(): string | undefined {
@@ -98,8 +101,15 @@ async function statePhases(stack: BenchStack): Promise<StateMeasurements> {
   return { dump, restore };
 }
 
+/** Issue 13's phase: GET /api/status under 50 clients, beside a 100,000-file catalog. */
+async function apiPhase(stack: BenchStack) {
+  const api = await runApiStatusPhase(stack);
+  console.log(describeApiStatus(api));
+  return api;
+}
+
 async function main() {
-  requireRclone();
+  if (!process.argv.includes('--only-api')) requireRclone();
   const json = jsonPath();
   const tools = spawnSync('bash', [join(__dirname, 'install-tools.sh')], { stdio: 'inherit' });
   if (tools.status !== 0) throw new Error('the pinned Temporal CLI and MinIO could not be installed');
@@ -116,6 +126,12 @@ async function main() {
     const cores = readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)!.length;
     const context = { date: new Date().toISOString(), cores, scale: SCALE };
     console.log(`bench: ${context.date}, ${cores} cores, scale ${SCALE}; Temporal dev server, MinIO and the emulator on loopback`);
+    if (process.argv.includes('--only-api')) {
+      const figures = apiFiguresOf(await apiPhase(stack));
+      for (const [name, value] of Object.entries(figures)) console.log(`${name.padEnd(40)} ${value.toFixed(2).padStart(9)}`);
+      if (json) writeFileSync(json, `${JSON.stringify({ ...context, ...figures }, null, 2)}\n`);
+      return;
+    }
     if (process.argv.includes('--only-state')) {
       const figures = stateFiguresOf(await statePhases(stack));
       for (const [name, value] of Object.entries(figures)) console.log(`${name.padEnd(40)} ${value.toFixed(2).padStart(9)}`);
@@ -159,6 +175,7 @@ async function main() {
         swept: (r) => console.log(describeSweep(r)),
       }),
       state: await statePhases(stack),
+      api: await apiPhase(stack),
     };
     console.log(describeLatency(m.latencyOneWorker));
     console.log(describeLatency(m.latencyTwoWorkers));

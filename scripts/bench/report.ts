@@ -9,6 +9,8 @@ import { type SweepMeasurements, type SweepRun, medianQuietSweep } from './sweep
 import { type ChangeMix, changeCount } from './sweepChanges';
 
 /** What one bench run measured, from which the figures of issue 10 section 5 and of issue 11 (the sweep) are computed. */
+import type { ApiStatusMeasurements } from './apiStatus';
+
 export interface BenchMeasurements {
   gigabyte: SyncResult;
   large: { ours: SyncResult; rclone: RcloneReference };
@@ -19,6 +21,7 @@ export interface BenchMeasurements {
   hundredThousand: SyncResult;
   sweep: SweepMeasurements;
   state: StateMeasurements;
+  api: ApiStatusMeasurements;
 }
 
 /** Issue 12: the dump and recovery of a 200,000-file catalog. */
@@ -46,6 +49,7 @@ const TARGETS = {
   sweep_idle_drive_calls_per_drive: { atMost: 2 },
   sweep_1000_vs_100: { atMost: 12 },
   restore_vs_rclone: { atLeast: 0.8 },
+  api_status_p99_ms: { atMost: 50 },
 } satisfies Record<string, Target>;
 
 const STATE_FIGURES = [
@@ -63,6 +67,9 @@ const UNTARGETED = [
   'sweep_100_changes_seconds',
   'sweep_1000_changes_seconds',
   ...STATE_FIGURES,
+  'api_status_p50_ms',
+  'api_health_p99_ms',
+  'api_status_vs_health_p99',
 ] as const;
 
 export type FigureName = keyof typeof TARGETS;
@@ -111,6 +118,17 @@ export function figuresOf(m: BenchMeasurements): Figures {
     sweep_100_changes_seconds: m.sweep.hundred.seconds,
     sweep_1000_changes_seconds: m.sweep.thousand.seconds,
     ...stateFiguresOf(m.state),
+    ...apiFiguresOf(m.api),
+  };
+}
+
+/** Issue 13's figures: GET /api/status's latency, and its ratio to a route that reads nothing. */
+export function apiFiguresOf(m: ApiStatusMeasurements) {
+  return {
+    api_status_p99_ms: m.status.p99Ms,
+    api_status_p50_ms: m.status.p50Ms,
+    api_health_p99_ms: m.health.p99Ms,
+    api_status_vs_health_p99: m.status.p99Ms / m.health.p99Ms,
   };
 }
 
