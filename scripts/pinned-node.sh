@@ -28,6 +28,8 @@ if [ "$(node_major)" -lt "$NODE_MIN_MAJOR" ]; then
   export PATH="$node_home/bin:$PATH"
 fi
 
+# Always the headers of the node in use: Debian's npm sets nodedir=/usr (Node 20's headers), and npm passes its
+# config on to the scripts it runs as npm_config_* variables, so an inherited value may name another Node's.
 node_in_use="$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")"
-export npm_config_nodedir="${npm_config_nodedir:-$node_in_use}"
+export npm_config_nodedir="$node_in_use"
 unset drive_vault_root node_home node_in_use
