@@ -335,7 +335,7 @@ test('the schedules CLI lists, pauses with a note, resumes and triggers, and ref
   assert.equal(noName.status, 2);
   assert.match(noName.stderr, /missing required argument 'NAME'/);
   assert.match(noName.stderr, /Usage: drive-vault schedules pause \[options\] <NAME>/);
-  assert.match(noName.stderr, /choices: "full-sync", "sweep", "nightly-dump", "weekly-rollup"/);
+  assert.match(noName.stderr, /choices: "full-sync", "sweep", "nightly-dump",\s+"weekly-rollup"/);
   assert.equal((await describe(client, 'weekly-rollup')).info.numActionsTaken, 1, 'a refused command starts nothing');
 
   // A sweep on demand, tagged as its schedule's runs are (no worker runs it here: the sweep is another part's).
