@@ -45,6 +45,19 @@ const localDestination = z
   })
   .strict();
 
+/** `host:port` (an IPv6 host in brackets), port 0 for any free one. */
+const LISTEN_ADDRESS = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+const listenAddress = z
+  .string()
+  .regex(LISTEN_ADDRESS, 'host:port, such as 127.0.0.1:9464 or [::1]:9464')
+  .refine((v) => Number(v.match(LISTEN_ADDRESS)?.[2]) <= 65535, 'a port from 0 to 65535');
+
+/** The host and port of a validated listen address (`[::1]:9464` gives `::1`). */
+export function hostAndPort(listen: string): { host: string; port: number } {
+  const [, host, port] = listen.match(LISTEN_ADDRESS)!;
+  return { host: host.replace(/^\[(.*)\]$/, '$1'), port: Number(port) };
+}
+
 /** A zod check from a function that says what is wrong with a value, or nothing. */
 const problemCheck =
   (problem: (value: string) => string | undefined) =>
@@ -68,6 +81,48 @@ const scheduleTimes = z
   })
   .strict()
   .refine((s) => (s.cron === undefined) !== (s.every === undefined), 'give exactly one of cron (a cron string) and every (an interval)');
+
+/** What a notification is sent for: a run that failed for good, a destination turning degraded (or back), the daily summary. */
+export const NOTIFICATION_EVENTS = ['failure', 'degraded', 'daily-summary'] as const;
+export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
+
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'the name of an environment variable');
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
+
+/** A Slack-compatible incoming webhook. Its URL may be the secret (Slack's is): then it comes from `urlEnv`. */
+const webhookNotifications = z
+  .object({
+    url: z.url({ protocol: /^https?$/ }).optional(),
+    urlEnv: envName.optional(),
+    /** Header name to the environment variable holding its value, e.g. `Authorization: WEBHOOK_AUTHORIZATION`. */
+    headersEnv: z.record(z.string().regex(/^[A-Za-z0-9-]+$/, 'an HTTP header name'), envName).default({}),
+    /** A POST that gets no answer in this time has failed (and is retried). */
+    timeoutSeconds: z.number().int().min(1).max(120).default(10),
+  })
+  .strict()
+  .refine((w) => (w.url === undefined) !== (w.urlEnv === undefined), 'give exactly one of url and urlEnv');
+
+/** Email through an SMTP server; the password only from the environment variable `passwordEnv` names. */
+const emailNotifications = z
+  .object({
+    host: z.string().min(1),
+    /** Default 465 with `tls`, 587 otherwise. */
+    port: z.number().int().min(1).max(65535).optional(),
+    /** `tls`: TLS from the first byte (port 465); `starttls`: plain, then STARTTLS, required; `none`: no TLS at all. */
+    security: z.enum(['tls', 'starttls', 'none']).default('starttls'),
+    user: z.string().min(1).optional(),
+    passwordEnv: envName.optional(),
+    /** An address, or a name and an address: `drive-vault <backup@example.com>`. */
+    from: z.string().regex(/^[^@\s<>]+@[^@\s<>]+$|^[^<>]*<[^@\s<>]+@[^@\s<>]+>$/, 'an email address, or "Name <address>"'),
+    to: z.array(z.email()).min(1),
+    timeoutSeconds: z.number().int().min(1).max(300).default(30),
+  })
+  .strict()
+  .refine((e) => (e.user === undefined) === (e.passwordEnv === undefined), 'give user and passwordEnv together, or neither')
+  .refine(
+    (e) => e.security !== 'none' || e.user === undefined || LOOPBACK_HOSTS.has(e.host),
+    'security none would send the password in clear: use starttls or tls, or an SMTP server on this host',
+  );
 
 /** Each default is written once, on its key: a section left out is parsed as written empty (`prefault`). */
 export const configSchema = z
@@ -202,6 +257,25 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    metrics: z
+      .object({
+        /**
+         * Where a worker serves Prometheus metrics at `/metrics` (its transfers, Drive requests and catalog gauges);
+         * unset, it serves none. Unauthenticated: keep it on loopback or a network only the scraper reaches.
+         */
+        listen: listenAddress.optional(),
+      })
+      .strict()
+      .prefault({}),
+    /** Where to tell people that something needs them (DESIGN.md section 12): no channel, no message. */
+    notifications: z
+      .object({
+        webhook: webhookNotifications.optional(),
+        email: emailNotifications.optional(),
+        events: z.array(z.enum(NOTIFICATION_EVENTS)).default([...NOTIFICATION_EVENTS]),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') })
       .strict()
@@ -213,6 +287,7 @@ export type Config = z.infer<typeof configSchema>;
 export type DestinationConfig = Config['destinations'][number];
 export type S3DestinationConfig = z.infer<typeof s3Destination>;
 export type ScheduleTimesConfig = z.infer<typeof scheduleTimes>;
+export type NotificationsConfig = Config['notifications'];
 /** Export formats (extensions) per Workspace type. */
 export type ExportFormatConfig = Config['exportFormats'];
 

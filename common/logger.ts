@@ -15,6 +15,8 @@ const SECRET_KEYS = new Set([
   'authorization',
   'Authorization',
   'password',
+  // nodemailer's auth object
+  'pass',
   'token',
   'apiToken',
 ]);

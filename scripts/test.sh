@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 # A fresh clone: a maintained Node, node_modules and the pinned tools are installed first.
 # shellcheck source=scripts/setup.sh
 source scripts/setup.sh || { echo "test: setup failed" >&2; exit 1; }
+bash scripts/install-chromium.sh || { echo "test: the dashboard's browser test needs /usr/bin/chromium" >&2; exit 1; }
 
 npx tsc --noEmit -p . || { echo "test: type check failed" >&2; exit 1; }
 npx biome ci --colors=off . || { echo "test: format or lint check failed (npx biome check --write . fixes the format)" >&2; exit 1; }

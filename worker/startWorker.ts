@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Config } from '../common/config';
 import { createLogger } from '../common/logger';
 import { bundleWorkflowsInChildProcess } from './bundleWorkflows';
+import { serveMetrics } from './metricsServer';
 import { reconcileSchedulesAtStart } from './schedules';
 import { installTemporalLogging } from './temporalLogging';
 import { type WorkerRole, wireCatalogPart, wireSharedDeps, wireTransferPart } from './wiring';
@@ -35,6 +36,9 @@ export async function startWorker(config: Config, role: WorkerRole): Promise<Sta
   const shared = wireSharedDeps(config, logger);
   const catalogPart = role === 'transfer' ? undefined : wireCatalogPart(config, shared);
   const transferPart = role === 'catalog' ? undefined : wireTransferPart(config, shared);
+  // Bound before the workers start: an address in use stops the worker at once, not after it took tasks.
+  const metricsServer = config.metrics.listen ? await serveMetrics(config.metrics.listen, shared.metrics.registry) : undefined;
+  if (metricsServer) logger.info({ event: 'worker.metrics_listening', url: metricsServer.url }, 'serving Prometheus metrics');
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   // The catalog host owns the config the schedules follow; a transfer worker never touches them.
   if (catalogPart) await reconcileSchedulesAtStart(config, logger);
@@ -60,6 +64,7 @@ export async function startWorker(config: Config, role: WorkerRole): Promise<Sta
   };
   logger.info(started, 'worker started');
   const running = workers.running.finally(async () => {
+    await metricsServer?.close();
     await connection.close();
     catalogPart?.catalog.close();
     logger.info({ event: 'worker.stopped' }, 'worker stopped');

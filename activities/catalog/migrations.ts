@@ -239,4 +239,35 @@ export const migrations: Array<{ version: number; name: string; sql: string }> =
       CREATE TABLE maintenance (task TEXT PRIMARY KEY, last_done_on TEXT NOT NULL);
     `,
   },
+  {
+    version: 12,
+    name: 'runs found by kind and outcome, so the last completed run of each kind is one index lookup (read at every metrics scrape)',
+    sql: `CREATE INDEX runs_by_kind_status ON runs(kind, status, ended_at);`,
+  },
+  {
+    version: 13,
+    name: "notifications: each destination's health and the state last notified, the notices each channel got, failures by run",
+    sql: `
+      -- healthy or degraded as the last run that reached (or failed to reach) it found; notified_state is what people were
+      -- last told, so a turn is sent once, and sent by a later run when its notice could not be delivered.
+      CREATE TABLE destination_health (
+        destination TEXT PRIMARY KEY,
+        state TEXT NOT NULL CHECK (state IN ('healthy', 'degraded')),
+        since TEXT NOT NULL,
+        reason TEXT,
+        run_id TEXT NOT NULL,
+        notified_state TEXT NOT NULL DEFAULT 'healthy' CHECK (notified_state IN ('healthy', 'degraded'))
+      );
+      -- A notice (its id names the run and what it says) delivered on a channel: a retry sends it only where it is missing.
+      CREATE TABLE notices_sent (
+        notice TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        sent_at TEXT NOT NULL,
+        PRIMARY KEY (notice, channel)
+      );
+      CREATE INDEX notices_sent_at ON notices_sent(sent_at);
+      -- Each run's end reads the failures it recorded.
+      CREATE INDEX failures_by_run ON failures(run_id);
+    `,
+  },
 ];

@@ -1,7 +1,12 @@
 // The Drive module alone: the googleapis root loads every Google API, about 100 MB of a worker's memory.
 import { drive_v3 } from 'googleapis/build/src/apis/drive/v3';
 import { OAuth2Client } from 'googleapis-common';
+import type { Metrics } from '../../common/metrics';
+import { driveFailureOf, isRateLimited } from './errors';
 import type { DrivePacer } from './pacer';
+
+/** The counters of the requests a Drive client sends. */
+export type DriveRequestMetrics = Pick<Metrics, 'driveRequests' | 'driveRateLimited'>;
 
 export interface DriveAuthOptions {
   clientId: string;
@@ -11,6 +16,8 @@ export interface DriveAuthOptions {
   tokenUrl: string;
   /** Paces every request this client sends: the Drive client's, the export links' and the token refreshes. */
   pacer?: DrivePacer;
+  /** Counts every request this client sends by its reply's status, and the replies that are rate limits. */
+  metrics?: DriveRequestMetrics;
 }
 
 /** An OAuth client that refreshes its access token from the user's refresh token as needed. */
@@ -31,7 +38,28 @@ export function createOAuthClient(options: DriveAuthOptions): OAuth2Client {
       },
     });
   }
+  if (options.metrics) countReplies(client, options.metrics);
   return client;
+}
+
+/**
+ * Counts each reply as it arrives, through the transporter every request of the client goes through. A reply that
+ * is an error rejects with its status and body (read into text even for a streamed download), which name the rate
+ * limit; the error goes on to the caller unchanged.
+ */
+function countReplies(client: OAuth2Client, metrics: DriveRequestMetrics): void {
+  client.transporter.interceptors.response.add({
+    resolved: async (response) => {
+      metrics.driveRequests.inc({ status: String(response.status) });
+      return response;
+    },
+    rejected: (err) => {
+      const failure = driveFailureOf(err);
+      metrics.driveRequests.inc({ status: failure ? String(failure.status) : 'error' });
+      if (failure && isRateLimited(failure)) metrics.driveRateLimited.inc({ reason: failure.reason });
+      throw err;
+    },
+  });
 }
 
 /**
