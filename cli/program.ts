@@ -81,13 +81,13 @@ function reportedUsageError(cmd: Command, err: UsageError): unknown {
 const commandPath = (cmd: Command): string => (cmd.parent?.parent ? `${commandPath(cmd.parent)} ${cmd.name()}` : cmd.name());
 
 /**
- * Turns commander's own exits into the CLI's exit codes: help and version asked for exit 0, any other is a bad
+ * Turns commander's own exits into the CLI's exit codes: help asked for exits 0, any other is a bad
  * command line (2). Commander has printed the message and the help already, except for a group called without a
  * command, for which it printed the help alone.
  */
 function exitCodesOf(cmd: Command): void {
   cmd.exitOverride((err) => {
-    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') throw err;
+    if (err.code === 'commander.helpDisplayed') throw err;
     let message = err.message;
     if (err.code === 'commander.help') {
       message = cmd.parent ? `${commandPath(cmd)} needs a command: ${cmd.commands.map((c) => c.name()).join(', ')}` : 'no command given';

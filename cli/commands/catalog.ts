@@ -42,10 +42,9 @@ export function fromDestination(config: Config, name: string, env: NodeJS.Proces
 /** Asks Temporal whether a workflow still runs, and which deep verifications run, connecting on the first question. */
 function temporalWorkflowCheck(config: Config) {
   let client: Promise<Client> | undefined;
-  const connect = () => connectClient(config);
   return {
-    workflowRunning: async (workflowId: string) => isWorkflowRunning(await (client ??= connect()), workflowId),
-    unrecordedWriters: async () => runningDeepVerifications(await (client ??= connect()), config),
+    workflowRunning: async (workflowId: string) => isWorkflowRunning(await (client ??= connectClient(config)), workflowId),
+    unrecordedWriters: async () => runningDeepVerifications(await (client ??= connectClient(config)), config),
     async close() {
       const connected = await client?.catch(() => undefined);
       await connected?.connection.close();
