@@ -29,6 +29,7 @@ import { startWorkers } from '../worker/workers';
  * directory (data/backup) and, when the pinned MinIO is installed, a MinIO bucket (data/minio). Runs a
  * full sync and prints its summary, then changes a few items in the sample Drive, runs an incremental sweep and
  * prints what each change did, then dumps the catalog to every destination. `--keep-running` creates the four schedules and leaves everything up until Ctrl-C.
+ * `drive-vault demo` runs it too.
  */
 const root = resolve(__dirname, '..');
 const dataDir = join(root, 'data');
@@ -43,7 +44,7 @@ function minioInstalled(): boolean {
   }
 }
 
-async function main() {
+export async function runDemo(options: { keepRunning: boolean }): Promise<void> {
   const tools = spawnSync('bash', [join(root, 'scripts', 'install-tools.sh')], { stdio: 'inherit' });
   if (tools.status !== 0) console.error('demo: the pinned tools could not all be installed (see above); going on with what is there');
   mkdirSync(dataDir, { recursive: true });
@@ -115,7 +116,7 @@ async function main() {
     const dump = await startDump(client, config);
     console.log(`\ndemo: dump ${dump.workflowId} backs up the catalog itself to every destination`);
     console.log(formatDumpResult(await dump.result(), webUiLink(config, dump.workflowId)));
-    if (process.argv.includes('--keep-running')) {
+    if (options.keepRunning) {
       // As a catalog host's worker does at start: the four schedules, for the Web UI to show, pause and trigger.
       await reconcileSchedules(client, config, logger);
       console.log(`\n${formatScheduleRows(await scheduleRows(client), scheduleWebUiLink(config))}`);
@@ -171,7 +172,9 @@ function describeChange(catalog: Catalog, change: DemoChange): string {
   return [`  ${change.what}`, ...lines.map((line) => `      ${line}`)].join('\n');
 }
 
-main().catch((err) => {
-  console.error(`demo failed: ${err instanceof Error ? err.message : err}`);
-  process.exit(1);
-});
+if (require.main === module) {
+  runDemo({ keepRunning: process.argv.includes('--keep-running') }).catch((err) => {
+    console.error(`demo failed: ${err instanceof Error ? err.message : err}`);
+    process.exit(1);
+  });
+}

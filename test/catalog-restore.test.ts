@@ -17,7 +17,7 @@ import type { Destination } from '../activities/storage/destination';
 import { isWorkflowRunning } from '../activities/sweep/abandonedRuns';
 import { startFullSync } from '../api/fullSyncRuns';
 import { runningDeepVerifications, startDeepVerify } from '../api/verifyRuns';
-import { isCatalogCommand, parseCatalogCommand } from '../cli/catalogCommands';
+import { parseCommandLine } from '../cli/main';
 import type { Config } from '../common/config';
 import { bytesContent } from './drive-emulator/content';
 import { runCli } from './support/cli';
@@ -252,14 +252,14 @@ test('catalog restore refuses while a deep verification runs: it records no run,
 });
 
 test('catalog restore and recover read --from and --date, and refuse a bad one as a usage error', () => {
-  assert.deepEqual(parseCatalogCommand(['catalog', 'restore', '--from', 'aws', '--date', '2026-11-20', '--json'], {}), {
+  assert.deepEqual(parseCommandLine(['catalog', 'restore', '--from', 'aws', '--date', '2026-11-20', '--json'], {}), {
     kind: 'catalog-restore',
     config: 'config.yaml',
     from: 'aws',
     date: '2026-11-20',
     json: true,
   });
-  assert.deepEqual(parseCatalogCommand(['recover', '--from', 'nas', '--config', 'c.yaml'], {}), {
+  assert.deepEqual(parseCommandLine(['recover', '--from', 'nas', '--config', 'c.yaml'], {}), {
     kind: 'recover',
     config: 'c.yaml',
     from: 'nas',
@@ -271,15 +271,21 @@ test('catalog restore and recover read --from and --date, and refuse a bad one a
     [['recover', '--from', ''], /recover needs --from DESTINATION/],
     [['recover', '--from', 'aws', '--date', '2026-13-01'], /--date takes a day as YYYY-MM-DD, such as 2026-11-25; "2026-13-01" is not one/],
     [['recover', '--from', 'aws', '--date', 'yesterday'], /"yesterday" is not one/],
-    [['catalog', 'dump'], /unknown command "catalog dump": catalog takes restore/],
-    [['recover', 'now', '--from', 'aws'], /recover takes no argument, not "now"/],
-    [['recover', '--from', 'aws', '--wait'], /Unknown option '--wait'/],
+    [['catalog', 'dump'], /unknown command 'dump'/],
+    [['recover', 'now', '--from', 'aws'], /too many arguments for 'recover'\. Expected 0 arguments but got 1: now/],
+    [['recover', '--from', 'aws', '--wait'], /unknown option '--wait'/],
   ];
-  for (const [argv, message] of cases) assert.throws(() => parseCatalogCommand(argv, {}), { name: 'UsageError', message }, argv.join(' '));
-  assert.ok(isCatalogCommand(['--config', 'c.yaml', 'recover', '--from', 'aws']));
-  assert.ok(isCatalogCommand(['catalog', 'restore']));
-  assert.ok(!isCatalogCommand(['verify', '--deep', '--sample', '5%']));
-  assert.ok(!isCatalogCommand(['--config', 'catalog', 'sync', 'full']));
+  for (const [argv, message] of cases) assert.throws(() => parseCommandLine(argv, {}), { name: 'UsageError', message }, argv.join(' '));
+  // A global option before the command, or a value that is a command's name, leaves the command as it is.
+  assert.equal(parseCommandLine(['--config', 'c.yaml', 'recover', '--from', 'aws'], {}).kind, 'recover');
+  assert.equal(parseCommandLine(['catalog', 'restore', '--from', 'aws'], {}).kind, 'catalog-restore');
+  assert.equal(parseCommandLine(['verify', '--deep', '--sample', '5%'], {}).kind, 'verify-deep');
+  assert.deepEqual(parseCommandLine(['--config', 'catalog', 'sync', 'full'], {}), {
+    kind: 'sync-full',
+    config: 'catalog',
+    wait: false,
+    json: false,
+  });
 });
 
 test('the CLI exits 2 for a --from the config does not name', async () => {

@@ -13,8 +13,9 @@ import type { ObjectLine } from '../activities/dump/manifestLine';
 import { hashStream, uploadStateFile } from '../activities/dump/stateObjects';
 import { safeSegment } from '../activities/catalog/objectKeys';
 import type { Destination } from '../activities/storage/destination';
-import { UsageError, parseCommandLine } from '../cli/commandLine';
-import { checkRestoreCommand, formatRestoreProgress } from '../cli/restoreCommand';
+import { checkRestoreCommand, formatRestoreProgress } from '../cli/commands/restore';
+import { parseCommandLine } from '../cli/main';
+import { UsageError } from '../cli/usageError';
 import type { Config } from '../common/config';
 import type { RestoreSummary } from '../common/restoreTypes';
 import { TASK_QUEUES } from '../common/taskQueues';
@@ -439,7 +440,7 @@ test('restore on the command line: validated before reaching Temporal, --json, e
     [['--to', to], /restore needs --from DESTINATION/],
     [['--from', 'aws', '--to', to, '--at', '2026-13-01'], /--at takes a day as YYYY-MM-DD, such as 2026-11-25; "2026-13-01" is not one/],
     [['--from', 'aws', '--to', to, '--at', 'yesterday'], /--at takes a day as YYYY-MM-DD/],
-    [['--from', 'aws', '--to', to, '--fast'], /Unknown option '--fast'/],
+    [['--from', 'aws', '--to', to, '--fast'], /unknown option '--fast'/],
   ] as const) {
     const cli = await runCli(['restore', ...args, '--config', configPath]);
     assert.equal(cli.status, 2, `${args.join(' ')}: ${cli.stderr}`);

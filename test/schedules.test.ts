@@ -13,7 +13,7 @@ import {
   formatInterval,
   triggerSchedule,
 } from '../api/schedules';
-import { parseCommandLine } from '../cli/commandLine';
+import { parseCommandLine } from '../cli/main';
 import { type Config, parseConfig } from '../common/config';
 import { TASK_QUEUES } from '../common/taskQueues';
 import type { NightlyDumpResult, WeeklyRollupResult } from '../common/types';
@@ -327,10 +327,15 @@ test('the schedules CLI lists, pauses with a note, resumes and triggers, and ref
 
   const badName = await runCli(['schedules', 'trigger', 'hourly', '--config', configPath]);
   assert.equal(badName.status, 2);
-  assert.match(badName.stderr, /unknown schedule "hourly": NAME is one of full-sync, sweep, nightly-dump, weekly-rollup/);
+  assert.match(
+    badName.stderr,
+    /value 'hourly' is invalid for argument 'NAME'\. Allowed choices are full-sync, sweep, nightly-dump, weekly-rollup/,
+  );
   const noName = await runCli(['schedules', 'pause', '--config', configPath]);
   assert.equal(noName.status, 2);
-  assert.match(noName.stderr, /schedules pause needs a NAME: full-sync, sweep, nightly-dump, weekly-rollup/);
+  assert.match(noName.stderr, /missing required argument 'NAME'/);
+  assert.match(noName.stderr, /Usage: drive-vault schedules pause \[options\] <NAME>/);
+  assert.match(noName.stderr, /choices: "full-sync", "sweep", "nightly-dump",\s+"weekly-rollup"/);
   assert.equal((await describe(client, 'weekly-rollup')).info.numActionsTaken, 1, 'a refused command starts nothing');
 
   // A sweep on demand, tagged as its schedule's runs are (no worker runs it here: the sweep is another part's).
@@ -370,16 +375,19 @@ test('the command line reads sync sweep and the schedules commands, and names wh
     });
   }
   const cases: Array<[string[], RegExp]> = [
-    [['schedules', 'trigger', 'daily'], /unknown schedule "daily": NAME is one of full-sync, sweep, nightly-dump, weekly-rollup/],
-    [['schedules', 'resume'], /schedules resume needs a NAME/],
-    [['schedules', 'resume', 'sweep', 'full-sync'], /takes one NAME, not sweep full-sync/],
+    [
+      ['schedules', 'trigger', 'daily'],
+      /value 'daily' is invalid for argument 'NAME'\. Allowed choices are full-sync, sweep, nightly-dump, weekly-rollup/,
+    ],
+    [['schedules', 'resume'], /missing required argument 'NAME'/],
+    [['schedules', 'resume', 'sweep', 'full-sync'], /too many arguments for 'resume'\. Expected 1 argument but got 2: sweep, full-sync/],
     [['schedules', 'delete', 'sweep'], /unknown schedules command "delete": use list, pause, resume or trigger/],
     [['schedules', 'list', 'sweep'], /schedules list takes no NAME/],
-    [['schedules', 'resume', 'sweep', '--note', 'x'], /--note belongs to schedules pause/],
+    [['schedules', 'resume', 'sweep', '--note', 'x'], /unknown option '--note'/],
     [['schedules', 'pause', 'sweep', '--note', ' '], /--note needs a text/],
-    [['schedules', 'trigger', 'sweep', '--wait'], /--wait do not apply to schedules/],
-    [['sync', 'sweep', '--note', 'x'], /--note belongs to schedules pause/],
-    [['sync', 'sweep', '--sample', '5%'], /--sample belong to verify --deep, not sync sweep/],
+    [['schedules', 'trigger', 'sweep', '--wait'], /unknown option '--wait'/],
+    [['sync', 'sweep', '--note', 'x'], /unknown option '--note'/],
+    [['sync', 'sweep', '--sample', '5%'], /unknown option '--sample'/],
   ];
   for (const [argv, message] of cases) assert.throws(() => parseCommandLine(argv, env), { name: 'UsageError', message }, argv.join(' '));
 });

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { deepVerifyFoundProblems, formatDeepVerifySummary } from '../api/verifyRuns';
-import { UsageError, checkDestinationName, parseCommandLine, parseSamplePercent } from '../cli/commandLine';
+import { checkDestinationName, parseSamplePercent } from '../cli/commands/verify';
+import { parseCommandLine } from '../cli/main';
+import { UsageError } from '../cli/usageError';
 import { parseConfig } from '../common/config';
 import type { DeepVerifySummary } from '../common/types';
 import { runCli } from './support/cli';
@@ -54,9 +56,9 @@ test('a command line that cannot run is a usage error naming what is wrong', () 
     [['verify', '--deep', '--sample', '0%'], /--sample takes a percentage above 0 and up to 100/],
     [['verify', '--deep', '--sample'], /--sample/],
     [['verify', '--deep', '--destination', ''], /--destination needs a name/],
-    [['sync', 'full', '--sample', '5%'], /--sample belong to verify --deep/],
-    [['verify', '--deep', '--fast'], /Unknown option '--fast'/],
-    [['rewind'], /unknown command "rewind"/],
+    [['sync', 'full', '--sample', '5%'], /unknown option '--sample'/],
+    [['verify', '--deep', '--fast'], /unknown option '--fast'/],
+    [['rewind'], /unknown command 'rewind'/],
     [[], /no command given/],
   ];
   for (const [argv, message] of cases) assert.throws(() => parseCommandLine(argv, env), { name: 'UsageError', message }, argv.join(' '));
@@ -95,7 +97,7 @@ test('the CLI exits with 2 and says why on a bad percentage or an unknown destin
   const badSample = await runCli(['verify', '--deep', '--sample', '150%', '--config', configPath]);
   assert.equal(badSample.status, 2);
   assert.match(badSample.stderr, /--sample takes a percentage above 0 and up to 100, such as 5%; "150%" is not one/);
-  assert.match(badSample.stderr, /usage: drive-vault/);
+  assert.match(badSample.stderr, /Usage: drive-vault verify --deep/);
   const unknown = await runCli(['verify', '--deep', '--destination', 'eu', '--config', configPath]);
   assert.equal(unknown.status, 2);
   assert.match(unknown.stderr, /--destination eu: the config has no such destination; it has nas/);

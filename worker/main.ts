@@ -1,19 +1,7 @@
-import { NativeConnection } from '@temporalio/worker';
-import { existsSync } from 'node:fs';
-import { hostname } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../common/config';
-import { createLogger } from '../common/logger';
-import { bundleWorkflowsInChildProcess } from './bundleWorkflows';
-import { serveMetrics } from './metricsServer';
-import { reconcileSchedulesAtStart } from './schedules';
-import { installTemporalLogging } from './temporalLogging';
-import { WORKER_ROLES, type WorkerRole, wireCatalogPart, wireSharedDeps, wireTransferPart } from './wiring';
-import { startWorkers } from './workers';
-
-/** Written by `npm run build` beside the compiled code; running from source bundles at start instead. */
-const PREBUILT_BUNDLE = join(__dirname, '..', 'workflow-bundle.js');
+import { startWorker, stopOnSignals } from './startWorker';
+import { WORKER_ROLES, type WorkerRole } from './wiring';
 
 class UsageError extends Error {}
 
@@ -33,56 +21,12 @@ function parseCommandLine(args: string[]): { role: WorkerRole; configPath: strin
   return { role: role as WorkerRole, configPath };
 }
 
-/**
- * `npm run worker -- [--role all|transfer|catalog] [config.yaml]`, until SIGINT/SIGTERM. `catalog` serves the
- * workflows and the catalog activities of the host that owns the SQLite file, and brings the four schedules in line
- * with its config as it starts; `transfer` only streams files, with no catalog (any number of them, on any hosts);
- * `all`, the default, does both.
- */
+/** `npm run worker -- [--role all|transfer|catalog] [config.yaml]` (or `drive-vault worker`), until SIGINT/SIGTERM. */
 async function main() {
   const { role, configPath } = parseCommandLine(process.argv.slice(2));
-  const config = loadConfig(configPath);
-  const identity = `${process.pid}@${hostname()}/${role}`;
-  const logger = createLogger({ level: config.log.level }).child({ worker: identity });
-  installTemporalLogging(logger);
-  const shared = wireSharedDeps(config, logger);
-  const catalogPart = role === 'transfer' ? undefined : wireCatalogPart(config, shared);
-  const transferPart = role === 'catalog' ? undefined : wireTransferPart(config, shared);
-  // Bound before the workers start: an address in use stops the worker at once, not after it took tasks.
-  const metricsServer = config.metrics.listen ? await serveMetrics(config.metrics.listen, shared.metrics.registry) : undefined;
-  if (metricsServer) logger.info({ event: 'worker.metrics_listening', url: metricsServer.url }, 'serving Prometheus metrics');
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
-  // The catalog host owns the config the schedules follow; a transfer worker never touches them.
-  if (catalogPart) await reconcileSchedulesAtStart(config, logger);
-  const bundle = !catalogPart
-    ? undefined
-    : existsSync(PREBUILT_BUNDLE)
-      ? { codePath: PREBUILT_BUNDLE, remove: () => undefined }
-      : await bundleWorkflowsInChildProcess();
-  const workers = await startWorkers({
-    connection,
-    namespace: config.temporal.namespace,
-    identity,
-    catalog: catalogPart && { ...catalogPart, workflowBundle: { codePath: bundle!.codePath } },
-    transfer: transferPart,
-  });
-  bundle?.remove();
-  const started = {
-    event: 'worker.started',
-    role,
-    catalogTaskQueue: catalogPart?.taskQueue,
-    temporal: config.temporal.address,
-    namespace: config.temporal.namespace,
-  };
-  logger.info(started, 'worker started');
-  const stop = () => void workers.shutdown();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  await workers.running;
-  await metricsServer?.close();
-  await connection.close();
-  catalogPart?.catalog.close();
-  logger.info({ event: 'worker.stopped' }, 'worker stopped');
+  const worker = await startWorker(loadConfig(configPath), role);
+  stopOnSignals(worker.stop);
+  await worker.running;
 }
 
 main().catch((err) => {

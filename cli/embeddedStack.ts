@@ -1,0 +1,111 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { Connection } from '@temporalio/client';
+import type { Config } from '../common/config';
+import { type TemporalDevServer, startTemporalDevServer } from '../scripts/launchers/temporalDevServer';
+import { TemporalUnreachableError } from './temporal';
+
+/** A part of the stack `drive-vault start` runs in its own process, once Temporal answers. */
+export interface EmbeddedService {
+  name: string;
+  start(config: Config): Promise<RunningService>;
+}
+
+export interface RunningService {
+  /** Settles when the service stops; a service that stops on its own (it failed) stops the whole stack. */
+  running: Promise<void>;
+  stop(): Promise<void>;
+}
+
+const workerService: EmbeddedService = {
+  name: 'worker',
+  async start(config) {
+    // Loaded on start only: the worker's wiring (googleapis, the SDK's native worker) is heavy for the other commands.
+    const { startWorker } = await import('../worker/startWorker');
+    return startWorker(config, 'all');
+  },
+};
+
+/**
+ * What `drive-vault start` runs beside Temporal, started in this order and stopped in the reverse one. The API server
+ * (`drive-vault api`: the dashboard and /api) joins this list after the worker.
+ */
+export const EMBEDDED_SERVICES: EmbeddedService[] = [workerService];
+
+const isLoopback = (host: string) => host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+
+/** `127.0.0.1:7233` → host and port; `[::1]:7233` too. */
+function hostAndPort(address: string): { host: string; port?: number } {
+  const match = /^\[?([^\]]+?)\]?(?::(\d+))?$/.exec(address);
+  return { host: match?.[1] ?? address, port: match?.[2] ? Number(match[2]) : undefined };
+}
+
+async function temporalAnswers(address: string): Promise<boolean> {
+  try {
+    const connection = await Connection.connect({ address, connectTimeout: '3 seconds' });
+    await connection.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Temporal for the stack: the server at temporal.address when it answers; otherwise the pinned dev server started
+ * there (a loopback address only), persisted to temporal.db beside the catalog, with its Web UI on temporal.webUiUrl's
+ * port when that is on this machine too. Returns the dev server it started, which dies with this process.
+ */
+export async function ensureTemporal(config: Config, say: (line: string) => void): Promise<TemporalDevServer | undefined> {
+  const { address, namespace, webUiUrl } = config.temporal;
+  if (await temporalAnswers(address)) {
+    say(`Temporal at ${address} answers: using it`);
+    return undefined;
+  }
+  const { host, port } = hostAndPort(address);
+  if (!isLoopback(host) || port === undefined) {
+    throw new TemporalUnreachableError(
+      `Temporal at ${address} does not answer, and start runs its own only on this machine: start that server, or set ` +
+        'temporal.address to a loopback address such as 127.0.0.1:7233',
+    );
+  }
+  const dataDir = dirname(resolve(config.catalog.path));
+  mkdirSync(dataDir, { recursive: true });
+  const dbFile = join(dataDir, 'temporal.db');
+  const ui = new URL(webUiUrl);
+  const uiPort = isLoopback(ui.hostname.replace(/^\[|\]$/g, '')) ? Number(ui.port || (ui.protocol === 'https:' ? 443 : 80)) : undefined;
+  say(`Temporal at ${address} does not answer: starting the pinned dev server there (${dbFile})`);
+  const server = await startTemporalDevServer({
+    dbFile,
+    port,
+    uiPort,
+    namespaces: namespace === 'default' ? [] : [namespace],
+  });
+  say(
+    `Temporal dev server on ${server.address}${server.uiUrl ? `, Web UI on ${server.uiUrl}` : ' (no Web UI: temporal.webUiUrl is not on this machine)'}`,
+  );
+  return server;
+}
+
+/**
+ * `drive-vault start`: Temporal (started here unless temporal.address answers), then every embedded service, until
+ * SIGINT or SIGTERM or until a service stops on its own; then everything stops, in the reverse order.
+ */
+export async function runEmbeddedStack(config: Config, say: (line: string) => void): Promise<void> {
+  const temporal = await ensureTemporal(config, say);
+  const started: RunningService[] = [];
+  let signalled: () => void = () => undefined;
+  const signal = new Promise<void>((resolve) => (signalled = resolve));
+  process.once('SIGINT', signalled);
+  process.once('SIGTERM', signalled);
+  try {
+    for (const service of EMBEDDED_SERVICES) started.push(await service.start(config));
+    say(`started ${EMBEDDED_SERVICES.map((s) => s.name).join(', ')} on Temporal ${config.temporal.address}; Ctrl-C stops`);
+    await Promise.race([signal, ...started.map((s) => s.running)]);
+  } finally {
+    process.off('SIGINT', signalled);
+    process.off('SIGTERM', signalled);
+    say('stopping');
+    for (const service of started.reverse()) await service.stop().catch(() => undefined);
+    await temporal?.stop();
+  }
+}

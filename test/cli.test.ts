@@ -1,0 +1,359 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { after, before, test } from 'node:test';
+import { Connection } from '@temporalio/client';
+import type { Command } from 'commander';
+import { fullSyncProgressView } from '../cli/commands/sync';
+import { ensureTemporal } from '../cli/embeddedStack';
+import { COMMAND_GROUPS } from '../cli/main';
+import { buildProgram } from '../cli/program';
+import { ProgressMeter, formatProgress, showProgress } from '../cli/progress';
+import { TemporalUnreachableError } from '../cli/temporal';
+import { parseConfig } from '../common/config';
+import { emptyFullSyncTotals } from '../common/types';
+import type { FullSyncSummary } from '../common/types';
+import { freePort } from '../scripts/launchers/tiedProcess';
+import { bytesContent } from './drive-emulator/content';
+import { runCli, runInstalledCli } from './support/cli';
+import { type Stack, recordProcessGroups, startStack } from './support/stack';
+import { type RunningWorker, stackConfig, stackEnv, startTestWorker, testLogger } from './support/worker';
+
+// Issue 13 section 4: the drive-vault CLI on commander.
+const repoRoot = resolve(__dirname, '..');
+const MiB = 1024 * 1024;
+let stack: Stack;
+let worker: RunningWorker | undefined;
+const FILES = 5;
+
+before(async () => {
+  stack = await startStack({ temporal: true, minio: true, emulator: true });
+  for (let i = 0; i < FILES; i++)
+    await stack.emulator!.store.addFile({ name: `cli-${i}.txt`, content: bytesContent(`file ${i}\n`.repeat(100)) });
+});
+
+after(async () => {
+  await worker?.stop();
+  await stack?.stop();
+});
+
+const cliEnv = () => ({ ...process.env, ...stackEnv(stack) });
+
+/** A config file whose Temporal address nothing listens on. */
+function unreachableConfig(name: string): string {
+  const path = join(stack.tmp, name);
+  writeFileSync(
+    path,
+    [
+      'account: a',
+      'google: { clientId: c }',
+      'temporal: { address: "127.0.0.1:1" }',
+      'destinations:',
+      '  - { kind: local, name: nas, path: /b }',
+    ].join('\n'),
+  );
+  return path;
+}
+
+test('--help lists every command and the exit codes; a group lists its commands', async () => {
+  const help = await runCli(['--help']);
+  assert.equal(help.status, 0, help.stderr);
+  for (const name of ['start', 'worker', 'demo', 'sync', 'dump', 'rollup', 'verify', 'restore', 'schedules', 'catalog', 'recover']) {
+    assert.match(help.stdout, new RegExp(`^  ${name}\\b`, 'm'), name);
+  }
+  assert.match(help.stdout, /^Exit codes/m);
+  for (const code of ['0  done', '1  an error', '2  a bad command line', '3  finished with problems', '4  Temporal does not answer']) {
+    assert.match(help.stdout, new RegExp(`^  ${code}`, 'm'), code);
+  }
+  const sync = await runCli(['sync', '--help']);
+  assert.match(sync.stdout, /^ {2}full \[options\]/m);
+  assert.match(sync.stdout, /^ {2}sweep \[options\]/m);
+  const schedules = await runCli(['help', 'schedules']);
+  for (const verb of ['list', 'pause', 'resume', 'trigger']) assert.match(schedules.stdout, new RegExp(`^  ${verb}\\b`, 'm'), verb);
+});
+
+/** Every command of the program that runs something (no group of commands), with its path. */
+function leafCommands(cmd: Command, path: string[] = []): Array<{ path: string; cmd: Command }> {
+  if (cmd.commands.length === 0) return [{ path: path.join(' '), cmd }];
+  return cmd.commands.flatMap((sub) => leafCommands(sub, [...path, sub.name()]));
+}
+
+test('every command that prints results takes --json, and every command that starts a run takes --wait', () => {
+  const leaves = leafCommands(buildProgram(COMMAND_GROUPS, { env: {}, cwd: '/' }));
+  const has = (cmd: Command, flag: string) => cmd.options.some((o) => o.long === flag);
+  const services = ['start', 'worker', 'demo'];
+  const runs = ['sync full', 'sync sweep', 'dump', 'rollup', 'verify', 'restore'];
+  assert.deepEqual(leaves.map((l) => l.path).sort(), [
+    'catalog restore',
+    'demo',
+    'dump',
+    'recover',
+    'restore',
+    'rollup',
+    'schedules list',
+    'schedules pause',
+    'schedules resume',
+    'schedules trigger',
+    'start',
+    'sync full',
+    'sync sweep',
+    'verify',
+    'worker',
+  ]);
+  for (const { path, cmd } of leaves) {
+    assert.equal(has(cmd, '--json'), !services.includes(path), `${path} --json`);
+    assert.equal(has(cmd, '--wait'), runs.includes(path), `${path} --wait`);
+  }
+});
+
+test('a bad command line exits 2 naming the problem, and prints nothing on stdout', async () => {
+  const cases: Array<[string[], RegExp]> = [
+    [[], /drive-vault: no command given/],
+    [['rewind'], /drive-vault: unknown command 'rewind'/],
+    [['sync'], /drive-vault: sync needs a command: full, sweep/],
+    [['sync', 'full', '--fast'], /drive-vault: unknown option '--fast'/],
+    [['--config'], /drive-vault: option '--config <file>' argument missing/],
+    [['worker', '--role', 'bogus'], /argument 'bogus' is invalid\. Allowed choices are all, transfer, catalog/],
+    [['restore', '--from', 'aws'], /drive-vault: restore needs --to DIR/],
+    [['schedules', 'trigger', 'hourly'], /value 'hourly' is invalid for argument 'NAME'/],
+  ];
+  const results = await Promise.all(cases.map(([args]) => runCli(args)));
+  cases.forEach(([args, message], i) => {
+    const r = results[i]!;
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message, args.join(' '));
+    assert.equal(r.stdout, '', args.join(' '));
+  });
+});
+
+test('Temporal not answering exits 4, naming its address', async () => {
+  const configPath = unreachableConfig('unreachable.yaml');
+  const results = await Promise.all([
+    runCli(['sync', 'full', '--config', configPath]),
+    runCli(['schedules', 'list', '--json', '--config', configPath]),
+  ]);
+  for (const r of results) {
+    assert.equal(r.status, 4, r.stderr);
+    assert.match(r.stderr, /drive-vault: Temporal at 127\.0\.0\.1:1 does not answer/);
+    assert.equal(r.stdout, '');
+  }
+});
+
+test('the installed launcher runs from any directory through a link, reading a relative --config there', async () => {
+  const linkDir = join(stack.tmp, 'global-bin');
+  const workDir = join(stack.tmp, 'somewhere');
+  mkdirSync(linkDir);
+  mkdirSync(workDir);
+  // As `npm link` or `npm install -g` installs a bin: a link to bin/drive-vault.
+  symlinkSync(join(repoRoot, 'bin', 'drive-vault'), join(linkDir, 'drive-vault'));
+  writeFileSync(join(workDir, 'mine.yaml'), 'account: a\n');
+  const launcher = join(linkDir, 'drive-vault');
+  const help = await runInstalledCli(launcher, ['--help'], { cwd: workDir });
+  assert.equal(help.status, 0, help.stderr);
+  assert.match(help.stdout, /^Usage: drive-vault /);
+  const config = await runInstalledCli(launcher, ['sync', 'full', '--config', 'mine.yaml'], { cwd: workDir });
+  assert.equal(config.status, 1, config.stderr);
+  assert.match(config.stderr, /mine\.yaml/);
+  assert.doesNotMatch(config.stderr, /cannot read config file/, "the file was found in the caller's directory");
+  assert.match(config.stderr, /destinations/, 'and read: its missing destinations are named');
+});
+
+const transferTotals = { ...emptyFullSyncTotals(), listed: 10, filesSynced: 3, filesFailed: 1, bytes: 2 * MiB };
+
+test("a run's progress is one line: step, bar, counts, MiB, rate, ETA, failures", () => {
+  assert.equal(
+    formatProgress(
+      fullSyncProgressView({
+        runId: 'r',
+        phase: 'transfer',
+        totals: transferTotals,
+        pending: { files: 4, bytes: 2 * MiB },
+        rate: { filesPerSecond: 1, bytesPerSecond: MiB },
+      }),
+    ),
+    'transfer · [############------------]  50% · 4/8 files · 2.0/4.0 MiB · 1.0 MiB/s · ETA 0:02 · 1 failed',
+  );
+  assert.equal(
+    formatProgress(
+      fullSyncProgressView({
+        runId: 'r',
+        phase: 'list',
+        totals: { ...emptyFullSyncTotals(), listed: 120 },
+        pending: { files: 0, bytes: 0 },
+        rate: { filesPerSecond: 0, bytesPerSecond: 0 },
+      }),
+    ),
+    'list · 0 files · 0.0 MiB · -- MiB/s · 120 listed',
+  );
+  // A run that reports no rate (a sweep, a deep verification) is measured between looks, from the first one on.
+  const meter = new ProgressMeter();
+  const first = meter.measure({ unit: 'objects', done: 0, total: 100, bytesDone: 0 }, 0);
+  assert.equal(first.bytesPerSecond, null);
+  assert.equal(first.etaSeconds, null);
+  const later = meter.measure({ unit: 'objects', done: 25, total: 100, bytesDone: 10 * MiB }, 5_000);
+  assert.equal(later.bytesPerSecond, 2 * MiB);
+  assert.equal(later.etaSeconds, 15, 'the 75 objects left, at the 5 objects a second seen');
+  assert.equal(formatProgress(later), '[######------------------]  25% · 25/100 objects · 10.0 MiB · 2.0 MiB/s · ETA 0:15');
+});
+
+/** Whether `output` moves the cursor, as a line redrawn in place does. */
+const moves = (output: string) => output.includes('\r') || output.includes('\x1b');
+
+/** Shows a run that reports three steps of progress and finishes with the third; returns what was written to `stream`. */
+async function progressShown(stream: PassThrough, json: boolean): Promise<string> {
+  let written = '';
+  stream.on('data', (chunk: Buffer) => (written += chunk.toString()));
+  let finish: () => void = () => undefined;
+  const done = new Promise<void>((r) => (finish = r));
+  let looks = 0;
+  const query = async () => {
+    if (++looks === 3) setImmediate(finish);
+    return {
+      unit: 'files',
+      done: looks,
+      total: 3,
+      bytesDone: looks * MiB,
+      bytesTotal: 3 * MiB,
+      bytesPerSecond: MiB,
+      etaSeconds: 3 - looks,
+    };
+  };
+  const shown = showProgress({ query, waiting: 'waiting', done, json, stream, pollMs: 5, logLineMs: 0 });
+  // Shown at all, it looks three times; not shown (a log under --json), it never asks.
+  await Promise.race([done, shown.then(() => assert.equal(looks, 0))]);
+  finish();
+  await shown;
+  return written;
+}
+
+test('--wait draws its progress in place on a terminal, as plain lines in a log, and keeps a --json log clean', async () => {
+  const log = await progressShown(new PassThrough(), false);
+  assert.ok(!moves(log), 'no cursor movement in a log');
+  const lines = log.trimEnd().split('\n');
+  assert.ok(lines.length >= 3, log);
+  assert.equal(lines[0], '[########----------------]  33% · 1/3 files · 1.0/3.0 MiB · 1.0 MiB/s · ETA 0:02');
+  assert.equal(await progressShown(new PassThrough(), true), '', 'stdout and stderr may share the log: only the JSON is written');
+
+  const terminal = Object.assign(new PassThrough(), { isTTY: true, columns: 40 });
+  const drawn = await progressShown(terminal, true);
+  assert.ok(
+    drawn.startsWith('\r[########----------------]  33% · 1/3 f\x1b[K\r'),
+    `redrawn in place, cut to the width: ${JSON.stringify(drawn)}`,
+  );
+  assert.ok(drawn.endsWith('\r\x1b[K'), 'the line is cleared once the run is done');
+  assert.doesNotMatch(drawn, /\n/);
+});
+
+test('start uses the Temporal that answers, and starts none on an address of another machine', async () => {
+  const config = (address: string) =>
+    parseConfig({
+      account: 'a',
+      google: { clientId: 'c' },
+      temporal: { address },
+      destinations: [{ kind: 'local', name: 'n', path: '/b' }],
+    });
+  const said: string[] = [];
+  assert.equal(await ensureTemporal(config(stack.temporal!.address), (l) => said.push(l)), undefined);
+  assert.deepEqual(said, [`Temporal at ${stack.temporal!.address} answers: using it`]);
+  await assert.rejects(
+    ensureTemporal(config('temporal.invalid:7233'), () => undefined),
+    (err: Error) => {
+      assert.ok(err instanceof TemporalUnreachableError);
+      assert.match(err.message, /Temporal at temporal\.invalid:7233 does not answer, and start runs its own only on this machine/);
+      return true;
+    },
+  );
+});
+
+/** Resolves with the child's stderr once it matches `ready`; rejects if the child exits or `timeoutMs` passes first. */
+function waitForOutput(child: ChildProcess, ready: RegExp, timeoutMs: number): Promise<string> {
+  return new Promise((resolveReady, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`not ready after ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited with ${code}:\n${output}`));
+    });
+    child.stderr!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (ready.test(output)) {
+        clearTimeout(timer);
+        resolveReady(output);
+      }
+    });
+  });
+}
+
+test('start runs Temporal (persisted beside the catalog, with its Web UI) and the worker; a full sync runs on them; SIGTERM stops both', async () => {
+  const [port, uiPort] = [await freePort(), await freePort()];
+  const dataDir = join(stack.tmp, 'start-data');
+  const configPath = join(stack.tmp, 'start-config.json');
+  const config = {
+    ...stackConfig(stack, { destinations: [{ kind: 'local', name: 'nas', path: join(dataDir, 'backup') }] }),
+    temporal: { address: `127.0.0.1:${port}`, namespace: 'default', webUiUrl: `http://127.0.0.1:${uiPort}/` },
+    catalog: { path: join(dataDir, 'catalog.db'), hostId: 'local' },
+  };
+  writeFileSync(configPath, JSON.stringify(config));
+  // Its own process, signalled as systemd or docker stop would: the dev server it starts is tied to it. Its stdout
+  // (the worker's JSON log) is not read here.
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'cli', 'main.ts'), 'start', '--config', configPath], {
+    env: cliEnv(),
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  recordProcessGroups([child.pid]);
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  try {
+    const output = await waitForOutput(child, /drive-vault: started worker on Temporal/, 240_000);
+    assert.match(output, new RegExp(`Temporal at 127\\.0\\.0\\.1:${port} does not answer: starting the pinned dev server there`));
+    assert.match(output, new RegExp(`Web UI on http://127\\.0\\.0\\.1:${uiPort}`));
+    assert.equal((await fetch(`http://127.0.0.1:${uiPort}/`)).status, 200, 'the Web UI answers');
+
+    const sync = await runCli(['sync', 'full', '--wait', '--json', '--config', configPath], cliEnv());
+    assert.equal(sync.status, 0, sync.stderr);
+    const summary = JSON.parse(sync.stdout) as FullSyncSummary;
+    assert.equal(summary.filesSynced, FILES);
+    assert.ok(existsSync(join(dataDir, 'temporal.db')), 'Temporal persists beside the catalog');
+  } finally {
+    child.kill('SIGTERM');
+  }
+  const gaveUp = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 120_000);
+  assert.equal(await exited, 0, 'SIGTERM stops start cleanly');
+  clearTimeout(gaveUp);
+  await assert.rejects(
+    Connection.connect({ address: config.temporal.address, connectTimeout: '2 seconds' }),
+    'its Temporal stopped with it',
+  );
+});
+
+test('sync full --wait --json prints the summary alone; a run with a failed file exits 3, its progress as plain lines', async () => {
+  const config = stackConfig(stack, { transfer: { attempts: 2, retryBaseDelayMs: 5 } });
+  const configPath = join(stack.tmp, 'sync-config.json');
+  writeFileSync(configPath, JSON.stringify(config));
+  worker = await startTestWorker(stack, config, { logger: testLogger });
+
+  const clean = await runCli(['sync', 'full', '--wait', '--json', '--config', configPath], cliEnv());
+  assert.equal(clean.status, 0, clean.stderr);
+  const summary = JSON.parse(clean.stdout) as FullSyncSummary;
+  assert.equal(summary.filesSynced, FILES);
+  assert.equal(summary.filesFailed, 0);
+  assert.deepEqual(summary.degraded, []);
+  assert.doesNotMatch(clean.stderr, /MiB|waiting/, 'no progress in a log under --json');
+
+  const broken = await stack.emulator!.store.addFile({ name: 'broken.txt', content: bytesContent('never downloads') });
+  stack.emulator!.faults.add({ match: `GET /drive/v3/files/${broken.id}\\?.*alt=media`, status: 500, reason: 'backendError' });
+  const failed = await runCli(['sync', 'full', '--wait', '--config', configPath], cliEnv());
+  assert.equal(failed.status, 3, failed.stderr);
+  assert.match(failed.stdout, /^started full-sync-\S+: http:\/\/127\.0\.0\.1:8233\/namespaces\/default\/workflows\/full-sync-/);
+  assert.match(failed.stdout, /\n {2}failures {2}1 failed/);
+  assert.match(failed.stderr, /^(full sync: waiting for the worker · \d+:\d\d|\w+ · .*files · )/m, 'a progress line');
+  assert.ok(!moves(failed.stderr), 'plain lines: stderr is not a terminal');
+
+  const sweep = await runCli(['sync', 'sweep', '--json', '--config', configPath], cliEnv());
+  assert.equal(sweep.status, 0, sweep.stderr);
+  const started = JSON.parse(sweep.stdout) as { workflowId: string; webUi: string };
+  assert.match(started.webUi, new RegExp(`/namespaces/default/workflows/${started.workflowId}$`));
+  await worker.client.workflow.getHandle(started.workflowId).result();
+});
