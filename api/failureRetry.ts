@@ -24,18 +24,20 @@ export interface RetryResult {
 
 export interface RetryDeps {
   config: Config;
-  client: Client;
+  /** Needed only to start the sweep. */
+  client?: Client;
   catalog: Catalog;
 }
 
 /** Starts a sweep when something is pending (and one was asked for), and says what happens next. */
 async function sweepIfPending(deps: RetryDeps, requeued: number, startSweepNow: boolean): Promise<RetryResult> {
-  if (!startSweepNow || countPending(deps.catalog) === 0) {
+  const { client } = deps;
+  if (!startSweepNow || !client || countPending(deps.catalog) === 0) {
     const note = requeued ? 'pending again: the next sweep or full sync transfers them' : 'nothing was failed or deferred';
     return { requeued, sweep: null, note };
   }
   const workflowId = `sweep-retry-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-  const handle = await withTemporalDeadline(deps.client, () => startSweep(deps.client, deps.config, workflowId));
+  const handle = await withTemporalDeadline(client, () => startSweep(client, deps.config, workflowId));
   return {
     requeued,
     sweep: { workflowId: handle.workflowId, runId: handle.firstExecutionRunId, webUi: webUiLink(deps.config, handle.workflowId) },

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -8,7 +9,8 @@ import { TemporalUnreachableError } from './temporal';
 /** A part of the stack `drive-vault start` runs in its own process, once Temporal answers. */
 export interface EmbeddedService {
   name: string;
-  start(config: Config): Promise<RunningService>;
+  /** `say` tells the person at the terminal what they need to use the service. */
+  start(config: Config, say: (line: string) => void): Promise<RunningService>;
 }
 
 export interface RunningService {
@@ -27,10 +29,32 @@ const workerService: EmbeddedService = {
 };
 
 /**
- * What `drive-vault start` runs beside Temporal, started in this order and stopped in the reverse one. The API server
- * (`drive-vault api`: the dashboard and /api) joins this list after the worker.
+ * The API and the dashboard. On a fresh machine the token variable is often unset: then a token is made for this run
+ * and shown once on the terminal (never logged), so the dashboard opens without a setup step.
  */
-export const EMBEDDED_SERVICES: EmbeddedService[] = [workerService];
+const apiService: EmbeddedService = {
+  name: 'API',
+  async start(config, say) {
+    const { startApiServer } = await import('../api/server');
+    const { tokenEnv } = config.api;
+    const env = process.env[tokenEnv] ? process.env : { ...process.env, [tokenEnv]: randomBytes(24).toString('hex') };
+    const api = await startApiServer(config, { env });
+    say(`dashboard on ${api.url}/ (the API's document: ${api.url}/openapi.json)`);
+    if (env !== process.env) say(`${tokenEnv} is not set: the API token of this run is ${env[tokenEnv]}`);
+    let stopped!: () => void;
+    const running = new Promise<void>((resolve) => (stopped = resolve));
+    return {
+      running,
+      async stop() {
+        await api.close();
+        stopped();
+      },
+    };
+  },
+};
+
+/** What `drive-vault start` runs beside Temporal, started in this order and stopped in the reverse one. */
+export const EMBEDDED_SERVICES: EmbeddedService[] = [workerService, apiService];
 
 const isLoopback = (host: string) => host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 
@@ -98,7 +122,7 @@ export async function runEmbeddedStack(config: Config, say: (line: string) => vo
   process.once('SIGINT', signalled);
   process.once('SIGTERM', signalled);
   try {
-    for (const service of EMBEDDED_SERVICES) started.push(await service.start(config));
+    for (const service of EMBEDDED_SERVICES) started.push(await service.start(config, say));
     say(`started ${EMBEDDED_SERVICES.map((s) => s.name).join(', ')} on Temporal ${config.temporal.address}; Ctrl-C stops`);
     await Promise.race([signal, ...started.map((s) => s.running)]);
   } finally {

@@ -17,5 +17,7 @@ export const EXIT_CODES_HELP = `Exit codes (for cron jobs and monitoring checks)
   2  a bad command line: an unknown command or option, a missing or bad value; nothing was started
   3  finished with problems (--wait): a full sync or sweep with failed files, objects found wrong or a degraded
      destination; verify --deep found objects missing, wrong or unreadable; a dump or rollup that some
-     destination does not hold verified; a restore some of whose files did not come back
+     destination does not hold verified; a restore some of whose files did not come back; status found something
+     that needs you (Temporal unreachable, open failures, a degraded destination, a Google token that does not
+     work); failures listed some
   4  Temporal does not answer at temporal.address (start it, or run drive-vault start); nothing was started`;

@@ -1,9 +1,13 @@
+import { type ApiCommand, apiCommand } from './commands/api';
+import { type AuthCommand, authCommand } from './commands/auth';
 import { catalogCommands, type CatalogCommand } from './commands/catalog';
 import { type DemoCommand, demoCommand } from './commands/demo';
+import { type FailuresCommand, failuresCommand } from './commands/failures';
 import { type RestoreCommand, restoreCommand } from './commands/restore';
 import { type SchedulesCommand, schedulesCommands } from './commands/schedules';
 import { type StartCommand, startCommand } from './commands/start';
 import { type StateRunCommand, stateRunCommands } from './commands/stateRuns';
+import { type StatusCommand, statusCommand } from './commands/status';
 import { type SyncCommand, syncCommands } from './commands/sync';
 import { type VerifyCommand, verifyCommand } from './commands/verify';
 import { type WorkerCommand, workerCommand } from './commands/worker';
@@ -14,12 +18,16 @@ import { UsageError } from './usageError';
 export const COMMAND_GROUPS: CommandGroup[] = [
   startCommand,
   workerCommand,
+  apiCommand,
   demoCommand,
   syncCommands,
   stateRunCommands,
   verifyCommand,
   restoreCommand,
+  statusCommand,
+  failuresCommand,
   schedulesCommands,
+  authCommand,
   catalogCommands,
 ];
 
@@ -27,6 +35,10 @@ export const COMMAND_GROUPS: CommandGroup[] = [
 export type CliCommand =
   | StartCommand
   | WorkerCommand
+  | ApiCommand
+  | StatusCommand
+  | FailuresCommand
+  | AuthCommand
   | DemoCommand
   | SyncCommand
   | StateRunCommand

@@ -83,12 +83,15 @@ function leafCommands(cmd: Command, path: string[] = []): Array<{ path: string; 
 test('every command that prints results takes --json, and every command that starts a run takes --wait', () => {
   const leaves = leafCommands(buildProgram(COMMAND_GROUPS, { env: {}, cwd: '/' }));
   const has = (cmd: Command, flag: string) => cmd.options.some((o) => o.long === flag);
-  const services = ['start', 'worker', 'demo'];
+  const services = ['start', 'worker', 'api', 'demo'];
   const runs = ['sync full', 'sync sweep', 'dump', 'rollup', 'verify', 'restore'];
   assert.deepEqual(leaves.map((l) => l.path).sort(), [
+    'api',
+    'auth',
     'catalog restore',
     'demo',
     'dump',
+    'failures',
     'recover',
     'restore',
     'rollup',
@@ -97,6 +100,7 @@ test('every command that prints results takes --json, and every command that sta
     'schedules resume',
     'schedules trigger',
     'start',
+    'status',
     'sync full',
     'sync sweep',
     'verify',
@@ -286,14 +290,15 @@ function waitForOutput(child: ChildProcess, ready: RegExp, timeoutMs: number): P
   });
 }
 
-test('start runs Temporal (persisted beside the catalog, with its Web UI) and the worker; a full sync runs on them; SIGTERM stops both', async () => {
-  const [port, uiPort] = [await freePort(), await freePort()];
+test('start runs Temporal (persisted beside the catalog, with its Web UI), the worker and the API; a full sync runs on them; SIGTERM stops all', async () => {
+  const [port, uiPort, apiPort] = [await freePort(), await freePort(), await freePort()];
   const dataDir = join(stack.tmp, 'start-data');
   const configPath = join(stack.tmp, 'start-config.json');
   const config = {
     ...stackConfig(stack, { destinations: [{ kind: 'local', name: 'nas', path: join(dataDir, 'backup') }] }),
     temporal: { address: `127.0.0.1:${port}`, namespace: 'default', webUiUrl: `http://127.0.0.1:${uiPort}/` },
     catalog: { path: join(dataDir, 'catalog.db'), hostId: 'local' },
+    api: { listen: `127.0.0.1:${apiPort}` },
   };
   writeFileSync(configPath, JSON.stringify(config));
   // Its own process, signalled as systemd or docker stop would: the dev server it starts is tied to it. Its stdout
@@ -306,7 +311,7 @@ test('start runs Temporal (persisted beside the catalog, with its Web UI) and th
   recordProcessGroups([child.pid]);
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   try {
-    const output = await waitForOutput(child, /drive-vault: started worker on Temporal/, 240_000);
+    const output = await waitForOutput(child, /drive-vault: started worker, API on Temporal/, 240_000);
     assert.match(output, new RegExp(`Temporal at 127\\.0\\.0\\.1:${port} does not answer: starting the pinned dev server there`));
     assert.match(output, new RegExp(`Web UI on http://127\\.0\\.0\\.1:${uiPort}`));
     assert.equal((await fetch(`http://127.0.0.1:${uiPort}/`)).status, 200, 'the Web UI answers');
@@ -316,6 +321,13 @@ test('start runs Temporal (persisted beside the catalog, with its Web UI) and th
     const summary = JSON.parse(sync.stdout) as FullSyncSummary;
     assert.equal(summary.filesSynced, FILES);
     assert.ok(existsSync(join(dataDir, 'temporal.db')), 'Temporal persists beside the catalog');
+    // No token in the environment: start made one for this run and told it; the dashboard's API answers with it.
+    assert.match(output, new RegExp(`dashboard on http://127\\.0\\.0\\.1:${apiPort}/`));
+    const token = /DRIVE_VAULT_API_TOKEN is not set: the API token of this run is ([0-9a-f]{48})/.exec(output)?.[1];
+    assert.ok(token, output);
+    const status = await fetch(`http://127.0.0.1:${apiPort}/api/status`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(status.status, 200);
+    assert.equal(((await status.json()) as { catalog: { files: { synced: number } } }).catalog.files.synced, FILES);
   } finally {
     child.kill('SIGTERM');
   }
@@ -356,4 +368,34 @@ test('sync full --wait --json prints the summary alone; a run with a failed file
   const started = JSON.parse(sweep.stdout) as { workflowId: string; webUi: string };
   assert.match(started.webUi, new RegExp(`/namespaces/default/workflows/${started.workflowId}$`));
   await worker.client.workflow.getHandle(started.workflowId).result();
+});
+
+test('status and failures read the catalog: both exit 3 while a file is failed; failures retry puts it back to pending; a bad word exits 2', async () => {
+  const configPath = join(stack.tmp, 'sync-config.json');
+  const listed = await runCli(['failures', '--json', '--config', configPath], cliEnv());
+  assert.equal(listed.status, 3, listed.stderr);
+  const failures = JSON.parse(listed.stdout) as Array<{ fileId: string; file: { name: string }; reason: string }>;
+  assert.ok(
+    failures.some((f) => f.file.name === 'broken.txt'),
+    listed.stdout,
+  );
+
+  const status = await runCli(['status', '--json', '--config', configPath], cliEnv());
+  assert.equal(status.status, 3, status.stderr);
+  const report = JSON.parse(status.stdout) as { catalog: { openFailures: number }; temporal: { reachable: boolean }; schedules: unknown[] };
+  assert.ok(report.catalog.openFailures >= 1);
+  assert.equal(report.temporal.reachable, true);
+  const text = await runCli(['status', '--config', configPath], cliEnv());
+  assert.match(text.stdout, /^account me@example\.com: \d+ files in the catalog/);
+  assert.match(text.stdout, /destination nas \(local\): /);
+
+  const retried = await runCli(['failures', 'retry', '--no-sweep', '--json', '--config', configPath], cliEnv());
+  assert.equal(retried.status, 0, retried.stderr);
+  const retry = JSON.parse(retried.stdout) as { requeued: number; sweep: unknown };
+  assert.ok(retry.requeued >= 1, retried.stdout);
+  assert.equal(retry.sweep, null, 'no sweep with --no-sweep');
+
+  const bad = await runCli(['failures', 'everything', '--config', configPath], cliEnv());
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /failures takes "retry" or nothing, not "everything"/);
 });

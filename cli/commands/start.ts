@@ -19,11 +19,11 @@ export const startCommand: CommandGroup = (program) => {
   const cmd = program
     .command('start')
     .helpGroup('Run:')
-    .summary('run Temporal (unless it answers already) and the worker on this machine')
+    .summary('run Temporal (unless it answers already), the worker and the API with the dashboard on this machine')
     .description(
       'run everything on this machine: Temporal (the pinned dev server, persisted to temporal.db beside the catalog, on ' +
         'temporal.address with its Web UI on temporal.webUiUrl, unless a server already answers there), then the worker, ' +
-        'until SIGINT or SIGTERM',
+        'then the API and the dashboard on api.listen, until SIGINT or SIGTERM',
     );
   onCommand<object, StartCommand>(cmd, (o) => ({ kind: 'start', config: o.config }), runStart);
 };

@@ -1,0 +1,81 @@
+import { Client, Connection } from '@temporalio/client';
+import { Catalog } from '../../activities/catalog/catalog';
+import { mib } from '../../api/fullSyncRuns';
+import { formatScheduleRows, scheduleWebUiLink } from '../../api/schedules';
+import { type StatusReport, readStatus } from '../../api/statusReport';
+import { type Config, loadConfig } from '../../common/config';
+import { EXIT } from '../exitCodes';
+import { type CommandGroup, onCommand } from '../program';
+
+export interface StatusCommand {
+  kind: 'status';
+  config: string;
+  json: boolean;
+}
+
+/** The status as an operator reads it at a terminal: what needs them first. */
+export function formatStatus(report: StatusReport, config: Config): string {
+  const files = report.catalog.files;
+  const lines = [
+    `account ${report.account}: ${files.total} files in the catalog (${Object.entries(files)
+      .filter(([state, n]) => state !== 'total' && n > 0)
+      .map(([state, n]) => `${n} ${state}`)
+      .join(', ')}), ${report.catalog.openFailures} open failures`,
+    `temporal: ${report.temporal.reachable ? 'reachable' : 'UNREACHABLE'}${report.temporal.error ? ` (${report.temporal.error})` : ''}`,
+    ...report.destinations.map(
+      (d) =>
+        `destination ${d.name} (${d.kind}): ${d.health}, ${d.objects} objects, ${mib(d.bytes)}${d.reasons.length ? `: ${d.reasons.join('; ')}` : ''}`,
+    ),
+    ...report.accounts.map(
+      (a) =>
+        `google ${a.name} (${a.kind}): ${a.connected ? 'connected' : 'NOT CONNECTED'}, token ${a.tokenWorks ? 'works' : 'does NOT work'}${a.error ? `: ${a.error}` : ''}`,
+    ),
+    ...report.running.map((r) => `running ${r.kind ?? r.workflowType} ${r.workflowId} since ${r.startedAt}: ${r.webUi}`),
+    ...Object.entries(report.lastRuns).map(([kind, { lastFinished }]) =>
+      lastFinished
+        ? `last ${kind}: ${lastFinished.status} at ${lastFinished.endedAt} (${lastFinished.workflowId})`
+        : `last ${kind}: none yet`,
+    ),
+  ];
+  if (report.schedules.length) lines.push(formatScheduleRows(report.schedules, scheduleWebUiLink(config)));
+  return lines.join('\n');
+}
+
+/** Something an operator must act on: the status exits with 3 then, for a monitoring check. */
+export function statusNeedsAttention(report: StatusReport): boolean {
+  return (
+    !report.temporal.reachable ||
+    report.catalog.openFailures > 0 ||
+    report.destinations.some((d) => d.health !== 'ok') ||
+    report.accounts.some((a) => !a.tokenWorks)
+  );
+}
+
+async function runStatus(command: StatusCommand): Promise<number> {
+  const config = loadConfig(command.config);
+  const catalog = Catalog.open(config.catalog.path);
+  // Lazy: a Temporal that does not answer is reported in the status (exit 3), while the catalog's part still shows.
+  const connection = Connection.lazy({ address: config.temporal.address });
+  try {
+    const report = await readStatus({ config, client: new Client({ connection, namespace: config.temporal.namespace }), catalog });
+    console.log(command.json ? JSON.stringify(report, null, 2) : formatStatus(report, config));
+    return statusNeedsAttention(report) ? EXIT.problems : EXIT.done;
+  } finally {
+    catalog.close();
+    await connection.close();
+  }
+}
+
+/** `status`: what the API's GET /api/status answers, read now. */
+export const statusCommand: CommandGroup = (program) => {
+  const cmd = program
+    .command('status')
+    .helpGroup('Operations:')
+    .summary('schedules, running workflows, last runs, catalog counts, destination health, Google accounts')
+    .description(
+      'print the status (the same as GET /api/status): exit 3 when something needs you (Temporal unreachable, open ' +
+        'failures, a degraded destination, a Google token that does not work)',
+    )
+    .option('--json', 'print the status as JSON');
+  onCommand<{ json?: boolean }, StatusCommand>(cmd, (o) => ({ kind: 'status', config: o.config, json: o.json ?? false }), runStatus);
+};
