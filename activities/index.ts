@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import type { drive_v3 } from 'googleapis';
 import type { ExportFormatConfig } from '../common/config';
 import type { Logger } from '../common/logger';
@@ -14,6 +15,8 @@ import { readChangesPage } from './drive/changes';
 import { listDrivePage, listSharedDrives } from './drive/listing';
 import { followShortcutsStep, resolveShortcutsPage } from './drive/shortcuts';
 import { heartbeatWhile } from './heartbeatWhile';
+import type { Notifications } from './notify/channels';
+import { type RunOutcomeReport, reportRunOutcome } from './notify/reportRunOutcome';
 import { type PlanRestoreInput, finishRestore, planRestore } from './restore/planRestore';
 import { type RestorePageInput, restorePage } from './restore/restorePage';
 import type { Destination } from './storage/destination';
@@ -22,7 +25,7 @@ import { beginChangeTracking, beginSweep } from './sweep/beginSweep';
 import { applyRollupRetention, uploadPendingRollups, writeWeeklyRollup } from './rollup/weeklyRollup';
 import { DriveSlots } from './transfer/driveSlots';
 import { applyPlaceChecksPage } from './transfer/placeObjects';
-import { transferBatch } from './transfer/transferBatch';
+import { type TransferMetrics, transferBatch } from './transfer/transferBatch';
 import { type DeepVerifyPageInput, beginDeepVerify, deepVerifyPage } from './verify/deepVerify';
 import { auditObjectsPage, planAudit, verifyObjectsPage } from './verify/headObjects';
 
@@ -50,7 +53,11 @@ export interface CatalogActivityDeps {
   scopeRules: ScopeRules;
   /** The local dump directory and the retention of dumps and rollups. */
   dumps: { dir: string; keepLocal: number; keepRemoteDays: number; keepWeekly: number };
+  /** Where run outcomes are told; without it they are only recorded (destination health, failed runs). */
+  notifications?: Notifications;
 }
+
+const NO_NOTIFICATIONS: Notifications = { channels: [], events: new Set(), runLink: () => '' };
 
 /**
  * Activities that touch the catalog. They run on the catalog task queue, served only by the host that
@@ -131,6 +138,16 @@ export function createCatalogActivities(deps: CatalogActivityDeps) {
     planRestore: (input: PlanRestoreInput) => heartbeatWhile(() => planRestore(deps, input)),
     restorePage: (input: RestorePageInput) => restorePage(deps, input),
     finishRestore: (input: { restoreId: string }) => finishRestore(deps, input),
+    reportRunOutcome: (input: RunOutcomeReport) =>
+      reportRunOutcome(
+        {
+          ...deps,
+          notifications: deps.notifications ?? NO_NOTIFICATIONS,
+          destinations: deps.destinations.map((d) => d.name),
+          signal: Context.current().cancellationSignal,
+        },
+        input,
+      ),
   };
 }
 
@@ -143,6 +160,8 @@ export interface TransferActivityDeps {
   concurrency: number;
   resumableMinBytes: number;
   stallTimeoutMs: number;
+  /** Counts the files and bytes written, and the files given up, per destination. */
+  metrics?: TransferMetrics;
 }
 
 /** Stateless streaming activities for the transfer task queue: any number of workers on any hosts. */

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import { Catalog } from '../activities/catalog/catalog';
-import { type Config, parseListen } from '../common/config';
+import { type Config, hostAndPort } from '../common/config';
 import { LogFeed } from '../common/logFeed';
 import { createLogger } from '../common/logger';
 import { type ApiApp, createApiApp } from './app';
@@ -37,7 +37,7 @@ export async function startApiServer(config: Config, deps: Partial<ApiDeps> = {}
     await closeOwned();
     throw err;
   }
-  const { hostname, port } = parseListen(config.api.listen)!;
+  const { host: hostname, port } = hostAndPort(config.api.listen);
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname, port }, () => resolve(s));
     s.once('error', reject);

@@ -45,6 +45,19 @@ const localDestination = z
   })
   .strict();
 
+/** `host:port` (an IPv6 host in brackets), port 0 for any free one. */
+const LISTEN_ADDRESS = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+const listenAddress = z
+  .string()
+  .regex(LISTEN_ADDRESS, 'host:port, such as 127.0.0.1:9464 or [::1]:9464')
+  .refine((v) => Number(v.match(LISTEN_ADDRESS)?.[2]) <= 65535, 'a port from 0 to 65535');
+
+/** The host and port of a validated listen address (`[::1]:9464` gives `::1`). */
+export function hostAndPort(listen: string): { host: string; port: number } {
+  const [, host, port] = listen.match(LISTEN_ADDRESS)!;
+  return { host: host.replace(/^\[(.*)\]$/, '$1'), port: Number(port) };
+}
+
 /** A zod check from a function that says what is wrong with a value, or nothing. */
 const problemCheck =
   (problem: (value: string) => string | undefined) =>
@@ -69,13 +82,63 @@ const scheduleTimes = z
   .strict()
   .refine((s) => (s.cron === undefined) !== (s.every === undefined), 'give exactly one of cron (a cron string) and every (an interval)');
 
-/** `127.0.0.1:8080` or `[::1]:8080` as a host and a port (0 picks a free one); undefined when it is neither. */
-export function parseListen(listen: string): { hostname: string; port: number } | undefined {
-  const m = listen.match(/^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/);
-  const port = m ? Number(m[3]) : Number.NaN;
-  if (!m || port > 65535) return undefined;
-  return { hostname: m[1] ?? m[2]!, port };
-}
+/** What a notification is sent for: a run that failed for good, a destination turning degraded (or back), the daily summary. */
+export const NOTIFICATION_EVENTS = ['failure', 'degraded', 'daily-summary'] as const;
+export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
+
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'the name of an environment variable');
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
+
+/** A Slack-compatible incoming webhook. Its URL may be the secret (Slack's is): then it comes from `urlEnv`. */
+const webhookNotifications = z
+  .object({
+    url: z.url({ protocol: /^https?$/ }).optional(),
+    urlEnv: envName.optional(),
+    /** Header name to the environment variable holding its value, e.g. `Authorization: WEBHOOK_AUTHORIZATION`. */
+    headersEnv: z.record(z.string().regex(/^[A-Za-z0-9-]+$/, 'an HTTP header name'), envName).default({}),
+    /** A POST that gets no answer in this time has failed (and is retried). */
+    timeoutSeconds: z.number().int().min(1).max(120).default(10),
+  })
+  .strict()
+  .refine((w) => (w.url === undefined) !== (w.urlEnv === undefined), 'give exactly one of url and urlEnv');
+
+/** Email through an SMTP server; the password only from the environment variable `passwordEnv` names. */
+const emailNotifications = z
+  .object({
+    host: z.string().min(1),
+    /** Default 465 with `tls`, 587 otherwise. */
+    port: z.number().int().min(1).max(65535).optional(),
+    /** `tls`: TLS from the first byte (port 465); `starttls`: plain, then STARTTLS, required; `none`: no TLS at all. */
+    security: z.enum(['tls', 'starttls', 'none']).default('starttls'),
+    user: z.string().min(1).optional(),
+    passwordEnv: envName.optional(),
+    /** An address, or a name and an address: `drive-vault <backup@example.com>`. */
+    from: z.string().regex(/^[^@\s<>]+@[^@\s<>]+$|^[^<>]*<[^@\s<>]+@[^@\s<>]+>$/, 'an email address, or "Name <address>"'),
+    to: z.array(z.email()).min(1),
+    timeoutSeconds: z.number().int().min(1).max(300).default(30),
+  })
+  .strict()
+  .refine((e) => (e.user === undefined) === (e.passwordEnv === undefined), 'give user and passwordEnv together, or neither')
+  .refine(
+    (e) => e.security !== 'none' || e.user === undefined || LOOPBACK_HOSTS.has(e.host),
+    'security none would send the password in clear: use starttls or tls, or an SMTP server on this host',
+  );
+
+/**
+ * A Workspace service account with domain-wide delegation: its JSON key, from a file or an environment variable, and
+ * the user whose Drive it reads. The admin console must grant the account's client id the drive.readonly scope.
+ */
+const serviceAccount = z
+  .object({
+    /** Path of the JSON key file. */
+    keyFile: z.string().min(1).optional(),
+    /** Environment variable holding the JSON key itself, or the path of its file. */
+    keyFileEnv: z.string().min(1).optional(),
+    /** The user (email) whose Drive is backed up. */
+    subject: z.email(),
+  })
+  .strict()
+  .refine((s) => (s.keyFile === undefined) !== (s.keyFileEnv === undefined), 'give exactly one of keyFile and keyFileEnv');
 
 /** Each default is written once, on its key: a section left out is parsed as written empty (`prefault`). */
 export const configSchema = z
@@ -89,10 +152,20 @@ export const configSchema = z
       .object({
         apiRootUrl: z.url().default('https://www.googleapis.com/'),
         tokenUrl: z.url().default('https://oauth2.googleapis.com/token'),
-        clientId: z.string().min(1),
-        /** Environment variables holding the OAuth client secret and the user's refresh token. */
+        /** Where the OAuth consent starts (`drive-vault auth google`, the API's `/api/auth/google/start`). */
+        authUrl: z.url().default('https://accounts.google.com/o/oauth2/v2/auth'),
+        /** The OAuth client (Desktop app type) of a personal account; give it, or `serviceAccount`. */
+        clientId: z.string().min(1).optional(),
+        /**
+         * Environment variables holding the OAuth client secret and the user's refresh token. A refresh token stored
+         * in the catalog by `drive-vault auth google` is used first; the variable's is the fallback.
+         */
         clientSecretEnv: z.string().default('GOOGLE_CLIENT_SECRET'),
         refreshTokenEnv: z.string().default('GOOGLE_REFRESH_TOKEN'),
+        /** Environment variable holding the 32-byte key (base64 or hex) that encrypts the refresh token in the catalog. */
+        tokenKeyEnv: z.string().default('DRIVE_VAULT_TOKEN_KEY'),
+        /** A Workspace service account with domain-wide delegation, acting as `subject`; instead of `clientId`. */
+        serviceAccount: serviceAccount.optional(),
         /**
          * Drive requests per second of one worker process, with a burst of one second's worth (rclone's drive pacer).
          * 200 is Drive's historic per-user quota (12,000 per minute); the server-side rate of the transfer queue
@@ -100,7 +173,11 @@ export const configSchema = z
          */
         maxRequestsPerSecond: z.number().positive().max(10_000).default(200),
       })
-      .strict(),
+      .strict()
+      .refine(
+        (g) => (g.clientId === undefined) !== (g.serviceAccount === undefined),
+        'give exactly one of clientId (an OAuth client, for a personal account) and serviceAccount (Workspace domain-wide delegation)',
+      ),
     scope: z
       .object({
         sharedDrives: z.boolean().default(true),
@@ -214,10 +291,7 @@ export const configSchema = z
     api: z
       .object({
         /** host:port to listen on; loopback by default, so nothing outside this machine reaches it unless asked. */
-        listen: z
-          .string()
-          .superRefine(problemCheck((v) => (parseListen(v) ? undefined : `"${v}" is not host:port, such as 127.0.0.1:8080 or [::1]:8080`)))
-          .default('127.0.0.1:8080'),
+        listen: listenAddress.default('127.0.0.1:8080'),
         /** The environment variable holding the bearer token every route but health, version and the OpenAPI document needs. */
         tokenEnv: z.string().min(1).default('DRIVE_VAULT_API_TOKEN'),
         /** The folder restores asked over HTTP write below (their target is relative to it); unset, the API refuses restores. */
@@ -237,6 +311,25 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    metrics: z
+      .object({
+        /**
+         * Where a worker serves Prometheus metrics at `/metrics` (its transfers, Drive requests and catalog gauges);
+         * unset, it serves none. Unauthenticated: keep it on loopback or a network only the scraper reaches.
+         */
+        listen: listenAddress.optional(),
+      })
+      .strict()
+      .prefault({}),
+    /** Where to tell people that something needs them (DESIGN.md section 12): no channel, no message. */
+    notifications: z
+      .object({
+        webhook: webhookNotifications.optional(),
+        email: emailNotifications.optional(),
+        events: z.array(z.enum(NOTIFICATION_EVENTS)).default([...NOTIFICATION_EVENTS]),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') })
       .strict()
@@ -247,7 +340,10 @@ export const configSchema = z
 export type Config = z.infer<typeof configSchema>;
 export type DestinationConfig = Config['destinations'][number];
 export type S3DestinationConfig = z.infer<typeof s3Destination>;
+export type GoogleConfig = Config['google'];
+export type ServiceAccountConfig = z.infer<typeof serviceAccount>;
 export type ScheduleTimesConfig = z.infer<typeof scheduleTimes>;
+export type NotificationsConfig = Config['notifications'];
 /** Export formats (extensions) per Workspace type. */
 export type ExportFormatConfig = Config['exportFormats'];
 

@@ -16,6 +16,8 @@ const SECRET_KEYS = new Set([
   'authorization',
   'Authorization',
   'password',
+  // nodemailer's auth object
+  'pass',
   'token',
   'apiToken',
 ]);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
-import { type Config, ConfigError, loadConfig, parseConfig, parseListen, secretFromEnv } from '../common/config';
+import { type Config, ConfigError, loadConfig, parseConfig, secretFromEnv } from '../common/config';
 import { createLogger } from '../common/logger';
 
 const minimal = { account: 'me', google: { clientId: 'cid' }, destinations: [{ kind: 'local', name: 'nas', path: '/tmp/x' }] };
@@ -110,15 +110,37 @@ test('a bad value names the key and what is expected', () => {
     [{ ...minimal, transfer: { maxTaskQueueActivitiesPerSecond: 0 } }, /transfer\.maxTaskQueueActivitiesPerSecond/],
     [{ ...minimal, catalog: { hostId: 'NAS_1' } }, /catalog\.hostId: lowercase letters, digits and dashes/],
     [{ ...minimal, google: { clientId: 'cid', maxRequestsPerSecond: -1 } }, /google\.maxRequestsPerSecond/],
-    [{ ...minimal, api: { listen: '8080' } }, /api\.listen: "8080" is not host:port/],
+    [{ ...minimal, api: { listen: '8080' } }, /api\.listen: host:port/],
     [{ ...minimal, api: { listen: 'localhost:70000' } }, /api\.listen/],
     [{ ...minimal, api: { restoreRoot: 'restores' } }, /api\.restoreRoot: an absolute path/],
     [{ ...minimal, api: { rateLimitPerMinute: -1 } }, /api\.rateLimitPerMinute/],
   ];
   for (const [raw, message] of cases) assert.throws(() => parseConfig(raw), message);
   assert.equal(parseConfig({ ...minimal, api: { listen: '[::1]:8080' } }).api.listen, '[::1]:8080');
-  assert.deepEqual(parseListen('[::1]:8080'), { hostname: '::1', port: 8080 });
-  assert.deepEqual(parseListen('0.0.0.0:0'), { hostname: '0.0.0.0', port: 0 });
+});
+
+test('the Google account is an OAuth client or a service account with a subject, exactly one', () => {
+  const oauth = parseConfig(minimal).google;
+  assert.deepEqual(
+    [oauth.clientId, oauth.refreshTokenEnv, oauth.tokenKeyEnv, oauth.authUrl, oauth.serviceAccount],
+    ['cid', 'GOOGLE_REFRESH_TOKEN', 'DRIVE_VAULT_TOKEN_KEY', 'https://accounts.google.com/o/oauth2/v2/auth', undefined],
+    'a config of before keeps its meaning',
+  );
+  const sa = { keyFile: '/etc/drive-vault/sa.json', subject: 'ana@example.org' };
+  assert.deepEqual(parseConfig({ ...minimal, google: { serviceAccount: sa } }).google.serviceAccount, sa);
+  const viaEnv = { keyFileEnv: 'SA_KEY', subject: 'ana@example.org' };
+  assert.deepEqual(parseConfig({ ...minimal, google: { serviceAccount: viaEnv } }).google.serviceAccount, viaEnv);
+  const exactlyOne = /google: give exactly one of clientId \(an OAuth client, for a personal account\) and serviceAccount/;
+  const cases: Array<[unknown, RegExp]> = [
+    [{ clientId: 'cid', serviceAccount: sa }, exactlyOne],
+    [{}, exactlyOne],
+    [{ serviceAccount: { ...sa, keyFileEnv: 'SA_KEY' } }, /google\.serviceAccount: give exactly one of keyFile and keyFileEnv/],
+    [{ serviceAccount: { keyFile: 'sa.json' } }, /google\.serviceAccount\.subject/],
+    [{ serviceAccount: { ...sa, subject: 'ana' } }, /google\.serviceAccount\.subject/],
+    [{ serviceAccount: { ...sa, user: 'x' } }, /google\.serviceAccount\.user: unknown key/],
+    [{ clientId: 'cid', authUrl: 'not a url' }, /google\.authUrl/],
+  ];
+  for (const [google, message] of cases) assert.throws(() => parseConfig({ ...minimal, google }), message, JSON.stringify(google));
 });
 
 test('a config file that is missing or not YAML says so', () => {

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../common/config';
 import { createLogger } from '../common/logger';
 import { bundleWorkflowsInChildProcess } from './bundleWorkflows';
+import { serveMetrics } from './metricsServer';
 import { reconcileSchedulesAtStart } from './schedules';
 import { installTemporalLogging } from './temporalLogging';
 import { WORKER_ROLES, type WorkerRole, wireCatalogPart, wireSharedDeps, wireTransferPart } from './wiring';
@@ -47,6 +48,9 @@ async function main() {
   const shared = wireSharedDeps(config, logger);
   const catalogPart = role === 'transfer' ? undefined : wireCatalogPart(config, shared);
   const transferPart = role === 'catalog' ? undefined : wireTransferPart(config, shared);
+  // Bound before the workers start: an address in use stops the worker at once, not after it took tasks.
+  const metricsServer = config.metrics.listen ? await serveMetrics(config.metrics.listen, shared.metrics.registry) : undefined;
+  if (metricsServer) logger.info({ event: 'worker.metrics_listening', url: metricsServer.url }, 'serving Prometheus metrics');
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   // The catalog host owns the config the schedules follow; a transfer worker never touches them.
   if (catalogPart) await reconcileSchedulesAtStart(config, logger);
@@ -75,6 +79,7 @@ async function main() {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   await workers.running;
+  await metricsServer?.close();
   await connection.close();
   catalogPart?.catalog.close();
   logger.info({ event: 'worker.stopped' }, 'worker stopped');

@@ -1,38 +1,48 @@
 import type { drive_v3 } from 'googleapis';
 import { createCatalogActivities, createTransferActivities } from '../activities';
 import { Catalog } from '../activities/catalog/catalog';
-import { createDriveClient, createOAuthClient } from '../activities/drive/client';
+import { catalogReadings } from '../activities/catalog/metricReadings';
+import { storedGoogleTokenInFile } from '../activities/catalog/googleTokens';
+import { createDriveClient } from '../activities/drive/client';
+import { createGoogleAuth } from '../activities/drive/credentials';
 import { DrivePacer } from '../activities/drive/pacer';
 import { localDumpDir } from '../activities/dump/dumpLayout';
+import { createNotifications } from '../activities/notify/channels';
 import type { Destination } from '../activities/storage/destination';
 import { createDestinations } from '../activities/storage/createDestinations';
-import { type Config, secretFromEnv } from '../common/config';
+import { webUiLink } from '../api/fullSyncRuns';
+import type { Config } from '../common/config';
 import type { Logger } from '../common/logger';
+import { Metrics } from '../common/metrics';
 import { catalogTaskQueue } from '../common/taskQueues';
 
 /** What a worker runs: `all` (the default), only the stateless transfers, or the catalog host's part. */
 export const WORKER_ROLES = ['all', 'transfer', 'catalog'] as const;
 export type WorkerRole = (typeof WORKER_ROLES)[number];
 
-/** What both kinds of activities share: one Drive client, paced for the whole process, and the destinations. */
+/**
+ * What both kinds of activities share: one Drive client, paced for the whole process, the destinations, and the
+ * process's metrics.
+ */
 export interface SharedDeps {
   drive: drive_v3.Drive;
   destinations: Destination[];
   logger: Logger;
+  metrics: Metrics;
 }
 
-export function wireSharedDeps(config: Config, logger: Logger, env: NodeJS.ProcessEnv = process.env): SharedDeps {
-  const auth = createOAuthClient({
-    clientId: config.google.clientId,
-    clientSecret: secretFromEnv(config.google.clientSecretEnv, env),
-    refreshToken: secretFromEnv(config.google.refreshTokenEnv, env),
-    tokenUrl: config.google.tokenUrl,
+export function wireSharedDeps(config: Config, logger: Logger, env: NodeJS.ProcessEnv = process.env, metrics = new Metrics()): SharedDeps {
+  const auth = createGoogleAuth(config, {
+    env,
     pacer: new DrivePacer(config.google.maxRequestsPerSecond),
+    metrics,
+    // Read at each token refresh: a transfer worker on another host has no catalog file and uses the environment's token.
+    storedToken: () => storedGoogleTokenInFile(config.catalog.path, config.account),
   });
-  return { drive: createDriveClient(auth, config.google.apiRootUrl), destinations: createDestinations(config, env), logger };
+  return { drive: createDriveClient(auth, config.google.apiRootUrl), destinations: createDestinations(config, env), logger, metrics };
 }
 
-/** The transfer part of a worker: Drive, the destinations and a logger; no catalog. */
+/** The transfer part of a worker: Drive, the destinations, a logger and the metrics; no catalog. */
 export function wireTransferPart(config: Config, deps: SharedDeps) {
   const activities = createTransferActivities({
     ...deps,
@@ -45,9 +55,14 @@ export function wireTransferPart(config: Config, deps: SharedDeps) {
   return { activities, maxTaskQueueActivitiesPerSecond: config.transfer.maxTaskQueueActivitiesPerSecond };
 }
 
-/** The catalog host's part of a worker: the SQLite file it owns (opened, and migrated, here), its activities and queue. */
-export function wireCatalogPart(config: Config, deps: SharedDeps) {
+/**
+ * The catalog host's part of a worker: the SQLite file it owns (opened, and migrated, here), its activities and queue, and
+ * the notification channels (their secrets from `env`).
+ */
+export function wireCatalogPart(config: Config, deps: SharedDeps, env: NodeJS.ProcessEnv = process.env) {
+  const notifications = createNotifications(config.notifications, (workflowId) => webUiLink(config, workflowId), env);
   const catalog = Catalog.open(config.catalog.path);
+  deps.metrics.watchCatalog(catalogReadings(catalog));
   const activities = createCatalogActivities({
     ...deps,
     catalog,
@@ -56,17 +71,19 @@ export function wireCatalogPart(config: Config, deps: SharedDeps) {
     includeSharedWithMe: config.scope.sharedWithMe,
     scopeRules: { exclude: config.scope.exclude, maxFileSizeBytes: config.scope.maxFileSizeBytes },
     dumps: { dir: localDumpDir(config), ...config.dumps },
+    notifications,
   });
   return { catalog, activities, taskQueue: catalogTaskQueue(config.catalog.hostId) };
 }
 
 /**
  * Everything a worker of role `all` serves, from a validated config with secrets from `env`: `parts` goes to
- * `startWorkers`; the catalog is closed by whoever stops the workers.
+ * `startWorkers`; the catalog is closed by whoever stops the workers. `metrics` counts there (a new registry unless
+ * given one, as the API of the same process would).
  */
-export function wireActivities(config: Config, logger: Logger, env: NodeJS.ProcessEnv = process.env) {
-  const deps = wireSharedDeps(config, logger, env);
-  const catalog = wireCatalogPart(config, deps);
+export function wireActivities(config: Config, logger: Logger, env: NodeJS.ProcessEnv = process.env, metrics = new Metrics()) {
+  const deps = wireSharedDeps(config, logger, env, metrics);
+  const catalog = wireCatalogPart(config, deps, env);
   const transfer = wireTransferPart(config, deps);
-  return { catalog: catalog.catalog, destinations: deps.destinations, parts: { catalog, transfer } };
+  return { catalog: catalog.catalog, destinations: deps.destinations, metrics, parts: { catalog, transfer } };
 }

@@ -12,6 +12,7 @@ import { TASK_QUEUES } from '../common/taskQueues';
 import { type FullSyncSummary, type FullSyncTotals, addCounts, emptyFullSyncTotals } from '../common/types';
 import { catalogActivities, transferActivities } from './activityProxies';
 import { listDriveIntoCatalog } from './listDriveIntoCatalog';
+import { type TellOutcome, tellingOutcome } from './runOutcome';
 import { applyQueuedPlaceChecks, withPlaceCounts } from './placeChecks';
 import { transferPendingFiles, withRecorded } from './transferWindow';
 
@@ -78,11 +79,17 @@ const PLACE_CHECKS_HEARTBEAT = 'place-checks-heartbeat';
  * Full sync: lists every drive into the catalog, transfers every pending file to every destination in
  * batches, then HEADs every recorded object to verify it. No file list is held in workflow state; the
  * run continues as new when the server suggests it, carrying only a cursor and totals. A file that fails
- * is recorded and retried by the next run; it never fails the workflow.
+ * is recorded and retried by the next run; it never fails the workflow. Files newly failed and destinations turned
+ * degraded are told at the end; a run that fails for good is told and closed as failed.
  */
 export async function fullSync(input: FullSyncInput): Promise<FullSyncSummary> {
+  const runId = input.resume?.runId ?? workflowInfo().workflowId;
+  const catalogTaskQueue = input.catalogTaskQueue ?? TASK_QUEUES.catalog;
+  return tellingOutcome({ runId, kind: 'full-sync', catalogTaskQueue }, (tell) => syncFully(input, runId, tell));
+}
+
+async function syncFully(input: FullSyncInput, runId: string, tell: TellOutcome | undefined): Promise<FullSyncSummary> {
   const info = workflowInfo();
-  const runId = input.resume?.runId ?? info.workflowId;
   const survivesCrashes = patched(BATCH_SURVIVES_CRASHES);
   const catalogQueue = input.catalogTaskQueue ?? TASK_QUEUES.catalog;
   const catalog = catalogActivities(catalogQueue, survivesCrashes ? '30 seconds' : '5 minutes');
@@ -241,5 +248,6 @@ export async function fullSync(input: FullSyncInput): Promise<FullSyncSummary> {
   const summary = await catalog.finishRun({ runId, totals });
   runSeconds = summary.seconds;
   report();
+  await tell?.({});
   return summary;
 }

@@ -4,6 +4,7 @@ import { type FullSyncSummary, type SweepTotals, emptyFullSyncTotals, emptyPlace
 import { catalogActivities, transferActivities } from './activityProxies';
 import { type FullSyncInput, fullSync } from './fullSync';
 import { applyQueuedPlaceChecks, withPlaceCounts } from './placeChecks';
+import { type TellOutcome, tellingOutcome } from './runOutcome';
 import { transferPendingFiles, withRecorded } from './transferWindow';
 
 export interface IncrementalSweepInput {
@@ -49,11 +50,17 @@ const emptySweepTotals = (): SweepTotals => ({
  * page recorded with the token after it; moves the objects of renamed, moved, gone and returned files server-side;
  * transfers what is new or changed through the same batches as the full sync; purges old trash once a day. Its cost
  * follows the changes, not the size of the Drive. While a full sync holds the account it is skipped; with no usable
- * token it runs a full sync in its place.
+ * token it runs a full sync in its place. Files newly failed and destinations turned degraded are told at the end; a
+ * sweep that fails for good is told and closed as failed.
  */
 export async function incrementalSweep(input: IncrementalSweepInput): Promise<IncrementalSweepSummary> {
+  const runId = input.resume?.runId ?? workflowInfo().workflowId;
+  const catalogTaskQueue = input.fullSync.catalogTaskQueue ?? TASK_QUEUES.catalog;
+  return tellingOutcome({ runId, kind: 'incremental-sweep', catalogTaskQueue }, (tell) => sweep(input, runId, tell));
+}
+
+async function sweep(input: IncrementalSweepInput, runId: string, tell: TellOutcome | undefined): Promise<IncrementalSweepSummary> {
   const info = workflowInfo();
-  const runId = input.resume?.runId ?? info.workflowId;
   const queue = input.fullSync.catalogTaskQueue ?? TASK_QUEUES.catalog;
   const catalog = catalogActivities(queue, '30 seconds');
   // Its longer tasks (changes pages, place checks, trash purge) heartbeat: one lost with a killed worker is retried
@@ -177,5 +184,6 @@ export async function incrementalSweep(input: IncrementalSweepInput): Promise<In
   stage = 'done';
   report();
   const summary = await catalog.finishRun({ runId, totals });
+  await tell?.({});
   return { kind: 'swept', ...summary };
 }

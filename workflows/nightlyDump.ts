@@ -1,7 +1,8 @@
 import { workflowInfo } from '@temporalio/workflow';
 import type { NightlyDumpResult } from '../common/types';
 import { catalogActivities } from './activityProxies';
-import { failureMessage, stateUploadActivities, uploadStatus, uploadToEveryDestination } from './stateUploads';
+import { type TellOutcome, tellingOutcome } from './runOutcome';
+import { failureMessage, stateFailureReason, stateUploadActivities, uploadStatus, uploadToEveryDestination } from './stateUploads';
 
 export interface NightlyDumpInput {
   /** The catalog host's task queue (`catalogTaskQueue(hostId)`): the dump runs beside the SQLite file it copies. */
@@ -16,6 +17,11 @@ export interface NightlyDumpInput {
  * in the result; the next night retries every local dump a destination does not hold verified.
  */
 export async function nightlyDump(input: NightlyDumpInput): Promise<NightlyDumpResult> {
+  const { runId } = workflowInfo();
+  return tellingOutcome({ runId, kind: 'nightly-dump', catalogTaskQueue: input.catalogTaskQueue }, (tell) => dumpCatalog(input, tell));
+}
+
+async function dumpCatalog(input: NightlyDumpInput, tell: TellOutcome | undefined): Promise<NightlyDumpResult> {
   const catalog = catalogActivities(input.catalogTaskQueue, '2 hours', '1 minute');
   const uploads = stateUploadActivities(input.catalogTaskQueue);
   const { workflowId, runId } = workflowInfo();
@@ -34,5 +40,10 @@ export async function nightlyDump(input: NightlyDumpInput): Promise<NightlyDumpR
     result = { runId, status: 'failed', destinations: {}, message: failureMessage(err) };
   }
   await catalog.closeRun({ runId, status: result.status === 'failed' ? 'failed' : 'completed', summary: result });
+  await tell?.({
+    failure: result.status === 'failed' ? { reason: stateFailureReason(result) } : undefined,
+    destinations: result.destinations,
+    dailySummary: { day: result.day },
+  });
   return result;
 }

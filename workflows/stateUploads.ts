@@ -41,3 +41,10 @@ export function uploadStatus(outcomes: Record<string, StateUploadOutcome>): 'ver
   const verified = Object.values(outcomes).filter((o) => o.status === 'verified').length;
   return verified === Object.keys(outcomes).length ? 'verified' : verified > 0 ? 'degraded' : 'failed';
 }
+
+/** Why a dump or rollup failed: its own error, or each destination's. */
+export function stateFailureReason(result: { message?: string; destinations: Record<string, StateUploadOutcome> }): string {
+  if (result.message) return result.message;
+  const each = Object.entries(result.destinations).map(([d, o]) => `${d}: ${o.status === 'failed' ? o.message : o.status}`);
+  return `no destination holds a verified copy (${each.join('; ')})`;
+}

@@ -1,7 +1,8 @@
 import { workflowInfo } from '@temporalio/workflow';
 import type { WeeklyRollupResult } from '../common/types';
 import { catalogActivities } from './activityProxies';
-import { failureMessage, stateUploadActivities, uploadStatus, uploadToEveryDestination } from './stateUploads';
+import { type TellOutcome, tellingOutcome } from './runOutcome';
+import { failureMessage, stateFailureReason, stateUploadActivities, uploadStatus, uploadToEveryDestination } from './stateUploads';
 
 export interface WeeklyRollupInput {
   /** The catalog host's task queue (`catalogTaskQueue(hostId)`), where its dumps are. */
@@ -15,6 +16,11 @@ export interface WeeklyRollupInput {
  * destination under `state/weekly/` and read back; the newest `keepWeekly` are kept. A missing day is reported.
  */
 export async function weeklyRollup(input: WeeklyRollupInput): Promise<WeeklyRollupResult> {
+  const { runId } = workflowInfo();
+  return tellingOutcome({ runId, kind: 'weekly-rollup', catalogTaskQueue: input.catalogTaskQueue }, (tell) => rollUpDumps(input, tell));
+}
+
+async function rollUpDumps(input: WeeklyRollupInput, tell: TellOutcome | undefined): Promise<WeeklyRollupResult> {
   const catalog = catalogActivities(input.catalogTaskQueue, '2 hours', '1 minute');
   const uploads = stateUploadActivities(input.catalogTaskQueue);
   const { workflowId, runId } = workflowInfo();
@@ -33,5 +39,9 @@ export async function weeklyRollup(input: WeeklyRollupInput): Promise<WeeklyRoll
     result = { runId, status: 'failed', days: [], missing: [], destinations: {}, message: failureMessage(err) };
   }
   await catalog.closeRun({ runId, status: result.status === 'failed' ? 'failed' : 'completed', summary: result });
+  await tell?.({
+    failure: result.status === 'failed' ? { reason: stateFailureReason(result) } : undefined,
+    destinations: result.destinations,
+  });
   return result;
 }

@@ -241,6 +241,55 @@ export const migrations: Array<{ version: number; name: string; sql: string }> =
   },
   {
     version: 12,
+    name: 'runs found by kind and outcome, so the last completed run of each kind is one index lookup (read at every metrics scrape)',
+    sql: `CREATE INDEX runs_by_kind_status ON runs(kind, status, ended_at);`,
+  },
+  {
+    version: 13,
+    name: "notifications: each destination's health and the state last notified, the notices each channel got, failures by run",
+    sql: `
+      -- healthy or degraded as the last run that reached (or failed to reach) it found; notified_state is what people were
+      -- last told, so a turn is sent once, and sent by a later run when its notice could not be delivered.
+      CREATE TABLE destination_health (
+        destination TEXT PRIMARY KEY,
+        state TEXT NOT NULL CHECK (state IN ('healthy', 'degraded')),
+        since TEXT NOT NULL,
+        reason TEXT,
+        run_id TEXT NOT NULL,
+        notified_state TEXT NOT NULL DEFAULT 'healthy' CHECK (notified_state IN ('healthy', 'degraded'))
+      );
+      -- A notice (its id names the run and what it says) delivered on a channel: a retry sends it only where it is missing.
+      CREATE TABLE notices_sent (
+        notice TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        sent_at TEXT NOT NULL,
+        PRIMARY KEY (notice, channel)
+      );
+      CREATE INDEX notices_sent_at ON notices_sent(sent_at);
+      -- Each run's end reads the failures it recorded.
+      CREATE INDEX failures_by_run ON failures(run_id);
+    `,
+  },
+  {
+    version: 14,
+    name: 'Google refresh tokens connected through the OAuth consent, encrypted',
+    sql: `
+      -- One row per account. AES-256-GCM: the key comes from the environment (google.tokenKeyEnv), never from here.
+      CREATE TABLE google_tokens (
+        account TEXT PRIMARY KEY,
+        client_id TEXT NOT NULL,
+        iv BLOB NOT NULL,
+        ciphertext BLOB NOT NULL,
+        tag BLOB NOT NULL,
+        scope TEXT NOT NULL,
+        -- The Google user who consented, so a later consent by another user cannot silently swap the Drive backed up.
+        google_user TEXT,
+        stored_at TEXT NOT NULL
+      );
+    `,
+  },
+  {
+    version: 15,
     name: 'control API: objects and bytes per destination kept by triggers, bytes written per day, counts and pages from indexes',
     sql: `
       -- Read by every status and storage page at once, where a count over every object (2,000,000 at 1,000,000 files on

@@ -4,7 +4,8 @@ import type { Catalog } from './catalog';
 import { promoteStagedTokens } from './changeTokens';
 import { countPending, countSkipped } from './syncQueue';
 
-export type RunKind = 'full-sync' | 'incremental-sweep' | 'nightly-dump' | 'weekly-rollup' | 'restore' | 'listing';
+export const RUN_KINDS = ['full-sync', 'incremental-sweep', 'nightly-dump', 'weekly-rollup', 'restore', 'listing'] as const;
+export type RunKind = (typeof RUN_KINDS)[number];
 
 /**
  * Records a run's start; starting the same run again (after continue-as-new or a retry) keeps the first start.
@@ -56,4 +57,18 @@ export function closeRun(catalog: Catalog, input: { runId: string; status: 'comp
   catalog.db
     .prepare('UPDATE runs SET ended_at = ?, status = ?, summary = ? WHERE id = ?')
     .run(new Date().toISOString(), input.status, JSON.stringify(input.summary), input.runId);
+}
+
+/**
+ * A run whose workflow failed for good never finishes by itself: it is closed as failed with the reason, and lets go of
+ * the account and its claims at once, not when the next sweep finds it abandoned. Returns whether it was still running.
+ */
+export function closeFailedRun(catalog: Catalog, runId: string, reason: string): boolean {
+  return catalog.db.transaction(() => {
+    const closed = catalog.db
+      .prepare(`UPDATE runs SET status = 'failed', ended_at = ?, summary = ? WHERE id = ? AND status = 'running'`)
+      .run(new Date().toISOString(), JSON.stringify({ failed: reason }), runId).changes;
+    releaseRun(catalog, runId);
+    return closed > 0;
+  })();
 }

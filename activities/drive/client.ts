@@ -1,7 +1,12 @@
 // The Drive module alone: the googleapis root loads every Google API, about 100 MB of a worker's memory.
 import { drive_v3 } from 'googleapis/build/src/apis/drive/v3';
 import { OAuth2Client } from 'googleapis-common';
+import type { Metrics } from '../../common/metrics';
+import { driveFailureOf, isRateLimited } from './errors';
 import type { DrivePacer } from './pacer';
+
+/** The counters of the requests a Drive client sends. */
+export type DriveRequestMetrics = Pick<Metrics, 'driveRequests' | 'driveRateLimited'>;
 
 export interface DriveAuthOptions {
   clientId: string;
@@ -21,17 +26,38 @@ export function createOAuthClient(options: DriveAuthOptions): OAuth2Client {
     endpoints: { oauth2TokenUrl: options.tokenUrl },
   });
   client.setCredentials({ refresh_token: options.refreshToken });
-  const { pacer } = options;
-  // Every request of the Drive client goes through this client's transporter, and through its interceptors first.
-  if (pacer) {
-    client.transporter.interceptors.request.add({
-      resolved: async (request) => {
-        await pacer.take(request.signal as AbortSignal | undefined);
-        return request;
-      },
-    });
-  }
+  if (options.pacer) paceRequests(client, options.pacer);
   return client;
+}
+
+/** Every request of the client (the Drive client's go through its transporter) waits for the pacer first. */
+export function paceRequests(client: OAuth2Client, pacer: DrivePacer): void {
+  client.transporter.interceptors.request.add({
+    resolved: async (request) => {
+      await pacer.take(request.signal as AbortSignal | undefined);
+      return request;
+    },
+  });
+}
+
+/**
+ * Counts each reply as it arrives, through the transporter every request of the client goes through. A reply that
+ * is an error rejects with its status and body (read into text even for a streamed download), which name the rate
+ * limit; the error goes on to the caller unchanged.
+ */
+export function countReplies(client: OAuth2Client, metrics: DriveRequestMetrics): void {
+  client.transporter.interceptors.response.add({
+    resolved: async (response) => {
+      metrics.driveRequests.inc({ status: String(response.status) });
+      return response;
+    },
+    rejected: (err) => {
+      const failure = driveFailureOf(err);
+      metrics.driveRequests.inc({ status: failure ? String(failure.status) : 'error' });
+      if (failure && isRateLimited(failure)) metrics.driveRateLimited.inc({ reason: failure.reason });
+      throw err;
+    },
+  });
 }
 
 /**

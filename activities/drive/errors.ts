@@ -44,3 +44,10 @@ export function driveFailureOf(err: unknown): DriveFailure | undefined {
     message: body?.error.message ?? e.message ?? `HTTP ${status}`,
   };
 }
+
+const RATE_LIMIT_REASONS = new Set(['userRateLimitExceeded', 'rateLimitExceeded']);
+
+/** Drive asking to slow down: a 429, or a 403 whose reason is a rate limit (other 403s are about the file). */
+export function isRateLimited(failure: DriveFailure): boolean {
+  return failure.status === 429 || (failure.status === 403 && RATE_LIMIT_REASONS.has(failure.reason));
+}

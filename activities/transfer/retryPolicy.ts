@@ -1,3 +1,4 @@
+import { isGoogleCredentialsFailure } from '../drive/credentials';
 import { driveFailureOf } from '../drive/errors';
 import { DestinationError } from '../storage/destination';
 import { CorruptDownloadError } from './hashingVerifier';
@@ -26,6 +27,8 @@ export function classifyTransferError(err: unknown): TransferErrorClass {
   if (err instanceof CorruptDownloadError) return { action: 'retry', reason: 'corruptDownload', message };
   if (err instanceof DestinationError) return { action: 'retry', reason: 'destinationError', message };
   if (err instanceof TransferStalledError) return { action: 'retry', reason: 'stalled', message };
+  // Google refuses the account's credentials: no try of this file will do better until someone connects it again.
+  if (isGoogleCredentialsFailure(err)) return { action: 'fail', reason: 'googleCredentials', message };
   const drive = driveFailureOf(err);
   if (drive) {
     const m = `Drive ${drive.status} ${drive.reason}: ${drive.message}`;

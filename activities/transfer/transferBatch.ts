@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import type { Metrics } from '../../common/metrics';
 import type { TransferBatchProgress, TransferItem, TransferOutcome } from '../../common/types';
 import { type DriveSlots, DriveTurn } from './driveSlots';
 import { CheckpointStore, type LargeFileCheckpoint } from './largeFileCheckpoints';
@@ -8,6 +9,19 @@ import { transferFile } from './transferFile';
 
 /** What a transfer batch heartbeats: a retry after a crash skips the files done and resumes the large ones. */
 type BatchProgress = TransferBatchProgress<LargeFileCheckpoint>;
+
+/** The counters of what transfers wrote, and gave up. */
+export type TransferMetrics = Pick<Metrics, 'filesTransferred' | 'bytesTransferred' | 'failures'>;
+
+/** Counts a file's outcome once it is final: each object written and verified, each destination given up. */
+function countOutcome(metrics: TransferMetrics, outcome: TransferOutcome): void {
+  for (const object of outcome.stored) {
+    metrics.filesTransferred.inc({ destination: object.destination });
+    metrics.bytesTransferred.inc({ destination: object.destination }, object.size);
+  }
+  const { failure } = outcome;
+  for (const destination of failure?.destinations ?? []) metrics.failures.inc({ destination, reason: failure!.reason });
+}
 
 /** Rejects with the signal's reason once it fires. */
 const abortOf = (signal: AbortSignal) =>
@@ -22,7 +36,7 @@ const abortOf = (signal: AbortSignal) =>
  * it returns outcomes. Cancelling it aborts every request in flight.
  */
 export async function transferBatch(
-  deps: Omit<TransferDeps, 'checkpoints' | 'signal' | 'meter'> & { slots: DriveSlots },
+  deps: Omit<TransferDeps, 'checkpoints' | 'signal' | 'meter'> & { slots: DriveSlots; metrics?: TransferMetrics },
   items: TransferItem[],
 ): Promise<TransferOutcome[]> {
   const ctx = Context.current();
@@ -83,6 +97,8 @@ export async function transferBatch(
         held.add(driveTurn);
         try {
           finished[i] = await transferFile({ ...fileDeps, driveTurn }, items[i]);
+          // Files a retried batch finished before (from its heartbeat) are not run, nor counted, again.
+          if (deps.metrics) countOutcome(deps.metrics, finished[i]);
         } finally {
           driveTurn.give();
           held.delete(driveTurn);

@@ -12,6 +12,7 @@ import { compileQuery } from './query';
 import { fileResource, knownFileField, knownListField, mimeForExportFormat } from './resources';
 import { DriveStore, type EmuFile, FOLDER, SHORTCUT, isExportable, isWorkspaceType } from './store';
 import { handleAdmin } from './admin';
+import { type OAuthClientConfig, OAuthEndpoints, type ServiceAccountGrant } from './oauth';
 
 export interface Reply {
   status: number;
@@ -21,19 +22,17 @@ export interface Reply {
 
 type Query = URLSearchParams;
 
-export interface OAuthClientConfig {
-  clientId: string;
-  clientSecret: string;
-  refreshToken: string;
-}
+export type { OAuthClientConfig, ServiceAccountGrant } from './oauth';
 
 export interface DriveEmulatorOptions {
   host?: string;
   port?: number;
   /** Seeds ids and the fault generator, so runs repeat. */
   seed?: string;
-  /** The OAuth client the token endpoint accepts refresh tokens for. */
+  /** The OAuth client the consent and token endpoints accept, and a refresh token that works from the start. */
   oauth?: OAuthClientConfig;
+  /** Service accounts the token endpoint accepts JWT bearer assertions from, with their domain-wide delegation. */
+  serviceAccounts?: ServiceAccountGrant[];
   /** How long issued access tokens work; after that the API answers 401 authError. Default 3600. */
   accessTokenLifetimeSeconds?: number;
 }
@@ -77,8 +76,10 @@ export class DriveEmulator {
   readonly requests: LoggedRequest[] = [];
   baseUrl = '';
   private server?: Server;
-  /** Issued access tokens and when each stops working (ms since epoch). */
-  private readonly accessTokens = new Map<string, number>();
+  /** Issued access tokens: when each stops working (ms since epoch), and the refresh token it was issued for. */
+  private readonly accessTokens = new Map<string, { expiresAt: number; grant?: string }>();
+  /** Google's OAuth endpoints: consent, token, revoke. */
+  readonly oauth: OAuthEndpoints;
   /**
    * Each listing's sorted matches, kept until the store next changes (every mutation writes a change): a client
    * pages through one result, and matching and sorting the whole store again for every page made listing a large
@@ -89,6 +90,13 @@ export class DriveEmulator {
   constructor(readonly options: DriveEmulatorOptions = {}) {
     this.store = new DriveStore(options.seed);
     this.faults = new FaultTable();
+    this.oauth = new OAuthEndpoints(options.oauth, options.serviceAccounts ?? [], {
+      issueAccessToken: (grant) => this.issueAccessToken(grant),
+      revokeAccessTokensOf: (grant) => {
+        for (const [token, issued] of this.accessTokens) if (issued.grant === grant) this.accessTokens.delete(token);
+      },
+      lifetimeSeconds: () => this.tokenLifetimeSeconds(),
+    });
   }
 
   static async start(options: DriveEmulatorOptions = {}): Promise<DriveEmulator> {
@@ -115,10 +123,10 @@ export class DriveEmulator {
     this.server = undefined;
   }
 
-  /** An access token the API accepts, as if the token endpoint had issued it. */
-  issueAccessToken(): string {
+  /** An access token the API accepts, as if the token endpoint had issued it (for the refresh token `grant`, if any). */
+  issueAccessToken(grant?: string): string {
     const token = `ya29.emu-${randomBytes(12).toString('hex')}`;
-    this.accessTokens.set(token, Date.now() + this.tokenLifetimeSeconds() * 1000);
+    this.accessTokens.set(token, { expiresAt: Date.now() + this.tokenLifetimeSeconds() * 1000, grant });
     return token;
   }
 
@@ -182,7 +190,9 @@ export class DriveEmulator {
   private async route(method: string, url: URL, req: IncomingMessage, body: Buffer): Promise<Reply> {
     const path = url.pathname;
     const q = url.searchParams;
-    if (method === 'POST' && path === '/token') return this.token(body);
+    if (method === 'POST' && path === '/token') return this.oauth.token(body);
+    if (method === 'POST' && path === '/revoke') return this.oauth.revoke(q, body);
+    if (method === 'GET' && path === '/o/oauth2/v2/auth') return this.oauth.consent(q);
     this.authenticate(req);
     if (method === 'GET' && path.startsWith('/feeds/download/documents/export/Export')) return this.exportLink(q);
     if (!path.startsWith('/drive/v3/')) throw new DriveApiError(404, 'notFound', `Not Found: ${path}`);
@@ -203,29 +213,9 @@ export class DriveEmulator {
   private authenticate(req: IncomingMessage): void {
     const header = req.headers.authorization ?? '';
     const token = header.startsWith('Bearer ') ? header.slice(7) : '';
-    if ((this.accessTokens.get(token) ?? 0) < Date.now()) {
+    if ((this.accessTokens.get(token)?.expiresAt ?? 0) < Date.now()) {
       throw new DriveApiError(401, 'authError', 'Invalid Credentials', 'global', 'Authorization', 'header');
     }
-  }
-
-  private token(body: Buffer): Reply {
-    const form = new URLSearchParams(body.toString());
-    const oauth = this.options.oauth;
-    if (form.get('grant_type') !== 'refresh_token') {
-      return json(400, { error: 'unsupported_grant_type', error_description: 'Only refresh_token grants are emulated.' });
-    }
-    if (!oauth || form.get('client_id') !== oauth.clientId || form.get('client_secret') !== oauth.clientSecret) {
-      return json(401, { error: 'invalid_client', error_description: 'The OAuth client was not found.' });
-    }
-    if (form.get('refresh_token') !== oauth.refreshToken) {
-      return json(400, { error: 'invalid_grant', error_description: 'Token has been expired or revoked.' });
-    }
-    return json(200, {
-      access_token: this.issueAccessToken(),
-      expires_in: this.tokenLifetimeSeconds(),
-      token_type: 'Bearer',
-      scope: 'https://www.googleapis.com/auth/drive.readonly',
-    });
   }
 
   private about(q: Query): Reply {

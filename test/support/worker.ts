@@ -72,17 +72,21 @@ export interface RunningWorker {
 }
 
 /**
- * Wires the activities from `config` exactly as the worker entry does, and runs the workers in-process. With `logger`,
- * the activities and the Temporal SDK (from its warnings up) log there; the SDK's logger is process-wide, so the first
- * worker a test file starts sets it.
+ * Wires the activities from `config` exactly as the worker entry does (secrets from `env`, by default the stack's), and
+ * runs the workers in-process. With `logger`, the activities and the Temporal SDK (from its warnings up) log there; the
+ * SDK's logger is process-wide, so the first worker a test file starts sets it.
  */
-export async function startTestWorker(stack: Stack, config: Config, options: { logger?: Logger } = {}): Promise<RunningWorker> {
+export async function startTestWorker(
+  stack: Stack,
+  config: Config,
+  options: { logger?: Logger; env?: NodeJS.ProcessEnv } = {},
+): Promise<RunningWorker> {
   const logger = options.logger ?? testLogger;
   if (!runtimeInstalled) {
     installTemporalLogging(logger, options.logger ? 'WARN' : 'ERROR');
     runtimeInstalled = true;
   }
-  const wired = wireActivities(config, logger, stackEnv(stack));
+  const wired = wireActivities(config, logger, options.env ?? stackEnv(stack));
   const connection = await NativeConnection.connect({ address: stack.temporal!.address });
   const workers = await startWorkers({
     connection,
