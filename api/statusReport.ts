@@ -77,9 +77,10 @@ function catalogPart(deps: StatusDeps): Pick<StatusReport, 'lastRuns' | 'catalog
     const t = totals.get(d.name);
     const failedObjects = t?.byState.failed?.objects ?? 0;
     const openFailures = failures.get(d.name) ?? 0;
+    const health = recorded.get(d.name);
     // An open failure alone says nothing of the destination: a file Drive would not give fails on every one.
     const reasons = [
-      ...(recorded.get(d.name)?.state === 'degraded' ? [degradedSince(recorded.get(d.name)!)] : []),
+      ...(health?.state === 'degraded' ? [degradedSince(health)] : []),
       ...(failedObjects ? [`${failedObjects} object${failedObjects === 1 ? '' : 's'} found missing or changed, to be written again`] : []),
     ];
     return {

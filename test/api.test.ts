@@ -524,6 +524,21 @@ test('the live log streams over SSE: recent lines first, then live ones', async 
     );
     const live = events.find((e) => JSON.parse(e.data).event === 'test.after_connect')!;
     assert.equal(JSON.parse(live.data).token, '[redacted]');
+    // Resuming after the last line seen sends only what came after it; an id this process never gave sends all it has.
+    const resume = async (lastEventId: string, until: RegExp) => {
+      const again = await fetch(`${server.url}/api/log`, {
+        headers: { authorization: `Bearer ${TOKEN}`, 'last-event-id': lastEventId },
+        signal: abort.signal,
+      });
+      const stream = again.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let text = '';
+      while (!until.test(text)) text += (await stream.read()).value ?? '';
+      return text;
+    };
+    logger.info({ event: 'test.after_resume_point' }, 'one more line');
+    const resumed = await resume(live.id!, /test\.after_resume_point/);
+    assert.doesNotMatch(resumed, /test\.after_connect/);
+    assert.match(await resume('999999999', /test\.after_connect/), /^event: log\n/);
     const listening = logFeed.listeners;
     abort.abort();
     await waitFor('the stream to let go of the feed', async () => (logFeed.listeners < listening ? true : undefined), 15_000);
