@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Catalog, FileState } from '../activities/catalog/catalog';
 import { fileStateCounts, objectTotals, openFailureCounts } from '../activities/catalog/catalogCounts';
+import { type DestinationHealth as RecordedHealth, destinationHealth } from '../activities/catalog/destinationHealth';
 import { type RunRecord, lastRunOf } from '../activities/catalog/runHistory';
 import type { RunKind } from '../activities/catalog/runs';
 import { type GoogleAccountStatus, googleAccountStatus } from '../activities/drive/accountStatus';
@@ -18,7 +19,10 @@ export type RunWithLink = Omit<RunRecord, 'summary'> & { webUi: string };
 export interface DestinationHealth {
   name: string;
   kind: 's3' | 'local';
-  /** `degraded` when some object of it failed, a failure is open on it, or the last sync could not reach it. */
+  /**
+   * `degraded` when the last run that reached for it found it so (it refused writes, or objects could not be checked:
+   * the health notifications tell of), or some object of it was found missing or changed.
+   */
   health: 'ok' | 'degraded';
   reasons: string[];
   objects: number;
@@ -61,15 +65,8 @@ const withLink = (config: Config, run: RunRecord | null): RunWithLink | null => 
   return { ...rest, webUi: webUiLink(config, run.workflowId) };
 };
 
-/** Destinations the last finished full sync or sweep reported degraded (unreachable, or left with failures). */
-function degradedByLastSync(runs: Array<RunRecord | null>): { names: Set<string>; workflowId: string } | undefined {
-  const last = runs
-    .filter((r): r is RunRecord => r !== null)
-    .sort((a, b) => (a.endedAt ?? '').localeCompare(b.endedAt ?? ''))
-    .at(-1);
-  const degraded = (last?.summary as { degraded?: unknown } | null)?.degraded;
-  return last && Array.isArray(degraded) ? { names: new Set(degraded.map(String)), workflowId: last.workflowId } : undefined;
-}
+/** What the last run that reached for a destination recorded of it (DESIGN.md section 8), as notifications tell it. */
+const degradedSince = (h: RecordedHealth) => `degraded since ${h.since} (run ${h.runId})${h.reason ? `: ${h.reason}` : ''}`;
 
 /** What the catalog says: counts from indexes and trigger-kept totals, the last runs from the runs index. No scan. */
 function catalogPart(deps: StatusDeps): Pick<StatusReport, 'lastRuns' | 'catalog' | 'destinations'> {
@@ -81,15 +78,16 @@ function catalogPart(deps: StatusDeps): Pick<StatusReport, 'lastRuns' | 'catalog
   const files = fileStateCounts(catalog);
   const failures = openFailureCounts(catalog);
   const totals = objectTotals(catalog);
-  const lastSync = degradedByLastSync([runs['full-sync'].lastFinished, runs['incremental-sweep'].lastFinished]);
+  const recorded = new Map(destinationHealth(catalog).map((h) => [h.destination, h]));
   const destinations = config.destinations.map((d): DestinationHealth => {
     const t = totals.get(d.name);
     const failedObjects = t?.byState.failed?.objects ?? 0;
     const openFailures = failures.get(d.name) ?? 0;
+    const health = recorded.get(d.name);
+    // An open failure alone says nothing of the destination: a file Drive would not give fails on every one.
     const reasons = [
-      ...(openFailures ? [`${openFailures} open failure${openFailures === 1 ? '' : 's'} (files that did not reach it)`] : []),
+      ...(health?.state === 'degraded' ? [degradedSince(health)] : []),
       ...(failedObjects ? [`${failedObjects} object${failedObjects === 1 ? '' : 's'} found missing or changed, to be written again`] : []),
-      ...(lastSync?.names.has(d.name) ? [`the last sync (${lastSync.workflowId}) reported it degraded`] : []),
     ];
     return {
       name: d.name,

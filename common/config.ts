@@ -287,25 +287,6 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    metrics: z
-      .object({
-        /**
-         * Where a worker serves Prometheus metrics at `/metrics` (its transfers, Drive requests and catalog gauges);
-         * unset, it serves none. Unauthenticated: keep it on loopback or a network only the scraper reaches.
-         */
-        listen: listenAddress.optional(),
-      })
-      .strict()
-      .prefault({}),
-    /** Where to tell people that something needs them (DESIGN.md section 12): no channel, no message. */
-    notifications: z
-      .object({
-        webhook: webhookNotifications.optional(),
-        email: emailNotifications.optional(),
-        events: z.array(z.enum(NOTIFICATION_EVENTS)).default([...NOTIFICATION_EVENTS]),
-      })
-      .strict()
-      .prefault({}),
     /** The control API (`drive-vault api`, `npm run api`): DESIGN.md section 11. */
     api: z
       .object({
@@ -327,6 +308,25 @@ export const configSchema = z
           .min(1024)
           .max(16 * 1024 * 1024)
           .default(64 * 1024),
+      })
+      .strict()
+      .prefault({}),
+    metrics: z
+      .object({
+        /**
+         * Where a worker serves Prometheus metrics at `/metrics` (its transfers, Drive requests and catalog gauges);
+         * unset, it serves none. Unauthenticated: keep it on loopback or a network only the scraper reaches.
+         */
+        listen: listenAddress.optional(),
+      })
+      .strict()
+      .prefault({}),
+    /** Where to tell people that something needs them (DESIGN.md section 12): no channel, no message. */
+    notifications: z
+      .object({
+        webhook: webhookNotifications.optional(),
+        email: emailNotifications.optional(),
+        events: z.array(z.enum(NOTIFICATION_EVENTS)).default([...NOTIFICATION_EVENTS]),
       })
       .strict()
       .prefault({}),

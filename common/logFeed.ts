@@ -47,6 +47,11 @@ export class LogFeed {
     return () => this.subscribers.delete(subscriber);
   }
 
+  /** The number of the last line written; 0 before the first. */
+  get lastSeq(): number {
+    return this.seq;
+  }
+
   get listeners(): number {
     return this.subscribers.size;
   }

@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { Catalog } from '../activities/catalog/catalog';
+import { recordDestinationHealth } from '../activities/catalog/destinationHealth';
 import { type ApiApp, createApiApp } from '../api/app';
 import { dashboardRoutes } from '../api/dashboardRoutes';
 import { GOOGLE_AUTH_OPEN_PATHS } from '../api/googleAuthRoutes';
@@ -222,6 +223,7 @@ test('a full sync started through the API runs; the status then shows its last r
   assert.equal(status.lastRuns['nightly-dump'].last, null);
   assert.deepEqual(status.catalog.files, { pending: 0, synced: 2, failed: 1, deferred: 0, skipped: 0, total: 3 });
   assert.equal(status.catalog.openFailures, 3);
+  // broken.bin is Drive's refusal, not a destination's: each has an open failure for it, and is healthy.
   assert.deepEqual(
     status.destinations.map((d: { name: string; objects: number; health: string; openFailures: number }) => [
       d.name,
@@ -229,12 +231,13 @@ test('a full sync started through the API runs; the status then shows its last r
       d.health,
       d.openFailures,
     ]),
-    config.destinations.map((d) => [d.name, 2, 'degraded', 1]),
+    config.destinations.map((d) => [d.name, 2, 'ok', 1]),
   );
-  assert.deepEqual(status.destinations[0].reasons, [
-    '1 open failure (files that did not reach it)',
-    `the last sync (${fullSyncId}) reported it degraded`,
-  ]);
+  // A run that finds a destination degraded records it; the status says so, and why.
+  recordDestinationHealth(catalog, 'a-run', { nas: { state: 'degraded', reason: 'the disk is full' } }, '2026-11-20T00:00:00.000Z');
+  const nas = (await call('GET', '/api/status', { on: freshApp() })).body.destinations.find((d: { name: string }) => d.name === 'nas');
+  assert.deepEqual([nas.health, nas.reasons], ['degraded', ['degraded since 2026-11-20T00:00:00.000Z (run a-run): the disk is full']]);
+  recordDestinationHealth(catalog, 'a-run', { nas: { state: 'healthy' } }, '2026-11-20T00:00:01.000Z');
   assert.deepEqual(
     status.schedules.map((s: { name: string; exists: boolean }) => [s.name, s.exists]),
     SCHEDULE_NAMES.map((n) => [n, true]),
@@ -528,6 +531,21 @@ test('the live log streams over SSE: recent lines first, then live ones', async 
     );
     const live = events.find((e) => JSON.parse(e.data).event === 'test.after_connect')!;
     assert.equal(JSON.parse(live.data).token, '[redacted]');
+    // Resuming after the last line seen sends only what came after it; an id this process never gave sends all it has.
+    const resume = async (lastEventId: string, until: RegExp) => {
+      const again = await fetch(`${server.url}/api/log`, {
+        headers: { authorization: `Bearer ${TOKEN}`, 'last-event-id': lastEventId },
+        signal: abort.signal,
+      });
+      const stream = again.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let text = '';
+      while (!until.test(text)) text += (await stream.read()).value ?? '';
+      return text;
+    };
+    logger.info({ event: 'test.after_resume_point' }, 'one more line');
+    const resumed = await resume(live.id!, /test\.after_resume_point/);
+    assert.doesNotMatch(resumed, /test\.after_connect/);
+    assert.match(await resume('999999999', /test\.after_connect/), /^event: log\n/);
     const listening = logFeed.listeners;
     abort.abort();
     await waitFor('the stream to let go of the feed', async () => (logFeed.listeners < listening ? true : undefined), 15_000);

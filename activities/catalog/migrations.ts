@@ -301,7 +301,7 @@ export const migrations: Array<{ version: number; name: string; sql: string }> =
         objects INTEGER NOT NULL,
         bytes INTEGER NOT NULL,
         PRIMARY KEY (destination, state)
-      ) WITHOUT ROWID;
+      );
       INSERT INTO object_totals (destination, state, objects, bytes)
         SELECT destination, state, count(*), coalesce(sum(size), 0) FROM objects GROUP BY destination, state;
       CREATE TRIGGER objects_counted AFTER INSERT ON objects BEGIN
@@ -328,7 +328,7 @@ export const migrations: Array<{ version: number; name: string; sql: string }> =
         objects INTEGER NOT NULL,
         bytes INTEGER NOT NULL,
         PRIMARY KEY (day, destination)
-      ) WITHOUT ROWID;
+      );
       INSERT INTO transfer_days (day, destination, objects, bytes)
         SELECT substr(uploaded_at, 1, 10), destination, count(*), coalesce(sum(size), 0) FROM objects
         WHERE uploaded_at IS NOT NULL GROUP BY 1, 2;

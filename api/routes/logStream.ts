@@ -35,7 +35,9 @@ const log = createRoute({
 
 export function logStreamRoutes(deps: RouteDeps) {
   return apiRouter().openapi(log, (c) => {
-    const after = Number(c.req.valid('header')['last-event-id'] ?? 0);
+    const resumeAfter = Number(c.req.valid('header')['last-event-id'] ?? 0);
+    // An id from before this process started (a restart numbers lines from 1 again) resumes nothing: all is new.
+    const after = resumeAfter <= deps.logFeed.lastSeq ? resumeAfter : 0;
     return streamSSE(c, async (stream) => {
       const queue: FeedLine[] = [];
       let dropped = 0;

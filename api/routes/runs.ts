@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { runsPage } from '../../activities/catalog/runHistory';
+import { RUN_KINDS } from '../../activities/catalog/runs';
 import type { RouteDeps } from '../deps';
 import { startFullSync, webUiLink } from '../fullSyncRuns';
 import { decodeCursor, encodeCursor, nextCursorSchema, pageQuery } from '../pagination';
@@ -32,8 +33,6 @@ const startRoute = (path: string, summary: string) =>
       ...errorResponses(413, 503),
     },
   });
-
-const RUN_KINDS = ['full-sync', 'incremental-sweep', 'nightly-dump', 'weekly-rollup', 'restore', 'listing'] as const;
 
 const runRecordSchema = z
   .object({

@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { FILE_STATES } from '../../activities/catalog/catalogCounts';
+import { RUN_KINDS } from '../../activities/catalog/runs';
 import type { RouteDeps } from '../deps';
 import { BEARER, apiRouter } from '../router';
 import { errorResponses } from '../schemas';
@@ -22,7 +23,7 @@ export const scheduleRowSchema = z
 const runSchema = z
   .object({
     runId: z.string(),
-    kind: z.enum(['full-sync', 'incremental-sweep', 'nightly-dump', 'weekly-rollup', 'restore', 'listing']),
+    kind: z.enum(RUN_KINDS),
     workflowId: z.string(),
     startedAt: z.string(),
     endedAt: z.string().nullable(),
