@@ -160,7 +160,8 @@ export function createApiApp(deps: ApiDeps) {
       return c.json(document as Record<string, unknown>, 200);
     },
   );
-  return app;
+  // For a server that stops: the status read running in the background is waited for, not cut off.
+  return Object.assign(app, { idle: () => routeDeps.status.idle() });
 }
 
 export type ApiApp = ReturnType<typeof createApiApp>;

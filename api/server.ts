@@ -58,6 +58,7 @@ export async function startApiServer(config: Config, deps: Partial<ApiDeps> = {}
         server.close(() => resolve());
         if ('closeAllConnections' in server) server.closeAllConnections();
       });
+      await app.idle();
       await closeOwned();
       logger.info({ event: 'api.stopped' }, 'API stopped');
     },

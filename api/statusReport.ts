@@ -178,6 +178,11 @@ export class StatusCache {
     return Promise.resolve(this.report.value);
   }
 
+  /** Settles once no read is running: a server shutting down waits for it before closing Temporal's connection. */
+  async idle(): Promise<void> {
+    while (this.reading) await this.reading.catch(() => undefined);
+  }
+
   /** The next request reads anew and waits for it: what the caller just changed shows at once. */
   invalidate(): void {
     this.report = undefined;
