@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { RUN_KINDS } from '../activities/catalog/runs';
 import { errorSchema } from './errors';
 
 /** Drive file ids: letters, digits, `_` and `-`; bounded, so a crafted id never reaches SQL or a log at length. */
@@ -41,3 +42,16 @@ export function errorResponses(...statuses: number[]) {
     ]),
   );
 }
+
+/** A run as the catalog records it, with its link into the Temporal Web UI. */
+export const runOutlineSchema = z
+  .object({
+    runId: z.string(),
+    kind: z.enum(RUN_KINDS),
+    workflowId: z.string(),
+    startedAt: z.string(),
+    endedAt: z.string().nullable(),
+    status: z.enum(['running', 'completed', 'failed', 'cancelled']),
+    webUi: z.string(),
+  })
+  .openapi('RunOutline');

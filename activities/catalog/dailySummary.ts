@@ -1,6 +1,6 @@
 import type { Catalog } from './catalog';
 import { type HealthState, destinationHealth } from './destinationHealth';
-import type { FileFailureLine } from './runReports';
+import type { FailedFileRow, FileFailureLine } from './runReports';
 
 /** The kinds of runs the summary reports the last of, in the order it lists them. */
 export const SUMMARY_RUN_KINDS = ['full-sync', 'incremental-sweep', 'nightly-dump', 'weekly-rollup'] as const;
@@ -58,14 +58,7 @@ export function readDailySummary(catalog: Catalog, destinations: string[], now: 
        FROM failures f JOIN files fi ON fi.id = f.file_id
        WHERE f.resolved_at IS NULL AND fi.gone IS NULL GROUP BY f.file_id ORDER BY at DESC, f.file_id LIMIT ?`,
     )
-    .all(latestFailures) as Array<{
-    file_id: string;
-    name: string;
-    reason: string;
-    message: string;
-    destinations: string | null;
-    total: number;
-  }>;
+    .all(latestFailures) as FailedFileRow[];
   const dayAgo = new Date(now.getTime() - 24 * 3600 * 1000).toISOString();
   const lastDay = db
     .prepare(

@@ -5,6 +5,16 @@ import type { HealthEvidence } from './destinationHealth';
 /** The failure reason of a write or read a destination refused or could not be reached for (retryPolicy.ts). */
 const DESTINATION_ERROR = 'destinationError';
 
+/** A failed file as the notices list it: one row per file, its destinations joined; `total` counts every such file. */
+export interface FailedFileRow {
+  file_id: string;
+  name: string;
+  reason: string;
+  message: string;
+  destinations: string | null;
+  total: number;
+}
+
 export interface RunRecord {
   runId: string;
   workflowId: string;
@@ -82,14 +92,7 @@ export function newFileFailures(catalog: Catalog, runId: string, limit: number):
        WHERE f.run_id = ? AND f.resolved_at IS NULL AND f.first_failed_at >= r.started_at AND f.reason != ? AND fi.state = 'failed'
        GROUP BY f.file_id ORDER BY fi.name, f.file_id LIMIT ?`,
     )
-    .all(runId, DESTINATION_ERROR, limit) as Array<{
-    file_id: string;
-    name: string;
-    reason: string;
-    message: string;
-    destinations: string | null;
-    total: number;
-  }>;
+    .all(runId, DESTINATION_ERROR, limit) as FailedFileRow[];
   return {
     files: rows[0]?.total ?? 0,
     listed: rows.map((r) => ({

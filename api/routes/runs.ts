@@ -5,7 +5,7 @@ import type { RouteDeps } from '../deps';
 import { startFullSync, webUiLink } from '../fullSyncRuns';
 import { decodeCursor, encodeCursor, nextCursorSchema, pageQuery } from '../pagination';
 import { BEARER, apiRouter } from '../router';
-import { errorResponses, noFieldsBody, startedRunSchema } from '../schemas';
+import { errorResponses, noFieldsBody, runOutlineSchema, startedRunSchema } from '../schemas';
 import { startDump, startRollup } from '../stateRuns';
 import { startSweep } from '../sweepRuns';
 import { withTemporalDeadline } from '../temporalDeadline';
@@ -34,17 +34,8 @@ const startRoute = (path: string, summary: string) =>
     },
   });
 
-const runRecordSchema = z
-  .object({
-    runId: z.string(),
-    kind: z.enum(RUN_KINDS),
-    workflowId: z.string(),
-    startedAt: z.string(),
-    endedAt: z.string().nullable(),
-    status: z.enum(['running', 'completed', 'failed', 'cancelled']),
-    summary: z.unknown().openapi({ description: 'what the run reported when it ended; null while it runs' }),
-    webUi: z.string(),
-  })
+const runRecordSchema = runOutlineSchema
+  .extend({ summary: z.unknown().openapi({ description: 'what the run reported when it ended; null while it runs' }) })
   .openapi('Run');
 
 const runCursor = z.strictObject({ startedAt: z.string().max(64), runId: z.string().max(512) });

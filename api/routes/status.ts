@@ -1,9 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { FILE_STATES } from '../../activities/catalog/catalogCounts';
-import { RUN_KINDS } from '../../activities/catalog/runs';
 import type { RouteDeps } from '../deps';
 import { BEARER, apiRouter } from '../router';
-import { errorResponses } from '../schemas';
+import { errorResponses, runOutlineSchema } from '../schemas';
 import { STATUS_RUN_KINDS } from '../statusReport';
 
 export const scheduleRowSchema = z
@@ -19,18 +18,6 @@ export const scheduleRowSchema = z
     running: z.number().int(),
   })
   .openapi('Schedule');
-
-const runSchema = z
-  .object({
-    runId: z.string(),
-    kind: z.enum(RUN_KINDS),
-    workflowId: z.string(),
-    startedAt: z.string(),
-    endedAt: z.string().nullable(),
-    status: z.enum(['running', 'completed', 'failed', 'cancelled']),
-    webUi: z.string(),
-  })
-  .openapi('RunOutline');
 
 const runningSchema = z
   .object({
@@ -64,10 +51,10 @@ const statusSchema = z
     running: z.array(runningSchema),
     lastRuns: z.object(
       Object.fromEntries(
-        STATUS_RUN_KINDS.map((k) => [k, z.object({ last: runSchema.nullable(), lastFinished: runSchema.nullable() })]),
+        STATUS_RUN_KINDS.map((k) => [k, z.object({ last: runOutlineSchema.nullable(), lastFinished: runOutlineSchema.nullable() })]),
       ) as Record<
         (typeof STATUS_RUN_KINDS)[number],
-        z.ZodObject<{ last: z.ZodNullable<typeof runSchema>; lastFinished: z.ZodNullable<typeof runSchema> }>
+        z.ZodObject<{ last: z.ZodNullable<typeof runOutlineSchema>; lastFinished: z.ZodNullable<typeof runOutlineSchema> }>
       >,
     ),
     catalog: z.object({
