@@ -89,10 +89,19 @@ export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'the name of an environment variable');
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
 
+/** A URL with a user or password: fetch refuses it, quoting it whole in its error. */
+export const hasUserinfo = (url: string) => {
+  const { username, password } = new URL(url);
+  return username !== '' || password !== '';
+};
+
 /** A Slack-compatible incoming webhook. Its URL may be the secret (Slack's is): then it comes from `urlEnv`. */
 const webhookNotifications = z
   .object({
-    url: z.url({ protocol: /^https?$/ }).optional(),
+    url: z
+      .url({ protocol: /^https?$/ })
+      .refine((url) => !hasUserinfo(url), 'no user or password in the URL: give it as a header (headersEnv)')
+      .optional(),
     urlEnv: envName.optional(),
     /** Header name to the environment variable holding its value, e.g. `Authorization: WEBHOOK_AUTHORIZATION`. */
     headersEnv: z.record(z.string().regex(/^[A-Za-z0-9-]+$/, 'an HTTP header name'), envName).default({}),

@@ -1,13 +1,25 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
+import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
+import { unnotifiedTurns } from '../activities/catalog/destinationHealth';
 import { createNotifications } from '../activities/notify/channels';
-import { webhookPayload } from '../activities/notify/webhook';
+import { filesFailedNotice } from '../activities/notify/messages';
+import { noticeText } from '../activities/notify/notice';
+import { reportRunOutcome } from '../activities/notify/reportRunOutcome';
+import { WebhookChannel, webhookPayload } from '../activities/notify/webhook';
 import { type Config, ConfigError, parseConfig } from '../common/config';
 import { createLogger } from '../common/logger';
 import { TASK_QUEUES, catalogTaskQueue } from '../common/taskQueues';
 import { fullSync, nightlyDump } from '../workflows';
 import { bytesContent } from './drive-emulator/content';
+import { openTestCatalog } from './support/catalog';
 import { startSmtpReceiver, startWebhookReceiver } from './support/notificationReceivers';
 import { type Stack, startStack } from './support/stack';
 import { type RunningWorker, stackConfig, stackEnv, startTestWorker } from './support/worker';
@@ -96,6 +108,10 @@ test('the notifications section: every event by default, exactly one of url and 
   const bad = (notifications: unknown) => () => parseConfig({ ...minimal, notifications });
   assert.throws(bad({ webhook: {} }), /notifications\.webhook: give exactly one of url and urlEnv/);
   assert.throws(bad({ webhook: { url: 'ftp://example.com/hook' } }), /notifications\.webhook\.url: /);
+  assert.throws(
+    bad({ webhook: { url: 'https://bot:S3CRET@hooks.example.com/hook' } }),
+    (err: Error) => /notifications\.webhook\.url: /.test(err.message) && !err.message.includes('S3CRET'),
+  );
   assert.throws(bad({ events: ['failure', 'weekly'] }), /notifications\.events\.1: /);
   const email = { host: 'smtp.example.com', from: 'vault@example.com', to: ['ops@example.com'] };
   assert.throws(bad({ email: { ...email, user: 'u' } }), /notifications\.email: give user and passwordEnv together, or neither/);
@@ -127,6 +143,52 @@ test('a secret the config names but the environment lacks stops the start, namin
     (err: Error) =>
       err instanceof ConfigError && /HOOK_URL does not hold an http or https URL/.test(err.message) && !/not a url/.test(err.message),
   );
+  assert.throws(
+    () => createNotifications(fromEnv, () => '', { HOOK_URL: 'https://bot:S3CRET@hooks.example.com/hook' }),
+    (err: Error) => err instanceof ConfigError && /HOOK_URL holds a user or password/.test(err.message) && !err.message.includes('S3CRET'),
+  );
+});
+
+test('a webhook request that cannot be made fails naming the host only, never the URL nor a header value', async () => {
+  const notice = { id: 'r/failed', event: 'failure' as const, subject: 's', body: ['b'] };
+  const failure = async (url: string, headers: Record<string, string>) => {
+    const err = await new WebhookChannel(url, headers, 5000).send(notice).then(
+      () => assert.fail('the request was sent'),
+      (e: Error) => e,
+    );
+    return err.message;
+  };
+  // A port nothing listens on.
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await new Promise((closed) => server.close(closed));
+  const host = new RegExp(`^webhook ${origin.replace(/\./g, '\\.')} `);
+  const withUser = await failure(origin.replace('//', '//bot:S3CRET@'), {});
+  assert.doesNotMatch(withUser, /S3CRET|bot/);
+  assert.match(withUser, host);
+  const badHeader = await failure(origin, { Authorization: 'Bearer S3CRET\nX-Injected: 1' });
+  assert.doesNotMatch(badHeader, /S3CRET|Injected/);
+  assert.match(badHeader, host);
+  assert.match(await failure(origin, {}), new RegExp(`${host.source}could not be reached: ECONNREFUSED$`));
+});
+
+test('a Drive file name reaches a webhook message as text: no link, no mention, no markup', () => {
+  const name = '[Re-authorize](https://evil.example) @channel *now* `x`';
+  const run = { runId: 'r', workflowId: 'w', kind: 'full-sync', account: 'me@example.com', webUiLink: 'http://127.0.0.1:8233/w' };
+  const notice = filesFailedNotice(run, {
+    files: 1,
+    listed: [{ fileId: 'f1', name, reason: 'fileNotDownloadable', message: 'see [here](https://evil.example) @here', destinations: [] }],
+  });
+  const payload = webhookPayload(notice);
+  const section = (payload.blocks as Array<{ text?: { text: string } }>)[1].text!.text;
+  for (const text of [payload.text, section]) {
+    // Every Drive-derived piece stands in a code span, which Markdown and mrkdwn show as it is, mentions included.
+    const outsideCode = text.replace(/`[^`\n]*`/g, '');
+    assert.doesNotMatch(outsideCode, /evil|@channel|@here|\*now\*/, text);
+    assert.match(text, /`\[Re-authorize\]\(https:\/\/evil\.example\) @channel \*now\* ˋxˋ`/);
+  }
+  assert.match(noticeText(notice), /\[Re-authorize\]\(https:\/\/evil\.example\) @channel/, 'the email names the file as it is');
 });
 
 test("a webhook message is Slack-compatible: text for any receiver, blocks within Slack's limits, names kept as text", () => {
@@ -165,7 +227,7 @@ test('a full sync that fails for good sends a webhook message and an email namin
   assert.match(texts[0], /^drive-vault: full sync failed \(me@example\.com\)\n/);
   assert.match(
     texts[0],
-    /failed for good: Drive returned an unexpected file list: files: .* \(in listDriveIntoCatalog › activity listDrivePage\)/,
+    /failed for good: `Drive returned an unexpected file list: files: .* \(in listDriveIntoCatalog › activity listDrivePage\)`\n/,
   );
   assert.match(texts[0], /Run sync-that-fails, workflow sync-that-fails\./);
   assert.equal(hooks[0].json?.blocks?.[0]?.text?.text, 'drive-vault: full sync failed (me@example.com)');
@@ -174,7 +236,7 @@ test('a full sync that fails for good sends a webhook message and an email namin
   assert.deepEqual([mails[0].from, mails[0].to], ['vault@example.com', ['ops@example.com']]);
   assert.match(
     mails[0].text,
-    /failed for good: Drive returned an unexpected file list: files: .* \(in listDriveIntoCatalog › activity listDrivePage\)/,
+    /failed for good: `Drive returned an unexpected file list: files: .* \(in listDriveIntoCatalog › activity listDrivePage\)`\n/,
   );
   assert.match(mails[0].text, /Run sync-that-fails, workflow sync-that-fails\./);
   assert.match(mails[0].text, /http:\/\/127\.0\.0\.1:8233\/namespaces\/default\/workflows\/sync-that-fails/);
@@ -210,7 +272,7 @@ test('a destination going down is told once over two runs, and once when it is b
     // A file's failure holds the first destination's error for each it missed: a destination's line gives only its own.
     const why = ': uploading vault/drive/me@example\\.com/My Drive/doc-\\d\\.txt failed: .*ECONNREFUSED.*';
     for (const d of ['aws', 'eu']) {
-      const line = `\\n• ${d} is degraded since \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC: 2 file\\(s\\) could not be written(${why})?\\n`;
+      const line = `\\n• ${d} is degraded since \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC: \`2 file\\(s\\) could not be written(${why})?\`\\n`;
       assert.match(down.texts[0], new RegExp(line));
     }
     assert.match(down.texts[0], new RegExp(why), 'the error is given');
@@ -227,7 +289,10 @@ test('a destination going down is told once over two runs, and once when it is b
     const stillDown = got();
     assert.equal(stillDown.texts.length, 1, stillDown.texts.join('\n---\n'));
     assert.match(stillDown.texts[0], /^drive-vault: 1 file failed in the full sync \(me@example\.com\)\n/);
-    assert.match(stillDown.texts[0], new RegExp(`• broken\\.bin \\(${broken.id}\\): fileNotDownloadable: Drive 403 fileNotDownloadable: `));
+    assert.match(
+      stillDown.texts[0],
+      new RegExp(`• \`broken\\.bin\` \\(${broken.id}\\): fileNotDownloadable: \`Drive 403 fileNotDownloadable: `),
+    );
     assert.doesNotMatch(stillDown.texts.join('\n'), /degraded/, 'still down: no second degraded message');
     assert.deepEqual(
       stillDown.mails.map((m) => m.subject),
@@ -274,7 +339,7 @@ test('the nightly dump ends with the daily summary: files, bytes, failures, dest
   assert.match(text, new RegExp(`\\nFiles: 5 files backed up \\(${synced.bytes} B\\), 0 pending, 1 failed, 0 deferred, 0 skipped\\.\\n`));
   assert.match(text, /\nLast 24 hours: \d+ runs \(\d+ completed, \d+ failed, 0 running\); \d+ files and [\d.]+ (B|KiB) transferred\.\n/);
   for (const d of ['aws', 'eu', 'nas']) assert.match(text, new RegExp(`\\n• ${d}: healthy since [^,]+, \\d+ objects, `));
-  assert.match(text, /\nFailed files \(1\), latest first:\n• broken\.bin \(.+\): fileNotDownloadable: /);
+  assert.match(text, /\nFailed files \(1\), latest first:\n• `broken\.bin` \(.+\): fileNotDownloadable: `Drive 403 /);
   assert.match(
     text,
     /\nLast runs:\n• full sync: failed, ended .* \(sync-minio-back\)\n• nightly dump: completed, ended .* \(dump-with-summary\)/,
@@ -283,7 +348,7 @@ test('the nightly dump ends with the daily summary: files, bytes, failures, dest
     mails.map((m) => m.subject),
     [text.split('\n')[0]],
   );
-  assert.ok(mails[0].text.includes('• broken.bin ('), 'the email carries the same lines');
+  assert.ok(mails[0].text.includes('• `broken.bin` ('), 'the email carries the same lines');
 });
 
 test('a webhook answering 500 does not fail the run: it is retried and logged, and the email goes out once', async () => {
@@ -330,6 +395,117 @@ test('an SMTP server refusing the login does not fail the run; the webhook messa
     .filter((e) => e.event === 'notification.failed');
   assert.equal(failed.length, 4);
   for (const e of failed) assert.match(String(e.err), /^email through 127\.0\.0\.1 failed: Invalid login: 535 /);
+});
+
+test('a cancellation arriving while the outcome is told cancels the run: it does not complete', async () => {
+  let answer = () => {};
+  webhook.answer = new Promise<void>((resolve) => {
+    answer = resolve;
+  });
+  try {
+    const before = webhook.requests.length;
+    const handle = await worker.client.workflow.start(nightlyDump, {
+      taskQueue: TASK_QUEUES.workflows,
+      workflowId: 'dump-cancelled-while-telling',
+      args: [{ catalogTaskQueue: catalogTaskQueue(config.catalog.hostId) }],
+    });
+    // The daily summary has reached the webhook, which holds its answer: the report is running.
+    while (webhook.requests.length === before) await new Promise((r) => setTimeout(r, 200));
+    await handle.cancel();
+    const err = await handle.result().then(
+      (result) => assert.fail(`the dump ended ${JSON.stringify(result)}`),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure, String(err));
+  } finally {
+    answer();
+    webhook.answer = undefined;
+  }
+});
+
+test('a bug in a run (an error that is no Temporal failure) retries its workflow task: nothing told, the run not closed', async () => {
+  const db = worker.wired.catalog.db;
+  await stack.emulator!.store.addFile({ name: 'after-the-bug.txt', content: bytesContent('pending') });
+  const got = mark();
+  // A duration the SDK cannot read throws a TypeError in the workflow when it schedules the transfer.
+  const handle = await worker.client.workflow.start(fullSync, {
+    taskQueue: TASK_QUEUES.workflows,
+    workflowId: 'sync-with-a-bug',
+    args: [
+      {
+        includeSharedDrives: false,
+        catalogTaskQueue: catalogTaskQueue(config.catalog.hostId),
+        batchesInFlight: 1,
+        transferHeartbeatTimeout: 'soon' as never,
+      },
+    ],
+  });
+  try {
+    const history = async () => (await handle.fetchHistory()).events ?? [];
+    const taskFailed = (e: Awaited<ReturnType<typeof history>>[number]) =>
+      /Invalid duration string: 'soon'/.test(e.workflowTaskFailedEventAttributes?.failure?.message ?? '');
+    const deadline = Date.now() + 120_000;
+    // The task fails after the report, if one is scheduled: the report has run by then.
+    while (!(await history()).some(taskFailed)) {
+      assert.ok(Date.now() < deadline, 'the workflow task failed');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.equal((await handle.describe()).status.name, 'RUNNING', 'the workflow waits for a fix');
+    assert.doesNotMatch(JSON.stringify(await history()), /reportRunOutcome/, 'no report in the history a fixed version replays');
+    // (The cancelled dump's report, let go, may still deliver its summary meanwhile.)
+    const { texts, mails } = got();
+    const told = [...texts, ...mails.map((m) => m.text)].filter((t) => t.includes('sync-with-a-bug'));
+    assert.deepEqual(told, [], 'nothing is told');
+    const run = db.prepare('SELECT status FROM runs WHERE id = ?').get('sync-with-a-bug') as { status: string };
+    assert.equal(run.status, 'running');
+    const held = db.prepare('SELECT run_id FROM account_hold').get() as { run_id: string } | undefined;
+    assert.equal(held?.run_id, 'sync-with-a-bug', 'the run still holds the account');
+  } finally {
+    await handle.terminate('the test is over');
+  }
+});
+
+test('a channel down does not make the others repeat a degraded notice: each channel gets each turn once', async () => {
+  const catalog = openTestCatalog(mkdtempSync(join(tmpdir(), 'turns-')));
+  const env = { HOOK_URL: `${webhook.url}/services/${HOOK_PATH_SECRET}`, HOOK_AUTHORIZATION: HOOK_TOKEN, SMTP_PASSWORD };
+  const deps = {
+    catalog,
+    logger: createLogger({ level: 'error' }),
+    notifications: createNotifications(config.notifications, (id) => `http://127.0.0.1:8233/${id}`, env),
+    account: 'me@example.com',
+    destinations: ['aws', 'nas'],
+  };
+  const report = (runId: string) =>
+    reportRunOutcome(deps, {
+      runId,
+      workflowId: runId,
+      kind: 'nightly-dump',
+      destinations: { aws: { status: 'failed', message: 'aws is down' }, nas: { status: 'verified', uploaded: [] } },
+    });
+  const degraded = (texts: string[]) => texts.filter((t) => /^drive-vault: destination aws degraded/.test(t));
+  try {
+    smtp.refuseLogins = true;
+    let got = mark();
+    await assert.rejects(report('dump-1'), /notices not delivered: .*email through/);
+    assert.equal(degraded(got().texts).length, 1);
+    got = mark();
+    await assert.rejects(report('dump-2'), /notices not delivered: .*email through/);
+    assert.deepEqual(degraded(got().texts), [], 'the webhook had it already');
+    smtp.refuseLogins = false;
+    got = mark();
+    await report('dump-3');
+    const { texts, mails } = got();
+    assert.deepEqual(degraded(texts), []);
+    assert.deepEqual(
+      mails.map((m) => m.subject),
+      ['drive-vault: destination aws degraded (me@example.com)'],
+      'the email, down before, gets it now',
+    );
+    assert.deepEqual(unnotifiedTurns(catalog), [], 'told everywhere');
+  } finally {
+    smtp.refuseLogins = false;
+    catalog.close();
+  }
 });
 
 test('the SMTP password and the webhook secrets never appear in the logs', () => {

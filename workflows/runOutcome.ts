@@ -1,7 +1,6 @@
 import {
   ActivityFailure,
   ChildWorkflowFailure,
-  ContinueAsNew,
   TemporalFailure,
   TerminatedFailure,
   TimeoutFailure,
@@ -57,12 +56,12 @@ function toldByChild(err: unknown): boolean {
 }
 
 export type RunKind = RunOutcomeReport['kind'];
-/** Tells what the run found at its end (a dump or rollup that could not do its job: its failure); never throws. */
+/** Tells what the run found at its end (a dump or rollup that could not do its job: its failure); throws only a cancellation. */
 export type TellOutcome = (report: Pick<RunOutcomeReport, 'failure' | 'destinations' | 'dailySummary'>) => Promise<void>;
 
 /**
  * Runs a workflow's body with a way to tell its outcome at its end (undefined for runs of older versions, which tell
- * nothing). When the body fails for good (not a continue-as-new, not a cancellation), the run is closed as failed in
+ * nothing). When the body fails for good (a Temporal failure, not a cancellation), the run is closed as failed in
  * the catalog and the failure told, then the failure goes on as it was.
  */
 export async function tellingOutcome<T>(
@@ -76,13 +75,17 @@ export async function tellingOutcome<T>(
     try {
       await activities.reportRunOutcome({ runId: run.runId, workflowId, kind: run.kind, ...more });
     } catch (err) {
+      // A cancellation goes on, so the run ends cancelled.
+      if (isCancellation(err)) throw err;
       log.warn('the run outcome could not be told', { runId: run.runId, error: finalFailureReason(err) });
     }
   };
   try {
     return await body(report);
   } catch (err) {
-    if (err instanceof ContinueAsNew || isCancellation(err)) throw err;
+    // Only a Temporal failure fails the workflow; any other error (a bug) fails its task, retried until a fix is
+    // deployed: the run is not over, and a report would be a command the fixed code does not schedule.
+    if (!(err instanceof TemporalFailure) || isCancellation(err)) throw err;
     await report({ failure: { reason: finalFailureReason(err), notified: toldByChild(err) } });
     throw err;
   }

@@ -1,4 +1,4 @@
-import { ConfigError, type NotificationEvent, type NotificationsConfig, secretFromEnv } from '../../common/config';
+import { ConfigError, type NotificationEvent, type NotificationsConfig, hasUserinfo, secretFromEnv } from '../../common/config';
 import { EmailChannel } from './email';
 import type { NotificationChannel } from './notice';
 import { WebhookChannel } from './webhook';
@@ -23,7 +23,16 @@ export function createNotifications(
     if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
       throw new ConfigError(`environment variable ${webhook.urlEnv} does not hold an http or https URL (notifications.webhook.urlEnv)`);
     }
-    const headers = Object.fromEntries(Object.entries(webhook.headersEnv).map(([name, variable]) => [name, secretFromEnv(variable, env)]));
+    if (hasUserinfo(url)) {
+      throw new ConfigError(`environment variable ${webhook.urlEnv} holds a user or password in its URL: give it as a header (headersEnv)`);
+    }
+    const headers = Object.fromEntries(
+      Object.entries(webhook.headersEnv).map(([name, variable]) => {
+        const value = secretFromEnv(variable, env);
+        if (/[\0\r\n]/.test(value)) throw new ConfigError(`environment variable ${variable} holds a line break: no HTTP header value`);
+        return [name, value];
+      }),
+    );
     channels.push(new WebhookChannel(url, headers, webhook.timeoutSeconds * 1000));
   }
   if (email) channels.push(new EmailChannel(email, email.passwordEnv && secretFromEnv(email.passwordEnv, env)));

@@ -37,9 +37,15 @@ export const minuteOf = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 16
 const count = (n: number, one: string, many = `${one}s`) => `${n.toLocaleString('en')} ${n === 1 ? one : many}`;
 const link = (run: RunRef) => ({ label: `${runName(run.kind)} ${run.workflowId} in the Temporal Web UI`, url: run.webUiLink });
 
+/**
+ * Text from Drive or an error (a file name: anyone can share a file into the account), in a code span: Markdown
+ * receivers (Mattermost, Rocket.Chat, Discord) and Slack's mrkdwn show it as it is, no link, no @channel.
+ */
+export const quoted = (text: string) => `\`${text.replace(/`/g, 'ˋ').replace(/[\r\n]+/g, ' ')}\``;
+
 function failureLine(f: FileFailureLine): string {
   const where = f.destinations.length ? ` [${f.destinations.join(', ')}]` : '';
-  return `• ${f.name} (${f.fileId}): ${f.reason}: ${f.message}${where}`;
+  return `• ${quoted(f.name)} (${f.fileId}): ${f.reason}: ${quoted(f.message)}${where}`;
 }
 
 /** A run that failed for good: its workflow stopped, or (a dump, a rollup) it could not do its job. */
@@ -49,7 +55,7 @@ export function runFailedNotice(run: RunRef, reason: string): Notice {
     event: 'failure',
     subject: `drive-vault: ${runName(run.kind)} failed (${run.account})`,
     body: [
-      `The ${runName(run.kind)} of ${run.account} failed for good: ${reason}`,
+      `The ${runName(run.kind)} of ${run.account} failed for good: ${quoted(reason)}`,
       `Run ${run.runId}, workflow ${run.workflowId}.`,
       'Nothing it backed up before is lost; the next scheduled run tries again.',
     ],
@@ -73,6 +79,9 @@ export function filesFailedNotice(run: RunRef, failures: { files: number; listed
   };
 }
 
+/** A destination's turn, the same whichever run tells it: each channel is told it once. */
+export const turnNoticeId = (t: DestinationHealth) => `destination/${t.destination}/${t.state}/${t.since}`;
+
 /** Destinations that turned degraded, or healthy again, since people were last told. */
 export function destinationTurnsNotice(run: RunRef, turns: DestinationHealth[]): Notice {
   const degraded = turns.filter((t) => t.state === 'degraded').map((t) => t.destination);
@@ -82,13 +91,13 @@ export function destinationTurnsNotice(run: RunRef, turns: DestinationHealth[]):
     ...(healthy.length ? [`${healthy.join(', ')} healthy again`] : []),
   ];
   return {
-    id: `${run.runId}/destinations`,
+    id: turns.map(turnNoticeId).join(' '),
     event: 'degraded',
     subject: `drive-vault: destination ${parts.join('; ')} (${run.account})`,
     body: [
       ...turns.map((t) =>
         t.state === 'degraded'
-          ? `• ${t.destination} is degraded since ${minuteOf(t.since)}: ${t.reason}`
+          ? `• ${t.destination} is degraded since ${minuteOf(t.since)}: ${quoted(t.reason ?? '')}`
           : `• ${t.destination} is healthy again since ${minuteOf(t.since)}`,
       ),
       ...(degraded.length ? ['The other destinations go on; what a degraded one misses is written to it once it is back.'] : []),
@@ -121,7 +130,7 @@ export function dailySummaryNotice(run: RunRef, day: string, s: DailySummary): N
       'Destinations:',
       ...s.destinations.map(
         (d) =>
-          `• ${d.name}: ${d.state}${d.since ? ` since ${minuteOf(d.since)}` : ''}${d.reason ? ` (${d.reason})` : ''}, ` +
+          `• ${d.name}: ${d.state}${d.since ? ` since ${minuteOf(d.since)}` : ''}${d.reason ? ` (${quoted(d.reason)})` : ''}, ` +
           `${count(d.objects, 'object')}, ${byteSize(d.bytes)}`,
       ),
       ...(s.failures.files ? [`Failed files (${s.failures.files}), latest first:`, ...s.failures.latest.map(failureLine)] : []),

@@ -5,8 +5,8 @@ import { type HealthEvidence, markTurnsNotified, recordDestinationHealth, unnoti
 import { forgetNoticesSentBefore } from '../catalog/noticesSent';
 import { newFileFailures, syncRunEvidence } from '../catalog/runReports';
 import { closeFailedRun } from '../catalog/runs';
-import { type DeliveryDeps, deliverNotice } from './deliver';
-import { type RunRef, dailySummaryNotice, destinationTurnsNotice, filesFailedNotice, runFailedNotice } from './messages';
+import { type DeliveryDeps, deliverNotice, deliverParts } from './deliver';
+import { type RunRef, dailySummaryNotice, destinationTurnsNotice, filesFailedNotice, runFailedNotice, turnNoticeId } from './messages';
 import type { Notice } from './notice';
 
 /** Files named in a files-failed notice; the rest are counted. */
@@ -87,8 +87,22 @@ export async function reportRunOutcome(deps: RunOutcomeDeps, input: RunOutcomeRe
   }
 
   const undelivered: string[] = [];
+  const context = { runId: input.runId, workflowId: input.workflowId };
   for (const notice of notices) {
-    const failed = await deliverNotice(deps, notice, { runId: input.runId, workflowId: input.workflowId });
+    // A destination's turn is remembered by itself: a channel down for some runs gets it later, the others only once.
+    const failed =
+      notice === turnsNotice
+        ? await deliverParts(
+            deps,
+            turns.map(turnNoticeId),
+            (parts) =>
+              destinationTurnsNotice(
+                run,
+                parts.map((i) => turns[i]!),
+              ),
+            context,
+          )
+        : await deliverNotice(deps, notice, context);
     if (notice === turnsNotice && failed.length === 0) markTurnsNotified(catalog, turns);
     undelivered.push(...failed.map((why) => `${notice.id}: ${why}`));
   }

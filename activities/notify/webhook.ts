@@ -52,8 +52,11 @@ export class WebhookChannel implements NotificationChannel {
       });
     } catch (err) {
       if (timeout.aborted) throw new Error(`webhook ${this.origin} gave no answer in ${this.timeoutMs / 1000} s`);
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new Error(`webhook ${this.origin} could not be reached: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+      // fetch's own messages may quote the URL or a header value, secrets both: only a network error's code is given.
+      const cause = (err as { cause?: unknown }).cause;
+      if (!cause) throw new Error(`webhook ${this.origin} could not be sent to: an invalid URL or header value`);
+      const code = (cause as { code?: unknown }).code;
+      throw new Error(`webhook ${this.origin} could not be reached${typeof code === 'string' ? `: ${code}` : ''}`);
     }
     // The body is not needed, but left unread it would hold the connection.
     await response.body?.cancel();

@@ -9,10 +9,19 @@ export interface WebhookRequest {
   json: { text?: string; blocks?: Array<{ type: string; text?: { type: string; text: string } }> } | undefined;
 }
 
-/** A local HTTP server standing for Slack: records every POST, and answers `status` (200 unless a test changes it). */
+/**
+ * A local HTTP server standing for Slack: records every POST, and answers `status` (200 unless a test changes it), once
+ * `answer` (if a test sets it) settles.
+ */
 export async function startWebhookReceiver() {
   const requests: WebhookRequest[] = [];
-  const receiver = { requests, status: 200, url: '', close: () => new Promise<void>((done) => server.close(() => done())) };
+  const receiver = {
+    requests,
+    status: 200,
+    answer: undefined as Promise<void> | undefined,
+    url: '',
+    close: () => new Promise<void>((done) => server.close(() => done())),
+  };
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -24,7 +33,9 @@ export async function startWebhookReceiver() {
         json = undefined;
       }
       requests.push({ path: req.url ?? '', headers: req.headers, json });
-      res.writeHead(receiver.status, { 'content-type': 'text/plain' }).end(receiver.status === 200 ? 'ok' : 'no');
+      void (receiver.answer ?? Promise.resolve()).then(() =>
+        res.writeHead(receiver.status, { 'content-type': 'text/plain' }).end(receiver.status === 200 ? 'ok' : 'no'),
+      );
     });
   });
   await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
