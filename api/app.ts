@@ -30,12 +30,28 @@ import { DRIVE_VAULT_VERSION } from './version';
 /** Google's token endpoint is asked for the accounts' status once a minute, not at every status report. */
 const ACCOUNT_STATUS_TTL_MS = 60_000;
 
-/** `read`, its answer (or failure) kept for `ttlMs`. */
-function atMostEvery<T>(ttlMs: number, read: () => Promise<T>): () => Promise<T> {
-  let last: { value: Promise<T>; at: number } | undefined;
+/**
+ * `read`, its answer kept for `ttlMs`; once older, the old answer is still given while one new read runs, so a status
+ * never waits on a slow token endpoint but the first time.
+ */
+export function atMostEvery<T>(ttlMs: number, read: () => Promise<T>): () => Promise<T> {
+  let last: { value: T; at: number } | undefined;
+  let reading: Promise<T> | undefined;
+  const refresh = () => {
+    reading ??= read()
+      .then((value) => {
+        last = { value, at: Date.now() };
+        return value;
+      })
+      .finally(() => {
+        reading = undefined;
+      });
+    return reading;
+  };
   return () => {
-    if (!last || Date.now() - last.at >= ttlMs) last = { value: read(), at: Date.now() };
-    return last.value;
+    if (!last) return refresh();
+    if (Date.now() - last.at >= ttlMs) refresh().catch(() => undefined);
+    return Promise.resolve(last.value);
   };
 }
 

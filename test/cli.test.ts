@@ -137,6 +137,8 @@ test('Temporal not answering exits 4, naming its address', async () => {
   const results = await Promise.all([
     runCli(['sync', 'full', '--config', configPath]),
     runCli(['schedules', 'list', '--json', '--config', configPath]),
+    // The worker too (it exited 1 with the native client's transport error: cold review).
+    runCli(['worker', '--config', configPath]),
   ]);
   for (const r of results) {
     assert.equal(r.status, 4, r.stderr);

@@ -139,12 +139,18 @@ test('the dashboard signs in, runs the full-sync schedule now, and shows the run
   assert.deepEqual(external, [], 'every asset comes from the API itself: no CDN');
 });
 
-test('a wrong token brings the sign-in back with the reason', { timeout: 60_000 }, async () => {
+test('a wrong token brings the sign-in back with the reason; the right one then opens the dashboard and its live log', {
+  timeout: 60_000,
+}, async () => {
   const fresh = await browser.newPage();
   await fresh.goto(`${api.url}/`);
   await fresh.locator('#token').fill('not-the-token-at-all-0000');
   await fresh.locator('#login button[type=submit]').click();
   await fresh.locator('#login-error').filter({ hasText: 'refused' }).waitFor({ timeout: 30_000 });
   assert.equal(await fresh.locator('#dashboard').isHidden(), true);
+  // Then the right token: the dashboard opens, and its live log, refused a moment ago, follows now.
+  await fresh.locator('#token').fill(TOKEN);
+  await fresh.locator('#login button[type=submit]').click();
+  await fresh.locator('#log').filter({ hasText: 'api.started' }).waitFor({ timeout: 30_000 });
   await fresh.close();
 });

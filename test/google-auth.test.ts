@@ -278,6 +278,28 @@ test('a wrong, used or missing state, a used code and a non-loopback start are r
   } finally {
     emulator.store.user.emailAddress = user;
   }
+  // A catalog whose backup was made with the environment's token holds no stored user: with that token unset, a consent
+  // cannot be checked against the user whose Drive the catalog holds, and is refused (cold review: it was stored).
+  const { db } = worker.wired.catalog;
+  const stored = db.prepare('SELECT * FROM google_tokens').all() as Array<Record<string, unknown>>;
+  db.prepare('DELETE FROM google_tokens').run();
+  try {
+    emulator.store.user.emailAddress = 'someone-else@drive-vault.test';
+    const unknown = (await connectThroughApi()).callback;
+    assert.equal(unknown.status, 409);
+    const unknownError = ((await unknown.json()) as { error: { code: string; message: string } }).error;
+    assert.equal(unknownError.code, 'owner_unknown');
+    assert.match(unknownError.message, /GOOGLE_REFRESH_TOKEN/);
+    assert.equal(storedGoogleToken(worker.wired.catalog, config.account), undefined, 'nothing stored');
+  } finally {
+    emulator.store.user.emailAddress = user;
+    const insert = db.prepare(
+      `INSERT INTO google_tokens (${Object.keys(stored[0]).join(', ')}) VALUES (${Object.keys(stored[0])
+        .map(() => '?')
+        .join(', ')})`,
+    );
+    for (const row of stored) insert.run(...Object.values(row));
+  }
   assert.equal(storedGoogleToken(worker.wired.catalog, config.account)!.storedAt, afterConsent.storedAt);
   assert.deepEqual(GOOGLE_AUTH_OPEN_PATHS, ['/api/auth/google/callback']);
   const doc = app.getOpenAPI31Document({ openapi: '3.1.0', info: { title: 'drive-vault', version: '0' } });

@@ -3,6 +3,7 @@ import { OAuth2Client, googleAuthLibrary } from 'googleapis-common';
 import { type Config, ConfigError, secretFromEnv } from '../../common/config';
 import type { Logger } from '../../common/logger';
 import type { Catalog } from '../catalog/catalog';
+import { fileStateCounts } from '../catalog/catalogCounts';
 import { saveGoogleToken, storedGoogleToken } from '../catalog/googleTokens';
 import { createDriveClient } from './client';
 import { DRIVE_READONLY_SCOPE, refreshTokenContext, tokenRefusalOf } from './credentials';
@@ -204,14 +205,7 @@ export async function completeConsent(deps: ConsentDeps, pending: PendingConsent
   }
   client.setCredentials({ access_token: tokens.access_token, expiry_date: tokens.expiry_date });
   const googleUser = await consentingUser(client, config.google.apiRootUrl);
-  const held = storedGoogleToken(catalog, account)?.googleUser;
-  if (held && googleUser && held !== googleUser) {
-    throw new ConsentError(
-      'other_user',
-      `the catalog holds the Drive of ${held}, and ${googleUser} consented: connect as ${held}, or give ${googleUser} a config and catalog of its own`,
-      409,
-    );
-  }
+  await checkSameDriveOwner(config, catalog, env, googleUser);
   const storedAt = new Date().toISOString();
   const clientId = config.google.clientId!;
   const sealed = sealSecret(key, tokens.refresh_token, refreshTokenContext(account, clientId));
@@ -219,6 +213,43 @@ export async function completeConsent(deps: ConsentDeps, pending: PendingConsent
   logger.info({ event: 'google.connected', account, googleUser, scope }, 'Google account connected');
   return { account, googleUser, scope, storedAt };
 }
+
+/**
+ * Another Google user's token would make the next sync see every file of the backup as gone (and trash them): the
+ * consenting user must be the one whose Drive the catalog holds. That user is the stored token's, else the environment
+ * token's (a catalog made with GOOGLE_REFRESH_TOKEN). A catalog that holds files of a user nobody can name refuses.
+ */
+async function checkSameDriveOwner(config: Config, catalog: Catalog, env: NodeJS.ProcessEnv, googleUser: string | null): Promise<void> {
+  const owner = storedGoogleToken(catalog, config.account)?.googleUser ?? (await environmentTokenUser(config, env));
+  if (owner && owner === googleUser) return;
+  if (owner) {
+    throw new ConsentError(
+      'other_user',
+      `the catalog holds the Drive of ${owner}, and ${googleUser ?? 'a user Drive does not name'} consented: connect as ${owner}, or give ` +
+        `${googleUser ?? 'that user'} a config and catalog of its own`,
+      409,
+    );
+  }
+  if (catalogHoldsFiles(catalog)) {
+    throw new ConsentError(
+      'owner_unknown',
+      `the catalog holds a backup of a Google user this consent cannot be checked against (no token stored, and ${config.google.refreshTokenEnv} ` +
+        'unset or refused): set it to a working token of that user and connect again, or give this user a config and catalog of its own',
+      409,
+    );
+  }
+}
+
+/** The user of the environment's refresh token, when it is set and works. */
+async function environmentTokenUser(config: Config, env: NodeJS.ProcessEnv): Promise<string | null> {
+  const refreshToken = env[config.google.refreshTokenEnv];
+  if (!refreshToken) return null;
+  const client = consentClient(config, env);
+  client.setCredentials({ refresh_token: refreshToken });
+  return consentingUser(client, config.google.apiRootUrl).catch(() => null);
+}
+
+const catalogHoldsFiles = (catalog: Catalog) => Object.values(fileStateCounts(catalog)).some((n) => n > 0);
 
 /** Whose Drive the new token reads; Drive's refusal (the Drive API not enabled in the project, say) ends the consent. */
 async function consentingUser(client: OAuth2Client, apiRootUrl: string): Promise<string | null> {

@@ -175,8 +175,8 @@ function drawFailures(failures) {
         { 'data-file-id': f.fileId },
         el('td', {}, f.path ?? f.fileId),
         el('td', {}, f.destination ?? '—'),
-        el('td', {}, f.reason ?? f.error ?? ''),
-        el('td', {}, when(f.failedAt ?? f.since)),
+        el('td', {}, `${f.reason}: ${f.message}`),
+        el('td', {}, when(f.lastFailedAt)),
         el('td', {}, retry),
       );
     }),
@@ -253,30 +253,37 @@ async function refresh() {
   }
 }
 
-/** The live log: Server-Sent Events read with fetch, since EventSource cannot send the token. */
+/**
+ * The live log: Server-Sent Events read with fetch, since EventSource cannot send the token. A reconnect sends the last
+ * line's id, so only newer lines come; a refused token waits for the sign-in and tries again.
+ */
 async function followLog() {
   const pane = $('log');
+  let lastId;
   for (;;) {
     try {
-      const res = await fetch('/api/log', {
-        headers: { authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY)}`, accept: 'text/event-stream' },
-      });
-      if (res.status === 401) return;
-      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-      let buffer = '';
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buffer += value;
-        const events = buffer.split('\n\n');
-        buffer = events.pop();
-        for (const event of events) {
-          const data = event
-            .split('\n')
-            .filter((l) => l.startsWith('data:'))
-            .map((l) => l.slice(5).trimStart())
-            .join('\n');
-          if (data) appendLogLine(pane, data);
+      const headers = { authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY)}`, accept: 'text/event-stream' };
+      if (lastId) headers['last-event-id'] = lastId;
+      const res = await fetch('/api/log', { headers });
+      if (res.ok) {
+        const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buffer = '';
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buffer += value;
+          const events = buffer.split('\n\n');
+          buffer = events.pop();
+          for (const event of events) {
+            const lines = event.split('\n');
+            const id = lines.find((l) => l.startsWith('id:'));
+            if (id) lastId = id.slice(3).trim();
+            const data = lines
+              .filter((l) => l.startsWith('data:'))
+              .map((l) => l.slice(5).trimStart())
+              .join('\n');
+            if (data) appendLogLine(pane, data);
+          }
         }
       }
     } catch {

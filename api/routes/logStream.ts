@@ -38,6 +38,8 @@ export function logStreamRoutes(deps: RouteDeps) {
     const resumeAfter = Number(c.req.valid('header')['last-event-id'] ?? 0);
     // An id from before this process started (a restart numbers lines from 1 again) resumes nothing: all is new.
     const after = resumeAfter <= deps.logFeed.lastSeq ? resumeAfter : 0;
+    // Hono answers HEAD with the GET handler and drops the body: a stream opened for it would never be aborted.
+    if (c.req.method === 'HEAD') return c.body(null, 200, { 'content-type': 'text/event-stream' });
     return streamSSE(c, async (stream) => {
       const queue: FeedLine[] = [];
       let dropped = 0;

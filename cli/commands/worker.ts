@@ -3,6 +3,7 @@ import { loadConfig } from '../../common/config';
 import { WORKER_ROLES, type WorkerRole } from '../../worker/wiring';
 import { EXIT } from '../exitCodes';
 import { type CommandGroup, onCommand } from '../program';
+import { connectClient } from '../temporal';
 
 export interface WorkerCommand {
   kind: 'worker';
@@ -12,6 +13,8 @@ export interface WorkerCommand {
 
 async function runWorker(command: WorkerCommand): Promise<number> {
   const config = loadConfig(command.config);
+  // Temporal asked first, so a server that does not answer is exit 4 with its address, not the native client's error.
+  await (await connectClient(config)).connection.close();
   // Loaded here, not at the top: the worker's wiring (googleapis, the SDK's native worker) is heavy for the other commands.
   const { startWorker, stopOnSignals } = await import('../../worker/startWorker');
   const worker = await startWorker(config, command.role);
