@@ -19,6 +19,13 @@ test('every recorded workflow history replays on the current workflow code witho
       `${type} has a recorded history`,
     );
   }
+  // Issue 13's notifications: each kind that tells its outcome has a history recorded with the activity that tells it.
+  for (const type of ['fullSync', 'incrementalSweep', 'nightlyDump', 'weeklyRollup']) {
+    assert.ok(
+      recorded.some((r) => r.workflowType === type && JSON.stringify(r.history).includes('"reportRunOutcome"')),
+      `${type} has a recorded history that tells its outcome`,
+    );
+  }
 
   const replays = Worker.runReplayHistories(
     { workflowBundle: await workflowBundle() },
