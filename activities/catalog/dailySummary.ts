@@ -1,6 +1,6 @@
 import type { Catalog } from './catalog';
 import { type HealthState, destinationHealth } from './destinationHealth';
-import type { FailedFileRow, FileFailureLine } from './runReports';
+import { type FailedFileRow, type FileFailureLine, fileFailureLine } from './runReports';
 
 /** The kinds of runs the summary reports the last of, in the order it lists them. */
 export const SUMMARY_RUN_KINDS = ['full-sync', 'incremental-sweep', 'nightly-dump', 'weekly-rollup'] as const;
@@ -104,13 +104,7 @@ export function readDailySummary(catalog: Catalog, destinations: string[], now: 
     }),
     failures: {
       files: failures[0]?.total ?? 0,
-      latest: failures.map((f) => ({
-        fileId: f.file_id,
-        name: f.name,
-        reason: f.reason,
-        message: f.message,
-        destinations: f.destinations ? f.destinations.split(',').sort() : [],
-      })),
+      latest: failures.map(fileFailureLine),
     },
     lastDay,
     lastRuns,

@@ -5,6 +5,15 @@ import type { HealthEvidence } from './destinationHealth';
 /** The failure reason of a write or read a destination refused or could not be reached for (retryPolicy.ts). */
 const DESTINATION_ERROR = 'destinationError';
 
+/** A failed file's row as a notice lists it, its destinations split and sorted. */
+export const fileFailureLine = (r: FailedFileRow): FileFailureLine => ({
+  fileId: r.file_id,
+  name: r.name,
+  reason: r.reason,
+  message: r.message,
+  destinations: r.destinations ? r.destinations.split(',').sort() : [],
+});
+
 /** A failed file as the notices list it: one row per file, its destinations joined; `total` counts every such file. */
 export interface FailedFileRow {
   file_id: string;
@@ -95,12 +104,6 @@ export function newFileFailures(catalog: Catalog, runId: string, limit: number):
     .all(runId, DESTINATION_ERROR, limit) as FailedFileRow[];
   return {
     files: rows[0]?.total ?? 0,
-    listed: rows.map((r) => ({
-      fileId: r.file_id,
-      name: r.name,
-      reason: r.reason,
-      message: r.message,
-      destinations: r.destinations ? r.destinations.split(',').sort() : [],
-    })),
+    listed: rows.map(fileFailureLine),
   };
 }
