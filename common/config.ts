@@ -143,50 +143,105 @@ const serviceAccount = z
     keyFile: z.string().min(1).optional(),
     /** Environment variable holding the JSON key itself, or the path of its file. */
     keyFileEnv: z.string().min(1).optional(),
-    /** The user (email) whose Drive is backed up. */
-    subject: z.email(),
+    /**
+     * The user (email) whose Drive is backed up. Required; in an `accounts` list, each account gives its own
+     * (`accounts[].google.serviceAccount.subject`) and the shared key file sits here.
+     */
+    subject: z.email().optional(),
   })
   .strict()
   .refine((s) => (s.keyFile === undefined) !== (s.keyFileEnv === undefined), 'give exactly one of keyFile and keyFileEnv');
 
+const accountLabel = z
+  .string()
+  .min(1)
+  .regex(/^[^/\\]+$/, 'no "/" or "\\"');
+
+/** How drive-vault reaches one Google account: an OAuth client and refresh token, or a service account. */
+const googleSection = z
+  .object({
+    apiRootUrl: z.url().default('https://www.googleapis.com/'),
+    tokenUrl: z.url().default('https://oauth2.googleapis.com/token'),
+    /** Where the OAuth consent starts (`drive-vault auth google`, the API's `/api/auth/google/start`). */
+    authUrl: z.url().default('https://accounts.google.com/o/oauth2/v2/auth'),
+    /** The OAuth client (Desktop app type) of a personal account; give it, or `serviceAccount`. */
+    clientId: z.string().min(1).optional(),
+    /**
+     * Environment variables holding the OAuth client secret and the user's refresh token. A refresh token stored
+     * in the catalog by `drive-vault auth google` is used first; the variable's is the fallback.
+     */
+    clientSecretEnv: z.string().default('GOOGLE_CLIENT_SECRET'),
+    refreshTokenEnv: z.string().default('GOOGLE_REFRESH_TOKEN'),
+    /** Environment variable holding the 32-byte key (base64 or hex) that encrypts the refresh token in the catalog. */
+    tokenKeyEnv: z.string().default('DRIVE_VAULT_TOKEN_KEY'),
+    /** A Workspace service account with domain-wide delegation, acting as `subject`; instead of `clientId`. */
+    serviceAccount: serviceAccount.optional(),
+    /**
+     * Drive requests per second of one worker process, with a burst of one second's worth (rclone's drive pacer).
+     * 200 is Drive's historic per-user quota (12,000 per minute); the server-side rate of the transfer queue
+     * (`transfer.maxTaskQueueActivitiesPerSecond`) shares the quota between workers.
+     */
+    maxRequestsPerSecond: z.number().positive().max(10_000).default(200),
+  })
+  .strict()
+  .refine(
+    (g) => (g.clientId === undefined) !== (g.serviceAccount === undefined),
+    'give exactly one of clientId (an OAuth client, for a personal account) and serviceAccount (Workspace domain-wide delegation)',
+  );
+
+/**
+ * What one account of an `accounts` list changes in the shared `google` section (its own subject, refresh token
+ * variable, OAuth client or Drive root); the rest is the shared section's.
+ */
+const googleOverrides = z
+  .object({
+    apiRootUrl: z.url().optional(),
+    tokenUrl: z.url().optional(),
+    authUrl: z.url().optional(),
+    clientId: z.string().min(1).optional(),
+    clientSecretEnv: z.string().optional(),
+    refreshTokenEnv: z.string().optional(),
+    tokenKeyEnv: z.string().optional(),
+    serviceAccount: z
+      .object({ keyFile: z.string().min(1).optional(), keyFileEnv: z.string().min(1).optional(), subject: z.email().optional() })
+      .strict()
+      .optional(),
+    maxRequestsPerSecond: z.number().positive().max(10_000).optional(),
+  })
+  .strict();
+
+/** Temporal's namespace names; the dev server and the CLI accept these. */
+const namespaceName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'lowercase letters, digits, ".", "_" and "-", at most 64 characters');
+
+/**
+ * One Google account of an `accounts` list. Each account is backed up on its own: its catalog file, its Temporal
+ * namespace (so its schedules, runs and queues are its own), its `state/<account>/` dumps; destinations, schedules
+ * and the rest of the config are shared.
+ */
+const accountEntry = z
+  .object({
+    account: accountLabel,
+    google: googleOverrides.optional(),
+    /** Default `drive-vault-<account in lowercase letters, digits and dashes>`. */
+    namespace: namespaceName.optional(),
+    catalog: z
+      .object({
+        /** Default `<folder of catalog.path>/<account in lowercase letters, digits and dashes>/<its file name>`. */
+        path: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
 /** Each default is written once, on its key: a section left out is parsed as written empty (`prefault`). */
 export const configSchema = z
   .object({
-    /** The account's label in object keys: `<prefix>/drive/<account>/...`. */
-    account: z
-      .string()
-      .min(1)
-      .regex(/^[^/\\]+$/, 'no "/" or "\\"'),
-    google: z
-      .object({
-        apiRootUrl: z.url().default('https://www.googleapis.com/'),
-        tokenUrl: z.url().default('https://oauth2.googleapis.com/token'),
-        /** Where the OAuth consent starts (`drive-vault auth google`, the API's `/api/auth/google/start`). */
-        authUrl: z.url().default('https://accounts.google.com/o/oauth2/v2/auth'),
-        /** The OAuth client (Desktop app type) of a personal account; give it, or `serviceAccount`. */
-        clientId: z.string().min(1).optional(),
-        /**
-         * Environment variables holding the OAuth client secret and the user's refresh token. A refresh token stored
-         * in the catalog by `drive-vault auth google` is used first; the variable's is the fallback.
-         */
-        clientSecretEnv: z.string().default('GOOGLE_CLIENT_SECRET'),
-        refreshTokenEnv: z.string().default('GOOGLE_REFRESH_TOKEN'),
-        /** Environment variable holding the 32-byte key (base64 or hex) that encrypts the refresh token in the catalog. */
-        tokenKeyEnv: z.string().default('DRIVE_VAULT_TOKEN_KEY'),
-        /** A Workspace service account with domain-wide delegation, acting as `subject`; instead of `clientId`. */
-        serviceAccount: serviceAccount.optional(),
-        /**
-         * Drive requests per second of one worker process, with a burst of one second's worth (rclone's drive pacer).
-         * 200 is Drive's historic per-user quota (12,000 per minute); the server-side rate of the transfer queue
-         * (`transfer.maxTaskQueueActivitiesPerSecond`) shares the quota between workers.
-         */
-        maxRequestsPerSecond: z.number().positive().max(10_000).default(200),
-      })
-      .strict()
-      .refine(
-        (g) => (g.clientId === undefined) !== (g.serviceAccount === undefined),
-        'give exactly one of clientId (an OAuth client, for a personal account) and serviceAccount (Workspace domain-wide delegation)',
-      ),
+    /** The account's label in object keys: `<prefix>/drive/<account>/...`. Give it, or `accounts`. */
+    account: accountLabel.optional(),
+    /** Several Google accounts backed up by one config, each on its own (see `accountEntry`); instead of `account`. */
+    accounts: z.array(accountEntry).min(1).optional(),
+    google: googleSection,
     scope: z
       .object({
         sharedDrives: z.boolean().default(true),
@@ -346,7 +401,19 @@ export const configSchema = z
   })
   .strict();
 
-export type Config = z.infer<typeof configSchema>;
+/** A config file as written: one account (`account`) or several (`accounts`). */
+export type ConfigFile = z.infer<typeof configSchema>;
+export type AccountEntry = z.infer<typeof accountEntry>;
+
+/**
+ * The config of one account, what every part of drive-vault runs on: a file's only account, or one account of its
+ * `accounts` list with the shared sections (see `common/accounts.ts`).
+ */
+export type Config = Omit<ConfigFile, 'account' | 'accounts'> & {
+  account: string;
+  /** Where its dumps and rollups go on each destination; `state/` when unset (a config of one `account`). */
+  stateRoot?: string;
+};
 export type DestinationConfig = Config['destinations'][number];
 export type S3DestinationConfig = z.infer<typeof s3Destination>;
 export type GoogleConfig = Config['google'];
@@ -371,28 +438,51 @@ function describeIssues(source: string, error: z.ZodError): string {
   return `invalid configuration in ${source}:\n${lines.join('\n')}`;
 }
 
-/** Validates a parsed config object; throws ConfigError naming every bad key. */
-export function parseConfig(raw: unknown, source = 'config'): Config {
+/** Validates a parsed config file, one account or several; throws ConfigError naming every bad key. */
+export function parseConfigFile(raw: unknown, source = 'config'): ConfigFile {
   const result = configSchema.safeParse(raw);
   if (!result.success) throw new ConfigError(describeIssues(source, result.error));
-  return result.data;
+  const file = result.data;
+  const problems: string[] = [];
+  if ((file.account === undefined) === (file.accounts === undefined)) {
+    problems.push('  account, accounts: give exactly one of account (one Google account) and accounts (a list of them)');
+  }
+  if (file.account !== undefined && file.google.serviceAccount && !file.google.serviceAccount.subject) {
+    problems.push('  google.serviceAccount.subject: the user whose Drive is backed up is required');
+  }
+  if (problems.length) throw new ConfigError(`invalid configuration in ${source}:\n${problems.join('\n')}`);
+  return file;
 }
 
-/** Reads a YAML or JSON config file and validates it. */
-export function loadConfig(path: string): Config {
+/** Validates a config of one account (`account`); a file listing `accounts` is refused, naming them. */
+export function parseConfig(raw: unknown, source = 'config'): Config {
+  const { account, accounts, ...rest } = parseConfigFile(raw, source);
+  if (account === undefined) {
+    throw new ConfigError(
+      `${source} lists ${accounts!.length} accounts (${accounts!.map((a) => a.account).join(', ')}): name one with --account`,
+    );
+  }
+  return { ...rest, account };
+}
+
+/** Reads a YAML or JSON config file, not yet validated. */
+export function readConfigFile(path: string): unknown {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
   }
-  let raw: unknown;
   try {
-    raw = extname(path) === '.json' ? JSON.parse(text) : parseYaml(text);
+    return extname(path) === '.json' ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
     throw new ConfigError(`config file ${path} is not valid ${extname(path) === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
   }
-  return parseConfig(raw, path);
+}
+
+/** Reads a config file of one account and validates it. */
+export function loadConfig(path: string): Config {
+  return parseConfig(readConfigFile(path), path);
 }
 
 /** Reads a secret from the environment variable the config names; missing is a start-up error naming it. */

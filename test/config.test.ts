@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
-import { type Config, ConfigError, loadConfig, parseConfig, secretFromEnv } from '../common/config';
+import { resolveAccounts, selectAccount } from '../common/accounts';
+import { type Config, ConfigError, loadConfig, parseConfig, parseConfigFile, secretFromEnv } from '../common/config';
 import { createLogger } from '../common/logger';
 
 const minimal = { account: 'me', google: { clientId: 'cid' }, destinations: [{ kind: 'local', name: 'nas', path: '/tmp/x' }] };
@@ -184,4 +185,91 @@ test('logs are one JSON event per line with secrets redacted', () => {
   assert.equal(event.refresh_token, '[redacted]');
   assert.equal(event.headers.authorization, '[redacted]');
   assert.doesNotMatch(lines[0], /AKIA-SECRET|rt-secret|ya29/);
+});
+
+test('a config of several accounts gives each its own catalog, namespace, state folder and Google settings', () => {
+  const sa = { keyFile: '/etc/drive-vault/sa.json' };
+  const file = parseConfigFile({
+    accounts: [
+      { account: 'Ana@Example.org', google: { serviceAccount: { subject: 'ana@example.org' } } },
+      { account: 'bo', google: { serviceAccount: { subject: 'bo@example.org' } }, namespace: 'bo-backup', catalog: { path: '/srv/bo.db' } },
+    ],
+    google: { serviceAccount: sa },
+    catalog: { path: 'data/catalog.db' },
+    dumps: { localDir: '/var/dumps' },
+    destinations: minimal.destinations,
+  });
+  const [ana, bo] = resolveAccounts(file);
+  assert.deepEqual(
+    [ana!.account, ana!.temporal.namespace, ana!.catalog.path, ana!.stateRoot, ana!.dumps.localDir, ana!.google.serviceAccount],
+    [
+      'Ana@Example.org',
+      'drive-vault-ana-example-org',
+      'data/ana-example-org/catalog.db',
+      'state/Ana@Example.org/',
+      '/var/dumps/ana-example-org',
+      { ...sa, subject: 'ana@example.org' },
+    ],
+  );
+  assert.deepEqual([bo!.temporal.namespace, bo!.catalog.path, bo!.stateRoot], ['bo-backup', '/srv/bo.db', 'state/bo/']);
+  assert.equal(bo!.destinations, ana!.destinations, 'destinations are shared');
+  const [only] = resolveAccounts(parseConfigFile(minimal));
+  assert.deepEqual(
+    [only!.account, only!.stateRoot, only!.temporal.namespace, only!.catalog.path],
+    ['me', undefined, 'default', 'data/catalog.db'],
+  );
+
+  assert.throws(() => parseConfig(file), /lists 2 accounts \(Ana@Example\.org, bo\): name one with --account/);
+  assert.equal(selectAccount([ana!, bo!], 'bo'), bo);
+  assert.equal(selectAccount([only!], undefined), only);
+  assert.throws(() => selectAccount([ana!, bo!], undefined), /lists 2 accounts \(Ana@Example\.org, bo\): name one with --account/);
+  assert.throws(() => selectAccount([ana!, bo!], 'cy'), /no account "cy" in config; it lists Ana@Example\.org, bo/);
+});
+
+test('accounts that would share a catalog, a namespace or a refresh token are refused, naming them', () => {
+  const base = { google: { clientId: 'cid' }, destinations: minimal.destinations };
+  const oauth = resolveAccounts(parseConfigFile({ ...base, accounts: [{ account: 'ana' }, { account: 'bo' }] }));
+  assert.deepEqual(
+    oauth.map((c) => c.google.refreshTokenEnv),
+    ['GOOGLE_REFRESH_TOKEN_ANA', 'GOOGLE_REFRESH_TOKEN_BO'],
+    'each OAuth account reads its own refresh token',
+  );
+  const cases: Array<[unknown[], RegExp]> = [
+    [[{ account: 'ana' }, { account: 'ana' }], /accounts\.1: account "ana" is already account ana's/],
+    [[{ account: 'Ana' }, { account: 'ana' }], /accounts\.1: namespace "drive-vault-ana" is already account Ana's/],
+    [
+      [
+        { account: 'ana', catalog: { path: 'x.db' } },
+        { account: 'bo', catalog: { path: 'x.db' } },
+      ],
+      /accounts\.1: catalog\.path "x\.db" is already account ana's/,
+    ],
+    [
+      [
+        { account: 'ana', google: { refreshTokenEnv: 'T' } },
+        { account: 'bo', google: { refreshTokenEnv: 'T' } },
+      ],
+      /accounts\.1: google\.refreshTokenEnv "T"/,
+    ],
+    [[{ account: '@@' }], /accounts\.0\.account: "@@" needs a letter or digit/],
+    [
+      [{ account: 'ana', google: { serviceAccount: { subject: 'ana@example.org' } } }],
+      /accounts\.0\.google: give exactly one of clientId and serviceAccount/,
+    ],
+    [[{ account: 'ana', namespace: 'Has Space' }], /accounts\.0\.namespace/],
+    [[{ account: 'ana', hostId: 'x' }], /accounts\.0\.hostId: unknown key/],
+  ];
+  for (const [accounts, message] of cases) {
+    assert.throws(() => resolveAccounts(parseConfigFile({ ...base, accounts })), message, JSON.stringify(accounts));
+  }
+  assert.throws(
+    () => parseConfigFile({ ...base, account: 'me', accounts: [{ account: 'ana' }] }),
+    /give exactly one of account .* and accounts/,
+  );
+  assert.throws(() => parseConfigFile(base), /give exactly one of account .* and accounts/);
+  const saShared = { ...base, google: { serviceAccount: { keyFile: 'sa.json' } } };
+  assert.throws(
+    () => resolveAccounts(parseConfigFile({ ...saShared, accounts: [{ account: 'ana' }] })),
+    /accounts\.0\.google\.serviceAccount\.subject/,
+  );
 });

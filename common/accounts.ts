@@ -1,0 +1,103 @@
+import { basename, dirname, join } from 'node:path';
+import { type AccountEntry, type Config, ConfigError, type ConfigFile, parseConfigFile, readConfigFile } from './config';
+
+/**
+ * The account's name in its defaults (namespace, catalog folder, token variable): lowercase letters, digits and
+ * dashes. `Alice@Example.com` gives `alice-example-com`.
+ */
+export function accountSlug(account: string): string {
+  return account
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 48)
+    .replace(/-+$/, '');
+}
+
+/** Where an account of a list keeps its dumps and rollups on each destination, apart from the others'. */
+export const accountStateRoot = (account: string) => `state/${account}/`;
+
+/** One account of a list, with the shared sections: its own catalog, namespace, state folder and Google settings. */
+function accountConfig(shared: Omit<ConfigFile, 'account' | 'accounts'>, entry: AccountEntry): Config {
+  const slug = accountSlug(entry.account);
+  const overrides = entry.google ?? {};
+  const serviceAccount =
+    shared.google.serviceAccount || overrides.serviceAccount ? { ...shared.google.serviceAccount, ...overrides.serviceAccount } : undefined;
+  return {
+    ...shared,
+    account: entry.account,
+    google: {
+      ...shared.google,
+      ...overrides,
+      // Each OAuth account has its own refresh token: `GOOGLE_REFRESH_TOKEN_ALICE_EXAMPLE_COM` unless named.
+      refreshTokenEnv: overrides.refreshTokenEnv ?? `${shared.google.refreshTokenEnv}_${slug.toUpperCase().replaceAll('-', '_')}`,
+      ...(serviceAccount && { serviceAccount: serviceAccount as Config['google']['serviceAccount'] }),
+    },
+    temporal: { ...shared.temporal, namespace: entry.namespace ?? `drive-vault-${slug}` },
+    catalog: {
+      ...shared.catalog,
+      path: entry.catalog?.path ?? join(dirname(shared.catalog.path), slug, basename(shared.catalog.path)),
+    },
+    // A dump folder set in the shared section would hold every account's dumps: each gets its own below it.
+    dumps: { ...shared.dumps, ...(shared.dumps.localDir && { localDir: join(shared.dumps.localDir, slug) }) },
+    stateRoot: accountStateRoot(entry.account),
+  };
+}
+
+/** What must differ between two accounts of a list, so that neither reads or writes the other's. */
+const DISTINCT: { key: string; of: (c: Config) => string | undefined }[] = [
+  { key: 'account', of: (c) => c.account },
+  { key: 'namespace', of: (c) => c.temporal.namespace },
+  { key: 'catalog.path', of: (c) => c.catalog.path },
+  { key: 'google.refreshTokenEnv', of: (c) => (c.google.clientId ? c.google.refreshTokenEnv : undefined) },
+];
+
+/** Each account's config; a list whose accounts would share a catalog, namespace or token is refused, naming them. */
+export function resolveAccounts(file: ConfigFile, source = 'config'): Config[] {
+  const { account, accounts, ...shared } = file;
+  if (account !== undefined) return [{ ...shared, account }];
+  const configs = accounts!.map((entry) => accountConfig(shared, entry));
+  const problems: string[] = [];
+  configs.forEach((config, i) => {
+    if (!accountSlug(config.account)) problems.push(`  accounts.${i}.account: "${config.account}" needs a letter or digit`);
+    const { google } = config;
+    if ((google.clientId === undefined) === (google.serviceAccount === undefined)) {
+      problems.push(`  accounts.${i}.google: give exactly one of clientId and serviceAccount, here or in the shared google section`);
+    } else if (google.serviceAccount && !google.serviceAccount.subject) {
+      problems.push(`  accounts.${i}.google.serviceAccount.subject: the user whose Drive account ${config.account} backs up is required`);
+    } else if (
+      google.serviceAccount &&
+      (google.serviceAccount.keyFile === undefined) === (google.serviceAccount.keyFileEnv === undefined)
+    ) {
+      problems.push(`  accounts.${i}.google.serviceAccount: give exactly one of keyFile and keyFileEnv`);
+    }
+    for (const { key, of } of DISTINCT) {
+      const value = of(config);
+      const first = configs.findIndex((other) => of(other) === value);
+      if (value !== undefined && first < i)
+        problems.push(`  accounts.${i}: ${key} "${value}" is already account ${configs[first]!.account}'s; give each account its own`);
+    }
+  });
+  if (problems.length) throw new ConfigError(`invalid configuration in ${source}:\n${problems.join('\n')}`);
+  return configs;
+}
+
+/** Every account of a config file (one for a file of one `account`). */
+export function loadAccounts(path: string): Config[] {
+  return resolveAccounts(parseConfigFile(readConfigFile(path), path), path);
+}
+
+/**
+ * The account a command acts on: the one named, or the only one. Several and none named is refused, listing them, so
+ * that nothing acts on an account nobody chose.
+ */
+export function selectAccount(configs: Config[], name: string | undefined, source = 'config'): Config {
+  const names = configs.map((c) => c.account).join(', ');
+  if (name === undefined) {
+    if (configs.length === 1) return configs[0]!;
+    throw new ConfigError(`${source} lists ${configs.length} accounts (${names}): name one with --account`);
+  }
+  const config = configs.find((c) => c.account === name);
+  if (!config) throw new ConfigError(`no account "${name}" in ${source}; it lists ${names}`);
+  return config;
+}
