@@ -6,14 +6,15 @@ import { rateLimiter } from 'hono-rate-limiter';
 import type { HttpBindings } from '@hono/node-server';
 import { catalogReadings } from '../activities/catalog/metricReadings';
 import { googleAccountStatus } from '../activities/drive/accountStatus';
+import type { Logger } from '../common/logger';
 import { Metrics } from '../common/metrics';
 import { OPEN_PATHS, apiToken, requireToken } from './auth';
-import { dashboardRoutes } from './dashboardRoutes';
+import { DASHBOARD_PATHS, dashboardRoutes } from './dashboardRoutes';
 import type { ApiDeps, RouteDeps } from './deps';
 import { errorHandler, errorResponse, notFound } from './errors';
 import { GOOGLE_AUTH_OPEN_PATHS, googleAuthRoutes } from './googleAuthRoutes';
 import { metricsRoutes } from './metricsRoute';
-import { BEARER, apiRouter } from './router';
+import { type ApiRouter, BEARER, apiRouter } from './router';
 import { errorResponses } from './schemas';
 import { failureRoutes } from './routes/failures';
 import { fileRoutes } from './routes/files';
@@ -69,7 +70,7 @@ function clientAddress(c: { env: unknown }): string {
 }
 
 /** One line per request: reads that worked at debug (a dashboard polls), the rest at info; never a header or a body. */
-function requestLog(deps: ApiDeps): MiddlewareHandler {
+function requestLog(logger: Logger): MiddlewareHandler {
   return async (c, next) => {
     const started = performance.now();
     await next();
@@ -82,35 +83,23 @@ function requestLog(deps: ApiDeps): MiddlewareHandler {
       status,
       ms: Math.round((performance.now() - started) * 10) / 10,
     };
-    if (status >= 500) deps.logger.error(event, 'request');
-    else if (status === 429 || (c.req.method === 'GET' && status < 400)) deps.logger.debug(event, 'request');
-    else deps.logger.info(event, 'request');
+    if (status >= 500) logger.error(event, 'request');
+    else if (status === 429 || (c.req.method === 'GET' && status < 400)) logger.debug(event, 'request');
+    else logger.info(event, 'request');
   };
 }
 
+/** The paths of an account's app answered without the token: health, version, the document, the consent callback, the dashboard. */
+export const APP_OPEN_PATHS: ReadonlySet<string> = new Set([...OPEN_PATHS, ...GOOGLE_AUTH_OPEN_PATHS, ...DASHBOARD_PATHS]);
+
 /**
- * The control API (DESIGN.md section 11): every route declared with its zod schemas, which validate requests and make
- * the OpenAPI document at /openapi.json; the dashboard at /. Health, version, the document and the dashboard's files
- * are open; everything else needs the bearer token from the variable `api.tokenEnv` names (no token: this throws,
- * naming it). Every error is `{ "error": { "code", "message" } }`, from one handler. A sub-app (metrics, Google
- * sign-in) is mounted with one `app.route(path, subApp)` below the others: it gets the rate limit, the token check,
- * the body limit and the error handling, and appears in the document if it is an OpenAPIHono.
+ * What every request passes once, before any route: its log line, the rate limit, the bearer token (on every path
+ * `isOpen` does not name; no token set: this throws, naming the variable) and the body limit.
  */
-export function createApiApp(deps: ApiDeps) {
+export function guardRequests(app: ApiRouter, deps: Pick<ApiDeps, 'config' | 'env' | 'logger'>, isOpen: (path: string) => boolean) {
   const token = apiToken(deps.config, deps.env);
   const { api } = deps.config;
-  const accounts = atMostEvery(ACCOUNT_STATUS_TTL_MS, () => googleAccountStatus(deps.config, deps.catalog, { env: deps.env }));
-  const routeDeps: RouteDeps = {
-    ...deps,
-    status: new StatusCache(() => readStatus({ ...deps, accounts }), {
-      onBackgroundError: (err) => deps.logger.warn({ event: 'api.status_failed', err }, 'status read failed'),
-    }),
-  };
-  const app = apiRouter();
-  app.onError(errorHandler(deps.logger));
-  app.notFound(notFound);
-  app.use(requestId());
-  app.use(requestLog(deps));
+  app.use(requestLog(deps.logger));
   if (api.rateLimitPerMinute > 0) {
     app.use(
       rateLimiter({
@@ -122,14 +111,54 @@ export function createApiApp(deps: ApiDeps) {
     );
   }
   // The dashboard's page and files hold no data: the page asks for the token and sends it with each API request.
-  const dashboard = dashboardRoutes();
-  app.use(requireToken(token, new Set([...OPEN_PATHS, ...GOOGLE_AUTH_OPEN_PATHS, ...dashboard.routes.map((r) => r.path)])));
+  app.use(requireToken(token, isOpen));
   app.use(
     bodyLimit({
       maxSize: api.bodyLimitBytes,
       onError: (c) => errorResponse(c, 413, 'payload_too_large', `the body is larger than ${api.bodyLimitBytes} bytes`),
     }),
   );
+}
+
+/** The OpenAPI document's header. */
+export const documentInfo = (description?: string) => ({
+  openapi: '3.1.0',
+  info: { title: 'drive-vault control API', version: DRIVE_VAULT_VERSION, ...(description && { description }) },
+});
+
+/** GET /openapi.json. */
+export const documentRoute = createRoute({
+  method: 'get',
+  path: '/openapi.json',
+  summary: 'This document (no token needed)',
+  responses: {
+    200: { description: 'the OpenAPI 3.1 document', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } },
+  },
+});
+
+/**
+ * The control API of one account (DESIGN.md section 11): every route declared with its zod schemas, which validate
+ * requests and make the OpenAPI document at /openapi.json; the dashboard at /. Health, version, the document and the
+ * dashboard's files are open; everything else needs the bearer token from the variable `api.tokenEnv` names (no
+ * token: this throws, naming it). Every error is `{ "error": { "code", "message" } }`, from one handler. A sub-app
+ * (metrics, Google sign-in) is mounted with one `app.route(path, subApp)` below the others: it gets the rate limit,
+ * the token check, the body limit and the error handling, and appears in the document if it is an OpenAPIHono.
+ * `guarded: false` leaves the checks of guardRequests out, for an app reached only through the accounts app
+ * (api/accountsApp.ts), which makes them once for every account.
+ */
+export function createApiApp(deps: ApiDeps, { guarded = true }: { guarded?: boolean } = {}) {
+  const accounts = atMostEvery(ACCOUNT_STATUS_TTL_MS, () => googleAccountStatus(deps.config, deps.catalog, { env: deps.env }));
+  const routeDeps: RouteDeps = {
+    ...deps,
+    status: new StatusCache(() => readStatus({ ...deps, accounts }), {
+      onBackgroundError: (err) => deps.logger.warn({ event: 'api.status_failed', err }, 'status read failed'),
+    }),
+  };
+  const app = apiRouter();
+  app.onError(errorHandler(deps.logger));
+  app.notFound(notFound);
+  app.use(requestId());
+  if (guarded) guardRequests(app, deps, (path) => APP_OPEN_PATHS.has(path));
 
   app.route('/api', metaRoutes(deps.config));
   app.route('/api/status', statusRoutes(routeDeps));
@@ -154,30 +183,21 @@ export function createApiApp(deps: ApiDeps) {
     security: BEARER,
     responses: { 200: { description: "Prometheus' text format", content: { 'text/plain': { schema: z.string() } } }, ...errorResponses() },
   });
-  app.route('/', dashboard);
+  app.route('/', dashboardRoutes());
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   let document: unknown;
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/openapi.json',
-      summary: 'This document (no token needed)',
-      responses: {
-        200: { description: 'the OpenAPI 3.1 document', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } },
-      },
-    }),
-    (c) => {
-      // Made on first request, once every sub-app is mounted.
-      document ??= app.getOpenAPI31Document({
-        openapi: '3.1.0',
-        info: { title: 'drive-vault control API', version: DRIVE_VAULT_VERSION },
-      });
-      return c.json(document as Record<string, unknown>, 200);
-    },
-  );
-  // For a server that stops: the status read running in the background is waited for, not cut off.
-  return Object.assign(app, { idle: () => routeDeps.status.idle() });
+  app.openapi(documentRoute, (c) => {
+    // Made on first request, once every sub-app is mounted.
+    document ??= app.getOpenAPI31Document(documentInfo());
+    return c.json(document as Record<string, unknown>, 200);
+  });
+  return Object.assign(app, {
+    // For a server that stops: the status read running in the background is waited for, not cut off.
+    idle: () => routeDeps.status.idle(),
+    /** The account's Google connection, as the status shows it (asked of the token endpoint at most once a minute). */
+    googleAccounts: accounts,
+  });
 }
 
 export type ApiApp = ReturnType<typeof createApiApp>;

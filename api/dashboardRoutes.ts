@@ -16,6 +16,9 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   '/assets/uPlot.min.css': { file: require.resolve('uplot/dist/uPlot.min.css'), type: 'text/css; charset=utf-8' },
 };
 
+/** The dashboard's paths: open, since they hold no data. */
+export const DASHBOARD_PATHS: readonly string[] = Object.keys(ASSETS);
+
 /** Only this origin's scripts run; Pico's icons are data: URLs. */
 const CONTENT_SECURITY_POLICY = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'";
 

@@ -4,6 +4,7 @@ import { type ConnectedAccount, ConsentError, PendingConsents, beginConsent, com
 import type { Config } from '../common/config';
 import type { Logger } from '../common/logger';
 import { errorHandler, validationHook } from './errors';
+import { reachedUrl } from './router';
 
 /**
  * Connecting a Google account over HTTP: `POST /start` gives the consent URL, Google sends the browser back to
@@ -122,8 +123,8 @@ export function googleAuthRoutes(deps: GoogleAuthRouteDeps): OpenAPIHono {
   const pending = deps.pending ?? new PendingConsents();
   const app = googleAuthApp(deps.logger);
   app.openapi(googleAuthStartRoute, async (c) => {
-    // The callback is this app's own, on the host and port the caller reached: Google sends the browser there.
-    const redirectUri = new URL(`.${GOOGLE_AUTH_CALLBACK_PATH}`, c.req.url).href;
+    // The callback is this app's own, on the host, port and account prefix the caller reached: Google sends the browser there.
+    const redirectUri = new URL(`.${GOOGLE_AUTH_CALLBACK_PATH}`, reachedUrl(c)).href;
     try {
       return c.json(await beginConsent(deps.config, pending, redirectUri, deps.env), 200);
     } catch (err) {

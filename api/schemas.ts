@@ -55,3 +55,18 @@ export const runOutlineSchema = z
     webUi: z.string(),
   })
   .openapi('RunOutline');
+
+/** A Google account's connection: whether its credentials are there and work. */
+export const googleAccountSchema = z
+  .object({
+    name: z.string(),
+    kind: z.enum(['oauth', 'serviceAccount']),
+    connected: z.boolean(),
+    tokenWorks: z.boolean().openapi({ description: "Google's token endpoint gave an access token (asked at most once a minute)" }),
+    error: z.string().optional(),
+    tokenSource: z.enum(['catalog', 'env']).optional(),
+    googleUser: z.string().optional(),
+    connectedAt: z.string().optional(),
+    subject: z.string().optional(),
+  })
+  .openapi('GoogleAccount');

@@ -5,34 +5,45 @@ import { Catalog } from '../activities/catalog/catalog';
 import { type Config, hostAndPort } from '../common/config';
 import { LogFeed } from '../common/logFeed';
 import { createLogger } from '../common/logger';
-import { type ApiApp, createApiApp } from './app';
+import { type AccountsApp, createAccountsApp } from './accountsApp';
 import type { ApiDeps } from './deps';
 
 export interface RunningApi {
-  app: ApiApp;
+  app: AccountsApp;
   /** `http://host:port`, with the port the system gave when api.listen asked for 0. */
   url: string;
   close(): Promise<void>;
 }
 
 /**
- * Serves the API on `api.listen` (loopback unless configured otherwise). What `deps` leaves out is made here and
- * closed by close(): a logger feeding its own live log, a lazy Temporal connection (the API starts, and answers
- * health and the catalog's pages, while Temporal is still coming up), the catalog of this host.
+ * Serves the API of every account of a config (loadAccounts; or one Config) on `api.listen` (loopback unless
+ * configured otherwise); the shared sections (api, log) are the first account's, the same for all. What `deps` leaves
+ * out is made here and closed by close(): a logger feeding its own live log, one lazy Temporal connection (the API
+ * starts, and answers health and the catalog's pages, while Temporal is still coming up) with a client in each
+ * account's namespace, each account's catalog. A client or a catalog given in `deps` is for a config of one account.
  */
-export async function startApiServer(config: Config, deps: Partial<ApiDeps> = {}): Promise<RunningApi> {
+export async function startApiServer(configs: Config | Config[], deps: Partial<ApiDeps> = {}): Promise<RunningApi> {
+  const accounts = Array.isArray(configs) ? configs : [configs];
+  const [config] = accounts;
+  if (!config) throw new Error('the API needs at least one account');
+  if (accounts.length > 1 && (deps.client || deps.catalog)) throw new Error('a client or a catalog is given for one account only');
   const logFeed = deps.logFeed ?? new LogFeed();
   const logger = deps.logger ?? createLogger({ level: config.log.level, feed: logFeed });
   const connection = deps.client ? undefined : Connection.lazy({ address: config.temporal.address });
-  const client = deps.client ?? new Client({ connection: connection!, namespace: config.temporal.namespace });
-  const catalog = deps.catalog ?? Catalog.open(config.catalog.path);
+  const catalogs: Catalog[] = [];
   const closeOwned = async () => {
     await connection?.close();
-    if (!deps.catalog) catalog.close();
+    for (const catalog of catalogs) catalog.close();
   };
-  let app: ApiApp;
+  let app: AccountsApp;
   try {
-    app = createApiApp({ config, client, catalog, logger, logFeed, env: deps.env, metrics: deps.metrics });
+    const accountDeps = accounts.map((account): ApiDeps => {
+      const catalog = deps.catalog ?? Catalog.open(account.catalog.path);
+      if (!deps.catalog) catalogs.push(catalog);
+      const client = deps.client ?? new Client({ connection: connection!, namespace: account.temporal.namespace });
+      return { config: account, client, catalog, logger, logFeed, env: deps.env, metrics: deps.metrics };
+    });
+    app = createAccountsApp(accountDeps);
   } catch (err) {
     await closeOwned();
     throw err;
@@ -48,7 +59,7 @@ export async function startApiServer(config: Config, deps: Partial<ApiDeps> = {}
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
-  logger.info({ event: 'api.started', url, openapi: `${url}/openapi.json` }, 'API listening');
+  logger.info({ event: 'api.started', url, openapi: `${url}/openapi.json`, accounts: accounts.map((a) => a.account) }, 'API listening');
   return {
     app,
     url,

@@ -2,7 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { FILE_STATES } from '../../activities/catalog/catalogCounts';
 import type { RouteDeps } from '../deps';
 import { BEARER, apiRouter } from '../router';
-import { errorResponses, runOutlineSchema } from '../schemas';
+import { errorResponses, googleAccountSchema, runOutlineSchema } from '../schemas';
 import { STATUS_RUN_KINDS } from '../statusReport';
 
 export const scheduleRowSchema = z
@@ -75,19 +75,7 @@ const statusSchema = z
         openFailures: z.number().int(),
       }),
     ),
-    accounts: z.array(
-      z.object({
-        name: z.string(),
-        kind: z.enum(['oauth', 'serviceAccount']),
-        connected: z.boolean(),
-        tokenWorks: z.boolean().openapi({ description: "Google's token endpoint gave an access token (asked at most once a minute)" }),
-        error: z.string().optional(),
-        tokenSource: z.enum(['catalog', 'env']).optional(),
-        googleUser: z.string().optional(),
-        connectedAt: z.string().optional(),
-        subject: z.string().optional(),
-      }),
-    ),
+    accounts: z.array(googleAccountSchema),
   })
   .openapi('Status');
 
