@@ -1,23 +1,27 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { Catalog } from '../activities/catalog/catalog';
 import { recordDestinationHealth } from '../activities/catalog/destinationHealth';
+import { accountPrefix } from '../api/accountsApp';
 import { type ApiApp, createApiApp } from '../api/app';
 import { dashboardRoutes } from '../api/dashboardRoutes';
 import { GOOGLE_AUTH_OPEN_PATHS } from '../api/googleAuthRoutes';
 import { SCHEDULE_NAMES } from '../api/schedules';
 import { startApiServer } from '../api/server';
-import { type Config, ConfigError } from '../common/config';
+import { resolveAccounts } from '../common/accounts';
+import { type Config, ConfigError, parseConfigFile } from '../common/config';
 import { LogFeed } from '../common/logFeed';
 import { createLogger } from '../common/logger';
 import { reconcileSchedules } from '../worker/schedules';
 import { bytesContent, generatedContent } from './drive-emulator/content';
 import type { EmuFile } from './drive-emulator/store';
 import { emulatorOAuth } from './support/drive';
+import { listedBinaryFile } from './support/catalog';
 import { type Stack, startStack } from './support/stack';
 import { type RunningWorker, stackConfig, startTestWorker, testLogger } from './support/worker';
 
@@ -50,6 +54,9 @@ let restoreRoot: string;
 const files: Record<string, EmuFile> = {};
 const brokenDownload = () => `GET /drive/v3/files/${files.broken!.id}\\?.*alt=media`;
 
+/** The Temporal namespaces of the two accounts of the config that lists several. */
+const NAMESPACES = { ana: 'accounts-ana', bo: 'accounts-bo' };
+
 /** Every status a request with bad input got: none may be a 500. */
 const badInputStatuses: Array<{ request: string; status: number }> = [];
 
@@ -63,7 +70,7 @@ interface Answer {
 async function call(
   method: string,
   path: string,
-  options: { body?: unknown; rawBody?: string; token?: string | null; headers?: Record<string, string>; on?: ApiApp } = {},
+  options: { body?: unknown; rawBody?: string; token?: string | null; headers?: Record<string, string>; on?: Pick<ApiApp, 'request'> } = {},
 ): Promise<Answer> {
   const headers: Record<string, string> = { ...options.headers };
   const token = options.token === undefined ? TOKEN : options.token;
@@ -113,7 +120,7 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
 }
 
 before(async () => {
-  stack = await startStack({ temporal: true, minio: true, emulator: true });
+  stack = await startStack({ temporal: { namespaces: Object.values(NAMESPACES) }, minio: true, emulator: true });
   const s = stack.emulator!.store;
   const reports = await s.addFile({ name: 'Reports' });
   files.reports = reports;
@@ -138,7 +145,7 @@ after(async () => {
 });
 
 /** The app's routes, as Hono holds them once every router is mounted, with their parameters filled in. */
-function appRoutes(on: ApiApp = app): Array<{ method: string; path: string; template: string }> {
+function appRoutes(on: Pick<ApiApp, 'routes'> = app): Array<{ method: string; path: string; template: string }> {
   const seen = new Set<string>();
   return on.routes
     .filter((r) => r.method !== 'ALL')
@@ -613,4 +620,156 @@ test('the token and the other secrets never reach the log, though every request 
   assert.ok(logged.some((l) => JSON.parse(l).event === 'api.request' && JSON.parse(l).method === 'POST'));
   const secrets = [TOKEN, WRONG_TOKEN, emulatorOAuth.clientSecret, emulatorOAuth.refreshToken, stack.minio!.secretAccessKey];
   for (const secret of secrets) assert.ok(!text.includes(secret), `a secret (${secret.slice(0, 4)}...) is in the log`);
+});
+
+test('with one account, /api/accounts lists it and its routes answer at its prefix as well as unprefixed', async () => {
+  const server = await startApiServer(config, { client: worker.client, catalog, logger, logFeed, env: ENV });
+  try {
+    const listed = (await call('GET', '/api/accounts', { on: server.app })).body.items;
+    assert.deepEqual(
+      listed.map((a: { account: string; namespace: string; path: string }) => [a.account, a.namespace, a.path]),
+      [['me@example.com', 'default', '/api/accounts/me%40example.com']],
+    );
+    assert.equal(listed[0].google.name, 'me@example.com');
+    const prefixed = await call('GET', '/api/accounts/me%40example.com/files?limit=500', { on: server.app });
+    const unprefixed = await call('GET', '/api/files?limit=500', { on: server.app });
+    assert.equal(prefixed.status, 200);
+    assert.deepEqual(prefixed.body, unprefixed.body);
+    assert.equal((await call('GET', '/api/accounts/me%40example.com/status', { on: server.app })).body.account, 'me@example.com');
+    assert.equal((await call('GET', '/api/accounts/me%40example.com/status', { on: server.app, token: null })).status, 401);
+  } finally {
+    await server.close();
+  }
+});
+
+test('several accounts in one config: listed, each at its prefix with its own catalog and namespace; unprefixed is a 400', {
+  timeout: 120_000,
+}, async () => {
+  const { account: _one, ...shared } = config;
+  const accounts = resolveAccounts(
+    parseConfigFile({
+      ...shared,
+      accounts: [
+        { account: 'ana@example.org', namespace: NAMESPACES.ana },
+        { account: 'bo', namespace: NAMESPACES.bo },
+      ],
+    }),
+  );
+  const own = { ana: ['ana-1'], bo: ['bo-1', 'bo-2'] };
+  for (const [i, ids] of [own.ana, own.bo].entries()) {
+    const accountCatalog = Catalog.open(accounts[i]!.catalog.path);
+    accountCatalog.recordListedFiles(
+      ids.map((id) => listedBinaryFile(id)),
+      'l1',
+    );
+    accountCatalog.close();
+  }
+  const env = { ...ENV, GOOGLE_CLIENT_SECRET: emulatorOAuth.clientSecret, DRIVE_VAULT_TOKEN_KEY: randomBytes(32).toString('base64') };
+  const server = await startApiServer(accounts, { logger, logFeed, env });
+  const answers: Answer[] = [];
+  const ask = async (method: string, path: string, options: Parameters<typeof call>[2] = {}) => {
+    const answer = await call(method, path, { on: server.app, ...options });
+    answers.push(answer);
+    return answer;
+  };
+  const ana = accountPrefix('ana@example.org');
+  const bo = accountPrefix('bo');
+  const connection = await Connection.connect({ address: stack.temporal!.address });
+  try {
+    assert.equal(ana, '/api/accounts/ana%40example.org');
+    const listed = await ask('GET', '/api/accounts');
+    assert.deepEqual(
+      listed.body.items.map((a: { account: string; namespace: string; path: string; google: { name: string } }) => [
+        a.account,
+        a.namespace,
+        a.path,
+        a.google.name,
+      ]),
+      [
+        ['ana@example.org', NAMESPACES.ana, ana, 'ana@example.org'],
+        ['bo', NAMESPACES.bo, bo, 'bo'],
+      ],
+    );
+    assert.equal(listed.body.items[1].google.connected, false, "bo's refresh token variable is not set");
+
+    // Each account's pages read its own catalog.
+    const ids = async (prefix: string) => (await ask('GET', `${prefix}/files`)).body.items.map((f: { id: string }) => f.id).sort();
+    assert.deepEqual(await ids(ana), own.ana);
+    assert.deepEqual(await ids(bo), own.bo);
+    assert.deepEqual((await ask('GET', `${bo}/files/bo-2`)).body.id, 'bo-2');
+    await refused('GET', `${ana}/files/bo-2`, 404, /no file bo-2/, { on: server.app });
+    const status = (await ask('GET', `${bo}/status`)).body;
+    assert.deepEqual([status.account, status.catalog.files.total, status.temporal.reachable], ['bo', 2, true]);
+
+    // A run started for bo is in bo's namespace, and in no other.
+    const started = await ask('POST', `${bo}/sync/full`);
+    assert.equal(started.status, 202, JSON.stringify(started.body));
+    assert.match(started.body.webUi, new RegExp(`/namespaces/${NAMESPACES.bo}/workflows/${started.body.workflowId}/`));
+    const inNamespace = (namespace: string) => new Client({ connection, namespace }).workflow.getHandle(started.body.workflowId);
+    assert.equal((await inNamespace(NAMESPACES.bo).describe()).runId, started.body.runId);
+    for (const other of [NAMESPACES.ana, 'default']) {
+      await assert.rejects(inNamespace(other).describe(), WorkflowNotFoundError, `not in ${other}`);
+    }
+    await inNamespace(NAMESPACES.bo).terminate('the test only looks for it');
+
+    // A consent begun for bo comes back to bo's prefix, and only bo's app knows its state.
+    const consent = (await ask('POST', `${bo}/auth/google/start`)).body;
+    assert.equal(consent.redirectUri, `http://localhost${bo}/auth/google/callback`);
+    const callback = (prefix: string) => `${prefix}/auth/google/callback?state=${consent.state}&error=access_denied`;
+    const notAna = await refused('GET', callback(ana), 400, /unknown, expired or already used state/, { on: server.app, token: null });
+    assert.equal(notAna.body.error.code, 'invalid_state');
+    const atBo = await refused('GET', callback(bo), 400, /did not grant access/, { on: server.app, token: null });
+    assert.equal(atBo.body.error.code, 'consent_refused');
+
+    // Unprefixed, an account route does not guess the account; an unknown account is a 404; both need the token.
+    for (const [method, path] of [
+      ['GET', '/api/status'],
+      ['POST', '/api/sync/full'],
+      ['GET', '/api/log'],
+    ]) {
+      const answer = await refused(method!, path!, 400, /2 accounts \(ana@example\.org, bo\)/, { on: server.app });
+      assert.equal(answer.body.error.code, 'account_required');
+    }
+    const unknown = await refused('GET', '/api/accounts/carol/status', 404, /no account "carol".*ana@example\.org, bo/, { on: server.app });
+    assert.equal(unknown.body.error.code, 'unknown_account');
+    for (const [method, path] of [
+      ['GET', '/api/accounts'],
+      ['GET', `${bo}/status`],
+      ['GET', `${ana}/files`],
+      ['POST', `${bo}/sync/full`],
+      ['POST', `${bo}/auth/google/start`],
+      ['GET', `${bo}/log`],
+      ['GET', '/api/accounts/carol/status'],
+      ['GET', '/api/status'],
+    ]) {
+      const answer = await ask(method!, path!, { token: null });
+      assert.deepEqual([answer.status, answer.body.error?.code], [401, 'unauthorized'], `${method} ${path} without the token`);
+      assert.equal((await ask(method!, path!, { token: WRONG_TOKEN })).status, 401, `${method} ${path} with a wrong token`);
+    }
+
+    // What is the same for every account stays unprefixed and open.
+    for (const path of ['/api/health', '/api/version', '/openapi.json', '/']) {
+      assert.equal((await ask('GET', path, { token: null })).status, 200, path);
+    }
+    assert.equal((await ask('GET', '/metrics')).status, 200);
+    const doc = (await ask('GET', '/openapi.json', { token: null })).body;
+    assert.ok(doc.paths['/api/accounts']?.get, '/api/accounts is documented');
+    assert.match(doc.info.description, /\/api\/accounts\/\{account\}\//);
+    for (const r of [...appRoutes(server.app), ...appRoutes()]) {
+      if (DASHBOARD.has(`${r.method} ${r.template}`)) continue;
+      const path = r.template.replace(/:([^/]+)/g, '{$1}');
+      assert.ok(doc.paths[path]?.[r.method.toLowerCase()], `${r.method} ${path} is not in the OpenAPI document`);
+    }
+    assert.deepEqual(
+      answers.filter((a) => a.status >= 500).map((a) => a.body),
+      [],
+    );
+    assert.deepEqual(
+      badInputStatuses.filter((a) => a.status >= 500),
+      [],
+    );
+  } finally {
+    await connection.close();
+    await server.close();
+  }
 });
