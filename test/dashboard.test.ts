@@ -5,12 +5,15 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type Browser, type Page, chromium } from 'playwright-core';
 import { type RunningApi, startApiServer } from '../api/server';
-import type { Config } from '../common/config';
+import { Catalog } from '../activities/catalog/catalog';
+import { resolveAccounts } from '../common/accounts';
+import { type Config, parseConfigFile } from '../common/config';
 import { LogFeed } from '../common/logFeed';
 import { createLogger } from '../common/logger';
 import { reconcileSchedules } from '../worker/schedules';
 import { generatedContent } from './drive-emulator/content';
 import { seedFromDirectory } from './drive-emulator/seed';
+import { listedBinaryFile } from './support/catalog';
 import { type Stack, startStack } from './support/stack';
 import { type RunningWorker, stackConfig, startTestWorker, testLogger } from './support/worker';
 
@@ -25,6 +28,8 @@ const CHROMIUM = '/usr/bin/chromium';
 const TOKEN = 'dashboard-test-token-5e6f7a8b9c0d';
 const ARTIFACTS = join(__dirname, '..', 'test-artifacts');
 const MiB = 1024 * 1024;
+/** The namespaces of the two accounts of the config that lists several. */
+const NAMESPACES = { ana: 'dashboard-ana', bo: 'dashboard-bo' };
 
 let stack: Stack;
 let config: Config;
@@ -36,7 +41,7 @@ let profile: string;
 
 before(async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: npm test installs it (scripts/install-chromium.sh)`);
-  stack = await startStack({ temporal: true, emulator: true });
+  stack = await startStack({ temporal: { namespaces: Object.values(NAMESPACES) }, emulator: true });
   const store = stack.emulator!.store;
   await seedFromDirectory(store, join(__dirname, 'drive-emulator', 'sample-drive'));
   const footage = await store.addFile({ name: 'Footage', mimeType: 'application/vnd.google-apps.folder' });
@@ -153,4 +158,78 @@ test('a wrong token brings the sign-in back with the reason; the right one then 
   await fresh.locator('#login button[type=submit]').click();
   await fresh.locator('#log').filter({ hasText: 'api.started' }).waitFor({ timeout: 30_000 });
   await fresh.close();
+});
+
+test('with several accounts, a selector switches the account the dashboard shows; with one there is none', {
+  timeout: 120_000,
+}, async () => {
+  const { account: _one, ...shared } = config;
+  const accounts = resolveAccounts(
+    parseConfigFile({
+      ...shared,
+      accounts: [
+        { account: 'ana@example.org', namespace: NAMESPACES.ana },
+        { account: 'bo', namespace: NAMESPACES.bo },
+      ],
+    }),
+  );
+  for (const [i, count] of [1, 2].entries()) {
+    const catalog = Catalog.open(accounts[i]!.catalog.path);
+    catalog.recordListedFiles(
+      Array.from({ length: count }, (_, n) => listedBinaryFile(`${accounts[i]!.temporal.namespace}-${n}`)),
+      'l1',
+    );
+    catalog.close();
+  }
+  const logFeed = new LogFeed();
+  const multi = await startApiServer(accounts, {
+    logFeed,
+    logger: createLogger({ level: 'warn', feed: logFeed }),
+    env: { DRIVE_VAULT_API_TOKEN: TOKEN },
+  });
+  const tab = await browser.newPage();
+  const errors: string[] = [];
+  tab.on('pageerror', (err) => errors.push(err.message));
+  const asked: string[] = [];
+  tab.on('request', (req) => asked.push(new URL(req.url()).pathname));
+  try {
+    await tab.goto(`${multi.url}/`);
+    await tab.locator('#token').fill(TOKEN);
+    await tab.locator('#login button[type=submit]').click();
+    const select = tab.locator('#account-select');
+    await select.waitFor({ state: 'visible', timeout: 30_000 });
+    assert.deepEqual(await select.locator('option').allTextContents(), ['ana@example.org', 'bo']);
+    await tab.locator('#account').filter({ hasText: 'account ana@example.org' }).waitFor({ timeout: 30_000 });
+    await tab.locator('#overview').filter({ hasText: '1 in the catalog' }).waitFor({ timeout: 30_000 });
+
+    await select.selectOption('bo');
+    await tab.locator('#account').filter({ hasText: 'account bo' }).waitFor({ timeout: 30_000 });
+    await tab.locator('#overview').filter({ hasText: '2 in the catalog' }).waitFor({ timeout: 30_000 });
+    // A redraw of the other account, in flight at the switch, does not come back.
+    await tab.waitForTimeout(4000);
+    assert.equal(await tab.locator('#account').textContent(), 'account bo');
+    await tab.screenshot({ path: join(ARTIFACTS, 'dashboard-accounts.png'), fullPage: true });
+
+    for (const prefix of ['/api/accounts/ana%40example.org/', '/api/accounts/bo/']) {
+      assert.ok(asked.includes(`${prefix}status`), `${prefix}status was asked`);
+    }
+    const unprefixed = asked.filter((p) => p.startsWith('/api/') && !p.startsWith('/api/accounts') && p !== '/api/version');
+    assert.deepEqual(unprefixed, [], 'every account request goes to its prefix');
+    assert.deepEqual(errors, [], 'no script error on the page');
+
+    // With one account the page is as it was: no selector, the unprefixed routes.
+    const single = await browser.newPage();
+    await single.goto(`${api.url}/`);
+    await single.locator('#token').fill(TOKEN);
+    await single.locator('#login button[type=submit]').click();
+    await single
+      .locator('#account')
+      .filter({ hasText: `account ${config.account}` })
+      .waitFor({ timeout: 30_000 });
+    assert.equal(await single.locator('#account-select').isHidden(), true);
+    await single.close();
+  } finally {
+    await tab.close();
+    await multi.close();
+  }
 });

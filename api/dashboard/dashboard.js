@@ -4,10 +4,14 @@
 'use strict';
 
 const TOKEN_KEY = 'drive-vault-token';
+const ACCOUNT_KEY = 'drive-vault-account';
 const REFRESH_MS = 3000;
 const LOG_LINES = 500;
 
 let chart;
+/** Where the shown account's routes are: `/api` with one account in the config, `/api/accounts/<label>` with several. */
+let accountBase = '/api';
+const route = (path) => `${accountBase}${path}`;
 
 const $ = (id) => document.getElementById(id);
 
@@ -110,7 +114,7 @@ function drawSchedules(status) {
     status.schedules.map((s) => {
       const button = (verb, label) => {
         const b = el('button', { class: 'small', 'data-action': verb, 'data-schedule': s.name }, label);
-        b.addEventListener('click', () => act(b, `/api/schedules/${s.name}/${verb}`));
+        b.addEventListener('click', () => act(b, route(`/schedules/${s.name}/${verb}`)));
         return b;
       };
       const state = !s.exists ? 'not created yet' : s.paused ? `paused${s.note ? `: ${s.note}` : ''}` : 'active';
@@ -169,7 +173,7 @@ function drawFailures(failures) {
     'failures',
     failures.items.map((f) => {
       const retry = el('button', { class: 'small outline' }, 'Retry');
-      retry.addEventListener('click', () => act(retry, `/api/failures/${encodeURIComponent(f.fileId)}/retry`));
+      retry.addEventListener('click', () => act(retry, route(`/failures/${encodeURIComponent(f.fileId)}/retry`)));
       return el(
         'tr',
         { 'data-file-id': f.fileId },
@@ -233,13 +237,16 @@ function drawBytesChart(days) {
 }
 
 async function refresh() {
+  const base = accountBase;
   try {
     const [status, runs, failures, storage] = await Promise.all([
-      api('/api/status'),
-      api('/api/runs?limit=15'),
-      api('/api/failures?limit=50'),
-      api('/api/storage'),
+      api(route('/status')),
+      api(route('/runs?limit=15')),
+      api(route('/failures?limit=50')),
+      api(route('/storage')),
     ]);
+    // Another account was chosen meanwhile: its own refresh draws it.
+    if (base !== accountBase) return;
     drawOverview(status);
     drawSchedules(status);
     drawRunning(status);
@@ -264,7 +271,8 @@ async function followLog() {
     try {
       const headers = { authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY)}`, accept: 'text/event-stream' };
       if (lastId) headers['last-event-id'] = lastId;
-      const res = await fetch('/api/log', { headers });
+      // The log is the API process's, the same under every account's prefix.
+      const res = await fetch(route('/log'), { headers });
       if (res.ok) {
         const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
         let buffer = '';
@@ -325,10 +333,30 @@ function showLogin(message) {
   $('login-error').textContent = message ?? '';
 }
 
+/** Shows the account chosen (or the first) and its routes; the selector only when the config lists several. */
+function chooseAccount(accounts) {
+  const select = $('account-select');
+  const names = accounts.map((a) => a.account);
+  select.hidden = names.length < 2;
+  if (select.hidden) {
+    accountBase = '/api';
+    return;
+  }
+  if (select.options.length !== names.length) select.replaceChildren(...names.map((n) => el('option', { value: n }, n)));
+  select.value = names.includes(sessionStorage.getItem(ACCOUNT_KEY)) ? sessionStorage.getItem(ACCOUNT_KEY) : names[0];
+  accountBase = accounts[names.indexOf(select.value)].path;
+}
+
 let started = false;
-function showDashboard() {
+async function showDashboard() {
   $('login').hidden = true;
   $('dashboard').hidden = false;
+  try {
+    chooseAccount((await api('/api/accounts')).items);
+  } catch (err) {
+    if (err instanceof Unauthorized) return showLogin(err.message);
+    $('problem').textContent = `could not read the accounts: ${err.message}`;
+  }
   refresh();
   if (started) return;
   started = true;
@@ -341,7 +369,11 @@ $('login').addEventListener('submit', (e) => {
   sessionStorage.setItem(TOKEN_KEY, $('token').value);
   showDashboard();
 });
-$('retry-all').addEventListener('click', () => act($('retry-all'), '/api/failures/retry'));
+$('retry-all').addEventListener('click', () => act($('retry-all'), route('/failures/retry')));
+$('account-select').addEventListener('change', () => {
+  sessionStorage.setItem(ACCOUNT_KEY, $('account-select').value);
+  showDashboard();
+});
 fetch('/api/version')
   .then((r) => r.json())
   .then((v) => v.webUi && ($('webui').href = v.webUi))

@@ -1,4 +1,4 @@
-import { loadConfig } from '../../common/config';
+import { loadAccounts } from '../../common/accounts';
 import { EXIT } from '../exitCodes';
 import { type CommandGroup, onCommand } from '../program';
 
@@ -8,11 +8,12 @@ export interface ApiCommand {
 }
 
 async function runApi(command: ApiCommand): Promise<number> {
-  const config = loadConfig(command.config);
+  // Every account of the file: each one's routes are at /api/accounts/{account}/...
+  const accounts = loadAccounts(command.config);
   // Loaded here: the API's routes (and the OpenAPI machinery) are heavy for the other commands.
   const { startApiServer } = await import('../../api/server');
   const { stopOnSignals } = await import('../../worker/startWorker');
-  const api = await startApiServer(config);
+  const api = await startApiServer(accounts);
   console.error(`drive-vault: API and dashboard on ${api.url}/ (OpenAPI document: ${api.url}/openapi.json)`);
   const stopped = new Promise<void>((resolve) => stopOnSignals(async () => resolve(await api.close())));
   await stopped;
