@@ -502,3 +502,25 @@ test('the restore command line: options, a relative --to taken from the current 
   assert.match(nothing, /^restore restore-1: "My Drive\/Nope" from aws, as of 2026-11-01 \(that day's manifest\), into \/t$/m);
   assert.match(nothing, /planned {3}0 files, 0\.0 MiB \(no backed-up file is at or below that path that day\)/);
 });
+
+// Left open by the last cold review: the API checked the target against api.restoreRoot, but the worker wrote wherever
+// the target led when it started, so a target swapped for a link in between took the files out of the root.
+test('a restore asked within a root refuses a target that leads out of it when the worker starts, and writes nothing there', async () => {
+  const { parent } = freshTarget();
+  const root = join(parent, 'root');
+  const outside = join(parent, 'outside');
+  mkdirSync(root);
+  mkdirSync(outside);
+  // What the API checked was root/t, a folder; by the time the worker starts, root/t leads outside.
+  symlinkSync(outside, join(root, 't'));
+  for (const to of [join(root, 't'), join(root, 't', 'deeper')]) {
+    await assert.rejects(restoreRun({ from: 'aws', to, within: root, path: 'My Drive/Projects' }), (err: unknown) => {
+      assert.ok(err instanceof WorkflowFailedError);
+      assert.match(err.message, new RegExp(`${to.replaceAll('/', '\\/')} leads outside ${root.replaceAll('/', '\\/')}`));
+      return true;
+    });
+  }
+  assert.deepEqual(readdirSync(outside), [], 'nothing was made or written outside the root');
+  const inside = await restoreRun({ from: 'aws', to: join(root, 'fine'), within: root, path: 'My Drive/Projects' });
+  assert.ok(inside.counts.restored > 0 && inside.counts.failed === 0, JSON.stringify(inside.counts));
+});
