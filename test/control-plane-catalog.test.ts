@@ -111,16 +111,23 @@ test('a catalog from before the totals gets them, and its bytes per day, from th
   catalog.close();
 });
 
-test('bytes transferred per day count every upload, a file written twice included', () => {
+test('bytes transferred per day count every upload, a file written twice included, and an outcome recorded twice once', () => {
   const catalog = openCatalog();
   startRun(catalog, { runId: 'r1', kind: 'full-sync', workflowId: 'w1' });
   catalog.recordListedFiles([listedBinaryFile('a')], 'l1');
   transfer(catalog, 'r1', [{ fileId: 'a', stored: [stored('a', 'aws', 100), stored('a', 'eu', 100)], bytesDownloaded: 100 }]);
   transfer(catalog, 'r1', [{ fileId: 'a', stored: [stored('a', 'aws', 40, '2')], bytesDownloaded: 40 }]);
+  // The same outcomes recorded again: a retried activity whose first try committed. Nothing new was written.
+  transfer(catalog, 'r1', [{ fileId: 'a', stored: [stored('a', 'aws', 40, '2')], bytesDownloaded: 40 }]);
+  // The same version written again after a HEAD found its object wrong: new bytes on the destination, counted.
+  const rowid = (catalog.db.prepare(`SELECT rowid FROM objects WHERE file_id = 'a' AND destination = 'eu'`).get() as { rowid: number })
+    .rowid;
+  recordObjectVerdicts(catalog, [{ rowid, fileId: 'a', destination: 'eu', problem: 'size 1, not 100' }], 'HEAD');
+  transfer(catalog, 'r1', [{ fileId: 'a', stored: [stored('a', 'eu', 100)], bytesDownloaded: 100 }]);
   const today = new Date().toISOString().slice(0, 10);
   assert.deepEqual(transferDays(catalog, today), [
     { day: today, destination: 'aws', objects: 2, bytes: 140 },
-    { day: today, destination: 'eu', objects: 1, bytes: 100 },
+    { day: today, destination: 'eu', objects: 2, bytes: 200 },
   ]);
   catalog.close();
 });
