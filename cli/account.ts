@@ -27,3 +27,11 @@ export function loadChosenAccount(choice: AccountChoice): Config {
     throw err instanceof ConfigError ? new UsageError(err.message) : err;
   }
 }
+
+/** The config file of a command that serves every account of it (start, worker, api, demo): `--account` is refused. */
+export function everyAccount(o: GlobalOptions, command: string): string {
+  if (o.account !== undefined) {
+    throw new UsageError(`${command} serves every account of the config: --account is for the commands that act on one`);
+  }
+  return o.config;
+}

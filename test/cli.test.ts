@@ -464,6 +464,10 @@ test('a config of several accounts: a command acts on the one --account names; n
   assert.equal(unknown.status, 2, unknown.stderr);
   assert.match(unknown.stderr, /no account "carol" in .*accounts\.yaml; it lists ana, bo/);
   assert.equal(unknown.stdout, '');
+  // A command that serves every account refuses --account rather than ignore it.
+  const worker = await runCli(['worker', '--account', 'bo', '--config', configPath]);
+  assert.equal(worker.status, 2, worker.stderr);
+  assert.match(worker.stderr, /worker serves every account of the config: --account is for the commands that act on one/);
 
   // status with no --account shows every account, one after another (keyed by account with --json).
   const statuses = await runCli(['status', '--json', '--config', configPath]);

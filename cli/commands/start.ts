@@ -1,6 +1,7 @@
 import { loadAccounts } from '../../common/accounts';
 import { runEmbeddedStack } from '../embeddedStack';
 import { EXIT } from '../exitCodes';
+import { everyAccount } from '../account';
 import { type CommandGroup, onCommand } from '../program';
 
 export interface StartCommand {
@@ -25,5 +26,5 @@ export const startCommand: CommandGroup = (program) => {
         'temporal.address with its Web UI on temporal.webUiUrl, unless a server already answers there), then the worker, ' +
         'then the API and the dashboard on api.listen, until SIGINT or SIGTERM',
     );
-  onCommand<object, StartCommand>(cmd, (o) => ({ kind: 'start', config: o.config }), runStart);
+  onCommand<object, StartCommand>(cmd, (o) => ({ kind: 'start', config: everyAccount(o, 'start') }), runStart);
 };

@@ -2,6 +2,7 @@ import { Option } from 'commander';
 import { loadAccounts } from '../../common/accounts';
 import { WORKER_ROLES, type WorkerRole } from '../../worker/wiring';
 import { EXIT } from '../exitCodes';
+import { everyAccount } from '../account';
 import { type CommandGroup, onCommand } from '../program';
 import { connectClient } from '../temporal';
 
@@ -38,5 +39,9 @@ export const workerCommand: CommandGroup = (program) => {
         .choices(WORKER_ROLES)
         .default('all'),
     );
-  onCommand<{ role: WorkerRole }, WorkerCommand>(cmd, (o) => ({ kind: 'worker', config: o.config, role: o.role }), runWorker);
+  onCommand<{ role: WorkerRole }, WorkerCommand>(
+    cmd,
+    (o) => ({ kind: 'worker', config: everyAccount(o, 'worker'), role: o.role }),
+    runWorker,
+  );
 };
