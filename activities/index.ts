@@ -134,7 +134,9 @@ export function createCatalogActivities(deps: CatalogActivityDeps) {
       heartbeatWhile(() => uploadPendingRollups(stateDeps, { ...input, dumpDir: deps.dumps.dir })),
     applyRollupRetention: (input: { runId: string }) =>
       heartbeatWhile(() =>
-        oneStateStepAtATime(() => applyRollupRetention(stateDeps, { ...input, dumpDir: deps.dumps.dir, keepWeekly: deps.dumps.keepWeekly })),
+        oneStateStepAtATime(() =>
+          applyRollupRetention(stateDeps, { ...input, dumpDir: deps.dumps.dir, keepWeekly: deps.dumps.keepWeekly }),
+        ),
       ),
     // A restore writes into a directory of the catalog host, and keeps its selection beside the catalog.
     planRestore: (input: PlanRestoreInput) => heartbeatWhile(() => planRestore(deps, input)),

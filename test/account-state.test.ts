@@ -7,7 +7,7 @@ import { Catalog } from '../activities/catalog/catalog';
 import { adoptionFromConfig } from '../activities/dump/adoptStoredObjects';
 import { restoreCatalog } from '../activities/dump/catalogRestore';
 import { writeDailyDump } from '../activities/dump/dailyDump';
-import { localDumpDir, stateLayout } from '../activities/dump/dumpLayout';
+import { DUMP_FILE_NAMES, localDumpDir, stateLayout } from '../activities/dump/dumpLayout';
 import { applyDumpRetention } from '../activities/dump/dumpRetention';
 import { uploadPendingDumps } from '../activities/dump/dumpUploads';
 import { recoverCatalog } from '../activities/dump/recoverCatalog';
@@ -95,8 +95,7 @@ const catalogFileIds = (path: string) => {
   }
 };
 
-const dayKeys = (days: string[]) =>
-  days.flatMap((day) => ['catalog.sqlite.gz', 'catalog.sqlite.gz.sha256', 'manifest.jsonl.gz', 'manifest.jsonl.gz.sha256'].map((f) => `${day}/${f}`));
+const dayKeys = (days: string[]) => days.flatMap((day) => DUMP_FILE_NAMES.map((f) => `${day}/${f}`));
 
 test('a config of one account keeps the state/ folder its dumps always had', () => {
   const [only] = resolveAccounts(parseConfigFile({ account: 'me@example.com', ...sharedSections() }));
