@@ -261,10 +261,10 @@ test('start uses the Temporal that answers, and starts none on an address of ano
       destinations: [{ kind: 'local', name: 'n', path: '/b' }],
     });
   const said: string[] = [];
-  assert.equal(await ensureTemporal(config(stack.temporal!.address), (l) => said.push(l)), undefined);
+  assert.equal(await ensureTemporal([config(stack.temporal!.address)], (l) => said.push(l)), undefined);
   assert.deepEqual(said, [`Temporal at ${stack.temporal!.address} answers: using it`]);
   await assert.rejects(
-    ensureTemporal(config('temporal.invalid:7233'), () => undefined),
+    ensureTemporal([config('temporal.invalid:7233')], () => undefined),
     (err: Error) => {
       assert.ok(err instanceof TemporalUnreachableError);
       assert.match(err.message, /Temporal at temporal\.invalid:7233 does not answer, and start runs its own only on this machine/);

@@ -1,4 +1,4 @@
-import { loadConfig } from '../../common/config';
+import { loadAccounts } from '../../common/accounts';
 import { runEmbeddedStack } from '../embeddedStack';
 import { EXIT } from '../exitCodes';
 import { type CommandGroup, onCommand } from '../program';
@@ -10,7 +10,7 @@ export interface StartCommand {
 
 async function runStart(command: StartCommand): Promise<number> {
   // Lines for a person on stderr: stdout carries the services' JSON logs.
-  await runEmbeddedStack(loadConfig(command.config), (line) => console.error(`drive-vault: ${line}`));
+  await runEmbeddedStack(loadAccounts(command.config), (line) => console.error(`drive-vault: ${line}`));
   return EXIT.done;
 }
 
