@@ -7,7 +7,7 @@ import { DeleteObjectCommand, PutBucketVersioningCommand, PutObjectCommand } fro
 import { WorkflowFailedError } from '@temporalio/client';
 import { startFullSync } from '../api/fullSyncRuns';
 import { formatRestoreSummary, startRestore } from '../api/restoreRuns';
-import { DUMP_FILES, dailyKey, dayBefore, sha256Line, utcDay } from '../activities/dump/dumpLayout';
+import { DUMP_FILES, dayBefore, sha256Line, stateLayout, utcDay } from '../activities/dump/dumpLayout';
 import { writeManifestFile } from '../activities/dump/manifestFile';
 import type { ObjectLine } from '../activities/dump/manifestLine';
 import { hashStream, uploadStateFile } from '../activities/dump/stateObjects';
@@ -232,7 +232,7 @@ test('a restore that cannot run fails saying why: a day whose manifest fails its
     await s3.send(
       new PutObjectCommand({
         Bucket: BUCKETS.eu,
-        Key: `vault/${dailyKey(EARLIER, DUMP_FILES.manifest)}`,
+        Key: `vault/${stateLayout(config).dailyKey(EARLIER, DUMP_FILES.manifest)}`,
         Body: Buffer.from('not the manifest'),
       }),
     );
@@ -356,7 +356,7 @@ test('crafted keys in the catalog or a manifest, and a link in the target, never
   ] as const) {
     await uploadStateFile(destination('aws'), {
       path: join(dir, file),
-      key: dailyKey(craftedDay, file),
+      key: stateLayout(config).dailyKey(craftedDay, file),
       expected,
       contentType: 'application/gzip',
     });

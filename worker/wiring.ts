@@ -6,7 +6,7 @@ import { storedGoogleTokenInFile } from '../activities/catalog/googleTokens';
 import { createDriveClient } from '../activities/drive/client';
 import { createGoogleAuth } from '../activities/drive/credentials';
 import { DrivePacer } from '../activities/drive/pacer';
-import { localDumpDir } from '../activities/dump/dumpLayout';
+import { localDumpDir, stateLayout } from '../activities/dump/dumpLayout';
 import { createNotifications } from '../activities/notify/channels';
 import type { Destination } from '../activities/storage/destination';
 import { createDestinations } from '../activities/storage/createDestinations';
@@ -71,7 +71,7 @@ export function wireCatalogPart(config: Config, deps: SharedDeps, env: NodeJS.Pr
     exportFormats: config.exportFormats,
     includeSharedWithMe: config.scope.sharedWithMe,
     scopeRules: { exclude: config.scope.exclude, maxFileSizeBytes: config.scope.maxFileSizeBytes },
-    dumps: { dir: localDumpDir(config), ...config.dumps },
+    dumps: { dir: localDumpDir(config), layout: stateLayout(config), ...config.dumps },
     notifications,
   });
   return { catalog, activities, taskQueue: catalogTaskQueue(config.catalog.hostId) };

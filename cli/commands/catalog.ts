@@ -2,7 +2,7 @@ import pino from 'pino';
 import type { Client } from '@temporalio/client';
 import { type AdoptionCounts, adoptionFromConfig } from '../../activities/dump/adoptStoredObjects';
 import { type CatalogRestoreResult, restoreCatalog } from '../../activities/dump/catalogRestore';
-import { isDumpDay } from '../../activities/dump/dumpLayout';
+import { isDumpDay, stateLayout } from '../../activities/dump/dumpLayout';
 import { type RecoverResult, recoverCatalog } from '../../activities/dump/recoverCatalog';
 import type { RecordedRun } from '../../activities/catalog/restoredCatalog';
 import { createDestinations } from '../../activities/storage/createDestinations';
@@ -102,6 +102,7 @@ async function runCatalogCommand(command: CatalogCommand): Promise<number> {
             {
               catalogPath: config.catalog.path,
               destination,
+              layout: stateLayout(config),
               logger,
               workflowRunning: temporal.workflowRunning,
               unrecordedWriters: temporal.unrecordedWriters,
