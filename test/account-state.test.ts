@@ -18,7 +18,7 @@ import { resolveAccounts } from '../common/accounts';
 import { type Config, parseConfigFile } from '../common/config';
 import { listedBinaryFile } from './support/catalog';
 import { BUCKETS, type Stack, listBucketKeys, startStack } from './support/stack';
-import { stackEnv, testLogger } from './support/worker';
+import { minioDestination, stackEnv, testLogger } from './support/worker';
 
 // Issue 13: two accounts of one config that share a bucket and prefix keep their dumps and rollups apart.
 let stack: Stack;
@@ -47,18 +47,7 @@ after(async () => {
 const sharedSections = () => ({
   google: { clientId: 'c' },
   catalog: { path: join(stack.tmp, 'catalog.db') },
-  destinations: [
-    {
-      kind: 's3',
-      name: 'aws',
-      endpoint: stack.minio!.endpoint,
-      bucket: BUCKETS.aws,
-      prefix: 'vault',
-      forcePathStyle: true,
-      accessKeyIdEnv: 'MINIO_KEY',
-      secretAccessKeyEnv: 'MINIO_SECRET',
-    },
-  ],
+  destinations: [minioDestination(stack, 'aws')],
 });
 
 /** Dumps the account's catalog on each of `days` and uploads each dump, as the nightly dump's activities do. */

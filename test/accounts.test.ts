@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import { Catalog } from '../activities/catalog/catalog';
 import { startFullSync } from '../api/fullSyncRuns';
@@ -14,6 +14,7 @@ import { DriveEmulator } from './drive-emulator/server';
 import { emulatorOAuth } from './support/drive';
 import { scrape } from './support/metrics';
 import { BUCKETS, type Stack, listBucketKeys, recordProcessGroups, startStack } from './support/stack';
+import { minioDestination } from './support/worker';
 
 /** Two Google accounts, each its own Drive (an emulator apiece), in one config file served by one worker process. */
 const ACCOUNTS = ['ana@example.org', 'bo'] as const;
@@ -28,12 +29,7 @@ before(async () => {
   stack = await startStack({ temporal: { namespaces: NAMESPACES }, minio: true, emulator: true });
   secondDrive = await DriveEmulator.start({ oauth: emulatorOAuth });
   connection = await Connection.connect({ address: stack.temporal!.address });
-  s3 = new S3Client({
-    endpoint: stack.minio!.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: stack.minio!.accessKeyId, secretAccessKey: stack.minio!.secretAccessKey },
-  });
+  s3 = stack.minio!.client();
 });
 
 after(async () => {
@@ -53,19 +49,7 @@ function writeConfig(name: string, extra: Record<string, unknown>[] = []): strin
     google: { clientId: emulatorOAuth.clientId },
     temporal: { address: stack.temporal!.address },
     catalog: { path: join(stack.tmp, name, 'catalog.db') },
-    destinations: [
-      {
-        kind: 's3',
-        name: 'aws',
-        endpoint: stack.minio!.endpoint,
-        bucket: BUCKETS.aws,
-        prefix: 'vault',
-        forcePathStyle: true,
-        accessKeyIdEnv: 'MINIO_KEY',
-        secretAccessKeyEnv: 'MINIO_SECRET',
-      },
-      { kind: 'local', name: 'nas', path: join(stack.tmp, 'nas') },
-    ],
+    destinations: [minioDestination(stack, 'aws'), { kind: 'local', name: 'nas', path: join(stack.tmp, 'nas') }],
     schedules: QUIET_SCHEDULES,
     metrics: { listen: '127.0.0.1:0' },
   };
