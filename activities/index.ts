@@ -7,6 +7,7 @@ import type { Catalog } from './catalog/catalog';
 import { ObjectKeyPlanner } from './catalog/objectKeys';
 import { type RunKind, closeRun, finishRun, startRun } from './catalog/runs';
 import { writeDailyDump } from './dump/dailyDump';
+import type { StateLayout } from './dump/dumpLayout';
 import { applyDumpRetention } from './dump/dumpRetention';
 import { uploadPendingDumps } from './dump/dumpUploads';
 import type { ScopeRules } from './catalog/scopeRules';
@@ -51,8 +52,8 @@ export interface CatalogActivityDeps {
   exportFormats: ExportFormatConfig;
   includeSharedWithMe: boolean;
   scopeRules: ScopeRules;
-  /** The local dump directory and the retention of dumps and rollups. */
-  dumps: { dir: string; keepLocal: number; keepRemoteDays: number; keepWeekly: number };
+  /** The local dump directory, where the account's dumps and rollups go on each destination, and their retention. */
+  dumps: { dir: string; layout: StateLayout; keepLocal: number; keepRemoteDays: number; keepWeekly: number };
   /** Where run outcomes are told; without it they are only recorded (destination health, failed runs). */
   notifications?: Notifications;
 }
@@ -65,6 +66,7 @@ const NO_NOTIFICATIONS: Notifications = { channels: [], events: new Set(), runLi
  */
 export function createCatalogActivities(deps: CatalogActivityDeps) {
   const { catalog } = deps;
+  const stateDeps = { ...deps, layout: deps.dumps.layout };
   const planner = new ObjectKeyPlanner(catalog.db, deps.account, deps.exportFormats);
   // One page of place checks at a time in this process: two runs at once would move the same objects twice.
   const oneAtATime = oneAtATimeQueue();
@@ -114,11 +116,11 @@ export function createCatalogActivities(deps: CatalogActivityDeps) {
     writeDailyDump: (input: { runId: string; now?: string }) =>
       heartbeatWhile(() => oneStateStepAtATime(() => writeDailyDump(deps, { ...input, dumpDir: deps.dumps.dir }))),
     uploadPendingDumps: (input: { runId: string; destination: string }) =>
-      heartbeatWhile(() => uploadPendingDumps(deps, { ...input, dumpDir: deps.dumps.dir })),
+      heartbeatWhile(() => uploadPendingDumps(stateDeps, { ...input, dumpDir: deps.dumps.dir })),
     applyDumpRetention: (input: { runId: string; now?: string; uploadFailed?: string[] }) =>
       heartbeatWhile(() =>
         oneStateStepAtATime(() =>
-          applyDumpRetention(deps, {
+          applyDumpRetention(stateDeps, {
             ...input,
             dumpDir: deps.dumps.dir,
             keepLocal: deps.dumps.keepLocal,
@@ -129,10 +131,12 @@ export function createCatalogActivities(deps: CatalogActivityDeps) {
     writeWeeklyRollup: (input: { runId: string; now?: string }) =>
       heartbeatWhile(() => oneStateStepAtATime(() => writeWeeklyRollup(deps, { ...input, dumpDir: deps.dumps.dir }))),
     uploadPendingRollups: (input: { runId: string; destination: string }) =>
-      heartbeatWhile(() => uploadPendingRollups(deps, { ...input, dumpDir: deps.dumps.dir })),
+      heartbeatWhile(() => uploadPendingRollups(stateDeps, { ...input, dumpDir: deps.dumps.dir })),
     applyRollupRetention: (input: { runId: string }) =>
       heartbeatWhile(() =>
-        oneStateStepAtATime(() => applyRollupRetention(deps, { ...input, dumpDir: deps.dumps.dir, keepWeekly: deps.dumps.keepWeekly })),
+        oneStateStepAtATime(() =>
+          applyRollupRetention(stateDeps, { ...input, dumpDir: deps.dumps.dir, keepWeekly: deps.dumps.keepWeekly }),
+        ),
       ),
     // A restore writes into a directory of the catalog host, and keeps its selection beside the catalog.
     planRestore: (input: PlanRestoreInput) => heartbeatWhile(() => planRestore(deps, input)),

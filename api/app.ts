@@ -60,7 +60,7 @@ export function atMostEvery<T>(ttlMs: number, read: () => Promise<T>): () => Pro
 function processMetrics(deps: ApiDeps): Metrics {
   if (deps.metrics) return deps.metrics;
   const metrics = new Metrics();
-  metrics.watchCatalog(catalogReadings(deps.catalog));
+  metrics.watchCatalog(deps.config.account, catalogReadings(deps.catalog));
   return metrics;
 }
 

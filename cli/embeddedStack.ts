@@ -10,7 +10,7 @@ import { TemporalUnreachableError } from './temporal';
 export interface EmbeddedService {
   name: string;
   /** `say` tells the person at the terminal what they need to use the service. */
-  start(config: Config, say: (line: string) => void): Promise<RunningService>;
+  start(accounts: Config[], say: (line: string) => void): Promise<RunningService>;
 }
 
 export interface RunningService {
@@ -21,10 +21,10 @@ export interface RunningService {
 
 const workerService: EmbeddedService = {
   name: 'worker',
-  async start(config) {
+  async start(accounts) {
     // Loaded on start only: the worker's wiring (googleapis, the SDK's native worker) is heavy for the other commands.
     const { startWorker } = await import('../worker/startWorker');
-    return startWorker(config, 'all');
+    return startWorker(accounts, 'all');
   },
 };
 
@@ -34,8 +34,9 @@ const workerService: EmbeddedService = {
  */
 const apiService: EmbeddedService = {
   name: 'API',
-  async start(config, say) {
+  async start(accounts, say) {
     const { startApiServer } = await import('../api/server');
+    const config = accounts[0]!;
     const { tokenEnv } = config.api;
     const env = process.env[tokenEnv] ? process.env : { ...process.env, [tokenEnv]: randomBytes(24).toString('hex') };
     const api = await startApiServer(config, { env });
@@ -79,8 +80,9 @@ async function temporalAnswers(address: string): Promise<boolean> {
  * there (a loopback address only), persisted to temporal.db beside the catalog, with its Web UI on temporal.webUiUrl's
  * port when that is on this machine too. Returns the dev server it started, which dies with this process.
  */
-export async function ensureTemporal(config: Config, say: (line: string) => void): Promise<TemporalDevServer | undefined> {
-  const { address, namespace, webUiUrl } = config.temporal;
+export async function ensureTemporal(accounts: Config[], say: (line: string) => void): Promise<TemporalDevServer | undefined> {
+  const [config] = accounts as [Config, ...Config[]];
+  const { address, webUiUrl } = config.temporal;
   if (await temporalAnswers(address)) {
     say(`Temporal at ${address} answers: using it`);
     return undefined;
@@ -102,7 +104,7 @@ export async function ensureTemporal(config: Config, say: (line: string) => void
     dbFile,
     port,
     uiPort,
-    namespaces: namespace === 'default' ? [] : [namespace],
+    namespaces: accounts.map((a) => a.temporal.namespace).filter((n) => n !== 'default'),
   });
   say(
     `Temporal dev server on ${server.address}${server.uiUrl ? `, Web UI on ${server.uiUrl}` : ' (no Web UI: temporal.webUiUrl is not on this machine)'}`,
@@ -114,16 +116,18 @@ export async function ensureTemporal(config: Config, say: (line: string) => void
  * `drive-vault start`: Temporal (started here unless temporal.address answers), then every embedded service, until
  * SIGINT or SIGTERM or until a service stops on its own; then everything stops, in the reverse order.
  */
-export async function runEmbeddedStack(config: Config, say: (line: string) => void): Promise<void> {
-  const temporal = await ensureTemporal(config, say);
+export async function runEmbeddedStack(accounts: Config[], say: (line: string) => void): Promise<void> {
+  const temporal = await ensureTemporal(accounts, say);
   const started: RunningService[] = [];
   let signalled: () => void = () => undefined;
   const signal = new Promise<void>((resolve) => (signalled = resolve));
   process.once('SIGINT', signalled);
   process.once('SIGTERM', signalled);
   try {
-    for (const service of EMBEDDED_SERVICES) started.push(await service.start(config, say));
-    say(`started ${EMBEDDED_SERVICES.map((s) => s.name).join(', ')} on Temporal ${config.temporal.address}; Ctrl-C stops`);
+    for (const service of EMBEDDED_SERVICES) started.push(await service.start(accounts, say));
+    say(
+      `started ${EMBEDDED_SERVICES.map((s) => s.name).join(', ')} on Temporal ${accounts[0]!.temporal.address} for ${accounts.map((a) => a.account).join(', ')}; Ctrl-C stops`,
+    );
     await Promise.race([signal, ...started.map((s) => s.running)]);
   } finally {
     process.off('SIGINT', signalled);

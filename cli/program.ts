@@ -23,6 +23,8 @@ export interface ChosenCommand<C extends { kind: string } = { kind: string }> {
 /** The options every command sees: given before or after the command's name. */
 export interface GlobalOptions {
   config: string;
+  /** The account of a config listing several that a command acts on. */
+  account?: string;
 }
 
 const chosenByProgram = new WeakMap<Command, ChosenCommand>();
@@ -110,6 +112,7 @@ export function buildProgram(groups: CommandGroup[], context: CliContext, output
         '$DRIVE_VAULT_CONFIG, else config.yaml',
       ),
     )
+    .option('--account <label>', 'the account to act on; needed when the config lists several (status without it shows each)')
     .addHelpText('after', `\n${EXIT_CODES_HELP}`);
   for (const register of groups) register(program, context);
   // Set after the commands, which keep their own (short) help after an error: the program's lists every command.

@@ -152,10 +152,13 @@ const serviceAccount = z
   .strict()
   .refine((s) => (s.keyFile === undefined) !== (s.keyFileEnv === undefined), 'give exactly one of keyFile and keyFileEnv');
 
+/** A folder name in every destination (`drive/<account>/`, `state/<account>/`): one path segment, printable. */
 const accountLabel = z
   .string()
   .min(1)
-  .regex(/^[^/\\]+$/, 'no "/" or "\\"');
+  .max(255)
+  .regex(/^[^/\\\p{Cc}]+$/u, 'no "/", "\\" or control characters')
+  .refine((a) => a !== '.' && a !== '..', 'not "." or "..": it names a folder');
 
 /** How drive-vault reaches one Google account: an OAuth client and refresh token, or a service account. */
 const googleSection = z

@@ -13,6 +13,11 @@ export interface RestoreRequest {
   at?: string;
   /** Replace files already in the target; without it they are left alone and reported as skipped. */
   overwrite?: boolean;
+  /**
+   * A folder the target must stay inside (`api.restoreRoot` for a restore asked over HTTP): checked again on the
+   * catalog host, links resolved, as each page starts, so a target swapped for a link after the API's check is refused.
+   */
+  within?: string;
 }
 
 /** What a restore set out to bring back, fixed when it starts. */

@@ -10,7 +10,7 @@ import { closeAbandonedRun } from '../activities/catalog/accountHold';
 import { startRun } from '../activities/catalog/runs';
 import { adoptionFromConfig } from '../activities/dump/adoptStoredObjects';
 import { CatalogRestoreFailedError, restoreCatalog } from '../activities/dump/catalogRestore';
-import { localDumpDir } from '../activities/dump/dumpLayout';
+import { localDumpDir, stateLayout } from '../activities/dump/dumpLayout';
 import { StateObjectMismatchError } from '../activities/dump/stateObjects';
 import { createDestinations } from '../activities/storage/createDestinations';
 import type { Destination } from '../activities/storage/destination';
@@ -67,6 +67,7 @@ const catalogPath = () => config.catalog.path;
 const restoreDeps = (from = 'aws') => ({
   catalogPath: catalogPath(),
   destination: destinations.get(from)!,
+  layout: stateLayout(config),
   logger: testLogger,
   workflowRunning: (workflowId: string) => isWorkflowRunning(worker.client, workflowId),
   adoption: adoptionFromConfig(config, [...destinations.values()], testLogger),

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time';
 import type { Command } from 'commander';
 import { fullSyncProgressView } from '../cli/commands/sync';
 import { ensureTemporal } from '../cli/embeddedStack';
@@ -12,6 +13,7 @@ import { COMMAND_GROUPS } from '../cli/main';
 import { buildProgram } from '../cli/program';
 import { ProgressMeter, formatProgress, showProgress } from '../cli/progress';
 import { TemporalUnreachableError } from '../cli/temporal';
+import { Catalog } from '../activities/catalog/catalog';
 import { parseConfig } from '../common/config';
 import { emptyFullSyncTotals } from '../common/types';
 import type { FullSyncSummary } from '../common/types';
@@ -261,10 +263,10 @@ test('start uses the Temporal that answers, and starts none on an address of ano
       destinations: [{ kind: 'local', name: 'n', path: '/b' }],
     });
   const said: string[] = [];
-  assert.equal(await ensureTemporal(config(stack.temporal!.address), (l) => said.push(l)), undefined);
+  assert.equal(await ensureTemporal([config(stack.temporal!.address)], (l) => said.push(l)), undefined);
   assert.deepEqual(said, [`Temporal at ${stack.temporal!.address} answers: using it`]);
   await assert.rejects(
-    ensureTemporal(config('temporal.invalid:7233'), () => undefined),
+    ensureTemporal([config('temporal.invalid:7233')], () => undefined),
     (err: Error) => {
       assert.ok(err instanceof TemporalUnreachableError);
       assert.match(err.message, /Temporal at temporal\.invalid:7233 does not answer, and start runs its own only on this machine/);
@@ -400,4 +402,98 @@ test('status and failures read the catalog: both exit 3 while a file is failed; 
   const bad = await runCli(['failures', 'everything', '--config', configPath], cliEnv());
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /failures takes "retry" or nothing, not "everything"/);
+});
+
+/** A catalog at `path` holding one file, `name`, failed on nas: one open failure row. */
+function catalogWithFailure(path: string, name: string): void {
+  const catalog = Catalog.open(path);
+  const listed = { driveId: null, kind: 'binary' as const, mimeType: 'text/plain', parentId: null, size: 1, md5: null, driveSha256: null };
+  const times = { modifiedTime: '2026-01-01T00:00:00Z', createdTime: '2026-01-01T00:00:00Z', version: '1' };
+  const file = { ...listed, ...times, id: `${name}-id`, name, headRevisionId: null, shortcutTargetId: null, skipReason: null };
+  catalog.recordListedFiles([file], 'l1');
+  catalog.recordFailure(
+    { fileId: file.id, destination: 'nas', runId: null, attempts: 1, reason: 'drive', message: 'no' },
+    times.modifiedTime,
+  );
+  catalog.close();
+}
+
+test('a config of several accounts: a command acts on the one --account names; none named or an unknown one exits 2 listing them', async () => {
+  const dir = join(stack.tmp, 'accounts');
+  mkdirSync(dir, { recursive: true });
+  const configPath = join(dir, 'accounts.yaml');
+  writeFileSync(
+    configPath,
+    [
+      'accounts:',
+      `  - { account: ana, catalog: { path: ${join(dir, 'ana.db')} } }`,
+      `  - { account: bo, catalog: { path: ${join(dir, 'bo.db')} } }`,
+      'google: { clientId: c }',
+      `temporal: { address: "${stack.temporal!.address}" }`,
+      'destinations:',
+      `  - { kind: local, name: nas, path: ${join(dir, 'nas')} }`,
+    ].join('\n'),
+  );
+  catalogWithFailure(join(dir, 'ana.db'), 'ana.txt');
+  catalogWithFailure(join(dir, 'bo.db'), 'bo.txt');
+  const connection = await Connection.connect({ address: stack.temporal!.address });
+  for (const namespace of ['drive-vault-ana', 'drive-vault-bo'])
+    await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
+  await connection.close();
+  const failedNames = (stdout: string) => (JSON.parse(stdout) as Array<{ file: { name: string } }>).map((f) => f.file.name);
+
+  const unnamed = await Promise.all([
+    runCli(['failures', '--json', '--config', configPath]),
+    runCli(['sync', 'full', '--config', configPath]),
+    runCli(['schedules', 'list', '--config', configPath]),
+  ]);
+  for (const r of unnamed) {
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /drive-vault: .*accounts\.yaml lists 2 accounts \(ana, bo\): name one with --account/);
+    assert.equal(r.stdout, '');
+  }
+
+  const bo = await runCli(['failures', '--json', '--account', 'bo', '--config', configPath]);
+  assert.equal(bo.status, 3, bo.stderr);
+  assert.deepEqual(failedNames(bo.stdout), ['bo.txt']);
+  const ana = await runCli(['--account', 'ana', 'failures', '--json', '--config', configPath]);
+  assert.equal(ana.status, 3, ana.stderr);
+  assert.deepEqual(failedNames(ana.stdout), ['ana.txt']);
+
+  const unknown = await runCli(['failures', '--account', 'carol', '--config', configPath]);
+  assert.equal(unknown.status, 2, unknown.stderr);
+  assert.match(unknown.stderr, /no account "carol" in .*accounts\.yaml; it lists ana, bo/);
+  assert.equal(unknown.stdout, '');
+  // A command that serves every account refuses --account rather than ignore it.
+  const worker = await runCli(['worker', '--account', 'bo', '--config', configPath]);
+  assert.equal(worker.status, 2, worker.stderr);
+  assert.match(worker.stderr, /worker serves every account of the config: --account is for the commands that act on one/);
+
+  // status with no --account shows every account, one after another (keyed by account with --json).
+  const statuses = await runCli(['status', '--json', '--config', configPath]);
+  assert.equal(statuses.status, 3, statuses.stderr);
+  const byAccount = JSON.parse(statuses.stdout) as Record<string, { account: string; catalog: { openFailures: number } }>;
+  assert.deepEqual(Object.keys(byAccount), ['ana', 'bo']);
+  for (const name of ['ana', 'bo']) assert.equal(byAccount[name]!.account, name);
+  assert.equal(byAccount.bo!.catalog.openFailures, 1);
+  const text = await runCli(['status', '--config', configPath]);
+  assert.match(text.stdout, /^account ana: 1 files in the catalog[\s\S]*\n\naccount bo: 1 files in the catalog/m);
+  const one = await runCli(['status', '--json', '--account', 'bo', '--config', configPath]);
+  assert.equal((JSON.parse(one.stdout) as { account: string }).account, 'bo');
+
+  // A config of one account needs no --account.
+  const soloPath = join(dir, 'solo.yaml');
+  writeFileSync(
+    soloPath,
+    [
+      'account: solo',
+      `catalog: { path: ${join(dir, 'solo.db')} }`,
+      'google: { clientId: c }',
+      'destinations:',
+      '  - { kind: local, name: nas, path: /b }',
+    ].join('\n'),
+  );
+  const solo = await runCli(['failures', '--json', '--config', soloPath]);
+  assert.equal(solo.status, 0, solo.stderr);
+  assert.deepEqual(JSON.parse(solo.stdout), []);
 });

@@ -267,6 +267,10 @@ test('accounts that would share a catalog, a namespace or a refresh token are re
     /give exactly one of account .* and accounts/,
   );
   assert.throws(() => parseConfigFile(base), /give exactly one of account .* and accounts/);
+  for (const label of ['.', '..', 'a/b', 'a\\b', 'tab\there']) {
+    assert.throws(() => parseConfigFile({ ...base, account: label }), /account: (not "\." or "\.\."|no "\/", "\\" or control)/, label);
+    assert.throws(() => parseConfigFile({ ...base, accounts: [{ account: label }] }), /accounts\.0\.account/, label);
+  }
   const saShared = { ...base, google: { serviceAccount: { keyFile: 'sa.json' } } };
   assert.throws(
     () => resolveAccounts(parseConfigFile({ ...saShared, accounts: [{ account: 'ana' }] })),

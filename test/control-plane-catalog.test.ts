@@ -6,6 +6,8 @@ import { Writable } from 'node:stream';
 import { after, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { Catalog } from '../activities/catalog/catalog';
+import { MY_DRIVE_SCOPE, promoteStagedTokens, saveChangeToken, stageChangeToken } from '../activities/catalog/changeTokens';
+import { catalogReadings } from '../activities/catalog/metricReadings';
 import { fileStateCounts, objectTotals } from '../activities/catalog/catalogCounts';
 import { requeueFailedFile } from '../activities/catalog/failures';
 import { SEARCH_SCAN_ROWS, filesPage } from '../activities/catalog/fileRecords';
@@ -111,16 +113,23 @@ test('a catalog from before the totals gets them, and its bytes per day, from th
   catalog.close();
 });
 
-test('bytes transferred per day count every upload, a file written twice included', () => {
+test('bytes transferred per day count every upload, a file written twice included, and an outcome recorded twice once', () => {
   const catalog = openCatalog();
   startRun(catalog, { runId: 'r1', kind: 'full-sync', workflowId: 'w1' });
   catalog.recordListedFiles([listedBinaryFile('a')], 'l1');
   transfer(catalog, 'r1', [{ fileId: 'a', stored: [stored('a', 'aws', 100), stored('a', 'eu', 100)], bytesDownloaded: 100 }]);
   transfer(catalog, 'r1', [{ fileId: 'a', stored: [stored('a', 'aws', 40, '2')], bytesDownloaded: 40 }]);
+  // The same outcomes recorded again: a retried activity whose first try committed. Nothing new was written.
+  transfer(catalog, 'r1', [{ fileId: 'a', stored: [stored('a', 'aws', 40, '2')], bytesDownloaded: 40 }]);
+  // The same version written again after a HEAD found its object wrong: new bytes on the destination, counted.
+  const rowid = (catalog.db.prepare(`SELECT rowid FROM objects WHERE file_id = 'a' AND destination = 'eu'`).get() as { rowid: number })
+    .rowid;
+  recordObjectVerdicts(catalog, [{ rowid, fileId: 'a', destination: 'eu', problem: 'size 1, not 100' }], 'HEAD');
+  transfer(catalog, 'r1', [{ fileId: 'a', stored: [stored('a', 'eu', 100)], bytesDownloaded: 100 }]);
   const today = new Date().toISOString().slice(0, 10);
   assert.deepEqual(transferDays(catalog, today), [
     { day: today, destination: 'aws', objects: 2, bytes: 140 },
-    { day: today, destination: 'eu', objects: 1, bytes: 100 },
+    { day: today, destination: 'eu', objects: 2, bytes: 200 },
   ]);
   catalog.close();
 });
@@ -301,4 +310,21 @@ test('the log feed keeps the last lines, resumes after a given one, and feeds li
   assert.equal(feed.listeners, 1, 'the failing listener was dropped');
   stop();
   assert.equal(feed.listeners, 0);
+});
+
+// The sweep lag read low by a full sync's whole length: its tokens, taken before the listing, counted from its end.
+test("a full sync's change tokens count the sweep lag from when they were taken, a sweep's from when it read the feed", () => {
+  const catalog = openCatalog();
+  const readings = catalogReadings(catalog);
+  stageChangeToken(catalog, 'full', MY_DRIVE_SCOPE, 't1', '2026-11-01T00:00:00.000Z');
+  stageChangeToken(catalog, 'full', 'shared-1', 't2', '2026-11-01T00:00:05.000Z');
+  assert.equal(readings.oldestChangesRead(), undefined, 'staged tokens are not read yet');
+  assert.equal(promoteStagedTokens(catalog, 'full'), 2);
+  assert.equal(readings.oldestChangesRead(), '2026-11-01T00:00:00.000Z');
+  const before = new Date().toISOString();
+  saveChangeToken(catalog, MY_DRIVE_SCOPE, 't3');
+  assert.equal(readings.oldestChangesRead(), '2026-11-01T00:00:05.000Z', 'the drive read longest ago');
+  saveChangeToken(catalog, 'shared-1', 't4');
+  assert.ok(readings.oldestChangesRead()! >= before, 'read now');
+  catalog.close();
 });

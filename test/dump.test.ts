@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { extract as extractTar } from 'tar';
 import { startFullSync } from '../api/fullSyncRuns';
 import { checkCatalogCopy } from '../activities/dump/dailyDump';
-import { DUMP_FILES, DUMP_FILE_NAMES, dailyKey, localDumpDir } from '../activities/dump/dumpLayout';
+import { DUMP_FILES, DUMP_FILE_NAMES, localDumpDir, stateLayout } from '../activities/dump/dumpLayout';
 import { readManifestLines } from '../activities/dump/manifestFile';
 import { StateObjectMismatchError, verifyStateObject } from '../activities/dump/stateObjects';
 import type { Destination } from '../activities/storage/destination';
@@ -55,6 +55,8 @@ after(async () => {
 
 const destination = (name: string): Destination => worker.wired.destinations.find((d) => d.name === name)!;
 const dumpDir = () => localDumpDir(config);
+/** A config of one account: the `state/` folder dumps always had. */
+const dailyKey = (day: string, file: string) => stateLayout(config).dailyKey(day, file);
 
 async function dump(now?: string): Promise<NightlyDumpResult> {
   const handle = await worker.client.workflow.start(nightlyDump, {

@@ -84,8 +84,8 @@ test('a full sync counts each file and its bytes once per destination, every Dri
   assert.equal(disk.files, 4, 'three files and the Doc export on the local destination');
   assert.ok(disk.bytes > sizes.reduce((a, b) => a + b), 'the export adds bytes');
   for (const destination of DESTINATIONS) {
-    assert.equal(m.value('drive_vault_files_transferred_total', { destination }), 4, destination);
-    assert.equal(m.value('drive_vault_bytes_transferred_total', { destination }), disk.bytes, destination);
+    assert.equal(m.value('drive_vault_files_transferred_total', { account: config.account, destination }), 4, destination);
+    assert.equal(m.value('drive_vault_bytes_transferred_total', { account: config.account, destination }), disk.bytes, destination);
   }
   assert.equal(m.sum('drive_vault_drive_requests_total'), stack.emulator!.requests.length, 'every request the emulator saw');
   const answered = m.matching('drive_vault_drive_requests_total').filter((r) => r.labels.status.startsWith('2'));
@@ -98,11 +98,15 @@ test('a full sync counts each file and its bytes once per destination, every Dri
   assert.equal(m.sum('drive_vault_failures_total'), 0);
   assert.deepEqual(m.matching('drive_vault_open_failures'), []);
 
-  const fullSyncAt = m.value('drive_vault_last_success_timestamp_seconds', { kind: 'full-sync' })!;
+  const fullSyncAt = m.value('drive_vault_last_success_timestamp_seconds', { account: config.account, kind: 'full-sync' })!;
   assert.ok(fullSyncAt >= seconds(started) && fullSyncAt <= seconds(ended), `${fullSyncAt} within the run`);
-  assert.equal(m.value('drive_vault_last_success_timestamp_seconds', { kind: 'incremental-sweep' }), undefined, 'no sweep ran yet');
+  assert.equal(
+    m.value('drive_vault_last_success_timestamp_seconds', { account: config.account, kind: 'incremental-sweep' }),
+    undefined,
+    'no sweep ran yet',
+  );
   // The full sync's change tokens became current as it finished: that is when the feed was last read up to.
-  const lag = m.value('drive_vault_sweep_lag_seconds')!;
+  const lag = m.value('drive_vault_sweep_lag_seconds', { account: config.account })!;
   assert.ok(lag >= 0 && lag <= seconds(Date.now() - started), `lag ${lag}`);
   assert.ok((m.value('process_resident_memory_bytes') ?? 0) > 0, 'the process metrics are there too');
   assert.deepEqual(globalRegistry.getMetricsAsArray(), [], "nothing lands in prom-client's global registry");
@@ -112,8 +116,11 @@ test('the sweep lag grows while no sweep runs; a sweep counts the 403 and 429 ra
   const first = await scraped();
   await sleep(1_200);
   const idle = await scraped();
-  const lagBefore = idle.value('drive_vault_sweep_lag_seconds')!;
-  assert.ok(lagBefore - first.value('drive_vault_sweep_lag_seconds')! >= 1.1, 'read at each scrape, not cached');
+  const lagBefore = idle.value('drive_vault_sweep_lag_seconds', { account: config.account })!;
+  assert.ok(
+    lagBefore - first.value('drive_vault_sweep_lag_seconds', { account: config.account })! >= 1.1,
+    'read at each scrape, not cached',
+  );
 
   const s = stack.emulator!.store;
   const added = [
@@ -143,20 +150,20 @@ test('the sweep lag grows while no sweep runs; a sweep counts the 403 and 429 ra
   assert.equal(delta('drive_vault_drive_requests_total', { status: '500' }), 1);
   assert.equal(delta('drive_vault_drive_requests_total'), stack.emulator!.requests.length - requestsBefore, 'every request counted');
   for (const destination of DESTINATIONS) {
-    assert.equal(delta('drive_vault_files_transferred_total', { destination }), 2, destination);
-    assert.equal(delta('drive_vault_bytes_transferred_total', { destination }), 30_000, destination);
+    assert.equal(delta('drive_vault_files_transferred_total', { account: config.account, destination }), 2, destination);
+    assert.equal(delta('drive_vault_bytes_transferred_total', { account: config.account, destination }), 30_000, destination);
   }
   assert.equal(m.sum('drive_vault_failures_total'), 0, 'retried rate limits are not failures');
 
-  const sweptAt = m.value('drive_vault_last_success_timestamp_seconds', { kind: 'incremental-sweep' })!;
+  const sweptAt = m.value('drive_vault_last_success_timestamp_seconds', { account: config.account, kind: 'incremental-sweep' })!;
   assert.ok(sweptAt >= seconds(started) && sweptAt <= seconds(Date.now()), `${sweptAt} within the sweep`);
-  const lagAfter = m.value('drive_vault_sweep_lag_seconds')!;
+  const lagAfter = m.value('drive_vault_sweep_lag_seconds', { account: config.account })!;
   assert.ok(lagAfter <= seconds(Date.now() - started), `the sweep read the feed: lag ${lagAfter}, was ${lagBefore}`);
 });
 
 test('a file given up is a failure per destination and reason, open until a later run lands it', async () => {
   const before = await scraped();
-  const lastFullSync = before.value('drive_vault_last_success_timestamp_seconds', { kind: 'full-sync' })!;
+  const lastFullSync = before.value('drive_vault_last_success_timestamp_seconds', { account: config.account, kind: 'full-sync' })!;
   const doomed = await stack.emulator!.store.addFile({ name: 'doomed.bin', content: generatedContent(4_000, 20) });
   // A 404 is not retried: the file fails at its first try.
   stack.emulator!.faults.add({ match: downloadOf(doomed), status: 404, reason: 'notFound' });
@@ -166,13 +173,13 @@ test('a file given up is a failure per destination and reason, open until a late
 
   const m = await scraped();
   for (const destination of DESTINATIONS) {
-    const labels = { destination, reason: 'notFound' };
+    const labels = { account: config.account, destination, reason: 'notFound' };
     assert.equal(m.value('drive_vault_failures_total', labels), 1, destination);
     assert.equal(m.value('drive_vault_open_failures', labels), 1, destination);
   }
   assert.equal(m.sum('drive_vault_failures_total'), 3);
   assert.equal(
-    m.value('drive_vault_last_success_timestamp_seconds', { kind: 'full-sync' }),
+    m.value('drive_vault_last_success_timestamp_seconds', { account: config.account, kind: 'full-sync' }),
     lastFullSync,
     'a run with a failed file is not a success',
   );
@@ -182,10 +189,11 @@ test('a file given up is a failure per destination and reason, open until a late
   const after = await scraped();
   assert.deepEqual(after.matching('drive_vault_open_failures'), [], 'the failures are resolved');
   assert.equal(after.sum('drive_vault_failures_total'), 3, 'a counter keeps what happened');
-  assert.ok(after.value('drive_vault_last_success_timestamp_seconds', { kind: 'full-sync' })! > lastFullSync);
+  assert.ok(after.value('drive_vault_last_success_timestamp_seconds', { account: config.account, kind: 'full-sync' })! > lastFullSync);
   for (const destination of DESTINATIONS) {
     assert.equal(
-      after.sum('drive_vault_files_transferred_total', { destination }) - m.sum('drive_vault_files_transferred_total', { destination }),
+      after.sum('drive_vault_files_transferred_total', { account: config.account, destination }) -
+        m.sum('drive_vault_files_transferred_total', { account: config.account, destination }),
       1,
     );
   }
@@ -245,11 +253,14 @@ test('a worker process serves its own metrics on metrics.listen, and counts what
     const { status, scrape: m } = await scrape(url);
     assert.equal(status, 200);
     for (const destination of DESTINATIONS) {
-      assert.equal(m.value('drive_vault_files_transferred_total', { destination }), 1, destination);
-      assert.equal(m.value('drive_vault_bytes_transferred_total', { destination }), 7_777, destination);
+      assert.equal(m.value('drive_vault_files_transferred_total', { account: config.account, destination }), 1, destination);
+      assert.equal(m.value('drive_vault_bytes_transferred_total', { account: config.account, destination }), 7_777, destination);
     }
     assert.ok(m.sum('drive_vault_drive_requests_total') > 0, 'its Drive requests');
-    assert.ok(m.value('drive_vault_last_success_timestamp_seconds', { kind: 'full-sync' })! >= seconds(started), 'read from the catalog');
+    assert.ok(
+      m.value('drive_vault_last_success_timestamp_seconds', { account: config.account, kind: 'full-sync' })! >= seconds(started),
+      'read from the catalog',
+    );
   } finally {
     await client.connection.close();
     await stopTied(child);

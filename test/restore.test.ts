@@ -7,7 +7,7 @@ import { DeleteObjectCommand, PutBucketVersioningCommand, PutObjectCommand } fro
 import { WorkflowFailedError } from '@temporalio/client';
 import { startFullSync } from '../api/fullSyncRuns';
 import { formatRestoreSummary, startRestore } from '../api/restoreRuns';
-import { DUMP_FILES, dailyKey, dayBefore, sha256Line, utcDay } from '../activities/dump/dumpLayout';
+import { DUMP_FILES, dayBefore, sha256Line, stateLayout, utcDay } from '../activities/dump/dumpLayout';
 import { writeManifestFile } from '../activities/dump/manifestFile';
 import type { ObjectLine } from '../activities/dump/manifestLine';
 import { hashStream, uploadStateFile } from '../activities/dump/stateObjects';
@@ -232,7 +232,7 @@ test('a restore that cannot run fails saying why: a day whose manifest fails its
     await s3.send(
       new PutObjectCommand({
         Bucket: BUCKETS.eu,
-        Key: `vault/${dailyKey(EARLIER, DUMP_FILES.manifest)}`,
+        Key: `vault/${stateLayout(config).dailyKey(EARLIER, DUMP_FILES.manifest)}`,
         Body: Buffer.from('not the manifest'),
       }),
     );
@@ -356,7 +356,7 @@ test('crafted keys in the catalog or a manifest, and a link in the target, never
   ] as const) {
     await uploadStateFile(destination('aws'), {
       path: join(dir, file),
-      key: dailyKey(craftedDay, file),
+      key: stateLayout(config).dailyKey(craftedDay, file),
       expected,
       contentType: 'application/gzip',
     });
@@ -501,4 +501,26 @@ test('the restore command line: options, a relative --to taken from the current 
   );
   assert.match(nothing, /^restore restore-1: "My Drive\/Nope" from aws, as of 2026-11-01 \(that day's manifest\), into \/t$/m);
   assert.match(nothing, /planned {3}0 files, 0\.0 MiB \(no backed-up file is at or below that path that day\)/);
+});
+
+// Left open by the last cold review: the API checked the target against api.restoreRoot, but the worker wrote wherever
+// the target led when it started, so a target swapped for a link in between took the files out of the root.
+test('a restore asked within a root refuses a target that leads out of it when the worker starts, and writes nothing there', async () => {
+  const { parent } = freshTarget();
+  const root = join(parent, 'root');
+  const outside = join(parent, 'outside');
+  mkdirSync(root);
+  mkdirSync(outside);
+  // What the API checked was root/t, a folder; by the time the worker starts, root/t leads outside.
+  symlinkSync(outside, join(root, 't'));
+  for (const to of [join(root, 't'), join(root, 't', 'deeper')]) {
+    await assert.rejects(restoreRun({ from: 'aws', to, within: root, path: 'My Drive/Projects' }), (err: unknown) => {
+      assert.ok(err instanceof WorkflowFailedError);
+      assert.match(err.message, new RegExp(`${to.replaceAll('/', '\\/')} leads outside ${root.replaceAll('/', '\\/')}`));
+      return true;
+    });
+  }
+  assert.deepEqual(readdirSync(outside), [], 'nothing was made or written outside the root');
+  const inside = await restoreRun({ from: 'aws', to: join(root, 'fine'), within: root, path: 'My Drive/Projects' });
+  assert.ok(inside.counts.restored > 0 && inside.counts.failed === 0, JSON.stringify(inside.counts));
 });

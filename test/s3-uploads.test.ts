@@ -20,6 +20,7 @@ import { createCatalogActivities } from '../activities';
 import type { Catalog } from '../activities/catalog/catalog';
 import { createDriveClient, createOAuthClient } from '../activities/drive/client';
 import { listDrivePage } from '../activities/drive/listing';
+import { stateLayout } from '../activities/dump/dumpLayout';
 import { uploadStateFile } from '../activities/dump/stateObjects';
 import { DestinationError } from '../activities/storage/destination';
 import { LocalDestination } from '../activities/storage/local';
@@ -138,7 +139,7 @@ test('the SHA-256 is stored without rewriting any object: no CopyObject, one ver
     exportFormats,
     includeSharedWithMe: false,
     scopeRules: { exclude: [] },
-    dumps: { dir: join(stack.tmp, 'dumps'), keepLocal: 30, keepRemoteDays: 30, keepWeekly: 12 },
+    dumps: { dir: join(stack.tmp, 'dumps'), layout: stateLayout({}), keepLocal: 30, keepRemoteDays: 30, keepWeekly: 12 },
   };
   const activities = createCatalogActivities(deps);
   try {

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../common/config';
-import { startWorker, stopOnSignals } from './startWorker';
+import { loadAccounts } from '../common/accounts';
+import { ConfigError } from '../common/config';
+import { MissingNamespaceError, startWorker, stopOnSignals } from './startWorker';
 import { WORKER_ROLES, type WorkerRole } from './wiring';
 
 class UsageError extends Error {}
@@ -24,12 +25,14 @@ function parseCommandLine(args: string[]): { role: WorkerRole; configPath: strin
 /** `npm run worker -- [--role all|transfer|catalog] [config.yaml]` (or `drive-vault worker`), until SIGINT/SIGTERM. */
 async function main() {
   const { role, configPath } = parseCommandLine(process.argv.slice(2));
-  const worker = await startWorker(loadConfig(configPath), role);
+  const worker = await startWorker(loadAccounts(configPath), role);
   stopOnSignals(worker.stop);
   await worker.running;
 }
 
 main().catch((err) => {
-  console.error(err instanceof ConfigError || err instanceof UsageError ? `drive-vault: ${err.message}` : err);
+  console.error(
+    err instanceof ConfigError || err instanceof UsageError || err instanceof MissingNamespaceError ? `drive-vault: ${err.message}` : err,
+  );
   process.exit(err instanceof UsageError ? 2 : 1);
 });

@@ -6,7 +6,7 @@ import { storedGoogleTokenInFile } from '../activities/catalog/googleTokens';
 import { createDriveClient } from '../activities/drive/client';
 import { createGoogleAuth } from '../activities/drive/credentials';
 import { DrivePacer } from '../activities/drive/pacer';
-import { localDumpDir } from '../activities/dump/dumpLayout';
+import { localDumpDir, stateLayout } from '../activities/dump/dumpLayout';
 import { createNotifications } from '../activities/notify/channels';
 import type { Destination } from '../activities/storage/destination';
 import { createDestinations } from '../activities/storage/createDestinations';
@@ -35,7 +35,7 @@ export function wireSharedDeps(config: Config, logger: Logger, env: NodeJS.Proce
   const auth = createGoogleAuth(config, {
     env,
     pacer: new DrivePacer(config.google.maxRequestsPerSecond),
-    metrics,
+    metrics: metrics.forAccount(config.account),
     // Read at each token refresh: a transfer worker on another host has no catalog file and uses the environment's token.
     storedToken: () => storedGoogleTokenInFile(config.catalog.path, config.account),
   });
@@ -46,6 +46,7 @@ export function wireSharedDeps(config: Config, logger: Logger, env: NodeJS.Proce
 export function wireTransferPart(config: Config, deps: SharedDeps) {
   const activities = createTransferActivities({
     ...deps,
+    metrics: deps.metrics.forAccount(config.account),
     attempts: config.transfer.attempts,
     backoffBaseMs: config.transfer.retryBaseDelayMs,
     concurrency: config.transfer.concurrency,
@@ -62,7 +63,7 @@ export function wireTransferPart(config: Config, deps: SharedDeps) {
 export function wireCatalogPart(config: Config, deps: SharedDeps, env: NodeJS.ProcessEnv = process.env) {
   const notifications = createNotifications(config.notifications, (workflowId) => webUiLink(config, workflowId), env);
   const catalog = Catalog.open(config.catalog.path);
-  deps.metrics.watchCatalog(catalogReadings(catalog));
+  deps.metrics.watchCatalog(config.account, catalogReadings(catalog));
   const activities = createCatalogActivities({
     ...deps,
     catalog,
@@ -70,7 +71,7 @@ export function wireCatalogPart(config: Config, deps: SharedDeps, env: NodeJS.Pr
     exportFormats: config.exportFormats,
     includeSharedWithMe: config.scope.sharedWithMe,
     scopeRules: { exclude: config.scope.exclude, maxFileSizeBytes: config.scope.maxFileSizeBytes },
-    dumps: { dir: localDumpDir(config), ...config.dumps },
+    dumps: { dir: localDumpDir(config), layout: stateLayout(config), ...config.dumps },
     notifications,
   });
   return { catalog, activities, taskQueue: catalogTaskQueue(config.catalog.hostId) };

@@ -1,4 +1,4 @@
-import { continueAsNew, defineQuery, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
+import { continueAsNew, defineQuery, patched, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { CatalogActivities } from '../activities';
 import { catalogActivities, catalogPageActivities } from './activityProxies';
 import {
@@ -111,9 +111,19 @@ export async function restore(input: RestoreInput): Promise<RestoreSummary> {
   const pageCount = plan.pages;
   let nextPage = input.resume?.nextPage ?? 0;
   const inFlight = new Map<number, Promise<void>>();
+  // A restore asked over HTTP is checked again where it writes: its target must still resolve inside api.restoreRoot.
+  const confinement = input.within !== undefined && patched('restore-target-within-root') ? { within: input.within } : {};
   const start = (page: number) => {
     const done = pages
-      .restorePage({ restoreId: workflowId, from: input.from, to: input.to, overwrite: request.overwrite ?? false, page, concurrency })
+      .restorePage({
+        restoreId: workflowId,
+        from: input.from,
+        to: input.to,
+        overwrite: request.overwrite ?? false,
+        page,
+        concurrency,
+        ...confinement,
+      })
       .then((result) => {
         counts = addRestoreCounts(counts, result.counts);
         // In key order, whichever page finished first.

@@ -339,4 +339,9 @@ export const migrations: Array<{ version: number; name: string; sql: string }> =
       CREATE INDEX failures_open_by_id ON failures(id) WHERE resolved_at IS NULL;
     `,
   },
+  {
+    version: 16,
+    name: 'sweep lag: when a staged change token was taken, which is what the changes are read up to once it is current',
+    sql: `ALTER TABLE staged_change_tokens ADD COLUMN taken_at TEXT;`,
+  },
 ];

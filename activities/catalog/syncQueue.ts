@@ -1,4 +1,4 @@
-import type { TransferItem, TransferOutcome } from '../../common/types';
+import type { StoredObjectRecord, TransferItem, TransferOutcome } from '../../common/types';
 import type { Catalog } from './catalog';
 import type { ObjectKeyPlanner } from './objectKeys';
 import { type ScopeRules, compileScopeRules } from './scopeRules';
@@ -195,12 +195,14 @@ export function recordTransferOutcomes(catalog: Catalog, input: { runId: string;
     `INSERT INTO place_checks (file_id, queued_at) SELECT id, @now FROM files WHERE id = @fileId AND gone IS NOT NULL
      ON CONFLICT (file_id) DO NOTHING`,
   );
+  // The object exactly as this outcome records it: then the outcome was recorded before (a retried activity whose
+  // first try committed but never reported back), and its bytes are not counted again.
+  const recordedAlready = db.prepare(
+    `SELECT 1 FROM objects WHERE file_id = @fileId AND destination = @destination AND format = @format AND key = @key
+       AND sha256 = @sha256 AND etag IS @etag AND version_id IS @versionId AND file_version = @fileVersion AND state = @state`,
+  );
+  const written: StoredObjectRecord[] = [];
   db.transaction(() => {
-    addTransferredObjects(
-      catalog,
-      now,
-      input.outcomes.flatMap((o) => o.stored),
-    );
     for (const outcome of input.outcomes) {
       counts.bytes += outcome.bytesDownloaded;
       if (outcome.stored.length) queueIfGone.run({ fileId: outcome.fileId, now });
@@ -212,7 +214,7 @@ export function recordTransferOutcomes(catalog: Catalog, input: { runId: string;
           throw new Error(
             `object ${o.key} on ${o.destination} belongs to file ${holder.file_id}; not recording file ${outcome.fileId} there`,
           );
-        upsertObject.run({
+        const row = {
           fileId: outcome.fileId,
           destination: o.destination,
           format: o.format,
@@ -223,10 +225,10 @@ export function recordTransferOutcomes(catalog: Catalog, input: { runId: string;
           versionId: o.versionId ?? null,
           fileVersion: o.fileVersion,
           state: o.verifiedAt ? 'verified' : 'uploaded',
-          // This host's clock, the one audits compare with the run's start: not the transfer host's.
-          verifiedAt: o.verifiedAt ? now : null,
-          now,
-        });
+        };
+        if (!recordedAlready.get(row)) written.push(o);
+        // This host's clock, the one audits compare with the run's start: not the transfer host's.
+        upsertObject.run({ ...row, verifiedAt: o.verifiedAt ? now : null, now });
         if (o.verifiedAt) counts.verified[o.destination] = (counts.verified[o.destination] ?? 0) + 1;
       }
       const f = outcome.failure;
@@ -247,6 +249,7 @@ export function recordTransferOutcomes(catalog: Catalog, input: { runId: string;
         );
       }
     }
+    addTransferredObjects(catalog, now, written);
   })();
   return counts;
 }

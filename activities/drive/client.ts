@@ -1,12 +1,12 @@
 // The Drive module alone: the googleapis root loads every Google API, about 100 MB of a worker's memory.
 import { drive_v3 } from 'googleapis/build/src/apis/drive/v3';
 import { OAuth2Client } from 'googleapis-common';
-import type { Metrics } from '../../common/metrics';
+import type { AccountMetrics } from '../../common/metrics';
 import { driveFailureOf, isRateLimited } from './errors';
 import type { DrivePacer } from './pacer';
 
 /** The counters of the requests a Drive client sends. */
-export type DriveRequestMetrics = Pick<Metrics, 'driveRequests' | 'driveRateLimited'>;
+export type DriveRequestMetrics = Pick<AccountMetrics, 'driveRequests' | 'driveRateLimited'>;
 
 export interface DriveAuthOptions {
   clientId: string;

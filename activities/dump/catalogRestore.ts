@@ -7,7 +7,7 @@ import { Catalog } from '../catalog/catalog';
 import { type CatalogCounts, type RecordedRun, catalogCounts, namesVersion, recordedRunningRuns } from '../catalog/restoredCatalog';
 import type { Destination } from '../storage/destination';
 import { checkCatalogCopy } from './dailyDump';
-import { DUMP_FILES, dailyKey } from './dumpLayout';
+import { DUMP_FILES, type StateLayout } from './dumpLayout';
 import { downloadVerified, gunzipFile, newestDumpDay } from './remoteDumps';
 import { prepareRestoredCopy } from './restoredCopy';
 import type { AdoptionCounts, StoredObjectAdoptionDeps } from './adoptStoredObjects';
@@ -20,6 +20,8 @@ export interface CatalogRestoreDeps {
   catalogPath: string;
   /** Where the dump is read from. */
   destination: Destination;
+  /** Where on it the account's dumps are (`stateLayout(config)`): never another account's beside them. */
+  layout: StateLayout;
   logger: Logger;
   /** Whether Temporal still runs a workflow; throws when Temporal cannot be asked. */
   workflowRunning: (workflowId: string) => Promise<boolean>;
@@ -161,15 +163,16 @@ export async function restoreCatalog(deps: CatalogRestoreDeps, input: { date?: s
   } finally {
     live.close();
   }
-  const day = input.date ?? (await newestDumpDay(destination));
+  const { layout } = deps;
+  const day = input.date ?? (await newestDumpDay(destination, layout));
   if (!day)
-    throw new Error(`${destination.name} holds no whole daily dump (catalog and checksum) under ${destination.fullKey('state/daily/')}`);
-  const key = destination.fullKey(dailyKey(day, DUMP_FILES.catalog));
+    throw new Error(`${destination.name} holds no whole daily dump (catalog and checksum) under ${destination.fullKey(layout.daily)}`);
+  const key = destination.fullKey(layout.dailyKey(day, DUMP_FILES.catalog));
   const work = await mkdtemp(join(dirname(catalogPath), '.catalog-restore-'));
   const log = { destination: destination.name, day, key };
   try {
     const gzipped = join(work, DUMP_FILES.catalog);
-    const { sha256 } = await downloadVerified(destination, day, DUMP_FILES.catalog, gzipped);
+    const { sha256 } = await downloadVerified(destination, layout, day, DUMP_FILES.catalog, gzipped);
     const copyPath = join(work, 'catalog.db');
     await gunzipFile(gzipped, copyPath);
     await rm(gzipped);

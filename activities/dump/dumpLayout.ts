@@ -2,11 +2,41 @@ import { dirname, join } from 'node:path';
 import type { Config } from '../../common/config';
 
 /**
- * Where dumps and rollups live (DESIGN.md section 7): `state/daily/<YYYY-MM-DD>/` and `state/weekly/` on every
- * destination, and the same day folders in the local dump directory until every destination holds them verified.
+ * Where dumps and rollups live (DESIGN.md section 7): below the account's state folder on every destination,
+ * `<stateRoot>daily/<YYYY-MM-DD>/` and `<stateRoot>weekly/`, and the same day folders in the local dump directory until
+ * every destination holds them verified. The state folder is `state/` for a config of one `account` (the keys dumps
+ * always had) and `state/<account>/` for each account of an `accounts` list, so accounts that share a bucket and prefix
+ * never list, delete or restore each other's dumps.
  */
-export const DAILY_PREFIX = 'state/daily/';
-export const WEEKLY_PREFIX = 'state/weekly/';
+export interface StateLayout {
+  /** `state/daily/`, or `state/<account>/daily/`. */
+  daily: string;
+  /** `state/weekly/`, or `state/<account>/weekly/`. */
+  weekly: string;
+  /** `<daily><day>/<file>`, such as `state/daily/2026-11-25/catalog.sqlite.gz`. */
+  dailyKey(day: string, file: string): string;
+  /** `<daily><day>/`: one day's folder. */
+  dayFolder(day: string): string;
+  /** `<weekly><name>`. */
+  weeklyKey(name: string): string;
+}
+
+/** The state folder of a config without `stateRoot`: a config of one `account`. */
+const DEFAULT_STATE_ROOT = 'state/';
+
+/** The layout of the account's dumps and rollups, from its `stateRoot` (`state/` when unset). */
+export function stateLayout(config: Pick<Config, 'stateRoot'>): StateLayout {
+  const root = config.stateRoot ?? DEFAULT_STATE_ROOT;
+  const daily = `${root}daily/`;
+  const weekly = `${root}weekly/`;
+  return {
+    daily,
+    weekly,
+    dailyKey: (day, file) => `${daily}${day}/${file}`,
+    dayFolder: (day) => `${daily}${day}/`,
+    weeklyKey: (name) => `${weekly}${name}`,
+  };
+}
 
 /** The files of one daily dump: the compressed catalog and the manifest, each with a `sha256sum` line beside it. */
 export const DUMP_FILES = {
@@ -23,9 +53,6 @@ const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const WEEKLY = /^weekly_(\d{8})_(\d{8})\.tar\.gz$/;
 
 export const isDumpDay = (name: string): boolean => DAY.test(name) && !Number.isNaN(Date.parse(`${name}T00:00:00Z`));
-
-/** `state/daily/2026-11-25/catalog.sqlite.gz`. */
-export const dailyKey = (day: string, file: string): string => `${DAILY_PREFIX}${day}/${file}`;
 
 /** `weekly_20261119_20261125.tar.gz` for the seven days from 2026-11-19 to 2026-11-25. */
 export const weeklyName = (firstDay: string, lastDay: string): string =>

@@ -2,7 +2,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../common/logger';
 import type { Destination } from '../storage/destination';
-import { DUMP_FILES, DUMP_FILE_NAMES, dailyKey, isDumpDay, sha256FromLine } from './dumpLayout';
+import { DUMP_FILES, DUMP_FILE_NAMES, type StateLayout, isDumpDay, sha256FromLine } from './dumpLayout';
 import type { WrittenFile } from './manifestFile';
 import { hashStream, uploadStateFile } from './stateObjects';
 import { VerifiedMarks } from './verifiedMarks';
@@ -52,7 +52,7 @@ const CONTENT_TYPES: Record<string, string> = {
  * the others; the task then fails naming them, and Temporal (or the next night) tries again.
  */
 export async function uploadPendingDumps(
-  deps: { destinations: Destination[]; logger: Logger },
+  deps: { destinations: Destination[]; logger: Logger; layout: StateLayout },
   input: { runId: string; destination: string; dumpDir: string },
 ): Promise<{ destination: string; uploaded: string[] }> {
   const destination = deps.destinations.find((d) => d.name === input.destination);
@@ -69,12 +69,12 @@ export async function uploadPendingDumps(
       if (marks.isVerified(day, destination.name, catalogSha256)) continue;
       // A day the destination may hold from an earlier dump of that day loses its checksums first: cut short, the
       // day is then incomplete (retention and recovery pass it by), never a new catalog beside an old checksum.
-      for (const name of [DUMP_FILES.catalogSha256, DUMP_FILES.manifestSha256]) await destination.delete(dailyKey(day, name));
+      for (const name of [DUMP_FILES.catalogSha256, DUMP_FILES.manifestSha256]) await destination.delete(deps.layout.dailyKey(day, name));
       for (const name of DUMP_FILE_NAMES) {
         const expected = files.get(name)!;
         await uploadStateFile(destination, {
           path: join(dayDir, name),
-          key: dailyKey(day, name),
+          key: deps.layout.dailyKey(day, name),
           expected,
           contentType: CONTENT_TYPES[name]!,
         });

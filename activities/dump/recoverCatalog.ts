@@ -7,7 +7,7 @@ import { Catalog } from '../catalog/catalog';
 import { rebuildFromManifest } from '../catalog/manifestRows';
 import { type CatalogCounts, type RecordedRun, peekCatalogFile } from '../catalog/restoredCatalog';
 import type { Destination } from '../storage/destination';
-import { DUMP_FILES, dailyKey } from './dumpLayout';
+import { DUMP_FILES, type StateLayout, stateLayout } from './dumpLayout';
 import { readManifestLines } from './manifestFile';
 import { downloadVerified, gunzipFile, listDumpDays } from './remoteDumps';
 import { prepareRestoredCopy } from './restoredCopy';
@@ -71,15 +71,22 @@ function refuseIfCatalogHoldsFiles(path: string): void {
 }
 
 /** Makes the catalog from one day's dump at `copyPath`: downloaded, verified, gunzipped, then made ready (prepareRestoredCopy). */
-async function catalogFromDump(destination: Destination, day: string, work: string, copyPath: string, adoption: StoredObjectAdoptionDeps) {
+async function catalogFromDump(
+  destination: Destination,
+  layout: StateLayout,
+  day: string,
+  work: string,
+  copyPath: string,
+  adoption: StoredObjectAdoptionDeps,
+) {
   const gzipped = join(work, DUMP_FILES.catalog);
   try {
-    await downloadVerified(destination, day, DUMP_FILES.catalog, gzipped);
+    await downloadVerified(destination, layout, day, DUMP_FILES.catalog, gzipped);
     await gunzipFile(gzipped, copyPath);
   } finally {
     await rm(gzipped, { force: true });
   }
-  const key = destination.fullKey(dailyKey(day, DUMP_FILES.catalog));
+  const key = destination.fullKey(layout.dailyKey(day, DUMP_FILES.catalog));
   return {
     key,
     ...(await prepareRestoredCopy(copyPath, { day, what: `the dump ${destination.name}: ${key}`, aboveNamesVersion: 0 }, adoption)),
@@ -89,15 +96,16 @@ async function catalogFromDump(destination: Destination, day: string, work: stri
 /** Makes the catalog from one day's manifest at `copyPath`: downloaded, verified, rebuilt into an empty catalog, made ready. */
 async function catalogFromManifest(
   destination: Destination,
+  layout: StateLayout,
   day: string,
   work: string,
   copyPath: string,
   adoption: StoredObjectAdoptionDeps,
 ) {
   const gzipped = join(work, DUMP_FILES.manifest);
-  const key = destination.fullKey(dailyKey(day, DUMP_FILES.manifest));
+  const key = destination.fullKey(layout.dailyKey(day, DUMP_FILES.manifest));
   try {
-    await downloadVerified(destination, day, DUMP_FILES.manifest, gzipped);
+    await downloadVerified(destination, layout, day, DUMP_FILES.manifest, gzipped);
     const catalog = Catalog.open(copyPath);
     try {
       await rebuildFromManifest(catalog, readManifestLines(createReadStream(gzipped)));
@@ -141,7 +149,8 @@ async function install(copyPath: string, catalogPath: string): Promise<void> {
 
 /**
  * `drive-vault recover`: makes the catalog of a new machine from the bucket alone, with no worker and no Temporal. It
- * refuses if the configured catalog already holds files. It takes the newest day whose dump verifies against its
+ * refuses if the configured catalog already holds files. It reads only the account's state folder (stateLayout), and
+ * takes the newest day whose dump verifies against its
  * `.sha256` (or the day given), checks it, brings it to the current schema and closes the runs it recorded as running,
  * letting go of their hold and claims; when no day's dump can be used, it rebuilds the catalog from the newest
  * manifest that verifies. Either is built at a temporary path beside the catalog, then renamed into place. A day that
@@ -155,10 +164,11 @@ export async function recoverCatalog(
   const { destination, logger } = deps;
   const adoption = adoptionFromConfig(deps.config, deps.destinations ?? createDestinations(deps.config), logger);
   const catalogPath = deps.config.catalog.path;
+  const layout = stateLayout(deps.config);
   refuseIfCatalogHoldsFiles(catalogPath);
-  const days = input.date ? [input.date] : await listDumpDays(destination);
+  const days = input.date ? [input.date] : await listDumpDays(destination, layout);
   if (days.length === 0) {
-    throw new NothingToRecoverError(`${destination.name} holds no daily dump under ${destination.fullKey('state/daily/')}`, []);
+    throw new NothingToRecoverError(`${destination.name} holds no daily dump under ${destination.fullKey(layout.daily)}`, []);
   }
   await mkdir(dirname(catalogPath), { recursive: true, mode: 0o700 });
   const work = await mkdtemp(join(dirname(catalogPath), '.catalog-recover-'));
@@ -169,7 +179,7 @@ export async function recoverCatalog(
       for (const day of days) {
         let made: Awaited<ReturnType<typeof catalogFromDump>>;
         try {
-          made = await (source === 'dump' ? catalogFromDump : catalogFromManifest)(destination, day, work, copyPath, adoption);
+          made = await (source === 'dump' ? catalogFromDump : catalogFromManifest)(destination, layout, day, work, copyPath, adoption);
         } catch (err) {
           const problem = (err as Error).message;
           skipped.push({ day, source, problem });

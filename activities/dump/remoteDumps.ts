@@ -3,26 +3,26 @@ import { rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { type Destination, ObjectMissingError } from '../storage/destination';
-import { DAILY_PREFIX, DUMP_FILES, dailyKey, isDumpDay, sha256FromLine } from './dumpLayout';
+import { DUMP_FILES, type StateLayout, isDumpDay, sha256FromLine } from './dumpLayout';
 import { type WrittenFile, hashingPassThrough } from './manifestFile';
 import { StateObjectMismatchError } from './stateObjects';
 
-/** The days a destination holds daily dumps for (`state/daily/<YYYY-MM-DD>/`), newest first. */
-export async function listDumpDays(destination: Destination): Promise<string[]> {
-  const folders = await destination.listFolders(DAILY_PREFIX);
+/** The days a destination holds the account's daily dumps for (`<layout.daily><YYYY-MM-DD>/`), newest first. */
+export async function listDumpDays(destination: Destination, layout: StateLayout): Promise<string[]> {
+  const folders = await destination.listFolders(layout.daily);
   return folders
-    .map((f) => f.slice(DAILY_PREFIX.length, -1))
+    .map((f) => f.slice(layout.daily.length, -1))
     .filter(isDumpDay)
     .sort()
     .reverse();
 }
 
 /** The newest day whose dump and checksum are both on the destination: a newer day may hold an upload cut short. */
-export async function newestDumpDay(destination: Destination): Promise<string | undefined> {
-  for (const day of await listDumpDays(destination)) {
+export async function newestDumpDay(destination: Destination, layout: StateLayout): Promise<string | undefined> {
+  for (const day of await listDumpDays(destination, layout)) {
     const [dump, checksum] = await Promise.all([
-      destination.head(dailyKey(day, DUMP_FILES.catalog)),
-      destination.head(dailyKey(day, DUMP_FILES.catalogSha256)),
+      destination.head(layout.dailyKey(day, DUMP_FILES.catalog)),
+      destination.head(layout.dailyKey(day, DUMP_FILES.catalogSha256)),
     ]);
     if (dump && checksum) return day;
   }
@@ -43,8 +43,8 @@ const unreadable = (where: string, err: unknown) =>
   );
 
 /** The SHA-256 a day's `<file>.sha256` gives for `<file>`. */
-async function expectedSha256(destination: Destination, day: string, file: string): Promise<string> {
-  const key = dailyKey(day, `${file}.sha256`);
+async function expectedSha256(destination: Destination, layout: StateLayout, day: string, file: string): Promise<string> {
+  const key = layout.dailyKey(day, `${file}.sha256`);
   const where = `${destination.name}: ${destination.fullKey(key)}`;
   let text: string;
   try {
@@ -64,9 +64,15 @@ async function expectedSha256(destination: Destination, day: string, file: strin
  * checks it against the SHA-256 in the `.sha256` beside it. A mismatch throws StateObjectMismatchError naming the
  * destination, the key, the expected and the found hash; `path` is removed on any failure.
  */
-export async function downloadVerified(destination: Destination, day: string, file: string, path: string): Promise<WrittenFile> {
-  const expected = await expectedSha256(destination, day, file);
-  const key = dailyKey(day, file);
+export async function downloadVerified(
+  destination: Destination,
+  layout: StateLayout,
+  day: string,
+  file: string,
+  path: string,
+): Promise<WrittenFile> {
+  const expected = await expectedSha256(destination, layout, day, file);
+  const key = layout.dailyKey(day, file);
   const where = `${destination.name}: ${destination.fullKey(key)}`;
   const hashing = hashingPassThrough();
   try {

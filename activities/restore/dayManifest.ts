@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { ApplicationFailure } from '@temporalio/activity';
-import { DUMP_FILES, dailyKey, isDumpDay, sha256FromLine } from '../dump/dumpLayout';
+import { DUMP_FILES, type StateLayout, isDumpDay, sha256FromLine } from '../dump/dumpLayout';
 import { hashingPassThrough } from '../dump/manifestFile';
 import { type Destination, ObjectMissingError } from '../storage/destination';
 
@@ -26,8 +26,15 @@ async function readSmall(destination: Destination, key: string, signal: AbortSig
  * `.sha256` line beside it before anything reads it: a manifest that is missing, or whose bytes are not those its
  * dump recorded, fails the restore (not retried: reading it again changes nothing) and `path` is removed.
  */
-export async function fetchDayManifest(destination: Destination, day: string, path: string, signal: AbortSignal): Promise<void> {
+export async function fetchDayManifest(
+  destination: Destination,
+  layout: StateLayout,
+  day: string,
+  path: string,
+  signal: AbortSignal,
+): Promise<void> {
   if (!isDumpDay(day)) throw ApplicationFailure.nonRetryable(`"${day}" is not a day (YYYY-MM-DD)`, 'InvalidDay');
+  const { dailyKey } = layout;
   const where = (file: string) => `${destination.name}: ${destination.fullKey(dailyKey(day, file))}`;
   let expected: string | undefined;
   try {
@@ -51,7 +58,7 @@ export async function fetchDayManifest(destination: Destination, day: string, pa
     await rm(path, { force: true });
     if (err instanceof ObjectMissingError) {
       throw ApplicationFailure.nonRetryable(
-        `${destination.name} holds no dump of ${day}: ${err.message} (the nightly dump uploads state/daily/<day>/)`,
+        `${destination.name} holds no dump of ${day}: ${err.message} (the nightly dump uploads ${layout.dayFolder(day)})`,
         'NoDumpOfDay',
       );
     }

@@ -11,6 +11,7 @@ import type { RestorePlan, RestoreRequest } from '../../common/restoreTypes';
 import type { Catalog } from '../catalog/catalog';
 import { ObjectKeyPlanner, accountKeyOf } from '../catalog/objectKeys';
 import { RestoreSelection, RestoreSelectionWriter, restorableObjects } from '../catalog/restoreSelection';
+import type { StateLayout } from '../dump/dumpLayout';
 import { ManifestError, readManifestLines } from '../dump/manifestFile';
 import type { Destination } from '../storage/destination';
 import { fetchDayManifest } from './dayManifest';
@@ -21,6 +22,8 @@ export interface RestoreDeps {
   logger: Logger;
   account: string;
   exportFormats: ExportFormatConfig;
+  /** Where the account's dumps (and their manifests) are on each destination. */
+  dumps: { layout: StateLayout };
 }
 
 export interface PlanRestoreInput extends Pick<RestoreRequest, 'from' | 'path' | 'at'> {
@@ -96,7 +99,7 @@ async function selectFromCatalog(deps: RestoreDeps, input: PlanRestoreInput, wri
 async function selectFromManifest(deps: RestoreDeps, input: PlanRestoreInput & { at: string }, writer: RestoreSelectionWriter) {
   const destination = destinationNamed(deps, input.from);
   const manifestPath = `${writer.path}.manifest.jsonl.gz`;
-  await fetchDayManifest(destination, input.at, manifestPath, Context.current().cancellationSignal);
+  await fetchDayManifest(destination, deps.dumps.layout, input.at, manifestPath, Context.current().cancellationSignal);
   const wanted = pathFilter(input.path, accountKeyOf(deps.account));
   try {
     for await (const line of readManifestLines(createReadStream(manifestPath))) {

@@ -12,7 +12,7 @@ import { type RestoreDeps, destinationNamed, selectionPath } from './planRestore
 import { restoreFile } from './restoreFile';
 import { RestoreTarget, UnsafeTargetError } from './restoreTarget';
 
-export interface RestorePageInput extends Pick<RestoreRequest, 'from' | 'to'> {
+export interface RestorePageInput extends Pick<RestoreRequest, 'from' | 'to' | 'within'> {
   restoreId: string;
   overwrite: boolean;
   /** Which page of the restore's selection. */
@@ -60,7 +60,7 @@ export async function restorePage(deps: RestoreDeps, input: RestorePageInput): P
   } finally {
     selection.close();
   }
-  const target = await RestoreTarget.open(input.to).catch((err: unknown) => {
+  const target = await RestoreTarget.open(input.to, input.within).catch((err: unknown) => {
     // A relative target names no directory of the catalog host: trying again changes nothing.
     if (err instanceof UnsafeTargetError) throw ApplicationFailure.nonRetryable(err.message, 'UnsafeTarget');
     throw err;

@@ -1,5 +1,5 @@
 import { mkdir, realpath } from 'node:fs/promises';
-import { isAbsolute, join, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, sep } from 'node:path';
 
 /** A key or folder that would put a file outside the target directory. */
 export class UnsafeTargetError extends Error {
@@ -26,6 +26,16 @@ export function targetSegments(key: string, accountKey: string): string[] {
 const ENOENT = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT';
 const EEXIST = (err: unknown) => (err as NodeJS.ErrnoException).code === 'EEXIST';
 
+/** `path` with the links of its longest existing part resolved, the rest as written. */
+async function existingRealPath(path: string): Promise<string> {
+  try {
+    return await realpath(path);
+  } catch (err) {
+    if (!ENOENT(err) || dirname(path) === path) throw err;
+    return join(await existingRealPath(dirname(path)), basename(path));
+  }
+}
+
 /**
  * The target directory of a restore. Every folder below it is made one segment at a time, and each is resolved
  * through any symbolic links already there and checked to stay inside the target's own resolved path before anything
@@ -43,11 +53,20 @@ export class RestoreTarget {
     private readonly real: string,
   ) {}
 
-  /** Makes the target directory (and its parents: the user named it) unless it exists. */
-  static async open(dir: string): Promise<RestoreTarget> {
+  /**
+   * Makes the target directory (and its parents: the user named it) unless it exists. With `within`, the target must
+   * resolve inside that folder, before anything is made and once made.
+   */
+  static async open(dir: string, within?: string): Promise<RestoreTarget> {
     if (!isAbsolute(dir)) throw new UnsafeTargetError(`the target directory must be an absolute path, not "${dir}"`);
+    const root = within === undefined ? undefined : await realpath(within).catch(() => undefined);
+    if (within !== undefined && root === undefined) throw new UnsafeTargetError(`${within}, the folder the target must stay in, is gone`);
+    const staysInside = (path: string) => root === undefined || path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
+    if (!staysInside(await existingRealPath(dir))) throw new UnsafeTargetError(`${dir} leads outside ${within}`);
     await mkdir(dir, { recursive: true });
-    return new RestoreTarget(dir, await realpath(dir));
+    const real = await realpath(dir);
+    if (!staysInside(real)) throw new UnsafeTargetError(`${dir} leads outside ${within}, to ${real}`);
+    return new RestoreTarget(dir, real);
   }
 
   /**

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { create as createTar } from 'tar';
 import type { Logger } from '../../common/logger';
 import type { RollupRetention, StateFileDigest } from '../../common/types';
-import { DUMP_FILES, DUMP_FILE_NAMES, WEEKLY_PREFIX, dayBefore, isWeeklyName, utcDay, weeklyName } from '../dump/dumpLayout';
+import { DUMP_FILES, DUMP_FILE_NAMES, type StateLayout, dayBefore, isWeeklyName, utcDay, weeklyName } from '../dump/dumpLayout';
 import { hashStream, uploadStateFile } from '../dump/stateObjects';
 import { VerifiedMarks } from '../dump/verifiedMarks';
 import type { Destination } from '../storage/destination';
@@ -71,7 +71,7 @@ export async function writeWeeklyRollup(
 
 /** Uploads to one destination every local weekly archive it does not hold verified yet (read back and hashed). */
 export async function uploadPendingRollups(
-  deps: { destinations: Destination[]; logger: Logger },
+  deps: { destinations: Destination[]; logger: Logger; layout: StateLayout },
   input: { runId: string; destination: string; dumpDir: string },
 ): Promise<{ destination: string; uploaded: string[] }> {
   const destination = deps.destinations.find((d) => d.name === input.destination);
@@ -82,7 +82,7 @@ export async function uploadPendingRollups(
     const path = join(weeklyDir(input.dumpDir), name);
     const expected = await hashStream(createReadStream(path));
     if (marks.isVerified(name, destination.name, expected.sha256)) continue;
-    await uploadStateFile(destination, { path, key: `${WEEKLY_PREFIX}${name}`, expected, contentType: 'application/gzip' });
+    await uploadStateFile(destination, { path, key: deps.layout.weeklyKey(name), expected, contentType: 'application/gzip' });
     marks.mark(name, destination.name, expected.sha256);
     uploaded.push(name);
     deps.logger.info(
@@ -102,11 +102,11 @@ async function localArchives(dumpDir: string): Promise<string[]> {
 }
 
 /**
- * Keeps the newest `keepWeekly` archives on each destination (names sort by their first day). A local archive goes
+ * Keeps the newest `keepWeekly` archives of the account on each destination (names sort by their first day). A local archive goes
  * once every destination holds it verified: the daily dumps it packs are still kept locally by their own retention.
  */
 export async function applyRollupRetention(
-  deps: { destinations: Destination[]; logger: Logger },
+  deps: { destinations: Destination[]; logger: Logger; layout: StateLayout },
   input: { runId: string; dumpDir: string; keepWeekly: number },
 ): Promise<RollupRetention> {
   const retention: RollupRetention = { localDeleted: [], remoteDeleted: {}, unreachable: [] };
@@ -123,12 +123,12 @@ export async function applyRollupRetention(
   for (const destination of deps.destinations) {
     try {
       const archives: string[] = [];
-      for await (const { key } of destination.list(WEEKLY_PREFIX)) {
-        const name = key.slice(WEEKLY_PREFIX.length);
+      for await (const { key } of destination.list(deps.layout.weekly)) {
+        const name = key.slice(deps.layout.weekly.length);
         if (isWeeklyName(name)) archives.push(name);
       }
       const expired = archives.sort().slice(0, Math.max(0, archives.length - input.keepWeekly));
-      for (const name of expired) await destination.delete(`${WEEKLY_PREFIX}${name}`);
+      for (const name of expired) await destination.delete(deps.layout.weeklyKey(name));
       if (expired.length) retention.remoteDeleted[destination.name] = expired;
     } catch (err) {
       retention.unreachable.push(destination.name);

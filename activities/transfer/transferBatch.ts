@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import type { Metrics } from '../../common/metrics';
+import type { AccountMetrics } from '../../common/metrics';
 import type { TransferBatchProgress, TransferItem, TransferOutcome } from '../../common/types';
 import { type DriveSlots, DriveTurn } from './driveSlots';
 import { CheckpointStore, type LargeFileCheckpoint } from './largeFileCheckpoints';
@@ -11,7 +11,7 @@ import { transferFile } from './transferFile';
 type BatchProgress = TransferBatchProgress<LargeFileCheckpoint>;
 
 /** The counters of what transfers wrote, and gave up. */
-export type TransferMetrics = Pick<Metrics, 'filesTransferred' | 'bytesTransferred' | 'failures'>;
+export type TransferMetrics = Pick<AccountMetrics, 'filesTransferred' | 'bytesTransferred' | 'failures'>;
 
 /** Counts a file's outcome once it is final: each object written and verified, each destination given up. */
 function countOutcome(metrics: TransferMetrics, outcome: TransferOutcome): void {

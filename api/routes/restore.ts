@@ -63,7 +63,7 @@ export function restoreRoutes(deps: RouteDeps) {
       if (err instanceof RestoreRootMissingError) throw new ApiError(409, 'restore_root_missing', err.message);
       throw err;
     }
-    const request = { from: body.from, to, path: body.path, at: body.at, overwrite: body.overwrite };
+    const request = { from: body.from, to, path: body.path, at: body.at, overwrite: body.overwrite, within: root };
     const handle = await withTemporalDeadline(deps.client, () => startRestore(deps.client, config, request));
     deps.status.invalidate();
     deps.logger.info({ event: 'api.restore_started', workflowId: handle.workflowId, from: body.from, to }, 'restore started');

@@ -1,5 +1,6 @@
 import { loadAccounts } from '../../common/accounts';
 import { EXIT } from '../exitCodes';
+import { everyAccount } from '../account';
 import { type CommandGroup, onCommand } from '../program';
 
 export interface ApiCommand {
@@ -30,5 +31,5 @@ export const apiCommand: CommandGroup = (program) => {
       'serve the control API under /api, its OpenAPI document at /openapi.json and the dashboard at / on api.listen ' +
         '(default 127.0.0.1:8080), with the bearer token from the variable api.tokenEnv names, until SIGINT or SIGTERM',
     );
-  onCommand<object, ApiCommand>(cmd, (o) => ({ kind: 'api', config: o.config }), runApi);
+  onCommand<object, ApiCommand>(cmd, (o) => ({ kind: 'api', config: everyAccount(o, 'api') }), runApi);
 };

@@ -1,16 +1,15 @@
 import { Argument } from 'commander';
-import { loadConfig } from '../../common/config';
+import { type AccountChoice, accountChoice, loadChosenAccount } from '../account';
 import { EXIT } from '../exitCodes';
 import { type CommandGroup, onCommand } from '../program';
 
-export interface AuthCommand {
+export interface AuthCommand extends AccountChoice {
   kind: 'auth';
-  config: string;
   json: boolean;
 }
 
 async function runAuthGoogle(command: AuthCommand): Promise<number> {
-  const config = loadConfig(command.config);
+  const config = loadChosenAccount(command);
   const { runGoogleAuthFlow } = await import('../../api/googleAuthFlow');
   const connected = await runGoogleAuthFlow(config);
   console.log(
@@ -31,5 +30,5 @@ export const authCommand: CommandGroup = (program) => {
     )
     .addArgument(new Argument('<provider>', 'the account kind').choices(['google']))
     .option('--json', 'print the connected account as JSON');
-  onCommand<{ json?: boolean }, AuthCommand>(cmd, (o) => ({ kind: 'auth', config: o.config, json: o.json ?? false }), runAuthGoogle);
+  onCommand<{ json?: boolean }, AuthCommand>(cmd, (o) => ({ kind: 'auth', ...accountChoice(o), json: o.json ?? false }), runAuthGoogle);
 };

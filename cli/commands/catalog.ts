@@ -2,23 +2,23 @@ import pino from 'pino';
 import type { Client } from '@temporalio/client';
 import { type AdoptionCounts, adoptionFromConfig } from '../../activities/dump/adoptStoredObjects';
 import { type CatalogRestoreResult, restoreCatalog } from '../../activities/dump/catalogRestore';
-import { isDumpDay } from '../../activities/dump/dumpLayout';
+import { isDumpDay, stateLayout } from '../../activities/dump/dumpLayout';
 import { type RecoverResult, recoverCatalog } from '../../activities/dump/recoverCatalog';
 import type { RecordedRun } from '../../activities/catalog/restoredCatalog';
 import { createDestinations } from '../../activities/storage/createDestinations';
 import type { Destination } from '../../activities/storage/destination';
 import { isWorkflowRunning } from '../../activities/sweep/abandonedRuns';
 import { runningDeepVerifications } from '../../api/verifyRuns';
-import { type Config, loadConfig } from '../../common/config';
+import type { Config } from '../../common/config';
 import { createLogger } from '../../common/logger';
+import { type AccountChoice, accountChoice, loadChosenAccount } from '../account';
 import { EXIT } from '../exitCodes';
 import { type CommandGroup, type GlobalOptions, onCommand } from '../program';
 import { TemporalUnreachableError, connectClient } from '../temporal';
 import { UsageError } from '../usageError';
 
-export interface CatalogCommand {
+export interface CatalogCommand extends AccountChoice {
   kind: 'catalog-restore' | 'recover';
-  config: string;
   from: string;
   date?: string;
   json: boolean;
@@ -87,7 +87,7 @@ export function formatRecoverResult(r: RecoverResult): string {
  * Temporal, asked whether a run still writes the catalog, does not answer).
  */
 async function runCatalogCommand(command: CatalogCommand): Promise<number> {
-  const config = loadConfig(command.config);
+  const config = loadChosenAccount(command);
   const destination = fromDestination(config, command.from);
   // Every destination is looked at for objects stored after the dump: a file is synced only when all of them hold it.
   const destinations = createDestinations(config);
@@ -102,6 +102,7 @@ async function runCatalogCommand(command: CatalogCommand): Promise<number> {
             {
               catalogPath: config.catalog.path,
               destination,
+              layout: stateLayout(config),
               logger,
               workflowRunning: temporal.workflowRunning,
               unrecordedWriters: temporal.unrecordedWriters,
@@ -129,7 +130,7 @@ function readCatalogCommand(kind: CatalogCommand['kind'], o: CatalogFlags & Glob
   if (o.date !== undefined && !isDumpDay(o.date)) {
     throw new UsageError(`--date takes a day as YYYY-MM-DD, such as 2026-11-25; "${o.date}" is not one`);
   }
-  return { kind, config: o.config, from: o.from, date: o.date, json: o.json === true };
+  return { kind, ...accountChoice(o), from: o.from, date: o.date, json: o.json === true };
 }
 
 /** `catalog restore` and `recover`: the catalog back from a dump, run from the config alone (recover needs no Temporal). */

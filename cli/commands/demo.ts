@@ -1,4 +1,5 @@
 import { EXIT } from '../exitCodes';
+import { everyAccount } from '../account';
 import { type CommandGroup, onCommand } from '../program';
 
 export interface DemoCommand {
@@ -25,5 +26,12 @@ export const demoCommand: CommandGroup = (program) => {
         'sync, a sweep after a few changes, and a dump',
     )
     .option('--keep-running', 'then create the four schedules and leave everything up until Ctrl-C');
-  onCommand<{ keepRunning?: boolean }, DemoCommand>(cmd, (o) => ({ kind: 'demo', keepRunning: o.keepRunning === true }), runDemoCommand);
+  onCommand<{ keepRunning?: boolean }, DemoCommand>(
+    cmd,
+    (o) => {
+      everyAccount(o, 'demo');
+      return { kind: 'demo', keepRunning: o.keepRunning === true };
+    },
+    runDemoCommand,
+  );
 };

@@ -1,22 +1,21 @@
 import { Catalog } from '../../activities/catalog/catalog';
 import { openFailuresPage } from '../../activities/catalog/failures';
 import { retryAllFailures } from '../../api/failureRetry';
-import { loadConfig } from '../../common/config';
+import { type AccountChoice, accountChoice, loadChosenAccount } from '../account';
 import { EXIT } from '../exitCodes';
 import { type CommandGroup, onCommand } from '../program';
 import { withTemporal } from '../temporal';
 import { UsageError } from '../usageError';
 
-export interface FailuresCommand {
+export interface FailuresCommand extends AccountChoice {
   kind: 'failures';
-  config: string;
   json: boolean;
   /** List the open failures, or put the failed files back to pending (and, unless `noSweep`, start a sweep now). */
   action: { verb: 'list'; limit: number } | { verb: 'retry'; noSweep: boolean };
 }
 
 async function runFailures(command: FailuresCommand): Promise<number> {
-  const config = loadConfig(command.config);
+  const config = loadChosenAccount(command);
   const catalog = Catalog.open(config.catalog.path);
   try {
     const { action } = command;
@@ -69,7 +68,7 @@ export const failuresCommand: CommandGroup = (program) => {
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
         throw new UsageError(`--limit must be a whole number from 1 to 1000, not "${o.limit}"`);
       const action: FailuresCommand['action'] = verb === 'retry' ? { verb: 'retry', noSweep: !o.sweep } : { verb: 'list', limit };
-      return { kind: 'failures', config: o.config, json: o.json ?? false, action };
+      return { kind: 'failures', ...accountChoice(o), json: o.json ?? false, action };
     },
     runFailures,
   );

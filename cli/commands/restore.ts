@@ -1,18 +1,18 @@
 import { resolve } from 'node:path';
 import { formatRestoreSummary, restoreFoundProblems, startRestore } from '../../api/restoreRuns';
-import { type Config, loadConfig } from '../../common/config';
+import type { Config } from '../../common/config';
 import type { RestoreProgress } from '../../common/restoreTypes';
 import { isDumpDay } from '../../activities/dump/dumpLayout';
 import { restoreProgressQuery } from '../../workflows';
+import { type AccountChoice, accountChoice, loadChosenAccount } from '../account';
 import { type CommandGroup, type GlobalOptions, type RunOutputFlags, onCommand, runOutputOptions } from '../program';
 import { type Progress, formatProgress } from '../progress';
 import { type RunOutput, reportRun } from '../reportRun';
 import { withTemporal } from '../temporal';
 import { UsageError } from '../usageError';
 
-export interface RestoreCommand extends RunOutput {
+export interface RestoreCommand extends RunOutput, AccountChoice {
   kind: 'restore';
-  config: string;
   from: string;
   to: string;
   path?: string;
@@ -63,7 +63,7 @@ function readRestore(o: RestoreFlags & GlobalOptions, cwd: string): RestoreComma
   }
   return {
     kind: 'restore',
-    config: o.config,
+    ...accountChoice(o),
     wait: o.wait === true,
     json: o.json === true,
     from,
@@ -83,7 +83,7 @@ export function checkRestoreCommand(config: Config, command: RestoreCommand): vo
 }
 
 async function runRestore(command: RestoreCommand): Promise<number> {
-  const config = loadConfig(command.config);
+  const config = loadChosenAccount(command);
   checkRestoreCommand(config, command);
   const { from, to, path, at, overwrite } = command;
   return withTemporal(config, async (client) => {

@@ -11,7 +11,8 @@ import {
   scheduledJob,
   triggerSchedule,
 } from '../../api/schedules';
-import { type Config, loadConfig } from '../../common/config';
+import type { Config } from '../../common/config';
+import { type AccountChoice, accountChoice, loadChosenAccount } from '../account';
 import { EXIT } from '../exitCodes';
 import { type CommandGroup, onCommand } from '../program';
 import { withTemporal } from '../temporal';
@@ -23,9 +24,8 @@ export type ScheduleAction =
   | { verb: 'pause'; job: ScheduledJob; note?: string }
   | { verb: 'resume' | 'trigger'; job: ScheduledJob };
 
-export interface SchedulesCommand {
+export interface SchedulesCommand extends AccountChoice {
   kind: 'schedules';
-  config: string;
   json: boolean;
   action: ScheduleAction;
 }
@@ -68,7 +68,7 @@ async function actOnSchedule(
 
 /** Lists the schedules, or pauses, resumes or triggers one; returns the exit code. */
 async function runSchedules(command: SchedulesCommand): Promise<number> {
-  const config = loadConfig(command.config);
+  const config = loadChosenAccount(command);
   return withTemporal(config, async (client) => {
     const { action } = command;
     if (action.verb !== 'list') return actOnSchedule(client, config, action, command.json);
@@ -104,7 +104,7 @@ export const schedulesCommands: CommandGroup = (program) => {
             : `unknown schedules command "${cmd.args[0]}": use list, pause, resume or trigger`,
         );
       }
-      return { kind: 'schedules', config: o.config, json: o.json === true, action: { verb: 'list' } };
+      return { kind: 'schedules', ...accountChoice(o), json: o.json === true, action: { verb: 'list' } };
     },
     runSchedules,
   );
@@ -124,7 +124,7 @@ export const schedulesCommands: CommandGroup = (program) => {
       cmd,
       (o, self) => {
         const job = scheduledJob(self.processedArgs[0] as string)!;
-        const common = { kind: 'schedules' as const, config: o.config, json: o.json === true };
+        const common = { kind: 'schedules' as const, ...accountChoice(o), json: o.json === true };
         if (verb !== 'pause') return { ...common, action: { verb, job } };
         if (o.note !== undefined && o.note.trim() === '') throw new UsageError('--note needs a text');
         return { ...common, action: { verb, job, note: o.note } };

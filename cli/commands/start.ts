@@ -1,6 +1,7 @@
-import { loadConfig } from '../../common/config';
+import { loadAccounts } from '../../common/accounts';
 import { runEmbeddedStack } from '../embeddedStack';
 import { EXIT } from '../exitCodes';
+import { everyAccount } from '../account';
 import { type CommandGroup, onCommand } from '../program';
 
 export interface StartCommand {
@@ -10,7 +11,7 @@ export interface StartCommand {
 
 async function runStart(command: StartCommand): Promise<number> {
   // Lines for a person on stderr: stdout carries the services' JSON logs.
-  await runEmbeddedStack(loadConfig(command.config), (line) => console.error(`drive-vault: ${line}`));
+  await runEmbeddedStack(loadAccounts(command.config), (line) => console.error(`drive-vault: ${line}`));
   return EXIT.done;
 }
 
@@ -25,5 +26,5 @@ export const startCommand: CommandGroup = (program) => {
         'temporal.address with its Web UI on temporal.webUiUrl, unless a server already answers there), then the worker, ' +
         'then the API and the dashboard on api.listen, until SIGINT or SIGTERM',
     );
-  onCommand<object, StartCommand>(cmd, (o) => ({ kind: 'start', config: o.config }), runStart);
+  onCommand<object, StartCommand>(cmd, (o) => ({ kind: 'start', config: everyAccount(o, 'start') }), runStart);
 };

@@ -1,19 +1,18 @@
 import { formatDumpResult, formatRollupResult, startDump, startRollup } from '../../api/stateRuns';
-import { loadConfig } from '../../common/config';
+import { type AccountChoice, accountChoice, loadChosenAccount } from '../account';
 import { type CommandGroup, type RunOutputFlags, onCommand, runOutputOptions } from '../program';
 import { type RunOutput, reportRun } from '../reportRun';
 import { withTemporal } from '../temporal';
 
-export interface StateRunCommand extends RunOutput {
+export interface StateRunCommand extends RunOutput, AccountChoice {
   kind: 'dump' | 'rollup';
-  config: string;
 }
 
 /** A dump or rollup that some destination does not hold verified: exit code 3. */
 const notVerified = (result: { status: string }) => result.status !== 'verified';
 
 async function runStateRun(command: StateRunCommand): Promise<number> {
-  const config = loadConfig(command.config);
+  const config = loadChosenAccount(command);
   return withTemporal(config, async (client) =>
     command.kind === 'dump'
       ? reportRun(config, command, {
@@ -55,7 +54,7 @@ export const stateRunCommands: CommandGroup = (program) => {
     );
     onCommand<RunOutputFlags, StateRunCommand>(
       cmd,
-      (o) => ({ kind, config: o.config, wait: o.wait === true, json: o.json === true }),
+      (o) => ({ kind, ...accountChoice(o), wait: o.wait === true, json: o.json === true }),
       runStateRun,
     );
   }

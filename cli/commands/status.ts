@@ -3,13 +3,14 @@ import { Catalog } from '../../activities/catalog/catalog';
 import { mib } from '../../api/fullSyncRuns';
 import { formatScheduleRows, scheduleWebUiLink } from '../../api/schedules';
 import { type StatusReport, readStatus } from '../../api/statusReport';
-import { type Config, loadConfig } from '../../common/config';
+import { loadAccounts } from '../../common/accounts';
+import type { Config } from '../../common/config';
+import { type AccountChoice, accountChoice, loadChosenAccount } from '../account';
 import { EXIT } from '../exitCodes';
 import { type CommandGroup, onCommand } from '../program';
 
-export interface StatusCommand {
+export interface StatusCommand extends AccountChoice {
   kind: 'status';
-  config: string;
   json: boolean;
 }
 
@@ -51,17 +52,30 @@ export function statusNeedsAttention(report: StatusReport): boolean {
   );
 }
 
-async function runStatus(command: StatusCommand): Promise<number> {
-  const config = loadConfig(command.config);
+/** One account's status, read now, on the shared connection. */
+async function accountStatus(config: Config, connection: Connection): Promise<StatusReport> {
   const catalog = Catalog.open(config.catalog.path);
-  // Lazy: a Temporal that does not answer is reported in the status (exit 3), while the catalog's part still shows.
-  const connection = Connection.lazy({ address: config.temporal.address });
   try {
-    const report = await readStatus({ config, client: new Client({ connection, namespace: config.temporal.namespace }), catalog });
-    console.log(command.json ? JSON.stringify(report, null, 2) : formatStatus(report, config));
-    return statusNeedsAttention(report) ? EXIT.problems : EXIT.done;
+    return await readStatus({ config, client: new Client({ connection, namespace: config.temporal.namespace }), catalog });
   } finally {
     catalog.close();
+  }
+}
+
+/** The status of the account named, or of each account the config lists, one after another. */
+async function runStatus(command: StatusCommand): Promise<number> {
+  const configs = command.account === undefined ? loadAccounts(command.config) : [loadChosenAccount(command)];
+  // Lazy: a Temporal that does not answer is reported in the status (exit 3), while the catalog's part still shows.
+  // One connection for every account: they share temporal.address, each in its own namespace.
+  const connection = Connection.lazy({ address: configs[0]!.temporal.address });
+  try {
+    const reports = await Promise.all(configs.map((config) => accountStatus(config, connection)));
+    if (command.json) {
+      const byAccount = Object.fromEntries(reports.map((r) => [r.account, r]));
+      console.log(JSON.stringify(reports.length === 1 ? reports[0] : byAccount, null, 2));
+    } else console.log(reports.map((r, i) => formatStatus(r, configs[i]!)).join('\n\n'));
+    return reports.some(statusNeedsAttention) ? EXIT.problems : EXIT.done;
+  } finally {
     await connection.close();
   }
 }
@@ -74,8 +88,9 @@ export const statusCommand: CommandGroup = (program) => {
     .summary('schedules, running workflows, last runs, catalog counts, destination health, Google accounts')
     .description(
       'print the status (the same as GET /api/status): exit 3 when something needs you (Temporal unreachable, open ' +
-        'failures, a degraded destination, a Google token that does not work)',
+        'failures, a degraded destination, a Google token that does not work); of a config listing several accounts, ' +
+        "without --account, each account's status one after another (exit 3 when one needs you)",
     )
-    .option('--json', 'print the status as JSON');
-  onCommand<{ json?: boolean }, StatusCommand>(cmd, (o) => ({ kind: 'status', config: o.config, json: o.json ?? false }), runStatus);
+    .option('--json', 'print the status as JSON; of several accounts, an object keyed by account');
+  onCommand<{ json?: boolean }, StatusCommand>(cmd, (o) => ({ kind: 'status', ...accountChoice(o), json: o.json ?? false }), runStatus);
 };

@@ -1,6 +1,5 @@
 import { formatFullSyncSummary, startFullSync } from '../../api/fullSyncRuns';
 import { formatSweepSummary, startSweep } from '../../api/sweepRuns';
-import { loadConfig } from '../../common/config';
 import type { FullSyncSummary } from '../../common/types';
 import {
   type FullSyncProgress,
@@ -9,14 +8,14 @@ import {
   fullSyncProgressQuery,
   sweepProgressQuery,
 } from '../../workflows';
+import { type AccountChoice, accountChoice, loadChosenAccount } from '../account';
 import { type CommandGroup, type RunOutputFlags, onCommand, runOutputOptions } from '../program';
 import type { Progress } from '../progress';
 import { type RunOutput, reportRun } from '../reportRun';
 import { withTemporal } from '../temporal';
 
-export interface SyncCommand extends RunOutput {
+export interface SyncCommand extends RunOutput, AccountChoice {
   kind: 'sync-full' | 'sync-sweep';
-  config: string;
 }
 
 /** A full sync's progress: files and bytes done, of those pending while it transfers, at the run's own rate. */
@@ -55,7 +54,7 @@ const sweepHadProblems = (s: IncrementalSweepSummary) =>
   s.kind === 'skipped' ? false : fullSyncHadProblems(s.kind === 'full-sync' ? s.fullSync : s);
 
 async function runSync(command: SyncCommand): Promise<number> {
-  const config = loadConfig(command.config);
+  const config = loadChosenAccount(command);
   return withTemporal(config, async (client) => {
     if (command.kind === 'sync-full') {
       const handle = await startFullSync(client, config);
@@ -96,6 +95,10 @@ export const syncCommands: CommandGroup = (program) => {
       'after',
       '\nWith --wait, exit code 3 when files failed (retried by the next run), objects were found wrong, or a destination missed files.',
     );
-    onCommand<RunOutputFlags, SyncCommand>(cmd, (o) => ({ kind, config: o.config, wait: o.wait === true, json: o.json === true }), runSync);
+    onCommand<RunOutputFlags, SyncCommand>(
+      cmd,
+      (o) => ({ kind, ...accountChoice(o), wait: o.wait === true, json: o.json === true }),
+      runSync,
+    );
   }
 };

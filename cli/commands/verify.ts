@@ -1,15 +1,15 @@
 import { deepVerifyFoundProblems, formatDeepVerifySummary, startDeepVerify } from '../../api/verifyRuns';
-import { type Config, loadConfig } from '../../common/config';
+import type { Config } from '../../common/config';
 import { type DeepVerifyProgress, deepVerifyProgressQuery } from '../../workflows';
+import { type AccountChoice, accountChoice, loadChosenAccount } from '../account';
 import { type CommandGroup, type GlobalOptions, type RunOutputFlags, onCommand, runOutputOptions } from '../program';
 import type { Progress } from '../progress';
 import { type RunOutput, reportRun } from '../reportRun';
 import { withTemporal } from '../temporal';
 import { UsageError } from '../usageError';
 
-export interface VerifyCommand extends RunOutput {
+export interface VerifyCommand extends RunOutput, AccountChoice {
   kind: 'verify-deep';
-  config: string;
   samplePercent?: number;
   destination?: string;
 }
@@ -59,7 +59,7 @@ function readVerify(o: VerifyFlags & GlobalOptions): VerifyCommand {
   if (o.destination !== undefined && o.destination.trim() === '') throw new UsageError('--destination needs a name');
   return {
     kind: 'verify-deep',
-    config: o.config,
+    ...accountChoice(o),
     wait: o.wait === true,
     json: o.json === true,
     samplePercent: o.sample === undefined ? undefined : parseSamplePercent(o.sample),
@@ -68,7 +68,7 @@ function readVerify(o: VerifyFlags & GlobalOptions): VerifyCommand {
 }
 
 async function runVerify(command: VerifyCommand): Promise<number> {
-  const config = loadConfig(command.config);
+  const config = loadChosenAccount(command);
   checkDestinationName(config, command.destination);
   return withTemporal(config, async (client) => {
     const handle = await startDeepVerify(client, config, { samplePercent: command.samplePercent, destination: command.destination });

@@ -1,7 +1,8 @@
 import { Option } from 'commander';
-import { loadConfig } from '../../common/config';
+import { loadAccounts } from '../../common/accounts';
 import { WORKER_ROLES, type WorkerRole } from '../../worker/wiring';
 import { EXIT } from '../exitCodes';
+import { everyAccount } from '../account';
 import { type CommandGroup, onCommand } from '../program';
 import { connectClient } from '../temporal';
 
@@ -12,12 +13,12 @@ export interface WorkerCommand {
 }
 
 async function runWorker(command: WorkerCommand): Promise<number> {
-  const config = loadConfig(command.config);
+  const accounts = loadAccounts(command.config);
   // Temporal asked first, so a server that does not answer is exit 4 with its address, not the native client's error.
-  await (await connectClient(config)).connection.close();
+  await (await connectClient(accounts[0]!)).connection.close();
   // Loaded here, not at the top: the worker's wiring (googleapis, the SDK's native worker) is heavy for the other commands.
   const { startWorker, stopOnSignals } = await import('../../worker/startWorker');
-  const worker = await startWorker(config, command.role);
+  const worker = await startWorker(accounts, command.role);
   stopOnSignals(worker.stop);
   await worker.running;
   return EXIT.done;
@@ -29,7 +30,7 @@ export const workerCommand: CommandGroup = (program) => {
     .command('worker')
     .helpGroup('Run:')
     .summary('run a worker (npm run worker)')
-    .description('run a worker against the Temporal server the config names, until SIGINT or SIGTERM')
+    .description('run a worker for every account of the config, against the Temporal server it names, until SIGINT or SIGTERM')
     .addOption(
       new Option(
         '--role <role>',
@@ -38,5 +39,9 @@ export const workerCommand: CommandGroup = (program) => {
         .choices(WORKER_ROLES)
         .default('all'),
     );
-  onCommand<{ role: WorkerRole }, WorkerCommand>(cmd, (o) => ({ kind: 'worker', config: o.config, role: o.role }), runWorker);
+  onCommand<{ role: WorkerRole }, WorkerCommand>(
+    cmd,
+    (o) => ({ kind: 'worker', config: everyAccount(o, 'worker'), role: o.role }),
+    runWorker,
+  );
 };

@@ -3,7 +3,7 @@ import { copyFileSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Catalog } from '../../activities/catalog/catalog';
 import { writeDailyDump } from '../../activities/dump/dailyDump';
-import { DUMP_FILES, dailyKey } from '../../activities/dump/dumpLayout';
+import { DUMP_FILES, stateLayout } from '../../activities/dump/dumpLayout';
 import { uploadPendingDumps } from '../../activities/dump/dumpUploads';
 import { recoverCatalog } from '../../activities/dump/recoverCatalog';
 import { createDestinations } from '../../activities/storage/createDestinations';
@@ -74,7 +74,8 @@ export async function runDumpPhase(minio: MinioServer, tmp: string): Promise<Dum
 
     const dumpDir = join(dir, 'dumps');
     const start = performance.now();
-    const deps = { catalog, logger, account: config.account, exportFormats: config.exportFormats, destinations };
+    const layout = stateLayout(config);
+    const deps = { catalog, logger, account: config.account, exportFormats: config.exportFormats, destinations, layout };
     const dump = await writeDailyDump(deps, { runId: 'bench-dump', dumpDir });
     await Promise.all(destinations.map((d) => uploadPendingDumps(deps, { runId: 'bench-dump', destination: d.name, dumpDir })));
     const dumpSeconds = (performance.now() - start) / 1000;
@@ -91,7 +92,7 @@ export async function runDumpPhase(minio: MinioServer, tmp: string): Promise<Dum
       return seconds;
     };
     const recoverSeconds = await recoverOn(destinations[0]!, 'recovered-from-dump');
-    await destinations[1]!.delete(dailyKey(dump.day, DUMP_FILES.catalog));
+    await destinations[1]!.delete(layout.dailyKey(dump.day, DUMP_FILES.catalog));
     const recoverFromManifestSeconds = await recoverOn(destinations[1]!, 'recovered-from-manifest');
     return {
       files: DUMP_BENCH_FILES,

@@ -23,26 +23,27 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   return bundle;
 }
 
+/** The config of one of the stack's MinIO buckets as a destination, under the prefix `vault`; keys from stackEnv. */
+export function minioDestination(stack: Stack, name: keyof typeof BUCKETS) {
+  return {
+    kind: 's3',
+    name,
+    endpoint: stack.minio!.endpoint,
+    bucket: BUCKETS[name],
+    prefix: 'vault',
+    forcePathStyle: true,
+    accessKeyIdEnv: 'MINIO_KEY',
+    secretAccessKeyEnv: 'MINIO_SECRET',
+  };
+}
+
 /**
  * A config like a user's: the emulator as Google, both MinIO buckets and a local directory as destinations, and
  * schedules that do not fire during a test.
  */
 export function stackConfig(stack: Stack, overrides: Record<string, unknown> = {}): Config {
   const destinations: unknown[] = [{ kind: 'local', name: 'nas', path: join(stack.tmp, 'nas') }];
-  if (stack.minio) {
-    for (const name of ['aws', 'eu'] as const) {
-      destinations.unshift({
-        kind: 's3',
-        name,
-        endpoint: stack.minio.endpoint,
-        bucket: BUCKETS[name],
-        prefix: 'vault',
-        forcePathStyle: true,
-        accessKeyIdEnv: 'MINIO_KEY',
-        secretAccessKeyEnv: 'MINIO_SECRET',
-      });
-    }
-  }
+  if (stack.minio) for (const name of ['aws', 'eu'] as const) destinations.unshift(minioDestination(stack, name));
   return parseConfig({
     account: 'me@example.com',
     google: { clientId: emulatorOAuth.clientId, apiRootUrl: stack.emulator!.baseUrl, tokenUrl: `${stack.emulator!.baseUrl}token` },
