@@ -2,9 +2,11 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import { Catalog } from '../activities/catalog/catalog';
+import { catalogReadings } from '../activities/catalog/metricReadings';
 import { type Config, hostAndPort } from '../common/config';
 import { LogFeed } from '../common/logFeed';
 import { createLogger } from '../common/logger';
+import { Metrics } from '../common/metrics';
 import { type AccountsApp, createAccountsApp } from './accountsApp';
 import type { ApiDeps } from './deps';
 
@@ -20,7 +22,8 @@ export interface RunningApi {
  * configured otherwise); the shared sections (api, log) are the first account's, the same for all. What `deps` leaves
  * out is made here and closed by close(): a logger feeding its own live log, one lazy Temporal connection (the API
  * starts, and answers health and the catalog's pages, while Temporal is still coming up) with a client in each
- * account's namespace, each account's catalog. A client or a catalog given in `deps` is for a config of one account.
+ * account's namespace, each account's catalog, a metrics registry watching them all. A client or a catalog given in
+ * `deps` is for a config of one account.
  */
 export async function startApiServer(configs: Config | Config[], deps: Partial<ApiDeps> = {}): Promise<RunningApi> {
   const accounts = Array.isArray(configs) ? configs : [configs];
@@ -31,6 +34,8 @@ export async function startApiServer(configs: Config | Config[], deps: Partial<A
   const logger = deps.logger ?? createLogger({ level: config.log.level, feed: logFeed });
   const connection = deps.client ? undefined : Connection.lazy({ address: config.temporal.address });
   const catalogs: Catalog[] = [];
+  // One registry for the process: /metrics has every account's catalog gauges, each labelled with its account.
+  const metrics = deps.metrics ?? new Metrics();
   const closeOwned = async () => {
     await connection?.close();
     for (const catalog of catalogs) catalog.close();
@@ -41,7 +46,8 @@ export async function startApiServer(configs: Config | Config[], deps: Partial<A
       const catalog = deps.catalog ?? Catalog.open(account.catalog.path);
       if (!deps.catalog) catalogs.push(catalog);
       const client = deps.client ?? new Client({ connection: connection!, namespace: account.temporal.namespace });
-      return { config: account, client, catalog, logger, logFeed, env: deps.env, metrics: deps.metrics };
+      if (!deps.metrics) metrics.watchCatalog(account.account, catalogReadings(catalog));
+      return { config: account, client, catalog, logger, logFeed, env: deps.env, metrics };
     });
     app = createAccountsApp(accountDeps);
   } catch (err) {

@@ -39,7 +39,7 @@ const apiService: EmbeddedService = {
     const config = accounts[0]!;
     const { tokenEnv } = config.api;
     const env = process.env[tokenEnv] ? process.env : { ...process.env, [tokenEnv]: randomBytes(24).toString('hex') };
-    const api = await startApiServer(config, { env });
+    const api = await startApiServer(accounts, { env });
     say(`dashboard on ${api.url}/ (the API's document: ${api.url}/openapi.json)`);
     if (env !== process.env) say(`${tokenEnv} is not set: the API token of this run is ${env[tokenEnv]}`);
     let stopped!: () => void;

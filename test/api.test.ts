@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { Catalog } from '../activities/catalog/catalog';
 import { recordDestinationHealth } from '../activities/catalog/destinationHealth';
+import { closeRun, startRun } from '../activities/catalog/runs';
 import { accountPrefix } from '../api/accountsApp';
 import { type ApiApp, createApiApp } from '../api/app';
 import { dashboardRoutes } from '../api/dashboardRoutes';
@@ -662,6 +663,9 @@ test('several accounts in one config: listed, each at its prefix with its own ca
       ids.map((id) => listedBinaryFile(id)),
       'l1',
     );
+    // A dump each, so that /metrics has a sample of each account.
+    startRun(accountCatalog, { runId: `dump-${i}`, kind: 'nightly-dump', workflowId: `dump-${i}` });
+    closeRun(accountCatalog, { runId: `dump-${i}`, status: 'completed', summary: {} });
     accountCatalog.close();
   }
   const env = { ...ENV, GOOGLE_CLIENT_SECRET: emulatorOAuth.clientSecret, DRIVE_VAULT_TOKEN_KEY: randomBytes(32).toString('base64') };
@@ -751,7 +755,9 @@ test('several accounts in one config: listed, each at its prefix with its own ca
     for (const path of ['/api/health', '/api/version', '/openapi.json', '/']) {
       assert.equal((await ask('GET', path, { token: null })).status, 200, path);
     }
-    assert.equal((await ask('GET', '/metrics')).status, 200);
+    const metrics = await ask('GET', '/metrics');
+    assert.equal(metrics.status, 200);
+    for (const account of ['ana@example.org', 'bo']) assert.match(metrics.body, new RegExp(`\\{account="${account}"`), account);
     const doc = (await ask('GET', '/openapi.json', { token: null })).body;
     assert.ok(doc.paths['/api/accounts']?.get, '/api/accounts is documented');
     assert.match(doc.info.description, /\/api\/accounts\/\{account\}\//);
