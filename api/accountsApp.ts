@@ -120,11 +120,11 @@ export function createAccountsApp(accounts: ApiDeps[]) {
       if (!target) throw new ApiError(404, 'unknown_account', `no account "${account ?? encoded}" in the config; it lists ${names}`);
       return forward(c, target, `/api${rest}`);
     }
-    if (apps.size > 1 && (c.req.path === '/api' || c.req.path.startsWith('/api/')) && !SHARED_OPEN_PATHS.has(c.req.path)) {
+    if (apps.size > 1 && (pathname === '/api' || pathname.startsWith('/api/')) && !SHARED_OPEN_PATHS.has(pathname)) {
       throw new ApiError(
         400,
         'account_required',
-        `the config lists ${apps.size} accounts (${names}): ask /api/accounts/{account}${c.req.path.slice('/api'.length)}`,
+        `the config lists ${apps.size} accounts (${names}): ask /api/accounts/{account}${pathname.slice('/api'.length)}`,
       );
     }
     return forward(c, shared, pathname);
