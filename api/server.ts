@@ -47,7 +47,9 @@ export async function startApiServer(configs: Config | Config[], deps: Partial<A
       if (!deps.catalog) catalogs.push(catalog);
       const client = deps.client ?? new Client({ connection: connection!, namespace: account.temporal.namespace });
       if (!deps.metrics) metrics.watchCatalog(account.account, catalogReadings(catalog));
-      return { config: account, client, catalog, logger, logFeed, env: deps.env, metrics };
+      // With several accounts, each line says whose it is, and each account's live log shows its own.
+      const accountLogger = accounts.length > 1 ? logger.child({ account: account.account }) : logger;
+      return { config: account, client, catalog, logger: accountLogger, logFeed, env: deps.env, metrics };
     });
     app = createAccountsApp(accountDeps);
   } catch (err) {

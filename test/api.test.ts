@@ -751,6 +751,18 @@ test('several accounts in one config: listed, each at its prefix with its own ca
       assert.equal((await ask(method!, path!, { token: WRONG_TOKEN })).status, 401, `${method} ${path} with a wrong token`);
     }
 
+    // Each account's live log has its own lines and the process's, not the other account's.
+    logger.child({ account: 'ana@example.org' }).info({ event: 'test.ana_line' }, "ana's");
+    logger.child({ account: 'bo' }).info({ event: 'test.bo_line' }, "bo's");
+    const abort = new AbortController();
+    const stream = await fetch(`${server.url}${bo}/log`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: abort.signal });
+    const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let seen = '';
+    while (!seen.includes('test.bo_line')) seen += (await reader.read()).value ?? '';
+    abort.abort();
+    assert.doesNotMatch(seen, /test\.ana_line/, "ana's line is not in bo's log");
+    assert.match(seen, /"event":"api\.request"/, "the process's lines are");
+
     // What is the same for every account stays unprefixed and open.
     for (const path of ['/api/health', '/api/version', '/openapi.json', '/']) {
       assert.equal((await ask('GET', path, { token: null })).status, 200, path);

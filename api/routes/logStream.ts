@@ -33,6 +33,16 @@ const log = createRoute({
   },
 });
 
+/** A line of this account's stream: one of its own, or one of the whole process (it names no account). */
+function ofAccount(entry: FeedLine, account: string): boolean {
+  try {
+    const named = (JSON.parse(entry.line) as { account?: unknown }).account;
+    return named === undefined || named === account;
+  } catch {
+    return true;
+  }
+}
+
 export function logStreamRoutes(deps: RouteDeps) {
   return apiRouter().openapi(log, (c) => {
     const resumeAfter = Number(c.req.valid('header')['last-event-id'] ?? 0);
@@ -61,7 +71,7 @@ export function logStreamRoutes(deps: RouteDeps) {
         let sent = after;
         const send = async (entry: FeedLine) => {
           if (entry.seq <= sent) return;
-          await stream.writeSSE({ event: 'log', id: String(entry.seq), data: entry.line });
+          if (ofAccount(entry, deps.config.account)) await stream.writeSSE({ event: 'log', id: String(entry.seq), data: entry.line });
           sent = entry.seq;
         };
         for (const entry of deps.logFeed.recent(after)) await send(entry);
