@@ -182,6 +182,10 @@ test('every route of the app, mounted routers included, is in /openapi.json', as
     assert.ok(doc.paths[path]?.[r.method.toLowerCase()], `${r.method} ${path} is not in the OpenAPI document`);
   }
   assert.deepEqual(doc.components.securitySchemes.bearer, { type: 'http', scheme: 'bearer' });
+  // The document is open: it names no destination of this setup.
+  for (const name of config.destinations.map((d) => d.name).filter((n) => n !== 'nas')) {
+    assert.doesNotMatch(JSON.stringify(doc), new RegExp(`"${name}"`), `${name} is not in the open document`);
+  }
 });
 
 test('health, version and the document are open; every other route answers 401 JSON without the token or with a wrong one', async () => {
@@ -489,7 +493,9 @@ test('restore: into a folder below api.restoreRoot, never outside it', async () 
   await refused('POST', '/api/restore', 400, /body\.target.*longer than/, body(`in/${'b'.repeat(256)}/c`));
   await refused('POST', '/api/restore', 400, /body\.target/, body(''));
   await refused('POST', '/api/restore', 400, /body\.target/, body(7));
-  await refused('POST', '/api/restore', 400, /body\.from: Invalid option/, { body: { from: 'tape', target: 'x' } });
+  await refused('POST', '/api/restore', 400, /body\.from: one of the configured destinations: eu, aws, nas/, {
+    body: { from: 'tape', target: 'x' },
+  });
   await refused('POST', '/api/restore', 400, /body\.at/, { body: { from: 'nas', target: 'x', at: 'yesterday' } });
   await refused('POST', '/api/restore', 400, /body\.overwrite/, { body: { from: 'nas', target: 'x', overwrite: 'yes' } });
   await refused('POST', '/api/restore', 400, /unknown field to/, { body: { from: 'nas', target: 'x', to: '/etc' } });

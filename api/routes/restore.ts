@@ -9,10 +9,16 @@ import { BEARER, apiRouter } from '../router';
 import { errorResponses, startedRunSchema } from '../schemas';
 import { withTemporalDeadline } from '../temporalDeadline';
 
-/** The body a restore takes; `from` is one of this config's destinations, so the document lists them. */
-const restoreBody = (destinations: [string, ...string[]]) =>
+/**
+ * The body a restore takes; `from` is one of this config's destinations, checked here but not listed in the document,
+ * which is open: it names no part of the setup.
+ */
+const restoreBody = (destinations: string[]) =>
   z.strictObject({
-    from: z.enum(destinations).openapi({ description: 'the configured destination to read from' }),
+    from: z
+      .string()
+      .refine((name) => destinations.includes(name), `one of the configured destinations: ${destinations.join(', ')}`)
+      .openapi({ description: 'the configured destination to read from', example: 'nas' }),
     target: z.string().min(1).max(1024).openapi({
       description: 'folder relative to api.restoreRoot, made if missing; absolute or ".." targets are refused',
       example: 'restores/2026-12',
@@ -31,7 +37,7 @@ const restoreBody = (destinations: [string, ...string[]]) =>
     overwrite: z.boolean().default(false).openapi({ description: 'replace files already in the target' }),
   });
 
-const restoreRoute = (destinations: [string, ...string[]]) =>
+const restoreRoute = (destinations: string[]) =>
   createRoute({
     method: 'post',
     path: '/',
@@ -49,7 +55,7 @@ const restoreRoute = (destinations: [string, ...string[]]) =>
 
 export function restoreRoutes(deps: RouteDeps) {
   const { config } = deps;
-  const names = config.destinations.map((d) => d.name) as [string, ...string[]];
+  const names = config.destinations.map((d) => d.name);
   return apiRouter().openapi(restoreRoute(names), async (c) => {
     const body = c.req.valid('json');
     const root = config.api.restoreRoot;
