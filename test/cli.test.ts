@@ -294,6 +294,33 @@ function waitForOutput(child: ChildProcess, ready: RegExp, timeoutMs: number): P
   });
 }
 
+/**
+ * `drive-vault start` in its own process, signalled as systemd or docker stop would: the dev server it starts is tied
+ * to it. `ready` resolves with its stderr once it has started everything; `stop` sends SIGTERM and resolves with its
+ * exit code. Its stdout (the worker's JSON log) is not read.
+ */
+function spawnStart(configPath: string, env: NodeJS.ProcessEnv = cliEnv()) {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'cli', 'main.ts'), 'start', '--config', configPath], {
+    env,
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  recordProcessGroups([child.pid]);
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return {
+    ready: waitForOutput(child, /drive-vault: started worker, API on Temporal/, 240_000),
+    async stop(): Promise<number | null> {
+      child.kill('SIGTERM');
+      const gaveUp = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 120_000);
+      try {
+        return await exited;
+      } finally {
+        clearTimeout(gaveUp);
+      }
+    },
+  };
+}
+
 test('start runs Temporal (persisted beside the catalog, with its Web UI), the worker and the API; a full sync runs on them; SIGTERM stops all', async () => {
   const [port, uiPort, apiPort] = [await freePort(), await freePort(), await freePort()];
   const dataDir = join(stack.tmp, 'start-data');
@@ -305,17 +332,10 @@ test('start runs Temporal (persisted beside the catalog, with its Web UI), the w
     api: { listen: `127.0.0.1:${apiPort}` },
   };
   writeFileSync(configPath, JSON.stringify(config));
-  // Its own process, signalled as systemd or docker stop would: the dev server it starts is tied to it. Its stdout
-  // (the worker's JSON log) is not read here.
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'cli', 'main.ts'), 'start', '--config', configPath], {
-    env: cliEnv(),
-    detached: true,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  recordProcessGroups([child.pid]);
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const start = spawnStart(configPath);
+  let code: number | null;
   try {
-    const output = await waitForOutput(child, /drive-vault: started worker, API on Temporal/, 240_000);
+    const output = await start.ready;
     assert.match(output, new RegExp(`Temporal at 127\\.0\\.0\\.1:${port} does not answer: starting the pinned dev server there`));
     assert.match(output, new RegExp(`Web UI on http://127\\.0\\.0\\.1:${uiPort}`));
     assert.equal((await fetch(`http://127.0.0.1:${uiPort}/`)).status, 200, 'the Web UI answers');
@@ -333,15 +353,69 @@ test('start runs Temporal (persisted beside the catalog, with its Web UI), the w
     assert.equal(status.status, 200);
     assert.equal(((await status.json()) as { catalog: { files: { synced: number } } }).catalog.files.synced, FILES);
   } finally {
-    child.kill('SIGTERM');
+    code = await start.stop();
   }
-  const gaveUp = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 120_000);
-  assert.equal(await exited, 0, 'SIGTERM stops start cleanly');
-  clearTimeout(gaveUp);
+  assert.equal(code, 0, 'SIGTERM stops start cleanly');
   await assert.rejects(
     Connection.connect({ address: config.temporal.address, connectTimeout: '2 seconds' }),
     'its Temporal stopped with it',
   );
+});
+
+test('start with a config of several accounts runs each in its own namespace on its dev server, and the API serves each', async () => {
+  const [port, apiPort] = [await freePort(), await freePort()];
+  const dataDir = join(stack.tmp, 'start-accounts');
+  const configPath = join(stack.tmp, 'start-accounts.json');
+  const { account: _one, ...shared } = stackConfig(stack, {
+    destinations: [{ kind: 'local', name: 'nas', path: join(dataDir, 'backup') }],
+  });
+  writeFileSync(
+    configPath,
+    JSON.stringify({
+      ...shared,
+      accounts: [{ account: 'me@example.com' }, { account: 'bo' }],
+      // No Web UI: its address is not on this machine.
+      temporal: { address: `127.0.0.1:${port}`, webUiUrl: 'http://temporal-ui.invalid/' },
+      catalog: { path: join(dataDir, 'catalog.db') },
+      api: { listen: `127.0.0.1:${apiPort}` },
+    }),
+  );
+  // Both accounts read the emulator's Drive, each with its own refresh token variable.
+  const refreshToken = stackEnv(stack).GOOGLE_REFRESH_TOKEN;
+  const env = {
+    ...cliEnv(),
+    GOOGLE_REFRESH_TOKEN_ME_EXAMPLE_COM: refreshToken,
+    GOOGLE_REFRESH_TOKEN_BO: refreshToken,
+    DRIVE_VAULT_API_TOKEN: 't'.repeat(32),
+  };
+  const start = spawnStart(configPath, env);
+  let code: number | null;
+  try {
+    const output = await start.ready;
+    assert.match(output, /started worker, API on Temporal 127\.0\.0\.1:\d+ for me@example\.com, bo/);
+    const sync = await runCli(['sync', 'full', '--account', 'bo', '--wait', '--json', '--config', configPath], env);
+    assert.equal(sync.status, 0, sync.stderr);
+    assert.equal((JSON.parse(sync.stdout) as FullSyncSummary).filesSynced, FILES);
+    assert.ok(existsSync(join(dataDir, 'backup', 'drive', 'bo', 'My Drive')), "bo's files");
+    assert.equal(existsSync(join(dataDir, 'backup', 'drive', 'me@example.com')), false, 'nothing of the account that did not run');
+
+    const api = (path: string) => fetch(`http://127.0.0.1:${apiPort}${path}`, { headers: { authorization: `Bearer ${'t'.repeat(32)}` } });
+    const listed = (await (await api('/api/accounts')).json()) as { items: Array<{ account: string; namespace: string }> };
+    assert.deepEqual(
+      listed.items.map((a) => [a.account, a.namespace]),
+      [
+        ['me@example.com', 'drive-vault-me-example-com'],
+        ['bo', 'drive-vault-bo'],
+      ],
+    );
+    const synced = async (account: string) =>
+      ((await (await api(`/api/accounts/${encodeURIComponent(account)}/status`)).json()) as { catalog: { files: { synced: number } } })
+        .catalog.files.synced;
+    assert.deepEqual([await synced('bo'), await synced('me@example.com')], [FILES, 0]);
+  } finally {
+    code = await start.stop();
+  }
+  assert.equal(code, 0, 'SIGTERM stops start cleanly');
 });
 
 test('sync full --wait --json prints the summary alone; a run with a failed file exits 3, its progress as plain lines', async () => {
