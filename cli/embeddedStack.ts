@@ -94,7 +94,8 @@ export async function ensureTemporal(accounts: Config[], say: (line: string) => 
         'temporal.address to a loopback address such as 127.0.0.1:7233',
     );
   }
-  const dataDir = dirname(resolve(config.catalog.path));
+  // Beside the catalog, or for a list of accounts beside the file's own catalog.path: never one account's folder.
+  const dataDir = resolve(config.sharedDataDir ?? dirname(config.catalog.path));
   mkdirSync(dataDir, { recursive: true });
   const dbFile = join(dataDir, 'temporal.db');
   const ui = new URL(webUiUrl);

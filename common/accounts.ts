@@ -1,4 +1,6 @@
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import { safeSegment } from '../activities/catalog/objectKeys';
+import { localDumpDir } from '../activities/dump/dumpLayout';
 import { type AccountEntry, type Config, ConfigError, type ConfigFile, parseConfigFile, readConfigFile } from './config';
 
 /**
@@ -15,7 +17,7 @@ export function accountSlug(account: string): string {
 }
 
 /** Where an account of a list keeps its dumps and rollups on each destination, apart from the others'. */
-export const accountStateRoot = (account: string) => `state/${account}/`;
+export const accountStateRoot = (account: string) => `state/${safeSegment(account)}/`;
 
 /** One account of a list, with the shared sections: its own catalog, namespace, state folder and Google settings. */
 function accountConfig(shared: Omit<ConfigFile, 'account' | 'accounts'>, entry: AccountEntry): Config {
@@ -38,18 +40,31 @@ function accountConfig(shared: Omit<ConfigFile, 'account' | 'accounts'>, entry: 
       ...shared.catalog,
       path: entry.catalog?.path ?? join(dirname(shared.catalog.path), slug, basename(shared.catalog.path)),
     },
-    // A dump folder set in the shared section would hold every account's dumps: each gets its own below it.
-    dumps: { ...shared.dumps, ...(shared.dumps.localDir && { localDir: join(shared.dumps.localDir, slug) }) },
-    stateRoot: accountStateRoot(entry.account),
+    // Each account its own folder of local dumps, below the shared one, whatever folder its catalog is in.
+    dumps: { ...shared.dumps, localDir: join(localDumpDir(shared), slug) },
+    stateRoot: entry.stateFolder ?? accountStateRoot(entry.account),
+    sharedDataDir: dirname(shared.catalog.path),
   };
+}
+
+/** The state folder of an account: its own, or the `state/` of a config of one account. */
+const stateFolderOf = (config: Config) => config.stateRoot ?? 'state/';
+
+/** Whether two state folders overlap: the same, or one inside the other's daily/ or weekly/ folder. */
+function stateFoldersOverlap(a: string, b: string): boolean {
+  const inside = (outer: string, inner: string) => inner.startsWith(`${outer}daily/`) || inner.startsWith(`${outer}weekly/`);
+  return a === b || inside(a, b) || inside(b, a);
 }
 
 /** What must differ between two accounts of a list, so that neither reads or writes the other's. */
 const DISTINCT: { key: string; of: (c: Config) => string | undefined }[] = [
   { key: 'account', of: (c) => c.account },
   { key: 'namespace', of: (c) => c.temporal.namespace },
-  { key: 'catalog.path', of: (c) => c.catalog.path },
+  { key: 'catalog.path', of: (c) => resolve(c.catalog.path) },
+  { key: 'dumps folder', of: (c) => resolve(localDumpDir(c)) },
   { key: 'google.refreshTokenEnv', of: (c) => (c.google.clientId ? c.google.refreshTokenEnv : undefined) },
+  // Two accounts acting as one user would back up one Drive twice, and the other user's not at all.
+  { key: 'google.serviceAccount.subject', of: (c) => c.google.serviceAccount?.subject?.toLowerCase() },
 ];
 
 /** Each account's config; a list whose accounts would share a catalog, namespace or token is refused, naming them. */
@@ -58,6 +73,12 @@ export function resolveAccounts(file: ConfigFile, source = 'config'): Config[] {
   if (account !== undefined) return [{ ...shared, account }];
   const configs = accounts!.map((entry) => accountConfig(shared, entry));
   const problems: string[] = [];
+  if (shared.google.serviceAccount?.subject) {
+    problems.push('  google.serviceAccount.subject: with accounts, each account names its own (accounts[].google.serviceAccount.subject)');
+  }
+  if (shared.temporal.namespace !== 'default') {
+    problems.push('  temporal.namespace: with accounts, each account has its own (accounts[].namespace, default drive-vault-<account>)');
+  }
   configs.forEach((config, i) => {
     if (!accountSlug(config.account)) problems.push(`  accounts.${i}.account: "${config.account}" needs a letter or digit`);
     const { google } = config;
@@ -76,6 +97,12 @@ export function resolveAccounts(file: ConfigFile, source = 'config'): Config[] {
       const first = configs.findIndex((other) => of(other) === value);
       if (value !== undefined && first < i)
         problems.push(`  accounts.${i}: ${key} "${value}" is already account ${configs[first]!.account}'s; give each account its own`);
+    }
+    const overlapping = configs.findIndex((other) => stateFoldersOverlap(stateFolderOf(other), stateFolderOf(config)));
+    if (overlapping < i) {
+      problems.push(
+        `  accounts.${i}.stateFolder: "${stateFolderOf(config)}" overlaps account ${configs[overlapping]!.account}'s "${stateFolderOf(configs[overlapping]!)}"`,
+      );
     }
   });
   if (problems.length) throw new ConfigError(`invalid configuration in ${source}:\n${problems.join('\n')}`);

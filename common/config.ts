@@ -234,6 +234,15 @@ const accountEntry = z
       })
       .strict()
       .optional(),
+    /**
+     * The folder of its dumps and rollups on each destination; default `state/<account>/`. `state/` keeps the folder
+     * of a config of one `account`, for an account moved into a list.
+     */
+    stateFolder: z
+      .string()
+      .regex(/^([^/\\]+\/)+$/, 'a folder path ending in "/", such as state/ or state/ana/')
+      .refine((f) => !f.split('/').some((s) => s === '.' || s === '..'), 'no "." or ".." folder')
+      .optional(),
   })
   .strict();
 
@@ -416,6 +425,8 @@ export type Config = Omit<ConfigFile, 'account' | 'accounts'> & {
   account: string;
   /** Where its dumps and rollups go on each destination; `state/` when unset (a config of one `account`). */
   stateRoot?: string;
+  /** The folder of the file's own `catalog.path`, for what every account shares (Temporal's database of `start`). */
+  sharedDataDir?: string;
 };
 export type DestinationConfig = Config['destinations'][number];
 export type S3DestinationConfig = z.infer<typeof s3Destination>;

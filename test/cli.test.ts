@@ -393,6 +393,7 @@ test('start with a config of several accounts runs each in its own namespace on 
   try {
     const output = await start.ready;
     assert.match(output, /started worker, API on Temporal 127\.0\.0\.1:\d+ for me@example\.com, bo/);
+    assert.ok(existsSync(join(dataDir, 'temporal.db')), "Temporal persists beside the config's catalog.path, not in an account's folder");
     const sync = await runCli(['sync', 'full', '--account', 'bo', '--wait', '--json', '--config', configPath], env);
     assert.equal(sync.status, 0, sync.stderr);
     assert.equal((JSON.parse(sync.stdout) as FullSyncSummary).filesSynced, FILES);

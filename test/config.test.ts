@@ -242,7 +242,7 @@ test('accounts that would share a catalog, a namespace or a refresh token are re
         { account: 'ana', catalog: { path: 'x.db' } },
         { account: 'bo', catalog: { path: 'x.db' } },
       ],
-      /accounts\.1: catalog\.path "x\.db" is already account ana's/,
+      /accounts\.1: catalog\.path "\/.*\/x\.db" is already account ana's/,
     ],
     [
       [
@@ -271,7 +271,74 @@ test('accounts that would share a catalog, a namespace or a refresh token are re
     assert.throws(() => parseConfigFile({ ...base, account: label }), /account: (not "\." or "\.\."|no "\/", "\\" or control)/, label);
     assert.throws(() => parseConfigFile({ ...base, accounts: [{ account: label }] }), /accounts\.0\.account/, label);
   }
+  const sa = (subject: string) => ({ google: { serviceAccount: { subject } } });
   const saShared = { ...base, google: { serviceAccount: { keyFile: 'sa.json' } } };
+  const refused = (file: Record<string, unknown>, message: RegExp) =>
+    assert.throws(() => resolveAccounts(parseConfigFile(file)), message, JSON.stringify(file));
+  // Found by a cold review: a subject in the shared section made every account back up that one user's Drive.
+  refused(
+    {
+      ...saShared,
+      google: { serviceAccount: { keyFile: 'sa.json', subject: 'ana@example.org' } },
+      accounts: [{ account: 'ana' }, { account: 'bo' }],
+    },
+    /google\.serviceAccount\.subject: with accounts, each account names its own/,
+  );
+  refused(
+    {
+      ...saShared,
+      accounts: [
+        { account: 'ana', ...sa('ana@example.org') },
+        { account: 'bo', ...sa('Ana@example.org') },
+      ],
+    },
+    /accounts\.1: google\.serviceAccount\.subject "ana@example\.org" is already account ana's/,
+  );
+  refused(
+    { ...base, temporal: { namespace: 'backup' }, accounts: [{ account: 'ana' }] },
+    /temporal\.namespace: with accounts, each account has its own/,
+  );
+  // Found by a cold review: two catalogs in one folder shared its dumps/ folder, and one account's dump replaced the other's.
+  const sameFolder = resolveAccounts(
+    parseConfigFile({
+      ...base,
+      accounts: [
+        { account: 'ana', catalog: { path: 'data/catalog.db' } },
+        { account: 'bo', catalog: { path: 'data/bo.db' } },
+      ],
+    }),
+  );
+  assert.deepEqual(
+    sameFolder.map((c) => c.dumps.localDir),
+    ['data/dumps/ana', 'data/dumps/bo'],
+  );
+  // An account moved into a list may keep the state/ folder of its one-account config; no two may share or nest theirs.
+  const moved = resolveAccounts(parseConfigFile({ ...base, accounts: [{ account: 'ana', stateFolder: 'state/' }, { account: 'bo' }] }));
+  assert.deepEqual(
+    moved.map((c) => c.stateRoot),
+    ['state/', 'state/bo/'],
+  );
+  refused(
+    {
+      ...base,
+      accounts: [
+        { account: 'ana', stateFolder: 'state/' },
+        { account: 'bo', stateFolder: 'state/' },
+      ],
+    },
+    /accounts\.1\.stateFolder: "state\/" overlaps account ana's "state\/"/,
+  );
+  refused(
+    {
+      ...base,
+      accounts: [
+        { account: 'ana', stateFolder: 'state/' },
+        { account: 'bo', stateFolder: 'state/daily/bo/' },
+      ],
+    },
+    /accounts\.1\.stateFolder: "state\/daily\/bo\/" overlaps/,
+  );
+  refused({ ...base, accounts: [{ account: 'ana', stateFolder: '/abs' }] }, /accounts\.0\.stateFolder/);
   assert.throws(
     () => resolveAccounts(parseConfigFile({ ...saShared, accounts: [{ account: 'ana' }] })),
     /accounts\.0\.google\.serviceAccount\.subject/,
