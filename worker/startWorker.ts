@@ -95,16 +95,19 @@ export async function startWorker(accounts: Config[], role: WorkerRole): Promise
       accountLogger.info({ event: 'worker.account_started', namespace: config.temporal.namespace }, 'serving the account');
     }
   } catch (err) {
-    await Promise.all(sets.map((set) => set.shutdown()));
-    await stopSharedParts();
+    await stopAll();
     throw err;
   } finally {
     bundle?.remove();
   }
 
-  async function stopSharedParts() {
-    await metricsServer?.close();
-    await connection.close();
+  /**
+   * Stops every account's workers, then what they share. Each part is closed even when another fails, and none of
+   * their errors takes the place of the failure that stopped the worker.
+   */
+  async function stopAll(): Promise<void> {
+    await Promise.allSettled(sets.map((set) => set.shutdown()));
+    await Promise.allSettled([metricsServer?.close(), connection.close()]);
     for (const catalog of catalogs) catalog.close();
   }
 
@@ -119,15 +122,16 @@ export async function startWorker(accounts: Config[], role: WorkerRole): Promise
     },
     'worker started',
   );
+  // One account's workers failing stop the others: the process ends with that failure, for its supervisor to restart.
   const running = Promise.all(sets.map((set) => set.running)).finally(async () => {
-    await stopSharedParts();
+    await stopAll();
     logger.info({ event: 'worker.stopped' }, 'worker stopped');
   });
   return {
     identity,
     running: running.then(() => undefined),
     async stop() {
-      await Promise.all(sets.map((set) => set.shutdown()));
+      await Promise.allSettled(sets.map((set) => set.shutdown()));
       await running;
     },
   };
