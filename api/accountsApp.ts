@@ -4,6 +4,7 @@ import { requestId } from 'hono/request-id';
 import { type ApiApp, APP_OPEN_PATHS, createApiApp, documentInfo, documentRoute, guardRequests } from './app';
 import { OPEN_PATHS } from './auth';
 import { DASHBOARD_PATHS } from './dashboardRoutes';
+import type { Logger } from '../common/logger';
 import type { ApiDeps } from './deps';
 import { ApiError, errorHandler, notFound } from './errors';
 import { GOOGLE_AUTH_CALLBACK_PATH } from './googleAuthRoutes';
@@ -13,8 +14,6 @@ import { errorResponses, googleAccountSchema } from './schemas';
 /** Where an account's routes are: `/api/status` of account `ana@example.org` is `/api/accounts/ana%40example.org/status`. */
 export const accountPrefix = (account: string) => `/api/accounts/${encodeURIComponent(account)}`;
 
-/** `/api/accounts/{account}{rest}`, the account's label still URL-encoded. */
-const ACCOUNT_PATH = /^\/api\/accounts\/([^/]+)(\/.*)?$/;
 const CALLBACK_PATH = new RegExp(`^/api/accounts/([^/]+)/auth/google${GOOGLE_AUTH_CALLBACK_PATH}$`);
 /** Open, and the same for every account: served by the first account's app, unprefixed. */
 const SHARED_OPEN_PATHS: ReadonlySet<string> = new Set([...OPEN_PATHS, ...DASHBOARD_PATHS]);
@@ -74,7 +73,7 @@ function mergedDocument(own: Document, account: Document): Document {
  * (createApiApp, unguarded) with the path that app knows: `/api/accounts/{account}/status` as `/api/status`. Health,
  * version, /metrics and the dashboard are the first account's app's, unprefixed; with one account, so is everything.
  */
-export function createAccountsApp(accounts: ApiDeps[]) {
+export function createAccountsApp(accounts: ApiDeps[], logger: Logger) {
   const [first] = accounts;
   if (!first) throw new Error('the API needs at least one account');
   const apps = new Map<string, ApiApp>(accounts.map((deps) => [deps.config.account, createApiApp(deps, { guarded: false })]));
@@ -87,10 +86,11 @@ export function createAccountsApp(accounts: ApiDeps[]) {
   const open = apps.size === 1 ? APP_OPEN_PATHS : SHARED_OPEN_PATHS;
 
   const app = apiRouter();
-  app.onError(errorHandler(first.logger));
+  // The process's logger, not an account's: a request line is every account's until it reaches one.
+  app.onError(errorHandler(logger));
   app.notFound(notFound);
   app.use(requestId());
-  guardRequests(app, first, (path) => open.has(path) || isAccountCallback(path));
+  guardRequests(app, { ...first, logger }, (path) => open.has(path) || isAccountCallback(path));
 
   app.openapi(accountsRoute, async (c) => {
     const items = await Promise.all(
@@ -112,19 +112,23 @@ export function createAccountsApp(accounts: ApiDeps[]) {
 
   app.all('*', (c) => {
     const pathname = new URL(c.req.url).pathname;
-    if (pathname === '/api/accounts') return notFound(c);
-    if (pathname.startsWith('/api/accounts/')) {
-      const [, encoded = '', rest = ''] = ACCOUNT_PATH.exec(pathname) ?? [];
-      const account = decodeLabel(encoded);
-      const target = account === undefined ? undefined : apps.get(account);
-      if (!target) throw new ApiError(404, 'unknown_account', `no account "${account ?? encoded}" in the config; it lists ${names}`);
-      return forward(c, target, `/api${rest}`);
+    // Told apart on the decoded segments, as the account's app routes them: `/%61pi/files` is `/api/files`.
+    const raw = pathname.split('/');
+    const segments = raw.map(decodeLabel);
+    if (segments.includes(undefined)) throw new ApiError(400, 'bad_request', 'the path holds a malformed percent-encoding');
+    const path = segments.join('/');
+    if (path === '/api/accounts') return notFound(c);
+    if (segments[1] === 'api' && segments[2] === 'accounts') {
+      const account = segments[3]!;
+      const target = apps.get(account);
+      if (!target) throw new ApiError(404, 'unknown_account', `no account "${account}" in the config; it lists ${names}`);
+      return forward(c, target, ['/api', ...raw.slice(4)].join('/'));
     }
-    if (apps.size > 1 && (pathname === '/api' || pathname.startsWith('/api/')) && !SHARED_OPEN_PATHS.has(pathname)) {
+    if (apps.size > 1 && (path === '/api' || path.startsWith('/api/')) && !SHARED_OPEN_PATHS.has(path)) {
       throw new ApiError(
         400,
         'account_required',
-        `the config lists ${apps.size} accounts (${names}): ask /api/accounts/{account}${pathname.slice('/api'.length)}`,
+        `the config lists ${apps.size} accounts (${names}): ask /api/accounts/{account}${path.slice('/api'.length)}`,
       );
     }
     return forward(c, shared, pathname);

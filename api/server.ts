@@ -51,7 +51,7 @@ export async function startApiServer(configs: Config | Config[], deps: Partial<A
       const accountLogger = accounts.length > 1 ? logger.child({ account: account.account }) : logger;
       return { config: account, client, catalog, logger: accountLogger, logFeed, env: deps.env, metrics };
     });
-    app = createAccountsApp(accountDeps);
+    app = createAccountsApp(accountDeps, logger);
   } catch (err) {
     await closeOwned();
     throw err;

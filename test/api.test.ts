@@ -736,10 +736,14 @@ test('several accounts in one config: listed, each at its prefix with its own ca
       ['GET', '/api/status'],
       ['POST', '/api/sync/full'],
       ['GET', '/api/log'],
+      // Found by a cold review: percent-encoded, the path reached the first account's app.
+      ['GET', '/%61pi/files'],
+      ['POST', '/%61pi/sync/full'],
     ]) {
       const answer = await refused(method!, path!, 400, /2 accounts \(ana@example\.org, bo\)/, { on: server.app });
       assert.equal(answer.body.error.code, 'account_required');
     }
+    await refused('GET', '/api/accounts/%E0%A4%A/status', 400, /malformed percent-encoding/, { on: server.app });
     const unknown = await refused('GET', '/api/accounts/carol/status', 404, /no account "carol".*ana@example\.org, bo/, { on: server.app });
     assert.equal(unknown.body.error.code, 'unknown_account');
     for (const [method, path] of [
