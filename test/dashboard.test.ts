@@ -182,11 +182,8 @@ test('with several accounts, a selector switches the account the dashboard shows
     catalog.close();
   }
   const logFeed = new LogFeed();
-  const multi = await startApiServer(accounts, {
-    logFeed,
-    logger: createLogger({ level: 'warn', feed: logFeed }),
-    env: { DRIVE_VAULT_API_TOKEN: TOKEN },
-  });
+  const logger = createLogger({ level: 'warn', feed: logFeed });
+  const multi = await startApiServer(accounts, { logFeed, logger, env: { DRIVE_VAULT_API_TOKEN: TOKEN } });
   const tab = await browser.newPage();
   const errors: string[] = [];
   tab.on('pageerror', (err) => errors.push(err.message));
@@ -208,6 +205,11 @@ test('with several accounts, a selector switches the account the dashboard shows
     // A redraw of the other account, in flight at the switch, does not come back.
     await tab.waitForTimeout(4000);
     assert.equal(await tab.locator('#account').textContent(), 'account bo');
+    // Found by a cold review: the live log stayed the first account's after a switch.
+    logger.child({ account: 'ana@example.org' }).warn({ event: 'test.ana_line' }, "ana's");
+    logger.child({ account: 'bo' }).warn({ event: 'test.bo_line' }, "bo's");
+    await tab.locator('#log').filter({ hasText: 'test.bo_line' }).waitFor({ timeout: 30_000 });
+    assert.doesNotMatch((await tab.locator('#log').textContent()) ?? '', /test\.ana_line/, "bo's log has no line of ana's");
     await tab.screenshot({ path: join(ARTIFACTS, 'dashboard-accounts.png'), fullPage: true });
 
     for (const prefix of ['/api/accounts/ana%40example.org/', '/api/accounts/bo/']) {

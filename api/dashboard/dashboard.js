@@ -12,6 +12,12 @@ let chart;
 /** Where the shown account's routes are: `/api` with one account in the config, `/api/accounts/<label>` with several. */
 let accountBase = '/api';
 const route = (path) => `${accountBase}${path}`;
+/**
+ * The routes of the account the page shows: a button acts on the account whose rows it sits among, even while the
+ * page still shows them after another account was chosen.
+ */
+let shownBase = accountBase;
+const shownRoute = (path) => `${shownBase}${path}`;
 
 const $ = (id) => document.getElementById(id);
 
@@ -114,7 +120,7 @@ function drawSchedules(status) {
     status.schedules.map((s) => {
       const button = (verb, label) => {
         const b = el('button', { class: 'small', 'data-action': verb, 'data-schedule': s.name }, label);
-        b.addEventListener('click', () => act(b, route(`/schedules/${s.name}/${verb}`)));
+        b.addEventListener('click', () => act(b, shownRoute(`/schedules/${s.name}/${verb}`)));
         return b;
       };
       const state = !s.exists ? 'not created yet' : s.paused ? `paused${s.note ? `: ${s.note}` : ''}` : 'active';
@@ -173,7 +179,7 @@ function drawFailures(failures) {
     'failures',
     failures.items.map((f) => {
       const retry = el('button', { class: 'small outline' }, 'Retry');
-      retry.addEventListener('click', () => act(retry, route(`/failures/${encodeURIComponent(f.fileId)}/retry`)));
+      retry.addEventListener('click', () => act(retry, shownRoute(`/failures/${encodeURIComponent(f.fileId)}/retry`)));
       return el(
         'tr',
         { 'data-file-id': f.fileId },
@@ -247,6 +253,7 @@ async function refresh() {
     ]);
     // Another account was chosen meanwhile: its own refresh draws it.
     if (base !== accountBase) return;
+    shownBase = base;
     drawOverview(status);
     drawSchedules(status);
     drawRunning(status);
@@ -264,15 +271,23 @@ async function refresh() {
  * The live log: Server-Sent Events read with fetch, since EventSource cannot send the token. A reconnect sends the last
  * line's id, so only newer lines come; a refused token waits for the sign-in and tries again.
  */
+let logConnection;
 async function followLog() {
   const pane = $('log');
   let lastId;
+  let base;
   for (;;) {
     try {
+      // Each account's log has its own lines: another account chosen starts its log afresh.
+      if (base !== accountBase) {
+        base = accountBase;
+        lastId = undefined;
+        pane.replaceChildren();
+      }
       const headers = { authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY)}`, accept: 'text/event-stream' };
       if (lastId) headers['last-event-id'] = lastId;
-      // The log is the API process's, the same under every account's prefix.
-      const res = await fetch(route('/log'), { headers });
+      logConnection = new AbortController();
+      const res = await fetch(`${base}/log`, { headers, signal: logConnection.signal });
       if (res.ok) {
         const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
         let buffer = '';
@@ -295,9 +310,9 @@ async function followLog() {
         }
       }
     } catch {
-      // The API went away or restarted: try again shortly.
+      // The API went away or restarted, or another account was chosen: try again.
     }
-    await new Promise((r) => setTimeout(r, 2000));
+    if (base === accountBase) await new Promise((r) => setTimeout(r, 2000));
   }
 }
 
@@ -369,10 +384,11 @@ $('login').addEventListener('submit', (e) => {
   sessionStorage.setItem(TOKEN_KEY, $('token').value);
   showDashboard();
 });
-$('retry-all').addEventListener('click', () => act($('retry-all'), route('/failures/retry')));
-$('account-select').addEventListener('change', () => {
+$('retry-all').addEventListener('click', () => act($('retry-all'), shownRoute('/failures/retry')));
+$('account-select').addEventListener('change', async () => {
   sessionStorage.setItem(ACCOUNT_KEY, $('account-select').value);
-  showDashboard();
+  await showDashboard();
+  logConnection?.abort();
 });
 fetch('/api/version')
   .then((r) => r.json())
