@@ -221,20 +221,40 @@ test('a full sync reconciles the same way: files it no longer lists go under .tr
 
 /** The purge itself, outside an activity: the activity heartbeats, which needs Temporal's activity context. */
 const purgeAt = (input: { runId: string; retentionDays: number; now: string }) =>
-  purgeExpiredTrash({ catalog: worker.wired.catalog, destinations: worker.wired.destinations, logger: testLogger }, input);
+  purgeExpiredTrash(
+    { catalog: worker.wired.catalog, destinations: worker.wired.destinations, logger: testLogger, account: config.account },
+    input,
+  );
 
 test('trash older than trashRetentionDays is purged, once a day, and nothing else', async () => {
   const soon = new Date(Date.now() + 29 * 86_400_000).toISOString();
   assert.equal((await purgeAt({ runId: 'purge-test', retentionDays: 30, now: soon })).purged, 0);
   const later = new Date(Date.now() + 31 * 86_400_000).toISOString();
+  // Another account's trash on the same destinations (a config of several accounts): that account purges it, not this one.
+  const mine = `.trash/${today}/${MY.split('/').slice(0, 2).join('/')}/`;
+  for (const destination of worker.wired.destinations) {
+    let from = '';
+    for await (const { key } of destination.list(mine)) from ||= key;
+    const metadata = { driveFileId: 'other', drivePath: 'My Drive/other.txt', modifiedTime: today, version: '1' };
+    await destination.copy({
+      from: from!,
+      to: `.trash/${today}/drive/someone else/My Drive/other.txt`,
+      metadata,
+      contentType: 'text/plain',
+    });
+  }
   const listingsBefore = await Promise.all(worker.wired.destinations.map(contents));
-  const trashed = listingsBefore.flatMap((l) => Object.keys(l).filter((k) => k.startsWith('.trash/')));
+  const trashed = listingsBefore.flatMap((l) => Object.keys(l).filter((k) => k.startsWith(mine)));
   assert.ok(trashed.length > 0);
   const purge = await purgeAt({ runId: 'purge-test', retentionDays: 30, now: later });
   assert.equal(purge.purged, trashed.length);
   assert.deepEqual(purge.days, [today]);
   for (const [i, destination] of worker.wired.destinations.entries()) {
-    const live = Object.fromEntries(Object.entries(listingsBefore[i]).filter(([k]) => !k.startsWith('.trash/')));
+    const live = Object.fromEntries(Object.entries(listingsBefore[i]).filter(([k]) => !k.startsWith(mine)));
+    assert.ok(
+      Object.keys(live).some((k) => k.includes('someone else')),
+      "the other account's trash is there",
+    );
     assert.deepEqual(await contents(destination), live, `${destination.name}: only the old trash is gone`);
   }
   const again = await purgeAt({ runId: 'purge-test', retentionDays: 1, now: later });
@@ -289,7 +309,7 @@ test('a destination down during the purge does not stop the others; its trash is
     assert.deepEqual(purge.unreachable.sort(), ['aws', 'eu']);
     const nas = worker.wired.destinations.find((d) => d.name === 'nas')!;
     assert.deepEqual(
-      Object.keys(await contents(nas)).filter((k) => k.startsWith('.trash/')),
+      Object.keys(await contents(nas)).filter((k) => k.startsWith('.trash/') && k.includes(`/${ME}/`)),
       [],
       'the directory was purged',
     );
@@ -301,7 +321,7 @@ test('a destination down during the purge does not stop the others; its trash is
   assert.ok(again.purged >= 2, 'the buckets are purged the same day, once back');
   for (const destination of worker.wired.destinations) {
     assert.deepEqual(
-      Object.keys(await contents(destination)).filter((k) => k.startsWith('.trash/')),
+      Object.keys(await contents(destination)).filter((k) => k.startsWith('.trash/') && k.includes(`/${ME}/`)),
       [],
       destination.name,
     );
