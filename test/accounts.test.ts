@@ -134,6 +134,21 @@ test('one worker backs up two accounts of one config, each from its own Drive in
   }
 });
 
+// Found by a cold review: two catalog paths swapped in the config would have had each account's full sync take the other's
+// files for gone from Drive, and move every object of theirs under .trash/.
+test("a worker refuses to start on a catalog that holds another account's keys", async () => {
+  const two = loadAccounts(join(stack.tmp, 'two.json'));
+  const configPath = join(stack.tmp, 'swapped.json');
+  const file = JSON.parse(readFileSync(join(stack.tmp, 'two.json'), 'utf8')) as { accounts: Array<Record<string, unknown>> };
+  file.accounts[0]!.catalog = { path: two[1]!.catalog.path };
+  file.accounts[1]!.catalog = { path: two[0]!.catalog.path };
+  writeFileSync(configPath, JSON.stringify(file));
+  await assert.rejects(
+    startWorkerProcess(configPath, env(), { timeoutMs: 60_000 }),
+    /the catalog .*bo\/catalog\.db holds drive\/bo\/.*, not a key of account ana@example\.org: it is another account's; check catalog\.path/,
+  );
+});
+
 test('a worker refuses to start while an account has no namespace on the server, naming it and how to make it', async () => {
   const configPath = writeConfig('missing', [{ account: 'cy', google: { refreshTokenEnv: 'GOOGLE_REFRESH_TOKEN' } }]);
   await assert.rejects(

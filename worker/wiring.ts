@@ -3,6 +3,8 @@ import { createCatalogActivities, createTransferActivities } from '../activities
 import { Catalog } from '../activities/catalog/catalog';
 import { catalogReadings } from '../activities/catalog/metricReadings';
 import { storedGoogleTokenInFile } from '../activities/catalog/googleTokens';
+import { accountKeyOf } from '../activities/catalog/objectKeys';
+import { keyOutsideAccount } from '../activities/catalog/restoredCatalog';
 import { createDriveClient } from '../activities/drive/client';
 import { createGoogleAuth } from '../activities/drive/credentials';
 import { DrivePacer } from '../activities/drive/pacer';
@@ -11,7 +13,7 @@ import { createNotifications } from '../activities/notify/channels';
 import type { Destination } from '../activities/storage/destination';
 import { createDestinations } from '../activities/storage/createDestinations';
 import { webUiLink } from '../api/fullSyncRuns';
-import type { Config } from '../common/config';
+import { type Config, ConfigError } from '../common/config';
 import type { Logger } from '../common/logger';
 import { Metrics } from '../common/metrics';
 import { catalogTaskQueue } from '../common/taskQueues';
@@ -63,6 +65,14 @@ export function wireTransferPart(config: Config, deps: SharedDeps) {
 export function wireCatalogPart(config: Config, deps: SharedDeps, env: NodeJS.ProcessEnv = process.env) {
   const notifications = createNotifications(config.notifications, (workflowId) => webUiLink(config, workflowId), env);
   const catalog = Catalog.open(config.catalog.path);
+  // Another account's catalog (two paths swapped in a config of several) would see all its files as gone from Drive.
+  const foreign = keyOutsideAccount(catalog, accountKeyOf(config.account));
+  if (foreign !== undefined) {
+    catalog.close();
+    throw new ConfigError(
+      `the catalog ${config.catalog.path} holds ${foreign}, not a key of account ${config.account}: it is another account's; check catalog.path`,
+    );
+  }
   deps.metrics.watchCatalog(config.account, catalogReadings(catalog));
   const activities = createCatalogActivities({
     ...deps,

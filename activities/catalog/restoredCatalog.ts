@@ -94,10 +94,13 @@ export function settleRestoredCatalog(catalog: Catalog, input: { reason: string;
   })();
 }
 
-/** A key the catalog holds outside `drive/<account>/`: a catalog of another account, or undefined. */
+/**
+ * A key the catalog holds outside `drive/<account>/`: a catalog of another account, or undefined. Two range reads of
+ * the keys' index (the keys below the folder sort between `<folder>/` and `<folder>0`), so cheap on any catalog.
+ */
 export function keyOutsideAccount(catalog: Catalog, accountKey: string): string | undefined {
-  const row = catalog.db
-    .prepare('SELECT key FROM object_keys WHERE substr(key, 1, length(?)) != ? LIMIT 1')
-    .get(`${accountKey}/`, `${accountKey}/`) as { key: string } | undefined;
+  const row = catalog.db.prepare('SELECT key FROM object_keys WHERE key < ? OR key >= ? LIMIT 1').get(`${accountKey}/`, `${accountKey}0`) as
+    | { key: string }
+    | undefined;
   return row?.key;
 }
