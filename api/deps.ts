@@ -17,6 +17,8 @@ export interface ApiDeps {
   env?: NodeJS.ProcessEnv;
   /** The process's metrics, served at /metrics: a worker's in the same process, or the catalog's gauges alone. */
   metrics?: Metrics;
+  /** The config's other accounts (a config of several), whose Google users this account may not connect as. */
+  otherAccounts?: Config[];
 }
 
 /** What the routes share besides: one status report for every client. */

@@ -16,6 +16,8 @@ export interface GoogleAuthFlowOptions {
   showUrl?: (url: string) => void;
   /** How long to wait for the browser to come back (default: the ten minutes a consent is good for). */
   timeoutMs?: number;
+  /** The config's other accounts, whose Google users this account may not connect as. */
+  otherAccounts?: Config[];
 }
 
 /**
@@ -30,7 +32,11 @@ export async function runGoogleAuthFlow(config: Config, options: GoogleAuthFlowO
   let settle!: (outcome: { connected: ConnectedAccount } | { error: ConsentError }) => void;
   const ended = new Promise<{ connected: ConnectedAccount } | { error: ConsentError }>((resolve) => (settle = resolve));
   const app = googleAuthApp(logger);
-  addGoogleAuthCallback(app, { config, catalog, logger, env: options.env, onConsentEnded: settle }, pending);
+  addGoogleAuthCallback(
+    app,
+    { config, catalog, logger, env: options.env, otherAccounts: options.otherAccounts, onConsentEnded: settle },
+    pending,
+  );
   let server: Server | undefined;
   let timer: NodeJS.Timeout | undefined;
   try {

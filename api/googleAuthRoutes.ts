@@ -18,6 +18,8 @@ export interface GoogleAuthRouteDeps {
   catalog: Catalog;
   logger: Logger;
   env?: NodeJS.ProcessEnv;
+  /** The other accounts of the config, whose users this account may not connect as. */
+  otherAccounts?: Config[];
   /** The consents begun and not yet answered; one set per process. */
   pending?: PendingConsents;
   /** Told when a begun consent ends, stored or failed (not for requests with an unknown state). */

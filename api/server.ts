@@ -49,7 +49,8 @@ export async function startApiServer(configs: Config | Config[], deps: Partial<A
       if (!deps.metrics) metrics.watchCatalog(account.account, catalogReadings(catalog));
       // With several accounts, each line says whose it is, and each account's live log shows its own.
       const accountLogger = accounts.length > 1 ? logger.child({ account: account.account }) : logger;
-      return { config: account, client, catalog, logger: accountLogger, logFeed, env: deps.env, metrics };
+      const otherAccounts = accounts.filter((other) => other !== account);
+      return { config: account, client, catalog, logger: accountLogger, logFeed, env: deps.env, metrics, otherAccounts };
     });
     app = createAccountsApp(accountDeps, logger);
   } catch (err) {

@@ -216,6 +216,34 @@ test('drive-vault auth google connects again through a one-shot loopback listene
   assert.equal(summary.filesFailed, 0);
 });
 
+// Found by a cold review: the account of a config of several connected as a user another account already backs up.
+test('a consent for one account of a config by the Google user another account backs up is refused, and stores nothing', async () => {
+  const other = { ...config, account: 'bo', catalog: { ...config.catalog, path: join(stack.tmp, 'bo', 'catalog.db') } };
+  const catalog = Catalog.open(other.catalog.path);
+  try {
+    const consent = (otherAccounts?: Config[]) =>
+      runGoogleAuthFlow(other, {
+        env: env(),
+        logger,
+        catalog,
+        otherAccounts,
+        showUrl: (url) => void fetch(url, { redirect: 'manual' }).then((answer) => fetch(answer.headers.get('location')!)),
+        timeoutMs: 60_000,
+      });
+    // me@example.com's catalog holds the token the consents above stored: the emulator's user.
+    assert.equal(storedGoogleToken(worker.wired.catalog, config.account)?.googleUser, user);
+    await assert.rejects(consent([config]), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'other_account');
+      assert.match(err.message, new RegExp(`${user} consented, whose Drive account me@example\\.com of this config backs up`));
+      return true;
+    });
+    assert.equal(storedGoogleToken(catalog, 'bo'), undefined, 'nothing stored');
+    assert.equal((await consent()).googleUser, user, 'on its own, the same consent connects bo');
+  } finally {
+    catalog.close();
+  }
+});
+
 test('a consent the user refuses ends drive-vault auth google with the reason, and stores nothing', async () => {
   const before = storedGoogleToken(worker.wired.catalog, config.account)?.storedAt;
   emulator.oauth.consentAnswer = 'access_denied';

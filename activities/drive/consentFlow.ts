@@ -4,7 +4,7 @@ import { type Config, ConfigError, secretFromEnv } from '../../common/config';
 import type { Logger } from '../../common/logger';
 import type { Catalog } from '../catalog/catalog';
 import { fileStateCounts } from '../catalog/catalogCounts';
-import { saveGoogleToken, storedGoogleToken } from '../catalog/googleTokens';
+import { saveGoogleToken, storedGoogleToken, storedGoogleTokenInFile } from '../catalog/googleTokens';
 import { createDriveClient } from './client';
 import { DRIVE_READONLY_SCOPE, refreshTokenContext, tokenRefusalOf } from './credentials';
 import { driveFailureOf } from './errors';
@@ -51,6 +51,8 @@ export interface ConsentDeps {
   catalog: Catalog;
   logger: Logger;
   env?: NodeJS.ProcessEnv;
+  /** The other accounts of the config: a consent by the user one of them backs up is refused. */
+  otherAccounts?: Config[];
 }
 
 /** A consent that cannot go on; `status` is what an HTTP caller answers. */
@@ -206,6 +208,7 @@ export async function completeConsent(deps: ConsentDeps, pending: PendingConsent
   client.setCredentials({ access_token: tokens.access_token, expiry_date: tokens.expiry_date });
   const googleUser = await consentingUser(client, config.google.apiRootUrl);
   await checkSameDriveOwner(config, catalog, env, googleUser);
+  await checkNotAnotherAccount(deps.otherAccounts ?? [], env, googleUser);
   const storedAt = new Date().toISOString();
   const clientId = config.google.clientId!;
   const sealed = sealSecret(key, tokens.refresh_token, refreshTokenContext(account, clientId));
@@ -237,6 +240,28 @@ async function checkSameDriveOwner(config: Config, catalog: Catalog, env: NodeJS
         'unset or refused): set it to a working token of that user and connect again, or give this user a config and catalog of its own',
       409,
     );
+  }
+}
+
+/**
+ * Two accounts of one config connected as one Google user would back up that Drive twice and the other user's not at
+ * all: a consent by the user another account backs up (its stored token's, its environment token's, or its service
+ * account's subject) is refused.
+ */
+async function checkNotAnotherAccount(others: Config[], env: NodeJS.ProcessEnv, googleUser: string | null): Promise<void> {
+  if (!googleUser) return;
+  for (const other of others) {
+    const theirs =
+      storedGoogleTokenInFile(other.catalog.path, other.account)?.googleUser ??
+      other.google.serviceAccount?.subject ??
+      (await environmentTokenUser(other, env).catch(() => null));
+    if (theirs?.toLowerCase() === googleUser.toLowerCase()) {
+      throw new ConsentError(
+        'other_account',
+        `${googleUser} consented, whose Drive account ${other.account} of this config backs up: connect as this account's own user`,
+        409,
+      );
+    }
   }
 }
 

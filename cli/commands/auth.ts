@@ -1,4 +1,5 @@
 import { Argument } from 'commander';
+import { loadAccounts } from '../../common/accounts';
 import { type AccountChoice, accountChoice, loadChosenAccount } from '../account';
 import { EXIT } from '../exitCodes';
 import { type CommandGroup, onCommand } from '../program';
@@ -10,8 +11,9 @@ export interface AuthCommand extends AccountChoice {
 
 async function runAuthGoogle(command: AuthCommand): Promise<number> {
   const config = loadChosenAccount(command);
+  const otherAccounts = loadAccounts(command.config).filter((other) => other.account !== config.account);
   const { runGoogleAuthFlow } = await import('../../api/googleAuthFlow');
-  const connected = await runGoogleAuthFlow(config);
+  const connected = await runGoogleAuthFlow(config, { otherAccounts });
   console.log(
     command.json ? JSON.stringify(connected) : `connected ${connected.account}${connected.googleUser ? ` (${connected.googleUser})` : ''}`,
   );
