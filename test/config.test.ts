@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
+import { stateLayout } from '../activities/dump/dumpLayout';
 import { resolveAccounts, selectAccount } from '../common/accounts';
 import { type Config, ConfigError, loadConfig, parseConfig, parseConfigFile, secretFromEnv } from '../common/config';
 import { createLogger } from '../common/logger';
@@ -311,6 +312,27 @@ test('accounts that would share a catalog, a namespace or a refresh token are re
   assert.deepEqual(
     sameFolder.map((c) => c.dumps.localDir),
     ['data/dumps/ana', 'data/dumps/bo'],
+  );
+  // README's recipe for a one-account config moved into a list: its catalog, namespace, token and dumps stay where they were.
+  const [single] = resolveAccounts(parseConfigFile({ ...base, account: 'me' }));
+  const [kept] = resolveAccounts(
+    parseConfigFile({
+      ...base,
+      accounts: [
+        {
+          account: 'me',
+          catalog: { path: 'data/catalog.db' },
+          namespace: 'default',
+          google: { refreshTokenEnv: 'GOOGLE_REFRESH_TOKEN' },
+          stateFolder: 'state/',
+        },
+        { account: 'bo' },
+      ],
+    }),
+  );
+  assert.deepEqual(
+    [kept!.catalog.path, kept!.temporal.namespace, kept!.google.refreshTokenEnv, stateLayout(kept!).dailyKey('2026-11-25', 'x')],
+    [single!.catalog.path, single!.temporal.namespace, single!.google.refreshTokenEnv, stateLayout(single!).dailyKey('2026-11-25', 'x')],
   );
   // An account moved into a list may keep the state/ folder of its one-account config; no two may share or nest theirs.
   const moved = resolveAccounts(parseConfigFile({ ...base, accounts: [{ account: 'ana', stateFolder: 'state/' }, { account: 'bo' }] }));
