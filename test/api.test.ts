@@ -14,8 +14,7 @@ import { dashboardRoutes } from '../api/dashboardRoutes';
 import { GOOGLE_AUTH_OPEN_PATHS } from '../api/googleAuthRoutes';
 import { SCHEDULE_NAMES } from '../api/schedules';
 import { startApiServer } from '../api/server';
-import { resolveAccounts } from '../common/accounts';
-import { type Config, ConfigError, parseConfigFile } from '../common/config';
+import { type Config, ConfigError } from '../common/config';
 import { LogFeed } from '../common/logFeed';
 import { createLogger } from '../common/logger';
 import { reconcileSchedules } from '../worker/schedules';
@@ -23,6 +22,7 @@ import { bytesContent, generatedContent } from './drive-emulator/content';
 import type { EmuFile } from './drive-emulator/store';
 import { emulatorOAuth } from './support/drive';
 import { listedBinaryFile } from './support/catalog';
+import { twoAccounts } from './support/accounts';
 import { type Stack, startStack } from './support/stack';
 import { type RunningWorker, stackConfig, startTestWorker, testLogger } from './support/worker';
 
@@ -652,16 +652,7 @@ test('with one account, /api/accounts lists it and its routes answer at its pref
 test('several accounts in one config: listed, each at its prefix with its own catalog and namespace; unprefixed is a 400', {
   timeout: 120_000,
 }, async () => {
-  const { account: _one, ...shared } = config;
-  const accounts = resolveAccounts(
-    parseConfigFile({
-      ...shared,
-      accounts: [
-        { account: 'ana@example.org', namespace: NAMESPACES.ana },
-        { account: 'bo', namespace: NAMESPACES.bo },
-      ],
-    }),
-  );
+  const accounts = twoAccounts(config, NAMESPACES);
   const own = { ana: ['ana-1'], bo: ['bo-1', 'bo-2'] };
   for (const [i, ids] of [own.ana, own.bo].entries()) {
     const accountCatalog = Catalog.open(accounts[i]!.catalog.path);

@@ -6,14 +6,14 @@ import { after, before, test } from 'node:test';
 import { type Browser, type Page, chromium } from 'playwright-core';
 import { type RunningApi, startApiServer } from '../api/server';
 import { Catalog } from '../activities/catalog/catalog';
-import { resolveAccounts } from '../common/accounts';
-import { type Config, parseConfigFile } from '../common/config';
+import type { Config } from '../common/config';
 import { LogFeed } from '../common/logFeed';
 import { createLogger } from '../common/logger';
 import { reconcileSchedules } from '../worker/schedules';
 import { generatedContent } from './drive-emulator/content';
 import { seedFromDirectory } from './drive-emulator/seed';
 import { listedBinaryFile } from './support/catalog';
+import { twoAccounts } from './support/accounts';
 import { type Stack, startStack } from './support/stack';
 import { type RunningWorker, stackConfig, startTestWorker, testLogger } from './support/worker';
 
@@ -163,16 +163,7 @@ test('a wrong token brings the sign-in back with the reason; the right one then 
 test('with several accounts, a selector switches the account the dashboard shows; with one there is none', {
   timeout: 120_000,
 }, async () => {
-  const { account: _one, ...shared } = config;
-  const accounts = resolveAccounts(
-    parseConfigFile({
-      ...shared,
-      accounts: [
-        { account: 'ana@example.org', namespace: NAMESPACES.ana },
-        { account: 'bo', namespace: NAMESPACES.bo },
-      ],
-    }),
-  );
+  const accounts = twoAccounts(config, NAMESPACES);
   for (const [i, count] of [1, 2].entries()) {
     const catalog = Catalog.open(accounts[i]!.catalog.path);
     catalog.recordListedFiles(
