@@ -1,19 +1,21 @@
+import { createHash } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { safeSegment } from '../activities/catalog/objectKeys';
 import { localDumpDir } from '../activities/dump/dumpLayout';
 import { type AccountEntry, type Config, ConfigError, type ConfigFile, parseConfigFile, readConfigFile } from './config';
 
 /**
- * The account's name in its defaults (namespace, catalog folder, token variable): lowercase letters, digits and
- * dashes. `Alice@Example.com` gives `alice-example-com`.
+ * The account's name in its defaults (namespace, catalog and dump folders, token variable): lowercase letters, digits
+ * and dashes. `Alice@Example.com` gives `alice-example-com`; a label with none of them (`Ёжик`) a hash of it.
  */
 export function accountSlug(account: string): string {
-  return account
+  const slug = account
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '')
     .slice(0, 48)
     .replace(/-+$/, '');
+  return slug || `account-${createHash('sha256').update(account).digest('hex').slice(0, 12)}`;
 }
 
 /** Where an account of a list keeps its dumps and rollups on each destination, apart from the others'. */
@@ -80,7 +82,6 @@ export function resolveAccounts(file: ConfigFile, source = 'config'): Config[] {
     problems.push('  temporal.namespace: with accounts, each account has its own (accounts[].namespace, default drive-vault-<account>)');
   }
   configs.forEach((config, i) => {
-    if (!accountSlug(config.account)) problems.push(`  accounts.${i}.account: "${config.account}" needs a letter or digit`);
     const { google } = config;
     if ((google.clientId === undefined) === (google.serviceAccount === undefined)) {
       problems.push(`  accounts.${i}.google: give exactly one of clientId and serviceAccount, here or in the shared google section`);

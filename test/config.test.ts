@@ -214,6 +214,12 @@ test('a config of several accounts gives each its own catalog, namespace, state 
   );
   assert.deepEqual([bo!.temporal.namespace, bo!.catalog.path, bo!.stateRoot], ['bo-backup', '/srv/bo.db', 'state/bo/']);
   assert.equal(bo!.destinations, ana!.destinations, 'destinations are shared');
+  // A label with no ASCII letter or digit still names its defaults, by a hash of it.
+  const [, other] = resolveAccounts(
+    parseConfigFile({ ...minimal, account: undefined, accounts: [{ account: 'me' }, { account: 'Ёжик' }] }),
+  );
+  assert.match(other!.temporal.namespace, /^drive-vault-account-[0-9a-f]{12}$/);
+  assert.match(other!.google.refreshTokenEnv, /^GOOGLE_REFRESH_TOKEN_ACCOUNT_[0-9A-F]{12}$/);
   const [only] = resolveAccounts(parseConfigFile(minimal));
   assert.deepEqual(
     [only!.account, only!.stateRoot, only!.temporal.namespace, only!.catalog.path],
@@ -252,7 +258,6 @@ test('accounts that would share a catalog, a namespace or a refresh token are re
       ],
       /accounts\.1: google\.refreshTokenEnv "T"/,
     ],
-    [[{ account: '@@' }], /accounts\.0\.account: "@@" needs a letter or digit/],
     [
       [{ account: 'ana', google: { serviceAccount: { subject: 'ana@example.org' } } }],
       /accounts\.0\.google: give exactly one of clientId and serviceAccount/,
