@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { safeSegment } from '../activities/catalog/objectKeys';
-import { localDumpDir } from '../activities/dump/dumpLayout';
+import { isDumpDay, localDumpDir } from '../activities/dump/dumpLayout';
 import { type AccountEntry, type Config, ConfigError, type ConfigFile, parseConfigFile, readConfigFile } from './config';
 
 /**
@@ -43,7 +43,7 @@ function accountConfig(shared: Omit<ConfigFile, 'account' | 'accounts'>, entry: 
       path: entry.catalog?.path ?? join(dirname(shared.catalog.path), slug, basename(shared.catalog.path)),
     },
     // Each account its own folder of local dumps, below the shared one, whatever folder its catalog is in.
-    dumps: { ...shared.dumps, localDir: join(localDumpDir(shared), slug) },
+    dumps: { ...shared.dumps, localDir: entry.dumps?.localDir ?? join(localDumpDir(shared), slug) },
     stateRoot: entry.stateFolder ?? accountStateRoot(entry.account),
     sharedDataDir: dirname(shared.catalog.path),
   };
@@ -56,6 +56,20 @@ const stateFolderOf = (config: Config) => config.stateRoot ?? 'state/';
 function stateFoldersOverlap(a: string, b: string): boolean {
   const inside = (outer: string, inner: string) => inner.startsWith(`${outer}daily/`) || inner.startsWith(`${outer}weekly/`);
   return a === b || inside(a, b) || inside(b, a);
+}
+
+/**
+ * Whether one local dump folder sits where the other keeps a dump: in its `weekly/`, a day folder or a partial one
+ * (`data/dumps/bo` below `data/dumps` is fine; `data/dumps/weekly` is not).
+ */
+function dumpFoldersOverlap(a: string, b: string): boolean {
+  // The same folder twice is the dumps folder check's to name.
+  const inside = (outer: string, inner: string) => {
+    const first = relative(outer, inner).split(sep)[0]!;
+    if (first === '' || first === '..' || isAbsolute(first)) return false;
+    return first === 'weekly' || isDumpDay(first) || first.startsWith('.');
+  };
+  return inside(a, b) || inside(b, a);
 }
 
 /** What must differ between two accounts of a list, so that neither reads or writes the other's. */
@@ -98,6 +112,11 @@ export function resolveAccounts(file: ConfigFile, source = 'config'): Config[] {
       const first = configs.findIndex((other) => of(other) === value);
       if (value !== undefined && first < i)
         problems.push(`  accounts.${i}: ${key} "${value}" is already account ${configs[first]!.account}'s; give each account its own`);
+    }
+    const dumps = resolve(localDumpDir(config));
+    const nested = configs.findIndex((other) => other !== config && dumpFoldersOverlap(resolve(localDumpDir(other)), dumps));
+    if (nested !== -1 && nested < i) {
+      problems.push(`  accounts.${i}.dumps.localDir: "${dumps}" is where account ${configs[nested]!.account} keeps its own dumps`);
     }
     const overlapping = configs.findIndex((other) => stateFoldersOverlap(stateFolderOf(other), stateFolderOf(config)));
     if (overlapping < i) {

@@ -242,6 +242,14 @@ const accountEntry = z
       .string()
       .regex(/^([^/\\]+\/)+$/, 'a folder path ending in "/", such as state/ or state/ana/')
       .refine((f) => !f.split('/').some((s) => s === '.' || s === '..'), 'no "." or ".." folder')
+      .refine((f) => !/^(drive|photos|\.trash)\//.test(f), 'not in drive/, photos/ or .trash/: they hold the backed-up files')
+      .optional(),
+    dumps: z
+      .object({
+        /** Where its dumps are written before upload; default `<the shared dumps folder>/<account slug>`. */
+        localDir: z.string().min(1).optional(),
+      })
+      .strict()
       .optional(),
   })
   .strict();

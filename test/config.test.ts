@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
-import { stateLayout } from '../activities/dump/dumpLayout';
+import { localDumpDir, stateLayout } from '../activities/dump/dumpLayout';
 import { resolveAccounts, selectAccount } from '../common/accounts';
 import { type Config, ConfigError, loadConfig, parseConfig, parseConfigFile, secretFromEnv } from '../common/config';
 import { createLogger } from '../common/logger';
@@ -330,14 +330,65 @@ test('accounts that would share a catalog, a namespace or a refresh token are re
           namespace: 'default',
           google: { refreshTokenEnv: 'GOOGLE_REFRESH_TOKEN' },
           stateFolder: 'state/',
+          dumps: { localDir: 'data/dumps' },
         },
         { account: 'bo' },
       ],
     }),
   );
+  const kept4 = (c: Config) => [
+    c.catalog.path,
+    c.temporal.namespace,
+    c.google.refreshTokenEnv,
+    stateLayout(c).dailyKey('2026-11-25', 'x'),
+    localDumpDir(c),
+  ];
+  assert.deepEqual(kept4(kept!), kept4(single!));
+  // Labels whose defaults would collide are told apart by what each names for itself.
+  const alike = resolveAccounts(
+    parseConfigFile({
+      ...base,
+      accounts: [
+        { account: 'john.smith@corp.com' },
+        {
+          account: 'john_smith@corp.com',
+          namespace: 'john-2',
+          catalog: { path: 'data/john-2.db' },
+          dumps: { localDir: 'data/dumps/john-2' },
+          google: { refreshTokenEnv: 'JOHN_2_REFRESH_TOKEN' },
+        },
+      ],
+    }),
+  );
   assert.deepEqual(
-    [kept!.catalog.path, kept!.temporal.namespace, kept!.google.refreshTokenEnv, stateLayout(kept!).dailyKey('2026-11-25', 'x')],
-    [single!.catalog.path, single!.temporal.namespace, single!.google.refreshTokenEnv, stateLayout(single!).dailyKey('2026-11-25', 'x')],
+    alike.map((c) => c.dumps.localDir),
+    ['data/dumps/john-smith-corp-com', 'data/dumps/john-2'],
+  );
+  refused(
+    { ...base, accounts: [{ account: 'ana', stateFolder: 'drive/ana/' }] },
+    /accounts\.0\.stateFolder: not in drive\/, photos\/ or \.trash\//,
+  );
+  // A dump folder may sit below another account's (the recipe's data/dumps/bo), never in its weekly/ or a day folder.
+  refused(
+    { ...base, accounts: [{ account: 'me', dumps: { localDir: 'data/dumps' } }, { account: 'weekly' }] },
+    /accounts\.1\.dumps\.localDir: ".*data\/dumps\/weekly" is where account me keeps its own dumps/,
+  );
+  refused(
+    {
+      ...base,
+      accounts: [
+        { account: 'me', dumps: { localDir: 'data/dumps/2026-11-25' } },
+        { account: 'bo', dumps: { localDir: 'data/dumps' } },
+      ],
+    },
+    /accounts\.1\.dumps\.localDir: ".*data\/dumps" is where account me keeps its own dumps/,
+  );
+  const recipe = resolveAccounts(
+    parseConfigFile({ ...base, accounts: [{ account: 'me', dumps: { localDir: 'data/dumps' } }, { account: 'bo' }] }),
+  );
+  assert.deepEqual(
+    recipe.map((c) => c.dumps.localDir),
+    ['data/dumps', 'data/dumps/bo'],
   );
   // An account moved into a list may keep the state/ folder of its one-account config; no two may share or nest theirs.
   const moved = resolveAccounts(parseConfigFile({ ...base, accounts: [{ account: 'ana', stateFolder: 'state/' }, { account: 'bo' }] }));

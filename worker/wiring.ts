@@ -70,7 +70,8 @@ export function wireCatalogPart(config: Config, deps: SharedDeps, env: NodeJS.Pr
   if (foreign !== undefined) {
     catalog.close();
     throw new ConfigError(
-      `the catalog ${config.catalog.path} holds ${foreign}, not a key of account ${config.account}: it is another account's; check catalog.path`,
+      `the catalog ${config.catalog.path} holds ${foreign}, not a key of account ${config.account}: it is another account's, ` +
+        'or the account was given another label since (keys keep the label they were given); check catalog.path and account',
     );
   }
   deps.metrics.watchCatalog(config.account, catalogReadings(catalog));

@@ -26,7 +26,7 @@ export interface WorkerSetOptions {
 }
 
 export interface WorkerSet {
-  /** Resolves when every worker has stopped; rejects if one fails. */
+  /** Resolves when every worker has stopped; rejects, once every worker has stopped, if one failed. */
   running: Promise<void>;
   shutdown(): Promise<void>;
 }
@@ -64,11 +64,25 @@ export async function startWorkers(options: WorkerSetOptions): Promise<WorkerSet
     );
   }
   if (workers.length === 0) throw new Error('a worker needs catalog activities, transfer activities or both');
-  const running = Promise.all(workers.map((w) => w.run())).then(() => undefined);
+  const stopRunning = () => {
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+  };
+  // One worker failing stops the others: the set ends once every worker has let go of the connection, with that failure.
+  const running = Promise.allSettled(
+    workers.map((w) =>
+      w.run().catch((err: unknown) => {
+        stopRunning();
+        throw err;
+      }),
+    ),
+  ).then((ends) => {
+    const failed = ends.find((end) => end.status === 'rejected');
+    if (failed) throw failed.reason;
+  });
   return {
     running,
     async shutdown() {
-      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+      stopRunning();
       await running;
     },
   };

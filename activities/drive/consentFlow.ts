@@ -251,10 +251,17 @@ async function checkSameDriveOwner(config: Config, catalog: Catalog, env: NodeJS
 async function checkNotAnotherAccount(others: Config[], env: NodeJS.ProcessEnv, googleUser: string | null): Promise<void> {
   if (!googleUser) return;
   for (const other of others) {
-    const theirs =
-      storedGoogleTokenInFile(other.catalog.path, other.account)?.googleUser ??
-      other.google.serviceAccount?.subject ??
-      (await environmentTokenUser(other, env).catch(() => null));
+    let stored: ReturnType<typeof storedGoogleTokenInFile>;
+    try {
+      stored = storedGoogleTokenInFile(other.catalog.path, other.account);
+    } catch (err) {
+      throw new ConsentError(
+        'other_account_unreadable',
+        `cannot read the catalog of account ${other.account} to check it backs up another user (${(err as Error).message}): try again`,
+        409,
+      );
+    }
+    const theirs = stored?.googleUser ?? other.google.serviceAccount?.subject ?? (await environmentTokenUser(other, env).catch(() => null));
     if (theirs?.toLowerCase() === googleUser.toLowerCase()) {
       throw new ConsentError(
         'other_account',
