@@ -137,7 +137,8 @@ async function main() {
     const restored = await worker.client.workflow.start(restore, {
       taskQueue: TASK_QUEUES.workflows,
       workflowId: 'restore',
-      args: [{ from: 'nas', to: join(stack.tmp, 'restored'), pageFiles: 1, pagesInFlight: 2, catalogTaskQueue }],
+      // Within a root, as the API asks: its pages check the target again (patched restore-target-within-root).
+      args: [{ from: 'nas', to: join(stack.tmp, 'restored'), within: stack.tmp, pageFiles: 1, pagesInFlight: 2, catalogTaskQueue }],
     });
     const restoreSummary = await restored.result();
     if (restoreSummary.counts.restored === 0 || restoreSummary.counts.failed > 0) {

@@ -5,6 +5,18 @@ import { historyFromJson, readRecordedHistories } from './support/histories';
 import { installTemporalLogging } from '../worker/temporalLogging';
 import { testLogger, workflowBundle } from './support/worker';
 
+/** The patches a history recorded (`patched(id)` leaves a marker whose payload names the id). */
+function patchesOf(history: unknown): string[] {
+  const events = (
+    history as { events: Array<{ markerRecordedEventAttributes?: { details?: Record<string, { payloads?: Array<{ data?: string }> }> } }> }
+  ).events;
+  return events.flatMap((e) =>
+    (e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads ?? []).map(
+      (p) => (JSON.parse(Buffer.from(p.data ?? '', 'base64').toString('utf8')) as { id: string }).id,
+    ),
+  );
+}
+
 test('every recorded workflow history replays on the current workflow code without nondeterminism', async () => {
   installTemporalLogging(testLogger, 'ERROR');
   const recorded = readRecordedHistories();
@@ -26,6 +38,12 @@ test('every recorded workflow history replays on the current workflow code witho
       `${type} has a recorded history that tells its outcome`,
     );
   }
+
+  // A restore asked within a root (the API's): its pages check the target again, behind a patch.
+  assert.ok(
+    recorded.some((r) => r.workflowType === 'restore' && patchesOf(r.history).includes('restore-target-within-root')),
+    'a restore has a recorded history with the within-root patch',
+  );
 
   const replays = Worker.runReplayHistories(
     { workflowBundle: await workflowBundle() },
