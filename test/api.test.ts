@@ -759,7 +759,11 @@ test('several accounts in one config: listed, each at its prefix with its own ca
     const stream = await fetch(`${server.url}${bo}/log`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: abort.signal });
     const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
     let seen = '';
-    while (!seen.includes('test.bo_line')) seen += (await reader.read()).value ?? '';
+    while (!seen.includes('test.bo_line')) {
+      const { value, done } = await reader.read();
+      if (done) assert.fail(`bo's log ended before its line came:\n${seen}`);
+      seen += value;
+    }
     abort.abort();
     assert.doesNotMatch(seen, /test\.ana_line/, "ana's line is not in bo's log");
     assert.match(seen, /"event":"api\.request"/, "the process's lines are");
