@@ -70,15 +70,18 @@ function refuseIfCatalogHoldsFiles(path: string): void {
   if (files > 0) throw new RecoverRefusedError(`the catalog ${path} already holds ${files} files: ${moveAside(path)}`);
 }
 
+/** One day's dump or manifest on a destination, and where the catalog made from it goes (`copyPath`, by way of `work`). */
+interface CatalogSource {
+  destination: Destination;
+  layout: StateLayout;
+  day: string;
+  work: string;
+  copyPath: string;
+  adoption: StoredObjectAdoptionDeps;
+}
+
 /** Makes the catalog from one day's dump at `copyPath`: downloaded, verified, gunzipped, then made ready (prepareRestoredCopy). */
-async function catalogFromDump(
-  destination: Destination,
-  layout: StateLayout,
-  day: string,
-  work: string,
-  copyPath: string,
-  adoption: StoredObjectAdoptionDeps,
-) {
+async function catalogFromDump({ destination, layout, day, work, copyPath, adoption }: CatalogSource) {
   const gzipped = join(work, DUMP_FILES.catalog);
   try {
     await downloadVerified(destination, layout, day, DUMP_FILES.catalog, gzipped);
@@ -94,14 +97,7 @@ async function catalogFromDump(
 }
 
 /** Makes the catalog from one day's manifest at `copyPath`: downloaded, verified, rebuilt into an empty catalog, made ready. */
-async function catalogFromManifest(
-  destination: Destination,
-  layout: StateLayout,
-  day: string,
-  work: string,
-  copyPath: string,
-  adoption: StoredObjectAdoptionDeps,
-) {
+async function catalogFromManifest({ destination, layout, day, work, copyPath, adoption }: CatalogSource) {
   const gzipped = join(work, DUMP_FILES.manifest);
   const key = destination.fullKey(layout.dailyKey(day, DUMP_FILES.manifest));
   try {
@@ -179,7 +175,7 @@ export async function recoverCatalog(
       for (const day of days) {
         let made: Awaited<ReturnType<typeof catalogFromDump>>;
         try {
-          made = await (source === 'dump' ? catalogFromDump : catalogFromManifest)(destination, layout, day, work, copyPath, adoption);
+          made = await (source === 'dump' ? catalogFromDump : catalogFromManifest)({ destination, layout, day, work, copyPath, adoption });
         } catch (err) {
           const problem = (err as Error).message;
           skipped.push({ day, source, problem });
